@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and benchmarking Cairn need.
+# Idempotent: when everything is present it prints nothing and touches nothing; it runs
+# `apt-get update` only when a package is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config clang clang-format libclang-rt-14-dev
+  # libraries
+  libasio-dev libssl-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
+  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
+  librdkafka-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # real clients for the interop tests
+  kcat python3 python3-confluent-kafka python3-kafka
+  # benchmark peers and physical references
+  fio iperf3 nats-server redis-server libhiredis-dev
+  # misc used by tests
+  procps psmisc iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# Node.js and npm (for the kafkajs interop test) may come from elsewhere; only install
+# Debian's when no node is on the PATH.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,19 @@
+// The `cairn` subcommands. main.cc builds one CLI11 app and lets each group of commands add
+// itself; a command's callback stores the process exit code with set_exit_code(). Main thread.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace cairn::cli {
+
+// `cairn serve`: the broker (serve.cc).
+void add_serve_command(CLI::App& app);
+// `cairn topic|produce|consume|group ...`: Kafka clients on librdkafka (client_commands.cc).
+void add_client_commands(CLI::App& app);
+
+void set_exit_code(int code);
+int exit_code();
+
+}  // namespace cairn::cli

@@ -1,0 +1,21 @@
+// cairn: one binary for the broker and its command-line tools.
+#include <CLI/CLI.hpp>
+
+#include "main/commands.h"
+
+namespace cairn::cli {
+namespace {
+int g_exit_code = 0;
+}  // namespace
+void set_exit_code(int code) { g_exit_code = code; }
+int exit_code() { return g_exit_code; }
+}  // namespace cairn::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"cairn: a Kafka-compatible event streaming platform in one binary"};
+  app.require_subcommand(1);
+  cairn::cli::add_serve_command(app);
+  cairn::cli::add_client_commands(app);
+  CLI11_PARSE(app, argc, argv);
+  return cairn::cli::exit_code();
+}
