@@ -23,7 +23,8 @@ using Uuid = std::array<uint8_t, 16>;
 
 class Reader {
  public:
-  explicit Reader(std::span<const uint8_t> data) : p_(data.data()), end_(data.data() + data.size()) {}
+  explicit Reader(std::span<const uint8_t> data)
+      : p_(data.data()), end_(data.data() + data.size()) {}
 
   bool ok() const { return error_ == nullptr; }
   // A static string describing the first failure, or nullptr.
