@@ -1,0 +1,63 @@
+// Listener: accepts TCP connections on one address and spreads them over the shards.
+//
+// The acceptor runs on shard 0; each accepted socket is created directly on the next shard
+// (round-robin) and adopted there: the SessionFactory is called on that shard and the
+// Connection lives there for good.
+//
+// Lifecycle: bind() (synchronous, so "address in use" surfaces at startup), start(), stop().
+// stop() may be called from any thread: it closes the acceptor and every connection (each on
+// its own shard) and returns at once. Destroy the Listener only after the ShardSet has joined.
+#pragma once
+
+#include <asio.hpp>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "net/connection.h"
+#include "net/shard_set.h"
+
+namespace cairn::net {
+
+// Called on the connection's shard, possibly on several shards at once.
+using SessionFactory = std::function<std::unique_ptr<Session>(const ConnectionInfo& info)>;
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+// Parses "HOST:PORT", "[IPV6]:PORT"; the port must be 0..65535.
+Result<HostPort> parse_host_port(const std::string& text);
+
+class Listener {
+ public:
+  // Binds `address` (port 0 picks a free port: see local_endpoint()).
+  static Result<std::unique_ptr<Listener>> bind(ShardSet& shards, const HostPort& address,
+                                                ConnectionLimits limits, SessionFactory factory);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  asio::ip::tcp::endpoint local_endpoint() const { return local_endpoint_; }
+  void start();
+  void stop();
+
+ private:
+  Listener(ShardSet& shards, ConnectionLimits limits, SessionFactory factory);
+  static asio::awaitable<void> accept_loop(Listener* self);
+  void adopt(ShardId shard, asio::ip::tcp::socket socket);
+
+  ShardSet& shards_;
+  ConnectionLimits limits_;
+  SessionFactory factory_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::ip::tcp::endpoint local_endpoint_;
+  std::vector<std::unique_ptr<ConnectionRegistry>> registries_;  // one per shard
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> next_connection_id_{1};
+};
+
+}  // namespace cairn::net
