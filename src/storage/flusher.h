@@ -1,0 +1,50 @@
+// Flusher: a small pool of threads that run the fdatasyncs of many logs, off the shard
+// threads. Logs hand it work through their LogSync: `enqueue` when a flush should start now
+// (a producer waits for durability, or flush_bytes are unflushed) and `schedule` for the
+// background flush of acks=1 data within flush_interval_ms. Several threads let the syncs of
+// different partitions overlap (the file system joins them into shared journal commits);
+// one log never has two jobs running at once.
+//
+// Thread safety: all methods may be called from any thread. Destroy the Flusher after the
+// logs that use it have been closed; queued jobs of closed logs are dropped.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace cairn::storage {
+
+class LogSync;
+
+class Flusher {
+ public:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
+  explicit Flusher(int thread_count = 4);
+  ~Flusher();
+  Flusher(const Flusher&) = delete;
+  Flusher& operator=(const Flusher&) = delete;
+
+  // REQUIRES: the caller set the log's queued flag (LogSync does): each log is in the queue
+  // at most once.
+  void enqueue(std::shared_ptr<LogSync> log);
+  void schedule(std::weak_ptr<LogSync> log, SteadyTime deadline);
+
+ private:
+  void run();
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<LogSync>> queue_;
+  std::multimap<SteadyTime, std::weak_ptr<LogSync>> deadlines_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace cairn::storage
