@@ -143,7 +143,7 @@ bool RecordReader::next(Record* record) {
   }
   const uint8_t* start = at_;
   auto length = varint::get_signed32(&at_, end_);
-  if (!length) return fail("truncated record length");
+  if (!length) return fail("bad record length varint");
   if (*length < kRecordBodyBytesMin) return fail("record length below the minimum");
   if (static_cast<size_t>(*length) > static_cast<size_t>(end_ - at_)) {
     return fail("record length past the end of the batch");

@@ -296,7 +296,7 @@ std::vector<uint8_t> build_control_batch(const ControlBatchInput& input);
 // Only the length and magic are checked here; validate each batch afterwards.
 class BatchSplitter {
  public:
-  explicit BatchSplitter(BytesView bytes, size_t batch_bytes_max = INT32_MAX)
+  explicit BatchSplitter(BytesView bytes, size_t batch_bytes_max = SIZE_MAX)
       : rest_(bytes), batch_bytes_max_(batch_bytes_max) {}
 
   std::optional<model::RecordBatchView> next();
@@ -319,7 +319,7 @@ struct SplitBatches {
 };
 
 // All whole batches of `bytes`, or the corrupt status of the first malformed header.
-Result<SplitBatches> split_batches(BytesView bytes, size_t batch_bytes_max = INT32_MAX);
+Result<SplitBatches> split_batches(BytesView bytes, size_t batch_bytes_max = SIZE_MAX);
 
 // Rewrites a batch for a LogAppendTime topic: sets the timestamp-type attribute bit and
 // maxTimestamp to `now`, then recomputes the CRC (both fields are inside the CRC'd range).
