@@ -1,0 +1,578 @@
+#include "runner.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <vector>
+
+#include "clock.h"
+#include "histogram.h"
+#include "proc_stats.h"
+
+namespace cairn::bench {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kNsPerSecond = 1000000000;
+constexpr int64_t kNsPerMs = 1000000;
+constexpr int64_t kStallLimitNs = 30 * kNsPerSecond;
+constexpr int kFlushTimeoutMs = 60000;
+constexpr int kProbeTimeoutMs = 20000;
+constexpr int64_t kNever = INT64_MAX;
+
+int64_t seconds_to_ns(double seconds) { return static_cast<int64_t>(seconds * kNsPerSecond); }
+
+// One reusable message buffer: random bytes (incompressible) behind the 16-byte header.
+class Payloads {
+ public:
+  explicit Payloads(uint32_t message_bytes) : buffer_(message_bytes) {
+    ASSERT(message_bytes >= kMessageHeaderBytes);
+    std::mt19937_64 random(12345);
+    for (auto& byte : buffer_) byte = static_cast<uint8_t>(random());
+  }
+  std::span<const uint8_t> stamp(uint64_t token, uint64_t sequence) {
+    store_u64(buffer_, 0, token);
+    store_u64(buffer_, 8, sequence);
+    return buffer_;
+  }
+
+ private:
+  std::vector<uint8_t> buffer_;
+};
+
+// A measured window [start_ns, end_ns), set by the load thread and read by callback threads.
+struct Window {
+  std::atomic<int64_t> start_ns{kNever};
+  std::atomic<int64_t> end_ns{kNever};
+  void set(int64_t start, int64_t end) {
+    start_ns.store(start);
+    end_ns.store(end);
+  }
+  bool contains(int64_t t) const { return t >= start_ns.load() && t < end_ns.load(); }
+};
+
+json histogram_json(const LatencyHistogram& h) {
+  if (h.count() == 0) return json{{"count", 0}};
+  auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
+  return json{{"count", h.count()},
+              {"min_us", us(h.min())},
+              {"p50_us", us(h.percentile(50))},
+              {"p90_us", us(h.percentile(90))},
+              {"p99_us", us(h.percentile(99))},
+              {"p999_us", us(h.percentile(99.9))},
+              {"max_us", us(h.max())},
+              {"mean_us", h.mean() / 1000.0}};
+}
+
+// Acknowledgements, counted from whichever thread the driver calls back on.
+class AckStats {
+ public:
+  Window window;
+  std::atomic<int64_t> acked{0};
+  std::atomic<int64_t> acked_in_window{0};  // by arrival time: throughput
+  std::atomic<int64_t> failed{0};
+  std::atomic<int64_t> probes_acked{0};
+
+  void on_ack(uint64_t token, bool ok) {
+    const int64_t now = now_ns();
+    if (!ok) {
+      failed.fetch_add(1);
+      return;
+    }
+    if (token == 0) {
+      probes_acked.fetch_add(1);
+      return;
+    }
+    acked.fetch_add(1);
+    if (window.contains(now)) acked_in_window.fetch_add(1);
+    if (window.contains(static_cast<int64_t>(token))) {  // by send time: latency
+      std::lock_guard lock(mutex_);
+      latency_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - int64_t(token))));
+    }
+  }
+  json latency_json() {
+    std::lock_guard lock(mutex_);
+    return histogram_json(latency_);
+  }
+
+ private:
+  std::mutex mutex_;
+  LatencyHistogram latency_;
+};
+
+// Consumed messages, counted from the consumer's thread(s).
+class ReceiveStats {
+ public:
+  Window window;
+  std::atomic<int64_t> received{0};
+  std::atomic<int64_t> received_bytes{0};
+  std::atomic<int64_t> received_from_window{0};  // messages sent inside the window
+  std::atomic<int64_t> probes{0};
+  std::atomic<int64_t> malformed{0};
+  std::atomic<int64_t> first_ns{0};
+  std::atomic<int64_t> last_ns{0};
+
+  void on_message(std::span<const uint8_t> payload, int64_t receive_ns) {
+    if (payload.size() < kMessageHeaderBytes) {
+      malformed.fetch_add(1);
+      return;
+    }
+    const auto token = static_cast<int64_t>(load_u64(payload, 0));
+    if (token == 0) {
+      probes.fetch_add(1);
+      return;
+    }
+    int64_t expected = 0;
+    first_ns.compare_exchange_strong(expected, receive_ns);
+    last_ns.store(receive_ns);
+    received.fetch_add(1);
+    received_bytes.fetch_add(static_cast<int64_t>(payload.size()));
+    if (window.contains(token)) {
+      received_from_window.fetch_add(1);
+      std::lock_guard lock(mutex_);
+      latency_.record(static_cast<uint64_t>(std::max<int64_t>(0, receive_ns - token)));
+    }
+  }
+  json latency_json() {
+    std::lock_guard lock(mutex_);
+    return histogram_json(latency_);
+  }
+
+ private:
+  std::mutex mutex_;
+  LatencyHistogram latency_;
+};
+
+// Sends one message, waiting out back-pressure; a producer with no progress for 30 s fails.
+Status send_blocking(Producer& producer, int32_t partition, std::span<const uint8_t> payload,
+                     uint64_t token) {
+  int64_t stalled_since_ns = 0;
+  while (true) {
+    auto outcome = producer.send(partition, payload, token);
+    if (!outcome.ok()) return outcome.status();
+    if (*outcome == SendOutcome::sent) return Status();
+    const int64_t now = now_ns();
+    if (stalled_since_ns == 0) stalled_since_ns = now;
+    if (now - stalled_since_ns > kStallLimitNs) {
+      return error(StatusCode::timed_out, "producer stalled: no acknowledgement for 30 s");
+    }
+    producer.poll(1);
+  }
+}
+
+// Waits until done() or timeout, sleeping in short steps. Returns done().
+template <typename Done>
+bool wait_for(Done done, int timeout_ms) {
+  const int64_t deadline_ns = now_ns() + int64_t{timeout_ms} * kNsPerMs;
+  while (!done() && now_ns() < deadline_ns) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return done();
+}
+
+int32_t partition_for(uint64_t sequence, uint32_t partition_count) {
+  return static_cast<int32_t>(sequence % partition_count);
+}
+
+json usage_json(const ProcessUsage& usage, double moved_bytes) {
+  if (!usage.valid) return json{{"measured", false}};
+  json out = {{"measured", true},
+              {"cpu_seconds", usage.cpu_seconds},
+              {"rss_peak_bytes", usage.rss_peak_bytes},
+              {"rss_end_bytes", usage.rss_end_bytes}};
+  if (moved_bytes > 0) out["cpu_seconds_per_gb"] = usage.cpu_seconds / (moved_bytes / 1e9);
+  return out;
+}
+
+json workload_json(const Workload& w) {
+  return json{{"name", w.name},
+              {"description", w.description},
+              {"kind", workload_kind_name(w.kind)},
+              {"message_bytes", w.message_bytes},
+              {"partitions", w.partition_count},
+              {"acks", w.acks == Acks::all ? "all" : "1"},
+              {"rate_bytes_per_second", w.rate_bytes_per_second},
+              {"duration_seconds", w.duration_seconds},
+              {"warmup_seconds", w.warmup_seconds},
+              {"backlog_bytes", w.backlog_bytes},
+              {"runs", w.run_count}};
+}
+
+struct Session {
+  std::unique_ptr<Producer> producer;
+  std::unique_ptr<AckStats> acks = std::make_unique<AckStats>();
+};
+
+Result<Session> open_producer(Driver& driver, const std::string& topic, const Workload& w) {
+  Session session;
+  AckStats* acks = session.acks.get();
+  auto producer = driver.make_producer(
+      topic, w.partition_count, w, [acks](uint64_t token, bool ok) { acks->on_ack(token, ok); });
+  if (!producer.ok()) return producer.status();
+  session.producer = std::move(*producer);
+  return session;
+}
+
+// Sends one probe message (token 0) and waits for its acknowledgement.
+Status probe_ack(Session& session, Payloads& payloads) {
+  const int64_t before = session.acks->probes_acked.load();
+  RETURN_IF_ERROR(send_blocking(*session.producer, 0, payloads.stamp(0, 0), 0));
+  const bool acked = wait_for(
+      [&] {
+        session.producer->poll(1);
+        return session.acks->probes_acked.load() > before || session.acks->failed.load() > 0;
+      },
+      kProbeTimeoutMs);
+  if (acked && session.acks->probes_acked.load() > before) return Status();
+  return error(StatusCode::io_error, session.acks->failed.load() > 0
+                                         ? "the probe message was rejected"
+                                         : "no acknowledgement for the probe message in 20 s");
+}
+
+// Workload kind max_rate_produce: one producer sending as fast as acknowledgements allow.
+Result<json> max_rate_run(Driver& driver, const Workload& w, const RunOptions& options,
+                          const std::string& topic) {
+  RETURN_IF_ERROR(driver.create_topic(topic, w.partition_count));
+  auto session = open_producer(driver, topic, w);
+  if (!session.ok()) return session.status();
+  Producer& producer = *session->producer;
+  AckStats& acks = *session->acks;
+  Payloads payloads(w.message_bytes);
+  RETURN_IF_ERROR(probe_ack(*session, payloads));
+
+  const int64_t start_ns = now_ns() + seconds_to_ns(w.warmup_seconds);
+  const int64_t end_ns = start_ns + seconds_to_ns(w.duration_seconds);
+  acks.window.set(start_ns, end_ns);
+  ProcessSampler sampler(options.broker_pid);
+  bool sampling = false;
+  double client_cpu_start = 0;
+  uint64_t sequence = 0;
+  for (int64_t now = now_ns(); now < end_ns; now = now_ns()) {
+    if (!sampling && now >= start_ns) {
+      sampler.start();
+      client_cpu_start = self_cpu_seconds();
+      sampling = true;
+    }
+    sequence++;
+    const auto token = static_cast<uint64_t>(now);
+    RETURN_IF_ERROR(send_blocking(producer, partition_for(sequence, w.partition_count),
+                                  payloads.stamp(token, sequence), token));
+    if ((sequence & 63) == 0) producer.poll(0);
+  }
+  const ProcessUsage usage = sampler.stop();
+  const double client_cpu_seconds = self_cpu_seconds() - client_cpu_start;
+  const Status flushed = producer.flush(kFlushTimeoutMs);
+
+  const double acked_bytes = static_cast<double>(acks.acked_in_window.load()) * w.message_bytes;
+  json out = {{"bytes_per_second", acked_bytes / w.duration_seconds},
+              {"messages_per_second", acks.acked_in_window.load() / w.duration_seconds},
+              {"sent_messages", sequence},
+              {"acked_messages", acks.acked.load()},
+              {"failed_messages", acks.failed.load()},
+              {"publish_latency", acks.latency_json()},
+              {"broker", usage_json(usage, acked_bytes)},
+              {"client_cpu_seconds", client_cpu_seconds}};
+  if (!flushed.ok()) out["flush_error"] = flushed.message();
+  return out;
+}
+
+struct FixedRatePhase {
+  json out;
+  ProcessUsage usage;
+};
+
+// Sends on a fixed schedule for warmup + duration, latency from intended send times, then waits
+// for the consumer to see everything sent in the measured window.
+Result<FixedRatePhase> fixed_rate_phase(Session& session, ReceiveStats& received, const Workload& w,
+                                        const RunOptions& options) {
+  Producer& producer = *session.producer;
+  AckStats& acks = *session.acks;
+  Payloads payloads(w.message_bytes);
+  const double interval_ns = 1e9 / w.messages_per_second();
+  const int64_t t0_ns = now_ns() + kNsPerMs;
+  const int64_t start_ns = t0_ns + seconds_to_ns(w.warmup_seconds);
+  const int64_t end_ns = start_ns + seconds_to_ns(w.duration_seconds);
+  acks.window.set(start_ns, end_ns);
+  received.window.set(start_ns, end_ns);
+  LatencyHistogram send_delay;
+  ProcessSampler sampler(options.broker_pid);
+  bool sampling = false;
+  int64_t sent_in_window = 0;
+  for (uint64_t i = 0;; i++) {
+    const int64_t intended_ns = t0_ns + std::llround(static_cast<double>(i) * interval_ns);
+    if (intended_ns >= end_ns) break;
+    if (now_ns() < intended_ns) {
+      producer.poll(0);
+      sleep_until_ns(intended_ns);
+    }
+    if (!sampling && intended_ns >= start_ns) {
+      sampler.start();
+      sampling = true;
+    }
+    const auto token = static_cast<uint64_t>(intended_ns);
+    RETURN_IF_ERROR(send_blocking(producer, partition_for(i, w.partition_count),
+                                  payloads.stamp(token, i + 1), token));
+    if (intended_ns >= start_ns) {
+      send_delay.record(static_cast<uint64_t>(std::max<int64_t>(0, now_ns() - intended_ns)));
+      sent_in_window++;
+    }
+    if ((i & 15) == 0) producer.poll(0);
+  }
+  FixedRatePhase phase;
+  phase.usage = sampler.stop();
+  const Status flushed = producer.flush(kFlushTimeoutMs);
+  wait_for([&] { return received.received_from_window.load() >= sent_in_window; }, 15000);
+  const double sent_bytes = static_cast<double>(sent_in_window) * w.message_bytes;
+  phase.out = {{"target_bytes_per_second", w.rate_bytes_per_second},
+               {"sent_bytes_per_second", sent_bytes / w.duration_seconds},
+               {"sent_messages", sent_in_window},
+               {"received_messages", received.received_from_window.load()},
+               {"missing_messages", sent_in_window - received.received_from_window.load()},
+               {"failed_messages", acks.failed.load()},
+               {"end_to_end_latency", received.latency_json()},
+               {"publish_latency", acks.latency_json()},
+               {"send_delay", histogram_json(send_delay)},
+               {"broker", usage_json(phase.usage, 2 * sent_bytes)}};
+  if (!flushed.ok()) phase.out["flush_error"] = flushed.message();
+  return phase;
+}
+
+struct Reader {
+  std::unique_ptr<ReceiveStats> stats = std::make_unique<ReceiveStats>();
+  std::unique_ptr<Consumer> consumer;
+};
+
+Result<Reader> start_reader(Driver& driver, const std::string& topic, const Workload& w) {
+  Reader reader;
+  auto consumer = driver.make_consumer(topic, w.partition_count, w);
+  if (!consumer.ok()) return consumer.status();
+  reader.consumer = std::move(*consumer);
+  ReceiveStats* stats = reader.stats.get();
+  RETURN_IF_ERROR(reader.consumer->start(
+      [stats](std::span<const uint8_t> payload, int64_t at) { stats->on_message(payload, at); }));
+  return reader;
+}
+
+// Workload kind fixed_rate_latency.
+Result<json> latency_run(Driver& driver, const Workload& w, const RunOptions& options,
+                         const std::string& topic) {
+  RETURN_IF_ERROR(driver.create_topic(topic, w.partition_count));
+  auto reader = start_reader(driver, topic, w);
+  if (!reader.ok()) return reader.status();
+  auto session = open_producer(driver, topic, w);
+  if (!session.ok()) return session.status();
+  // Like OMB: produce probes until the consumer sees one, so the measured window does not
+  // include consumer start-up.
+  Payloads payloads(w.message_bytes);
+  const bool ready = wait_for(
+      [&] {
+        (void)send_blocking(*session->producer, 0, payloads.stamp(0, 0), 0);
+        session->producer->poll(100);
+        return reader->stats->probes.load() > 0;
+      },
+      kProbeTimeoutMs);
+  if (!ready) return error(StatusCode::timed_out, "the consumer never received a probe message");
+  auto phase = fixed_rate_phase(*session, *reader->stats, w, options);
+  reader->consumer->stop();
+  if (!phase.ok()) return phase.status();
+  phase->out["consumer_errors"] = reader->consumer->error_count();
+  return std::move(phase->out);
+}
+
+// Fills the backlog as fast as the system takes it; returns the acknowledged message count.
+Result<json> fill_backlog(Driver& driver, const Workload& w, const std::string& topic,
+                          int64_t& acked_messages) {
+  auto session = open_producer(driver, topic, w);
+  if (!session.ok()) return session.status();
+  Payloads payloads(w.message_bytes);
+  const uint64_t message_count = (w.backlog_bytes + w.message_bytes - 1) / w.message_bytes;
+  const int64_t start_ns = now_ns();
+  for (uint64_t sequence = 1; sequence <= message_count; sequence++) {
+    const auto token = static_cast<uint64_t>(now_ns());
+    RETURN_IF_ERROR(send_blocking(*session->producer, partition_for(sequence, w.partition_count),
+                                  payloads.stamp(token, sequence), token));
+    if ((sequence & 63) == 0) session->producer->poll(0);
+  }
+  const Status flushed = session->producer->flush(kFlushTimeoutMs * 2);
+  const double seconds = static_cast<double>(now_ns() - start_ns) / kNsPerSecond;
+  acked_messages = session->acks->acked.load();
+  if (acked_messages == 0) return error(StatusCode::io_error, "no backlog message acknowledged");
+  json out = {
+      {"messages", message_count},
+      {"acked_messages", acked_messages},
+      {"seconds", seconds},
+      {"bytes_per_second", static_cast<double>(acked_messages) * w.message_bytes / seconds}};
+  if (!flushed.ok()) out["flush_error"] = flushed.message();
+  return out;
+}
+
+// One timed read of the whole backlog by a fresh consumer. Stops early when nothing arrives
+// for 20 s.
+Result<json> read_backlog(Driver& driver, const Workload& w, const RunOptions& options,
+                          const std::string& topic, int64_t expected_messages) {
+  ProcessSampler sampler(options.broker_pid);
+  sampler.start();
+  const double client_cpu_start = self_cpu_seconds();
+  const int64_t start_ns = now_ns();
+  auto reader = start_reader(driver, topic, w);
+  if (!reader.ok()) return reader.status();
+  ReceiveStats& stats = *reader->stats;
+  int64_t seen = -1;
+  int64_t progress_ns = now_ns();
+  while (stats.received.load() < expected_messages) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (stats.received.load() != seen) {
+      seen = stats.received.load();
+      progress_ns = now_ns();
+    } else if (now_ns() - progress_ns > 20 * kNsPerSecond) {
+      break;
+    }
+  }
+  const ProcessUsage usage = sampler.stop();
+  const double client_cpu_seconds = self_cpu_seconds() - client_cpu_start;
+  reader->consumer->stop();
+  const int64_t received = stats.received.load();
+  const double bytes = static_cast<double>(stats.received_bytes.load());
+  const double first_to_last_s =
+      static_cast<double>(stats.last_ns.load() - stats.first_ns.load()) / kNsPerSecond;
+  const double from_start_s = static_cast<double>(stats.last_ns.load() - start_ns) / kNsPerSecond;
+  json out = {{"received_messages", received},
+              {"expected_messages", expected_messages},
+              {"complete", received >= expected_messages},
+              {"seconds_first_to_last", first_to_last_s},
+              {"seconds_from_subscribe", from_start_s},
+              {"consumer_errors", reader->consumer->error_count()},
+              {"broker", usage_json(usage, bytes)},
+              {"client_cpu_seconds", client_cpu_seconds}};
+  if (received > 1 && first_to_last_s > 0) out["bytes_per_second"] = bytes / first_to_last_s;
+  if (received > 0 && from_start_s > 0)
+    out["bytes_per_second_from_subscribe"] = bytes / from_start_s;
+  return out;
+}
+
+// Workload kind catch_up: fill once, then run_count timed reads by fresh consumers.
+Result<json> catch_up(Driver& driver, const Workload& w, const RunOptions& options,
+                      const std::string& topic) {
+  RETURN_IF_ERROR(driver.create_topic(topic, w.partition_count));
+  int64_t acked = 0;
+  auto fill = fill_backlog(driver, w, topic, acked);
+  if (!fill.ok()) return fill.status();
+  json runs = json::array();
+  for (uint32_t run = 0; run < w.run_count; run++) {
+    auto read = read_backlog(driver, w, options, topic, acked);
+    runs.push_back(read.ok() ? std::move(*read) : json{{"error", read.status().to_string()}});
+  }
+  return json{{"fill", std::move(*fill)}, {"runs", std::move(runs)}};
+}
+
+// Workload kind many_partitions: memory of idle partitions, then CPU at a low fixed rate.
+Result<json> many_partitions_run(Driver& driver, const Workload& w, const RunOptions& options,
+                                 const std::string& topic) {
+  const pid_t pid = options.broker_pid;
+  auto rss_before = pid != 0 ? read_rss_bytes(pid) : Result<uint64_t>(uint64_t{0});
+  const int64_t create_start_ns = now_ns();
+  RETURN_IF_ERROR(driver.create_topic(topic, w.partition_count));
+  const double create_seconds = static_cast<double>(now_ns() - create_start_ns) / kNsPerSecond;
+  auto session = open_producer(driver, topic, w);
+  if (!session.ok()) return session.status();
+  // One message into every partition, so each one exists on every system (Redis creates a
+  // stream on its first XADD) before the memory reading.
+  Payloads payloads(w.message_bytes);
+  for (uint32_t p = 0; p < w.partition_count; p++) {
+    RETURN_IF_ERROR(
+        send_blocking(*session->producer, static_cast<int32_t>(p), payloads.stamp(0, p + 1), 0));
+  }
+  RETURN_IF_ERROR(session->producer->flush(kFlushTimeoutMs));
+  if (session->acks->probes_acked.load() != w.partition_count) {
+    return error(StatusCode::io_error, "only " + std::to_string(session->acks->probes_acked) +
+                                           " partitions took a message");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(int64_t(w.settle_seconds * 1000)));
+  auto rss_idle = pid != 0 ? read_rss_bytes(pid) : Result<uint64_t>(uint64_t{0});
+  auto reader = start_reader(driver, topic, w);
+  if (!reader.ok()) return reader.status();
+  wait_for([&] { return reader->stats->probes.load() >= w.partition_count; }, 60000);
+  const int64_t probes_seen = reader->stats->probes.load();
+  auto phase = fixed_rate_phase(*session, *reader->stats, w, options);
+  reader->consumer->stop();
+  if (!phase.ok()) return phase.status();
+  json out = std::move(phase->out);
+  out["create_seconds"] = create_seconds;
+  out["consumer_reached_partitions"] = probes_seen;
+  if (pid != 0 && rss_before.ok() && rss_idle.ok()) {
+    out["rss_before_bytes"] = *rss_before;
+    out["rss_idle_partitions_bytes"] = *rss_idle;
+    out["rss_per_1000_partitions_bytes"] =
+        (static_cast<double>(*rss_idle) - static_cast<double>(*rss_before)) * 1000.0 /
+        w.partition_count;
+  }
+  if (phase->usage.valid) {
+    out["broker_cpu_cores"] = phase->usage.cpu_seconds / w.duration_seconds;
+  }
+  return out;
+}
+
+Result<json> run_once(Driver& driver, const Workload& w, const RunOptions& options,
+                      const std::string& topic) {
+  switch (w.kind) {
+    case WorkloadKind::max_rate_produce:
+      return max_rate_run(driver, w, options, topic);
+    case WorkloadKind::fixed_rate_latency:
+      return latency_run(driver, w, options, topic);
+    case WorkloadKind::many_partitions:
+      return many_partitions_run(driver, w, options, topic);
+    case WorkloadKind::catch_up:
+      break;
+  }
+  ASSERT(false);  // catch_up runs through catch_up()
+  return error(StatusCode::internal, "unreachable");
+}
+
+std::string topic_name(const RunOptions& options, const Workload& w, uint32_t run) {
+  return options.topic_prefix + "-" + w.name + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(run);
+}
+
+}  // namespace
+
+Result<json> run_workload(Driver& driver, const Workload& w, const RunOptions& options) {
+  json out = {{"workload", workload_json(w)}, {"system", driver.system_name()}};
+  if (w.kind == WorkloadKind::catch_up) {
+    auto result = catch_up(driver, w, options, topic_name(options, w, 0));
+    if (!result.ok()) return result.status();
+    out["fill"] = std::move((*result)["fill"]);
+    out["runs"] = std::move((*result)["runs"]);
+    return out;
+  }
+  json runs = json::array();
+  for (uint32_t run = 0; run < w.run_count; run++) {
+    auto result = run_once(driver, w, options, topic_name(options, w, run));
+    if (!result.ok()) {
+      if (run == 0) return result.status();
+      runs.push_back(json{{"error", result.status().to_string()}});
+      break;  // later runs would meet the same failure
+    }
+    runs.push_back(std::move(*result));
+  }
+  out["runs"] = std::move(runs);
+  return out;
+}
+
+Status probe_produce(Driver& driver, const std::string& topic) {
+  Workload w;
+  w.name = "probe";
+  w.partition_count = 1;
+  w.message_bytes = 64;
+  w.systems = {"cairn"};
+  RETURN_IF_ERROR(driver.create_topic(topic, 1));
+  auto session = open_producer(driver, topic, w);
+  if (!session.ok()) return session.status();
+  Payloads payloads(w.message_bytes);
+  return probe_ack(*session, payloads);
+}
+
+}  // namespace cairn::bench
