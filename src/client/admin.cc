@@ -74,6 +74,10 @@ Admin::Admin(std::unique_ptr<KafkaHandle> handle)
     : handle_(std::move(handle)), queue_(rd_kafka_queue_new(handle_->get())) {}
 
 Admin::~Admin() {
+  if (failed_group_requests_ > 0) {
+    handle_->abandon();
+    return;
+  }
   if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
 }
 
@@ -278,6 +282,7 @@ Status Admin::alter_topic_configs(const std::string& topic, const Settings& conf
 }
 
 Result<std::vector<GroupListing>> Admin::list_groups() {
+  GroupRequest tracker{failed_group_requests_};
   OptionsGuard opts{options(RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS)};
   rd_kafka_ListConsumerGroups(handle_->get(), opts.options, queue_);
   auto event = wait("listing consumer groups");
@@ -300,7 +305,16 @@ Result<std::vector<GroupListing>> Admin::list_groups() {
   }
   std::sort(groups.begin(), groups.end(),
             [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
+  tracker.ok = true;
   return groups;
+}
+
+Status Admin::check_group_support() {
+  if (!group_support_) {
+    auto groups = list_groups();
+    group_support_ = groups.ok() ? Status::ok_status() : groups.status();
+  }
+  return *group_support_;
 }
 
 namespace {
@@ -345,6 +359,8 @@ GroupDescription convert_group(const rd_kafka_ConsumerGroupDescription_t* source
 
 Result<std::vector<GroupDescription>> Admin::describe_groups(
     const std::vector<std::string>& groups) {
+  RETURN_IF_ERROR(check_group_support());
+  GroupRequest tracker{failed_group_requests_};
   std::vector<const char*> names;
   for (const std::string& group : groups) names.push_back(group.c_str());
   OptionsGuard opts{options(RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS)};
@@ -357,14 +373,17 @@ Result<std::vector<GroupDescription>> Admin::describe_groups(
       rd_kafka_DescribeConsumerGroups_result_groups(
           rd_kafka_event_DescribeConsumerGroups_result(*event), &count);
   std::vector<GroupDescription> descriptions;
+  tracker.ok = true;
   for (size_t i = 0; i < count; i++) {
     descriptions.push_back(convert_group(results[i]));
     descriptions.back().status = handle_->explain(descriptions.back().status);
+    if (!descriptions.back().status.ok()) tracker.ok = false;
   }
   return descriptions;
 }
 
 Result<std::vector<TopicPartitionOffset>> Admin::list_group_offsets(const std::string& group) {
+  GroupRequest tracker{failed_group_requests_};
   rd_kafka_ListConsumerGroupOffsets_t* request =
       rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
   OptionsGuard opts{options(RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS)};
@@ -382,11 +401,13 @@ Result<std::vector<TopicPartitionOffset>> Admin::list_group_offsets(const std::s
   Status status =
       kafka_status(rd_kafka_group_result_error(results[0]), fmt::format("group '{}'", group));
   if (!status.ok()) return status;
+  tracker.ok = true;
   return partition_offsets(rd_kafka_group_result_partitions(results[0]), group);
 }
 
 Result<std::vector<TopicPartitionOffset>> Admin::alter_group_offsets(
     const std::string& group, const std::vector<TopicPartitionOffset>& offsets) {
+  GroupRequest tracker{failed_group_requests_};
   PartitionListGuard list{rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()))};
   for (const TopicPartitionOffset& tpo : offsets) {
     rd_kafka_topic_partition_list_add(list.list, tpo.topic.c_str(), tpo.partition)->offset =
@@ -409,10 +430,13 @@ Result<std::vector<TopicPartitionOffset>> Admin::alter_group_offsets(
   Status status =
       kafka_status(rd_kafka_group_result_error(results[0]), fmt::format("group '{}'", group));
   if (!status.ok()) return status;
+  tracker.ok = true;
   return partition_offsets(rd_kafka_group_result_partitions(results[0]), group);
 }
 
 Result<std::vector<ItemResult>> Admin::delete_groups(const std::vector<std::string>& groups) {
+  RETURN_IF_ERROR(check_group_support());
+  GroupRequest tracker{failed_group_requests_};
   std::vector<rd_kafka_DeleteGroup_t*> requests;
   for (const std::string& group : groups)
     requests.push_back(rd_kafka_DeleteGroup_new(group.c_str()));
@@ -425,7 +449,9 @@ Result<std::vector<ItemResult>> Admin::delete_groups(const std::vector<std::stri
   size_t count = 0;
   const rd_kafka_group_result_t** results =
       rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(*event), &count);
-  return group_results(results, count);
+  std::vector<ItemResult> items = group_results(results, count);
+  tracker.ok = std::all_of(items.begin(), items.end(), [](const auto& i) { return i.status.ok(); });
+  return items;
 }
 
 }  // namespace cairn::client

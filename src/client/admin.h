@@ -89,8 +89,25 @@ class Admin {
   // Waits for the result of the request just sent; the caller destroys the returned event.
   Result<rd_kafka_event_t*> wait(std::string_view what);
 
+  // librdkafka 2.0.2 can abort the process (an assertion on a librdkafka thread) when
+  // DescribeConsumerGroups or DeleteGroups meets a broker without the group APIs. ListGroups
+  // fails cleanly there, so it is asked first (once) as the probe.
+  Status check_group_support();
+
+  // A group admin request counts as failed unless marked ok before the scope ends; after any
+  // failed one the destructor abandons the handle (see KafkaHandle::abandon()).
+  struct GroupRequest {
+    int& failures;
+    bool ok = false;
+    ~GroupRequest() {
+      if (!ok) failures++;
+    }
+  };
+
   std::unique_ptr<KafkaHandle> handle_;
   rd_kafka_queue_t* queue_ = nullptr;
+  int failed_group_requests_ = 0;
+  std::optional<Status> group_support_;
 };
 
 }  // namespace cairn::client

@@ -89,7 +89,9 @@ struct Counters {
 };
 
 Result<std::optional<client::RecordFormatter>> output_formatter(const ProduceFlags& flags) {
-  if (flags.output_format.empty() && !flags.verbose) return std::nullopt;
+  if (flags.output_format.empty() && !flags.verbose) {
+    return std::optional<client::RecordFormatter>();
+  }
   auto parsed = client::RecordFormatter::parse(flags.output_format.empty() ? "%t %p %o\\n"
                                                                            : flags.output_format);
   if (!parsed.ok()) return parsed.status();
