@@ -77,7 +77,11 @@ class RecordBatchView {
   Sequence base_sequence() const;
   int32_t records_count() const;
 
-  Offset last_offset() const { return Offset(base_offset().value() + last_offset_delta()); }
+  // Wraps instead of overflowing: an unvalidated header may hold any base offset.
+  Offset last_offset() const {
+    return Offset(static_cast<int64_t>(static_cast<uint64_t>(base_offset().value()) +
+                                       static_cast<uint64_t>(int64_t{last_offset_delta()})));
+  }
   Compression compression() const {
     return static_cast<Compression>(attributes() & batch_attributes::kCompressionMask);
   }
