@@ -4,12 +4,14 @@
 //   cairn-bench run --system kafka --address 127.0.0.1:9092 --workload bench/workloads/x.yaml
 //               [--quick] [--broker-pid PID] [--label TEXT] [--out results.json]
 //   cairn-bench probe --system kafka --address 127.0.0.1:9092
+//   cairn-bench describe --workload bench/workloads/x.yaml [--quick]
 //
 // --system kafka --address mock runs librdkafka's in-process mock cluster instead of a broker
 // (harness development only: it is not a real broker and its figures mean little).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -36,6 +38,8 @@ struct Arguments {
   std::string label;
   std::string out_path;
   bool quick = false;
+  double duration_scale = 1.0;
+  uint64_t backlog_bytes = 0;
   int broker_pid = 0;
 };
 
@@ -50,8 +54,31 @@ int write_json(const nlohmann::json& result, const std::string& path) {
   return out ? 0 : 1;
 }
 
-int command_run(const Arguments& args) {
+// The workload file with the command line's adjustments (shorter runs to fit a time budget,
+// a smaller backlog to fit the disk).
+Result<Workload> load_adjusted(const Arguments& args) {
   auto workload = load_workload_file(args.workload_path, args.quick);
+  if (!workload.ok()) return workload;
+  ASSERT(args.duration_scale > 0);
+  workload->duration_seconds *= args.duration_scale;
+  workload->warmup_seconds *= args.duration_scale;
+  if (args.backlog_bytes > 0 && workload->kind == WorkloadKind::catch_up) {
+    workload->backlog_bytes = std::max<uint64_t>(args.backlog_bytes, workload->message_bytes);
+  }
+  return workload;
+}
+
+int command_describe(const Arguments& args) {
+  auto workload = load_adjusted(args);
+  if (!workload.ok()) {
+    std::fprintf(stderr, "cairn-bench: %s\n", workload.status().to_string().c_str());
+    return 2;
+  }
+  return write_json(workload_json(*workload), "-");
+}
+
+int command_run(const Arguments& args) {
+  auto workload = load_adjusted(args);
   if (!workload.ok()) {
     std::fprintf(stderr, "cairn-bench: %s\n", workload.status().to_string().c_str());
     return 2;
@@ -107,14 +134,23 @@ int main(int argc, char** argv) {
   };
   CLI::App* run = app.add_subcommand("run", "run one workload file against one system");
   add_target(run);
-  run->add_option("--workload", args.workload_path, "workload YAML file")->required();
-  run->add_flag("--quick", args.quick, "apply the workload's quick: overrides");
+  auto add_workload = [&args](CLI::App* command) {
+    command->add_option("--workload", args.workload_path, "workload YAML file")->required();
+    command->add_flag("--quick", args.quick, "apply the workload's quick: overrides");
+    command->add_option("--duration-scale", args.duration_scale, "multiply durations by this")
+        ->check(CLI::Range(0.05, 10.0));
+    command->add_option("--backlog-bytes", args.backlog_bytes, "override catch-up backlog");
+  };
+  add_workload(run);
   run->add_option("--broker-pid", args.broker_pid, "pid of the broker, for CPU and RSS");
   run->add_option("--label", args.label, "label stored in the results");
   run->add_option("--out", args.out_path, "results JSON file (default stdout)");
   CLI::App* probe = app.add_subcommand("probe", "produce one message and wait for its ack");
   add_target(probe);
+  CLI::App* describe = app.add_subcommand("describe", "print a workload file's settings as JSON");
+  add_workload(describe);
   CLI11_PARSE(app, argc, argv);
   if (run->parsed()) return cairn::bench::command_run(args);
+  if (describe->parsed()) return cairn::bench::command_describe(args);
   return cairn::bench::command_probe(args);
 }

@@ -23,6 +23,12 @@ constexpr int64_t kStallLimitNs = 30 * kNsPerSecond;
 constexpr int kFlushTimeoutMs = 60000;
 constexpr int kProbeTimeoutMs = 20000;
 constexpr int64_t kNever = INT64_MAX;
+// A fixed-rate sender this far behind its schedule has saturated the system: stop the run.
+constexpr int64_t kBehindScheduleLimitNs = 5 * kNsPerSecond;
+// The catch-up backlog is built for at most this long; a slower system gets a smaller backlog.
+constexpr int64_t kFillTimeLimitNs = 120 * kNsPerSecond;
+// After a max-rate run, acknowledgements still in flight get this long (not counted).
+constexpr int kMaxRateDrainMs = 10000;
 
 int64_t seconds_to_ns(double seconds) { return static_cast<int64_t>(seconds * kNsPerSecond); }
 
@@ -188,20 +194,6 @@ json usage_json(const ProcessUsage& usage, double moved_bytes) {
   return out;
 }
 
-json workload_json(const Workload& w) {
-  return json{{"name", w.name},
-              {"description", w.description},
-              {"kind", workload_kind_name(w.kind)},
-              {"message_bytes", w.message_bytes},
-              {"partitions", w.partition_count},
-              {"acks", w.acks == Acks::all ? "all" : "1"},
-              {"rate_bytes_per_second", w.rate_bytes_per_second},
-              {"duration_seconds", w.duration_seconds},
-              {"warmup_seconds", w.warmup_seconds},
-              {"backlog_bytes", w.backlog_bytes},
-              {"runs", w.run_count}};
-}
-
 struct Session {
   std::unique_ptr<Producer> producer;
   std::unique_ptr<AckStats> acks = std::make_unique<AckStats>();
@@ -265,7 +257,7 @@ Result<json> max_rate_run(Driver& driver, const Workload& w, const RunOptions& o
   }
   const ProcessUsage usage = sampler.stop();
   const double client_cpu_seconds = self_cpu_seconds() - client_cpu_start;
-  const Status flushed = producer.flush(kFlushTimeoutMs);
+  const Status flushed = producer.flush(kMaxRateDrainMs);
 
   const double acked_bytes = static_cast<double>(acks.acked_in_window.load()) * w.message_bytes;
   json out = {{"bytes_per_second", acked_bytes / w.duration_seconds},
@@ -302,12 +294,17 @@ Result<FixedRatePhase> fixed_rate_phase(Session& session, ReceiveStats& received
   ProcessSampler sampler(options.broker_pid);
   bool sampling = false;
   int64_t sent_in_window = 0;
+  int64_t behind_ns = 0;
   for (uint64_t i = 0;; i++) {
     const int64_t intended_ns = t0_ns + std::llround(static_cast<double>(i) * interval_ns);
     if (intended_ns >= end_ns) break;
-    if (now_ns() < intended_ns) {
+    const int64_t now = now_ns();
+    if (now < intended_ns) {
       producer.poll(0);
       sleep_until_ns(intended_ns);
+    } else if (now - intended_ns > kBehindScheduleLimitNs) {
+      behind_ns = now - intended_ns;  // saturated: the rest of the schedule cannot be met
+      break;
     }
     if (!sampling && intended_ns >= start_ns) {
       sampler.start();
@@ -324,8 +321,10 @@ Result<FixedRatePhase> fixed_rate_phase(Session& session, ReceiveStats& received
   }
   FixedRatePhase phase;
   phase.usage = sampler.stop();
-  const Status flushed = producer.flush(kFlushTimeoutMs);
-  wait_for([&] { return received.received_from_window.load() >= sent_in_window; }, 15000);
+  const bool saturated = behind_ns > 0;
+  const Status flushed = producer.flush(saturated ? 5000 : kFlushTimeoutMs);
+  wait_for([&] { return received.received_from_window.load() >= sent_in_window; },
+           saturated ? 5000 : 15000);
   const double sent_bytes = static_cast<double>(sent_in_window) * w.message_bytes;
   phase.out = {{"target_bytes_per_second", w.rate_bytes_per_second},
                {"sent_bytes_per_second", sent_bytes / w.duration_seconds},
@@ -337,6 +336,12 @@ Result<FixedRatePhase> fixed_rate_phase(Session& session, ReceiveStats& received
                {"publish_latency", acks.latency_json()},
                {"send_delay", histogram_json(send_delay)},
                {"broker", usage_json(phase.usage, 2 * sent_bytes)}};
+  phase.out["saturated"] = saturated;
+  if (saturated) {
+    // Latencies of the messages that did arrive understate the truth: report that plainly.
+    phase.out["saturated_note"] =
+        "fell " + std::to_string(behind_ns / kNsPerMs) + " ms behind the schedule; stopped early";
+  }
   if (!flushed.ok()) phase.out["flush_error"] = flushed.message();
   return phase;
 }
@@ -391,8 +396,13 @@ Result<json> fill_backlog(Driver& driver, const Workload& w, const std::string& 
   Payloads payloads(w.message_bytes);
   const uint64_t message_count = (w.backlog_bytes + w.message_bytes - 1) / w.message_bytes;
   const int64_t start_ns = now_ns();
+  bool truncated = false;
   for (uint64_t sequence = 1; sequence <= message_count; sequence++) {
     const auto token = static_cast<uint64_t>(now_ns());
+    if (static_cast<int64_t>(token) - start_ns > kFillTimeLimitNs) {
+      truncated = true;
+      break;
+    }
     RETURN_IF_ERROR(send_blocking(*session->producer, partition_for(sequence, w.partition_count),
                                   payloads.stamp(token, sequence), token));
     if ((sequence & 63) == 0) session->producer->poll(0);
@@ -403,6 +413,7 @@ Result<json> fill_backlog(Driver& driver, const Workload& w, const std::string& 
   if (acked_messages == 0) return error(StatusCode::io_error, "no backlog message acknowledged");
   json out = {
       {"messages", message_count},
+      {"truncated_by_time_limit", truncated},
       {"acked_messages", acked_messages},
       {"seconds", seconds},
       {"bytes_per_second", static_cast<double>(acked_messages) * w.message_bytes / seconds}};
@@ -538,6 +549,26 @@ std::string topic_name(const RunOptions& options, const Workload& w, uint32_t ru
 }
 
 }  // namespace
+
+json workload_json(const Workload& w) {
+  return json{{"name", w.name},
+              {"description", w.description},
+              {"kind", workload_kind_name(w.kind)},
+              {"message_bytes", w.message_bytes},
+              {"partitions", w.partition_count},
+              {"acks", w.acks == Acks::all ? "all" : "1"},
+              {"partitioning", w.partitioning == Partitioning::sticky ? "sticky" : "round_robin"},
+              {"rate_bytes_per_second", w.rate_bytes_per_second},
+              {"duration_seconds", w.duration_seconds},
+              {"warmup_seconds", w.warmup_seconds},
+              {"settle_seconds", w.settle_seconds},
+              {"backlog_bytes", w.backlog_bytes},
+              {"runs", w.run_count},
+              {"in_flight_max", w.in_flight_max},
+              {"systems", w.systems},
+              {"kafka_producer", w.kafka_producer},
+              {"kafka_consumer", w.kafka_consumer}};
+}
 
 Result<json> run_workload(Driver& driver, const Workload& w, const RunOptions& options) {
   json out = {{"workload", workload_json(w)}, {"system", driver.system_name()}};

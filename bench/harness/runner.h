@@ -31,6 +31,9 @@ struct RunOptions {
 Result<nlohmann::json> run_workload(Driver& driver, const Workload& workload,
                                     const RunOptions& options);
 
+// The workload's settings as JSON (stored with the results; `cairn-bench describe`).
+nlohmann::json workload_json(const Workload& workload);
+
 // Creates a 1-partition topic, produces one message and waits for its acknowledgement:
 // whether the system under test can take produce requests at all (gives up after 20 s).
 Status probe_produce(Driver& driver, const std::string& topic);

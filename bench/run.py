@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+"""bench/run.py: the benchmark run behind `make bench` (see bench/README.md).
+
+Measures the machine's physical references (loopback TCP with iperf3, sequential write +
+fdatasync with fio), then for each system variant (Cairn, NATS JetStream default and synced,
+Redis Streams with AOF everysec and always): starts it on loopback with a fresh data directory,
+runs every workload file that names the variant's role through the cairn-bench harness, and
+stops it. Writes everything to one JSON file, which bench/render.py turns into
+docs/benchmarks.md.
+
+Bounded in time: the estimated total is scaled down to fit --budget-seconds, and anything that
+would still run past the deadline is skipped and recorded as skipped.
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+START = time.monotonic()
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+# Workloads run in this order of kind: the memory readings of many_partitions first, on a
+# fresh process, and the big catch-up backlog last.
+KIND_ORDER = ["many_partitions", "max_rate_produce", "fixed_rate_latency", "catch_up"]
+
+
+def log(message):
+    print(f"[bench {time.monotonic() - START:6.1f}s] {message}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def proc_status_bytes(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def tail(path, lines=15):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class Server:
+    """One system under test: our own child process, stopped by its own pid."""
+
+    def __init__(self, name, argv, port, log_path):
+        self.name, self.argv, self.port, self.log_path = name, argv, port, log_path
+        self.process = None
+
+    def start(self, timeout_s=20):
+        log_file = open(self.log_path, "w")
+        self.process = subprocess.Popen(self.argv, stdout=log_file, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return f"exited with status {self.process.returncode}: {tail(self.log_path)}"
+            if port_open(self.port):
+                return None
+            time.sleep(0.1)
+        return f"did not listen on 127.0.0.1:{self.port} within {timeout_s} s"
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def run_json(argv, timeout_s):
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+    return json.loads(out.stdout)
+
+
+# ---------------------------------------------------------------- physical references
+
+def measure_loopback_tcp(runs, seconds):
+    if not shutil.which("iperf3"):
+        return {"error": "iperf3 not installed"}
+    values = []
+    for _ in range(runs):
+        port = free_port()
+        server = subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)  # no connect probe: a one-off (-1) server would take it as the test
+            result = run_json(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds),
+                               "-J"], seconds + 30)
+            values.append(result["end"]["sum_received"]["bits_per_second"] / 8)
+        finally:
+            try:
+                server.wait(timeout=10)  # -1: the server exits after one test
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    return {"tool": "iperf3, 1 TCP stream over 127.0.0.1, 128 KiB writes, "
+                    f"{seconds} s per run", "bytes_per_second": values}
+
+
+def measure_disk(runs, size_bytes, directory):
+    if not shutil.which("fio"):
+        return {"error": "fio not installed"}
+    values = []
+    for _ in range(runs):
+        result = run_json(["fio", "--name=seqwrite-fdatasync", f"--directory={directory}",
+                           "--rw=write", "--bs=1M", f"--size={size_bytes}", "--ioengine=psync",
+                           "--fdatasync=1", "--end_fsync=1", "--unlink=1",
+                           "--output-format=json"], 300)
+        values.append(result["jobs"][0]["write"]["bw_bytes"])
+    return {"tool": f"fio, sequential 1 MiB buffered writes, fdatasync after each, "
+                    f"{size_bytes // MIB} MiB per run, on the data directory's disk",
+            "bytes_per_second": values}
+
+
+# ---------------------------------------------------------------- systems
+
+def version_of(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def variant_list(args):
+    nats_version = version_of(["nats-server", "--version"])
+    redis_version = version_of(["redis-server", "--version"])
+    return [
+        {"id": "cairn", "label": "Cairn", "role": "cairn", "driver": "kafka",
+         "version": args.cairn,
+         "durability": "acks=all: the broker fsyncs (group commit) before it answers; "
+                       "acks=1: it answers once the batch is written to the OS"},
+        {"id": "nats", "label": "NATS JetStream (default)", "role": "peer_default",
+         "driver": "nats", "version": nats_version,
+         "durability": "file store; publish acked once written to the OS, background fsync "
+                       "every 2 minutes (the default)"},
+        {"id": "nats-sync", "label": "NATS JetStream (sync every write)",
+         "role": "peer_durable", "driver": "nats", "version": nats_version,
+         "durability": "file store on an ext4 loop device mounted -o sync, so every write "
+                       "is synchronous (Debian's nats-server 2.9 has no sync_interval: always; "
+                       "the loop device adds its own journal, so this is pessimistic)"},
+        {"id": "redis", "label": "Redis Streams (AOF everysec)", "role": "peer_default",
+         "driver": "redis", "version": redis_version,
+         "durability": "append-only file, fsync once a second (appendfsync everysec)"},
+        {"id": "redis-always", "label": "Redis Streams (AOF always)", "role": "peer_durable",
+         "driver": "redis", "version": redis_version,
+         "durability": "append-only file, fsync before replying (appendfsync always)"},
+    ]
+
+
+def make_server(variant, data_dir, store, args):
+    port = free_port()
+    log_path = os.path.join(data_dir, "server.log")
+    os.makedirs(store, exist_ok=True)
+    if variant["id"] == "cairn":
+        argv = [args.cairn, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", store]
+    elif variant["driver"] == "nats":
+        config = os.path.join(data_dir, "nats.conf")
+        with open(config, "w") as f:
+            f.write(f'listen: "127.0.0.1:{port}"\njetstream {{\n  store_dir: "{store}"\n}}\n')
+        argv = ["nats-server", "-c", config]
+    else:
+        fsync = "always" if variant["id"] == "redis-always" else "everysec"
+        argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", store,
+                "--appendonly", "yes", "--appendfsync", fsync, "--save", "",
+                "--protected-mode", "no", "--daemonize", "no"]
+    return Server(variant["id"], argv, port, log_path)
+
+
+class SyncMount:
+    """An ext4 file system on a loop device, mounted -o sync, for the synced NATS variant."""
+
+    def __init__(self, directory):
+        self.image = os.path.join(directory, "sync.img")
+        self.mountpoint = os.path.join(directory, "mnt")
+        self.mounted = False
+
+    def mount(self):
+        if os.geteuid() != 0:
+            return "needs root to mount a loop device"
+        if not shutil.which("mkfs.ext4"):
+            return "mkfs.ext4 not installed"
+        os.makedirs(self.mountpoint, exist_ok=True)
+        with open(self.image, "wb") as f:
+            f.truncate(8 * GIB)
+        steps = [["mkfs.ext4", "-q", "-F", self.image],
+                 ["mount", "-o", "loop,sync", self.image, self.mountpoint]]
+        for step in steps:
+            out = subprocess.run(step, capture_output=True, text=True)
+            if out.returncode != 0:
+                return f"{' '.join(step)}: {out.stderr.strip()}"
+        self.mounted = True
+        return None
+
+    def unmount(self):
+        if self.mounted:
+            subprocess.run(["umount", self.mountpoint], capture_output=True)
+            self.mounted = False
+        if os.path.exists(self.image):
+            os.remove(self.image)
+
+
+def redis_flushall(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"*1\r\n$8\r\nFLUSHALL\r\n")
+            s.recv(64)
+    except OSError as e:
+        log(f"redis FLUSHALL failed: {e}")
+
+
+# ---------------------------------------------------------------- workloads
+
+def load_workloads(args):
+    workloads = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "bench", "workloads", "*.yaml"))):
+        argv = [args.harness, "describe", "--workload", path] + (["--quick"] if args.quick else [])
+        w = run_json(argv, 30)
+        w["path"] = path
+        workloads.append(w)
+    workloads.sort(key=lambda w: KIND_ORDER.index(w["kind"]))
+    return workloads
+
+
+def estimate_seconds(w, scale, backlog_bytes):
+    per_run = (w["warmup_seconds"] + w["duration_seconds"]) * scale
+    if w["kind"] == "catch_up":
+        backlog = backlog_bytes or w["backlog_bytes"]
+        return 10 + backlog / (60e6) + w["runs"] * (5 + backlog / 150e6)
+    if w["kind"] == "many_partitions":
+        return w["runs"] * (per_run + w["settle_seconds"] + 8)
+    return w["runs"] * (per_run + 4)
+
+
+def plan(workloads, variants, args, backlog_bytes):
+    """(variant, workload) pairs to run, and the duration scale that fits the budget."""
+    pairs = [(v, w) for v in variants for w in workloads if v["role"] in w["systems"]]
+    fixed = 60 + 10 * len(variants)  # references, start-up, probes
+
+    def total(scale):
+        return fixed + sum(estimate_seconds(w, scale, backlog_bytes) for _, w in pairs)
+
+    scale = 1.0
+    while total(scale) > args.budget_seconds and scale > 0.4:
+        scale = round(scale - 0.05, 2)
+    return pairs, scale, total(scale)
+
+
+def choose_backlog(args, data_root, workloads):
+    """The catch-up backlog: the workload's 2 GiB unless the disk or memory is short."""
+    wanted = max([w["backlog_bytes"] for w in workloads if w["kind"] == "catch_up"] or [0])
+    free_disk = shutil.disk_usage(data_root).free
+    with open("/proc/meminfo") as f:
+        meminfo = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f}
+    available_memory = meminfo.get("MemAvailable", 0)
+    # One system's data at a time (deleted after each), Redis holds the backlog in memory too.
+    fits = min((free_disk - 4 * GIB) // 3, (available_memory - 2 * GIB) // 3)
+    backlog = min(wanted, max(0, fits)) // MIB * MIB
+    note = None
+    if backlog < wanted:
+        note = (f"backlog lowered from {wanted // MIB} MiB to {backlog // MIB} MiB: "
+                f"{free_disk // GIB} GiB disk free, {available_memory // GIB} GiB memory free")
+    return backlog, note
+
+
+def run_workload(variant, server, w, args, scale, backlog_bytes, out_dir, deadline):
+    estimate = estimate_seconds(w, scale, backlog_bytes)
+    if time.monotonic() + estimate > deadline:
+        return {"status": "skipped", "error": "time budget exhausted"}
+    out_path = os.path.join(out_dir, f"{variant['id']}-{w['name']}.json")
+    argv = [args.harness, "run", "--system", variant["driver"], "--address",
+            f"127.0.0.1:{server.port}", "--workload", w["path"], "--broker-pid", str(server.pid),
+            "--label", variant["label"], "--out", out_path,
+            "--duration-scale", str(scale)]
+    if args.quick:
+        argv.append("--quick")
+    if w["kind"] == "catch_up" and backlog_bytes:
+        argv += ["--backlog-bytes", str(backlog_bytes)]
+    log(f"  {w['name']} (about {estimate:.0f} s)")
+    started = time.monotonic()
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=estimate * 2 + 120)
+        stderr = out.stderr
+    except subprocess.TimeoutExpired as e:
+        return {"status": "error", "error": f"harness timed out after {e.timeout:.0f} s"}
+    try:
+        with open(out_path) as f:
+            result = json.load(f)
+    except (OSError, ValueError):
+        result = {"status": "error", "error": f"harness wrote no results: {stderr[-2000:]}"}
+    result["wall_seconds"] = time.monotonic() - started
+    if result.get("status") != "ok":
+        log(f"    error: {result.get('error')}")
+    return result
+
+
+def run_variant(variant, pairs, args, scale, backlog_bytes, data_root, out_dir, deadline):
+    result = dict(variant)
+    result.update({"status": "ok", "workloads": {}})
+    mine = [w for v, w in pairs if v is variant]
+    if not mine:
+        result["status"] = "skipped"
+        return result
+    if time.monotonic() + 30 > deadline:
+        result.update({"status": "skipped", "error": "time budget exhausted"})
+        return result
+    data_dir = tempfile.mkdtemp(prefix=f"{variant['id']}-", dir=data_root)
+    mount = SyncMount(data_dir) if variant["id"] == "nats-sync" else None
+    server = None
+    try:
+        if variant["id"] == "cairn" and not os.access(args.cairn, os.X_OK):
+            result.update({"status": "cairn: not yet able to produce",
+                           "error": f"{args.cairn} is not built"})
+            log(f"Cairn: not yet able to produce ({args.cairn} is not built)")
+            return result
+        if mount is not None:
+            problem = mount.mount()
+            if problem:
+                result.update({"status": "skipped", "error": problem})
+                return result
+            store = os.path.join(mount.mountpoint, "store")
+        else:
+            store = os.path.join(data_dir, "store")
+        server = make_server(variant, data_dir, store, args)
+        log(f"{variant['label']}: starting {' '.join(server.argv)}")
+        problem = server.start()
+        if problem:
+            status = ("cairn: not yet able to produce" if variant["id"] == "cairn"
+                      else "error")
+            result.update({"status": status, "error": f"did not start: {problem}"})
+            return result
+        time.sleep(2)
+        result["idle_rss_bytes"] = proc_status_bytes(server.pid, "VmRSS")
+        if variant["id"] == "cairn":
+            probe = subprocess.run([args.harness, "probe", "--system", "kafka", "--address",
+                                    f"127.0.0.1:{server.port}"], capture_output=True, text=True,
+                                   timeout=60)
+            if probe.returncode != 0:
+                result.update({"status": "cairn: not yet able to produce",
+                               "error": probe.stderr.strip()[-1000:],
+                               "server_log_tail": tail(server.log_path)})
+                log(f"  cairn: not yet able to produce: {probe.stderr.strip()[-300:]}")
+                return result
+        for w in mine:
+            if variant["driver"] == "redis":
+                redis_flushall(server.port)
+            result["workloads"][w["name"]] = run_workload(variant, server, w, args, scale,
+                                                          backlog_bytes, out_dir, deadline)
+        result["peak_rss_bytes"] = proc_status_bytes(server.pid, "VmHWM")
+        if server.process.poll() is not None:
+            result.update({"status": "error", "error": "the server exited during the run",
+                           "server_log_tail": tail(server.log_path)})
+        return result
+    finally:
+        if server is not None:
+            server.stop()
+        if mount is not None:
+            mount.unmount()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def machine_info(data_root):
+    info = {"kernel": platform.release(), "cpus": os.cpu_count(),
+            "python": platform.python_version()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            info["memory_bytes"] = int(f.readline().split()[1]) * 1024
+        with open("/proc/loadavg") as f:
+            info["load_average_at_start"] = f.read().split()[:3]
+    except OSError:
+        pass
+    info["data_disk_free_bytes"] = shutil.disk_usage(data_root).free
+    return info
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="development run: the workloads' quick: settings, 1 run each")
+    parser.add_argument("--budget-seconds", type=float, default=780)
+    parser.add_argument("--harness", default=os.path.join(ROOT, "build/release/bench/harness/"
+                                                                "cairn-bench"))
+    parser.add_argument("--cairn", default=os.path.join(ROOT, "build/release/cairn"))
+    parser.add_argument("--only", help="comma-separated variant ids (cairn,nats,nats-sync,"
+                                       "redis,redis-always)")
+    parser.add_argument("--data-root", default=os.path.join(ROOT, "build/bench-data"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs/bench/results.json"))
+    args = parser.parse_args()
+    for tool in [args.harness]:
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"bench: {tool} is not built (cmake --build --preset release)")
+    os.makedirs(args.data_root, exist_ok=True)
+    out_dir = tempfile.mkdtemp(prefix="results-", dir=args.data_root)
+    deadline = START + args.budget_seconds
+
+    results = {"started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick,
+               "machine": machine_info(args.data_root), "systems": []}
+    log("physical references")
+    runs = 1 if args.quick else 3
+    results["loopback_tcp"] = measure_loopback_tcp(runs, 1 if args.quick else 3)
+    results["disk_write_fdatasync"] = measure_disk(runs, 128 * MIB if args.quick else GIB,
+                                                   args.data_root)
+    workloads = load_workloads(args)
+    backlog, backlog_note = choose_backlog(args, args.data_root, workloads)
+    variants = variant_list(args)
+    if args.only:
+        variants = [v for v in variants if v["id"] in args.only.split(",")]
+    pairs, scale, estimate = plan(workloads, variants, args,
+                                  0 if args.quick else backlog)
+    log(f"{len(pairs)} workload runs, duration scale {scale}, about {estimate:.0f} s")
+    results.update({"duration_scale": scale, "backlog_bytes": backlog,
+                    "backlog_note": backlog_note,
+                    "workloads": [{k: v for k, v in w.items() if k != "path"}
+                                  for w in workloads]})
+    for variant in variants:
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[:3]
+        entry = run_variant(variant, pairs, args, scale, 0 if args.quick else backlog,
+                            args.data_root, out_dir, deadline)
+        entry["load_average_before"] = load
+        results["systems"].append(entry)
+    results["wall_seconds"] = time.monotonic() - START
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    log(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
