@@ -153,11 +153,16 @@ def measure_disk(runs, size_bytes, directory):
 # ---------------------------------------------------------------- systems
 
 def version_of(argv):
+    """The version word of `nats-server --version` ("v2.9.10") or `redis-server --version`."""
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-        return (out.stdout or out.stderr).strip().splitlines()[0]
-    except (OSError, IndexError, subprocess.TimeoutExpired):
+        words = (out.stdout or out.stderr).split()
+    except (OSError, subprocess.TimeoutExpired):
         return "unknown"
+    for word in words:
+        if word.startswith("v=") or (word.startswith("v") and word[1:2].isdigit()):
+            return word.removeprefix("v=").removeprefix("v")
+    return "unknown"
 
 
 def variant_list(args):
@@ -165,23 +170,24 @@ def variant_list(args):
     redis_version = version_of(["redis-server", "--version"])
     return [
         {"id": "cairn", "label": "Cairn", "role": "cairn", "driver": "kafka",
-         "version": args.cairn,
+         "version": os.path.relpath(args.cairn, ROOT), "durability_short": "acks=all: fsync before ack",
          "durability": "acks=all: the broker fsyncs (group commit) before it answers; "
                        "acks=1: it answers once the batch is written to the OS"},
         {"id": "nats", "label": "NATS JetStream (default)", "role": "peer_default",
-         "driver": "nats", "version": nats_version,
+         "driver": "nats", "version": nats_version, "durability_short": "no fsync (every 2 min)",
          "durability": "file store; publish acked once written to the OS, background fsync "
                        "every 2 minutes (the default)"},
         {"id": "nats-sync", "label": "NATS JetStream (sync every write)",
          "role": "peer_durable", "driver": "nats", "version": nats_version,
+         "durability_short": "every write synchronous",
          "durability": "file store on an ext4 loop device mounted -o sync, so every write "
                        "is synchronous (Debian's nats-server 2.9 has no sync_interval: always; "
                        "the loop device adds its own journal, so this is pessimistic)"},
         {"id": "redis", "label": "Redis Streams (AOF everysec)", "role": "peer_default",
-         "driver": "redis", "version": redis_version,
+         "driver": "redis", "version": redis_version, "durability_short": "fsync every second",
          "durability": "append-only file, fsync once a second (appendfsync everysec)"},
         {"id": "redis-always", "label": "Redis Streams (AOF always)", "role": "peer_durable",
-         "driver": "redis", "version": redis_version,
+         "driver": "redis", "version": redis_version, "durability_short": "fsync before reply",
          "durability": "append-only file, fsync before replying (appendfsync always)"},
     ]
 

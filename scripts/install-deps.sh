@@ -13,8 +13,9 @@ packages=(
   librdkafka-dev libgtest-dev libgmock-dev libbenchmark-dev
   # real clients for the interop tests
   kcat python3 python3-confluent-kafka python3-kafka
-  # benchmark peers and physical references
-  fio iperf3 nats-server redis-server libhiredis-dev
+  # benchmark peers and physical references (bench/): peers' C clients, charts, the loop
+  # device file system for the synced NATS variant
+  fio iperf3 nats-server redis-server libhiredis-dev libnats-dev python3-matplotlib e2fsprogs
   # misc used by tests
   procps psmisc iproute2
 )

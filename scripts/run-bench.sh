@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make bench`: Cairn side by side with NATS JetStream and Redis Streams and with the machine's
+# physical limits, in one run bounded to about 15 minutes (see bench/README.md).
+#  1. the storage engine's own benchmarks (bench/storage/run.sh), when present
+#  2. bench/run.py: physical references, then each system started on loopback and driven
+#     through bench/workloads/*.yaml by the cairn-bench harness -> docs/bench/results.json
+#  3. bench/render.py: docs/benchmarks.md and the charts in docs/bench/
+# BENCH_QUICK=1 makes a short development run that writes under build/bench-data/ instead of
+# docs/. Extra arguments go to bench/run.py (e.g. --only nats,redis).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# Debian's python3, where python3-matplotlib is installed (not a pyenv or venv interpreter).
+PYTHON="${PYTHON:-/usr/bin/python3}"
+BUDGET_SECONDS="${BENCH_BUDGET_SECONDS:-900}"
+start=$(date +%s)
+
+scripts/install-deps.sh
+if [ ! -x build/release/bench/harness/cairn-bench ]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target cairn-bench
+fi
+
+if [ -x bench/storage/run.sh ]; then
+  echo "== storage engine (bench/storage/run.sh)"
+  timeout 300 bench/storage/run.sh || echo "bench: storage engine benchmarks failed; continuing"
+fi
+
+echo "== systems side by side (bench/run.py)"
+# What is left of the budget, less a minute for stopping systems and rendering.
+left=$((BUDGET_SECONDS - ($(date +%s) - start) - 60))
+if [ "$left" -lt 300 ]; then left=300; fi
+if [ "${BENCH_QUICK:-0}" = "1" ]; then
+  "$PYTHON" bench/run.py --quick --budget-seconds "$left" \
+    --out build/bench-data/quick-results.json "$@"
+  "$PYTHON" bench/render.py build/bench-data/quick-results.json \
+    --doc build/bench-data/benchmarks-quick.md
+else
+  "$PYTHON" bench/run.py --budget-seconds "$left" "$@"
+  "$PYTHON" bench/render.py
+fi
+echo "== bench finished in $(( $(date +%s) - start )) s"
