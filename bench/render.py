@@ -488,6 +488,22 @@ def draw_charts(results, chart_dir):
 
 # ---------------------------------------------------------------- document
 
+def section_profiles(results):
+    """perf's top symbols of Cairn's process during each throughput workload."""
+    cairn = next((s for s in results["systems"] if s["id"] == "cairn"), None)
+    if not cairn:
+        return ""
+    blocks = []
+    for name, result in cairn.get("workloads", {}).items():
+        if result.get("broker_profile"):
+            blocks.append(f"{name}:\n\n```\n" + "\n".join(result["broker_profile"]) + "\n```")
+    if not blocks:
+        return ""
+    return ("## Where Cairn's time goes\n\n`perf record -F 499 -g` on the broker process for a "
+            "few seconds in the middle of each throughput workload; self time by shared object "
+            "and symbol, entries of 1% or more.\n\n" + "\n\n".join(blocks))
+
+
 def section_systems(results):
     lines = []
     for s in results["systems"]:
@@ -579,6 +595,9 @@ def render(results, chart_dir, doc_path):
     w5 = find_workload(results, "many_partitions")
     if w5:
         parts.append(section_partitions(results, w5, charts.get("partitions")))
+    profiles = section_profiles(results)
+    if profiles:
+        parts.append(profiles)
     parts.append(section_systems(results))
     parts.append(section_method(results))
     kept = kept_section(doc_path)

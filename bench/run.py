@@ -322,20 +322,74 @@ def run_workload(variant, server, w, args, scale, backlog_bytes, out_dir, deadli
         argv += ["--backlog-bytes", str(backlog_bytes)]
     log(f"  {w['name']} (about {estimate:.0f} s)")
     started = time.monotonic()
+    profiler = Profiler.start(variant, server, w, args, scale, out_dir)
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=estimate * 2 + 120)
         stderr = out.stderr
     except subprocess.TimeoutExpired as e:
         return {"status": "error", "error": f"harness timed out after {e.timeout:.0f} s"}
+    finally:
+        profile = profiler.finish() if profiler else None
     try:
         with open(out_path) as f:
             result = json.load(f)
     except (OSError, ValueError):
         result = {"status": "error", "error": f"harness wrote no results: {stderr[-2000:]}"}
     result["wall_seconds"] = time.monotonic() - started
+    if profile:
+        result["broker_profile"] = profile
     if result.get("status") != "ok":
         log(f"    error: {result.get('error')}")
     return result
+
+
+class Profiler:
+    """perf samples of Cairn's process in the middle of a throughput workload, so that a goal
+    not met comes with a profile of where the broker's time goes."""
+
+    KINDS = ("max_rate_produce", "catch_up")
+
+    def __init__(self, process, data_path):
+        self.process, self.data_path = process, data_path
+
+    @classmethod
+    def start(cls, variant, server, w, args, scale, out_dir):
+        if variant["id"] != "cairn" or args.no_profile or w["kind"] not in cls.KINDS:
+            return None
+        if not shutil.which("perf"):
+            return None
+        if w["kind"] == "catch_up":
+            delay, seconds = 5, 5  # inside the backlog build
+        else:
+            delay = w["warmup_seconds"] * scale + 1
+            seconds = max(1, min(5, w["duration_seconds"] * scale - 2))
+        data_path = os.path.join(out_dir, f"perf-{w['name']}.data")
+        command = (f"sleep {delay:.1f}; exec perf record -F 499 -g -p {server.pid} "
+                   f"-o {data_path} -- sleep {seconds:.1f}")
+        process = subprocess.Popen(["sh", "-c", command], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        return cls(process, data_path)
+
+    def finish(self):
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return None
+        if not os.path.exists(self.data_path):
+            return None
+        try:
+            out = subprocess.run(["perf", "report", "-i", self.data_path, "--stdio",
+                                  "--no-children", "--sort", "dso,symbol", "-g", "none",
+                                  "--percent-limit", "1"], capture_output=True, text=True,
+                                 timeout=120)
+        except subprocess.TimeoutExpired:
+            return None
+        finally:
+            os.remove(self.data_path)
+        top = [line.strip() for line in out.stdout.splitlines()
+               if line.strip() and line.strip()[0].isdigit() and "%" in line]
+        return top[:20] or None
 
 
 def run_variant(variant, pairs, args, scale, backlog_bytes, data_root, out_dir, deadline):
@@ -386,6 +440,10 @@ def run_variant(variant, pairs, args, scale, backlog_bytes, data_root, out_dir, 
                 log(f"  cairn: not yet able to produce: {probe.stderr.strip()[-300:]}")
                 return result
         for w in mine:
+            if server.process.poll() is not None:
+                result["workloads"][w["name"]] = {"status": "skipped",
+                                                  "error": "the server had exited"}
+                continue
             if variant["driver"] == "redis":
                 redis_flushall(server.port)
             result["workloads"][w["name"]] = run_workload(variant, server, w, args, scale,
@@ -432,6 +490,8 @@ def main():
     parser.add_argument("--cairn", default=os.path.join(ROOT, "build/release/cairn"))
     parser.add_argument("--only", help="comma-separated variant ids (cairn,nats,nats-sync,"
                                        "redis,redis-always)")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="skip the perf profile of Cairn during throughput workloads")
     parser.add_argument("--data-root", default=os.path.join(ROOT, "build/bench-data"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs/bench/results.json"))
     args = parser.parse_args()

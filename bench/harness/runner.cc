@@ -1,5 +1,6 @@
 #include "runner.h"
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -291,6 +292,8 @@ Result<FixedRatePhase> fixed_rate_phase(Session& session, ReceiveStats& received
   acks.window.set(start_ns, end_ns);
   received.window.set(start_ns, end_ns);
   LatencyHistogram send_delay;
+  // Wake-ups within ~1 us of the intended time instead of the default 50 us timer slack.
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
   ProcessSampler sampler(options.broker_pid);
   bool sampling = false;
   int64_t sent_in_window = 0;
