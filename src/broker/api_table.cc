@@ -1,0 +1,44 @@
+#include "broker/api_table.h"
+
+#include <algorithm>
+#include <array>
+
+#include "base/assert.h"
+#include "broker/handlers/handlers.h"
+#include "protocol/generated/api_versions.h"
+#include "protocol/generated/metadata.h"
+
+namespace cairn::broker {
+namespace {
+
+// A row with the versions of the generated catalog (the versions the codecs serve).
+constexpr ApiEntry row(int16_t api_key, Handler handler) {
+  for (const protocol::ApiInfo& info : protocol::kApiCatalog) {
+    if (info.api_key == api_key) {
+      return ApiEntry{
+          info.api_key, info.name, info.min_version, info.max_version, info.first_flexible_version,
+          handler};
+    }
+  }
+  ASSERT(false && "API missing from the generated catalog");
+  return ApiEntry{};
+}
+
+// Sorted by api_key. One row per handler file in handlers/.
+const std::array<ApiEntry, 2> kApiTable = {{
+    row(protocol::MetadataRequest::kApiKey, handle_metadata),
+    row(protocol::ApiVersionsRequest::kApiKey, handle_api_versions),
+}};
+
+}  // namespace
+
+std::span<const ApiEntry> api_table() { return kApiTable; }
+
+const ApiEntry* find_api_entry(int16_t api_key) {
+  auto it = std::lower_bound(kApiTable.begin(), kApiTable.end(), api_key,
+                             [](const ApiEntry& e, int16_t key) { return e.api_key < key; });
+  if (it == kApiTable.end() || it->api_key != api_key) return nullptr;
+  return &*it;
+}
+
+}  // namespace cairn::broker

@@ -1,0 +1,35 @@
+// BrokerState: what every handler may read about this broker, on any shard.
+//
+// Built once by the Server before the first connection is accepted and immutable from then on,
+// except `topics`, which is internally synchronized (see topics/topic_registry.h for its
+// snapshot rule). It outlives every connection and handler coroutine (the Server destroys it
+// after the shards have stopped). Handlers receive it as `const BrokerState*`.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/types.h"
+#include "broker/config.h"
+#include "broker/shard_map.h"
+#include "broker/topics/topic_registry.h"
+#include "net/listener.h"
+#include "net/shard_set.h"
+
+namespace cairn::broker {
+
+struct BrokerState {
+  BrokerConfig config;
+  NodeId node_id;
+  net::HostPort advertised;  // host and port Metadata returns for this broker
+  std::string cluster_id;
+  TopicRegistry* topics = nullptr;
+  const net::ShardSet* shards = nullptr;
+
+  // The shard that owns `partition` of `topic` (its log, its producer state).
+  net::ShardId shard_of(std::string_view topic, PartitionId partition) const {
+    return broker::shard_of(topic, partition, shards->count());
+  }
+};
+
+}  // namespace cairn::broker

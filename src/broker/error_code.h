@@ -1,0 +1,77 @@
+// Kafka error codes (the wire values of Kafka's org.apache.kafka.common.protocol.Errors).
+//
+// Handlers speak Status/Result internally and map to these only at the wire edge, one mapping
+// function per boundary (e.g. map_topic_status in a handler). Add codes here as handlers need
+// them; the numbers are Kafka's and never change. Constants; any thread.
+#pragma once
+
+#include <cstdint>
+
+namespace cairn::broker {
+
+enum class ErrorCode : int16_t {
+  unknown_server_error = -1,
+  none = 0,
+  offset_out_of_range = 1,
+  corrupt_message = 2,
+  unknown_topic_or_partition = 3,
+  invalid_fetch_size = 4,
+  leader_not_available = 5,
+  not_leader_or_follower = 6,
+  request_timed_out = 7,
+  message_too_large = 10,
+  coordinator_load_in_progress = 14,
+  coordinator_not_available = 15,
+  not_coordinator = 16,
+  invalid_topic_exception = 17,
+  record_list_too_large = 18,
+  not_enough_replicas = 19,
+  invalid_required_acks = 21,
+  illegal_generation = 22,
+  inconsistent_group_protocol = 23,
+  invalid_group_id = 24,
+  unknown_member_id = 25,
+  invalid_session_timeout = 26,
+  rebalance_in_progress = 27,
+  invalid_commit_offset_size = 28,
+  topic_authorization_failed = 29,
+  group_authorization_failed = 30,
+  cluster_authorization_failed = 31,
+  invalid_timestamp = 32,
+  unsupported_sasl_mechanism = 33,
+  illegal_sasl_state = 34,
+  unsupported_version = 35,
+  topic_already_exists = 36,
+  invalid_partitions = 37,
+  invalid_replication_factor = 38,
+  invalid_replica_assignment = 39,
+  invalid_config = 40,
+  not_controller = 41,
+  invalid_request = 42,
+  unsupported_for_message_format = 43,
+  policy_violation = 44,
+  out_of_order_sequence_number = 45,
+  duplicate_sequence_number = 46,
+  invalid_producer_epoch = 47,
+  invalid_txn_state = 48,
+  invalid_producer_id_mapping = 49,
+  invalid_transaction_timeout = 50,
+  concurrent_transactions = 51,
+  transactional_id_authorization_failed = 53,
+  security_disabled = 54,
+  kafka_storage_error = 56,
+  sasl_authentication_failed = 58,
+  unknown_producer_id = 59,
+  invalid_record = 87,
+  unsupported_compression_type = 76,
+  member_id_required = 79,
+  group_id_not_found = 69,
+  non_empty_group = 68,
+  fenced_instance_id = 82,
+  producer_fenced = 90,
+  throttling_quota_exceeded = 89,
+};
+
+constexpr int16_t wire(ErrorCode code) { return static_cast<int16_t>(code); }
+
+}  // namespace cairn::broker

@@ -1,0 +1,16 @@
+// Declarations of the request handlers, one per Kafka API, each defined in its own file in
+// this folder and listed in api_table.cc. See request_context.h for how a handler is written.
+// Handlers run on the connection's shard.
+#pragma once
+
+#include <asio.hpp>
+
+#include "broker/request_context.h"
+#include "net/frame.h"
+
+namespace cairn::broker {
+
+asio::awaitable<net::Reply> handle_api_versions(RequestContext ctx);
+asio::awaitable<net::Reply> handle_metadata(RequestContext ctx);
+
+}  // namespace cairn::broker

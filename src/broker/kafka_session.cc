@@ -1,0 +1,41 @@
+#include "broker/kafka_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include "broker/api_table.h"
+#include "protocol/generated/api_versions.h"
+
+namespace cairn::broker {
+
+asio::awaitable<net::Reply> KafkaSession::handle(net::InboundRequest request) {
+  auto frame = std::make_shared<const std::vector<uint8_t>>(std::move(request.frame));
+  protocol::Reader reader(*frame);
+  Result<protocol::RequestHeader> header = protocol::decode_request_header(reader);
+  if (!header.ok()) {
+    spdlog::info("connection {}: {}; closing", info_.id, header.status().message());
+    co_return net::Reply::close();
+  }
+  const ApiEntry* api = find_api_entry(header->api_key);
+  if (api == nullptr) {
+    spdlog::info("connection {}: unsupported api key {}; closing", info_.id, header->api_key);
+    co_return net::Reply::close();
+  }
+  if (!api->serves(header->api_version) &&
+      header->api_key != protocol::ApiVersionsRequest::kApiKey) {
+    spdlog::info("connection {}: unsupported {} version {}; closing", info_.id, api->name,
+                 header->api_version);
+    co_return net::Reply::close();
+  }
+  size_t body_offset = static_cast<size_t>(reader.position() - frame->data());
+  int16_t api_version = header->api_version;
+  RequestContext ctx{std::move(header).value(),  std::move(frame), body_offset, broker_, info_,
+                     std::move(request.ordering)};
+  net::Reply reply = co_await api->handler(std::move(ctx));
+  if (reply.kind == net::Reply::Kind::close) {
+    spdlog::info("connection {}: {} v{} request refused (malformed?); closing", info_.id, api->name,
+                 api_version);
+  }
+  co_return reply;
+}
+
+}  // namespace cairn::broker

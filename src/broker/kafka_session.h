@@ -1,0 +1,30 @@
+// KafkaSession: the Kafka side of one connection. Parses each request's header, finds the
+// API in the table and runs its handler.
+//
+// What closes the connection (as Kafka does): a request header that does not parse, an API
+// key without a handler, a version outside the served range (except ApiVersions, which
+// answers UNSUPPORTED_VERSION per KIP-511), and a body that does not decode (the handler
+// returns Reply::close()). Per-connection protocol state (SASL, principal) will live here.
+// Lives on the connection's shard; created by the Server's SessionFactory.
+#pragma once
+
+#include <asio.hpp>
+
+#include "broker/broker_state.h"
+#include "net/connection.h"
+
+namespace cairn::broker {
+
+class KafkaSession : public net::Session {
+ public:
+  KafkaSession(const BrokerState* broker, net::ConnectionInfo info)
+      : broker_(broker), info_(std::move(info)) {}
+
+  asio::awaitable<net::Reply> handle(net::InboundRequest request) override;
+
+ private:
+  const BrokerState* broker_;
+  net::ConnectionInfo info_;
+};
+
+}  // namespace cairn::broker

@@ -1,0 +1,79 @@
+// RequestContext: everything a handler gets for one Kafka request, and the helpers it uses to
+// decode the request and build its reply.
+//
+// A handler is a free coroutine, one per API, in handlers/<api>.cc:
+//
+//   asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
+//     protocol::MetadataRequest request;
+//     if (!ctx.decode(request)) co_return net::Reply::close();   // malformed body
+//     protocol::MetadataResponse response;
+//     ...
+//     co_return respond(ctx, response);       // or net::Reply::none() (acks=0 produce)
+//   }
+//
+// It takes the context by value (it owns the frame the request's views point into) and runs
+// on the connection's shard. To touch a partition it hops to the owning shard and back:
+//
+//   net::ShardId owner = ctx.broker->shard_of(topic, partition);
+//   Result<X> r = co_await ctx.broker->shards->run_on(owner, append(args-by-value...));
+//
+// Until the handler returns (or calls ctx.ordering.release()), the connection hands no later
+// request to the session; release at the request's ordering point to let the next request
+// start while this one waits (see net/connection.h). Shard-local value; move-only.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "broker/broker_state.h"
+#include "net/connection.h"
+#include "net/frame.h"
+#include "protocol/reader.h"
+#include "protocol/request_header.h"
+#include "protocol/writer.h"
+
+namespace cairn::broker {
+
+struct RequestContext {
+  protocol::RequestHeader header;
+  std::shared_ptr<const std::vector<uint8_t>> frame;  // the whole request frame
+  size_t body_offset = 0;                             // where the body starts in `frame`
+  const BrokerState* broker = nullptr;
+  net::ConnectionInfo connection;
+  net::OrderingToken ordering;
+
+  int16_t api_version() const { return header.api_version; }
+
+  protocol::Reader body() const {
+    return protocol::Reader(std::span<const uint8_t>(*frame).subspan(body_offset));
+  }
+
+  // Decodes the body at the request's version. False for a malformed body (the connection
+  // should be closed, as Kafka does). Bytes after the body are ignored, as Kafka ignores them.
+  template <typename Request>
+  bool decode(Request& request) const {
+    protocol::Reader reader = body();
+    return request.decode(reader, header.api_version) && reader.ok();
+  }
+};
+
+// Moves a finished protocol frame (no size prefix) into the network layer's frame type.
+net::OutboundFrame to_outbound_frame(protocol::Frame frame);
+
+// Encodes the response header for `ctx` and `response` at `version` (normally the request's).
+template <typename Response>
+net::Reply respond(const RequestContext& ctx, const Response& response, int16_t version) {
+  protocol::Writer writer;
+  protocol::encode_response_header(writer, ctx.header);
+  response.encode(writer, version);
+  return net::Reply::respond(to_outbound_frame(std::move(writer).finish()));
+}
+
+template <typename Response>
+net::Reply respond(const RequestContext& ctx, const Response& response) {
+  return respond(ctx, response, ctx.header.api_version);
+}
+
+}  // namespace cairn::broker

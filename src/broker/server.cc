@@ -1,0 +1,93 @@
+#include "broker/server.h"
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "broker/cluster_id.h"
+#include "broker/kafka_session.h"
+
+namespace cairn::broker {
+namespace {
+
+bool is_wildcard(const std::string& host) {
+  return host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
+// Without --advertise: the listen host, except that a wildcard host is not an address a
+// client can connect to, so use this machine's host name (as Kafka does).
+net::HostPort default_advertised(const net::HostPort& listen, uint16_t bound_port) {
+  std::string host = listen.host;
+  if (is_wildcard(host)) {
+    char name[256] = {};
+    if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') {
+      host = name;
+    } else {
+      host = "localhost";
+    }
+    spdlog::warn("listening on a wildcard address; advertising '{}' (set --advertise)", host);
+  }
+  return net::HostPort{host, bound_port};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
+  std::unique_ptr<Server> server(new Server());
+  std::filesystem::path meta_dir = config.data_dir / "meta";
+  Result<std::string> cluster_id = load_or_create_cluster_id(meta_dir);
+  if (!cluster_id.ok()) return cluster_id.status();
+  Result<std::unique_ptr<TopicRegistry>> topics = TopicRegistry::open(meta_dir);
+  if (!topics.ok()) return topics.status();
+  server->topics_ = std::move(topics).value();
+
+  server->shards_ = std::make_unique<net::ShardSet>(config.shard_count);
+  server->state_ = std::make_unique<BrokerState>();
+  BrokerState& state = *server->state_;
+  state.node_id = config.node_id;
+  state.cluster_id = std::move(cluster_id).value();
+  state.topics = server->topics_.get();
+  state.shards = server->shards_.get();
+
+  const BrokerState* state_pointer = server->state_.get();
+  Result<std::unique_ptr<net::Listener>> listener = net::Listener::bind(
+      *server->shards_, config.listen, config.limits,
+      [state_pointer](const net::ConnectionInfo& info) -> std::unique_ptr<net::Session> {
+        return std::make_unique<KafkaSession>(state_pointer, info);
+      });
+  if (!listener.ok()) return listener.status();
+  server->listener_ = std::move(listener).value();
+  uint16_t bound_port = server->listener_->local_endpoint().port();
+  state.advertised = config.advertise.value_or(default_advertised(config.listen, bound_port));
+  state.config = std::move(config);
+
+  server->shards_->start();
+  server->listener_->start();
+  spdlog::info("cluster id {}, node {}, {} shard(s), advertising {}:{}", state.cluster_id,
+               state.node_id.value(), state.shards->count(), state.advertised.host,
+               state.advertised.port);
+  return server;
+}
+
+net::HostPort Server::bound_address() const {
+  asio::ip::tcp::endpoint endpoint = listener_->local_endpoint();
+  return net::HostPort{endpoint.address().to_string(), endpoint.port()};
+}
+
+void Server::stop(std::chrono::milliseconds grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  listener_->stop();
+  shards_->request_stop();
+  if (!shards_->wait_stopped(grace)) {
+    spdlog::warn("shards still busy after {} ms; abandoning their work", grace.count());
+    shards_->stop_now();
+  }
+  shards_->join();
+}
+
+Server::~Server() {
+  if (shards_ != nullptr && listener_ != nullptr) stop();
+}
+
+}  // namespace cairn::broker

@@ -1,0 +1,44 @@
+// Server: the whole broker process — data directory, shards, listener, shared state.
+//
+// start() opens DATA_DIR/meta (cluster id, topic registry), starts the shards, binds the
+// listen address and starts accepting. stop() stops accepting, closes every connection, lets
+// each shard finish what it is doing (bounded by a grace period, then abandons it) and joins
+// the shard threads. Call start/stop/bound_address from one controlling thread (main).
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "base/status.h"
+#include "broker/broker_state.h"
+#include "broker/config.h"
+#include "net/listener.h"
+#include "net/shard_set.h"
+
+namespace cairn::broker {
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> start(BrokerConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The address actually bound (the real port when the config asked for port 0).
+  net::HostPort bound_address() const;
+  const BrokerState& state() const { return *state_; }
+  // Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+ private:
+  Server() = default;
+
+  // Destruction order matters: the listener and shards go before the state they point to.
+  std::unique_ptr<TopicRegistry> topics_;
+  std::unique_ptr<BrokerState> state_;
+  std::unique_ptr<net::ShardSet> shards_;
+  std::unique_ptr<net::Listener> listener_;
+  bool stopped_ = false;
+};
+
+}  // namespace cairn::broker
