@@ -68,13 +68,13 @@ void expect_all_versions_round_trip(const char* name) {
   }
 }
 
-#define CAIRN_ROUND_TRIP_TEST(Name)                                            \
-  TEST(MessagesRoundTrip, Name) {                                              \
-    expect_all_versions_round_trip<Name##Request>(#Name "Request");            \
-    expect_all_versions_round_trip<Name##Response>(#Name "Response");          \
-    static_assert(Name##Request::kApiKey == Name##Response::kApiKey);          \
-    static_assert(Name##Request::kMinVersion == Name##Response::kMinVersion);  \
-    static_assert(Name##Request::kMaxVersion == Name##Response::kMaxVersion);  \
+#define CAIRN_ROUND_TRIP_TEST(Name)                                           \
+  TEST(MessagesRoundTrip, Name) {                                             \
+    expect_all_versions_round_trip<Name##Request>(#Name "Request");           \
+    expect_all_versions_round_trip<Name##Response>(#Name "Response");         \
+    static_assert(Name##Request::kApiKey == Name##Response::kApiKey);         \
+    static_assert(Name##Request::kMinVersion == Name##Response::kMinVersion); \
+    static_assert(Name##Request::kMaxVersion == Name##Response::kMaxVersion); \
   }
 CAIRN_FOR_EACH_GENERATED_API(CAIRN_ROUND_TRIP_TEST)
 #undef CAIRN_ROUND_TRIP_TEST
@@ -125,15 +125,15 @@ TEST(MessagesRoundTrip, SamplesSetFieldsToNonDefaultValues) {
 
 TEST(ApiCatalog, MatchesTheGeneratedTypes) {
   std::set<int16_t> keys;
-#define CAIRN_CHECK_CATALOG(Name)                                        \
-  {                                                                      \
-    const ApiInfo* api = find_api(Name##Request::kApiKey);               \
-    ASSERT_NE(api, nullptr) << #Name;                                    \
-    EXPECT_STREQ(api->name, #Name);                                      \
-    EXPECT_EQ(api->min_version, Name##Request::kMinVersion);             \
-    EXPECT_EQ(api->max_version, Name##Request::kMaxVersion);             \
+#define CAIRN_CHECK_CATALOG(Name)                                                 \
+  {                                                                               \
+    const ApiInfo* api = find_api(Name##Request::kApiKey);                        \
+    ASSERT_NE(api, nullptr) << #Name;                                             \
+    EXPECT_STREQ(api->name, #Name);                                               \
+    EXPECT_EQ(api->min_version, Name##Request::kMinVersion);                      \
+    EXPECT_EQ(api->max_version, Name##Request::kMaxVersion);                      \
     EXPECT_EQ(api->first_flexible_version, Name##Request::kFirstFlexibleVersion); \
-    keys.insert(api->api_key);                                           \
+    keys.insert(api->api_key);                                                    \
   }
   CAIRN_FOR_EACH_GENERATED_API(CAIRN_CHECK_CATALOG)
 #undef CAIRN_CHECK_CATALOG
@@ -368,8 +368,8 @@ TEST(MessagesDecode, ProduceRecordsAreAViewIntoTheFrame) {
   EXPECT_GE(records.inline_bytes->data(), frame.data());
   EXPECT_LE(records.inline_bytes->data() + records.inline_bytes->size(),
             frame.data() + frame.size());
-  EXPECT_TRUE(std::equal(records.inline_bytes->begin(), records.inline_bytes->end(),
-                         batch.begin(), batch.end()));
+  EXPECT_TRUE(std::equal(records.inline_bytes->begin(), records.inline_bytes->end(), batch.begin(),
+                         batch.end()));
   EXPECT_FALSE(decoded.transactional_id.has_value());
 }
 
@@ -381,8 +381,7 @@ class TempFile {
     fd_ = mkstemp(path);
     EXPECT_GE(fd_, 0);
     unlink(path);
-    EXPECT_EQ(write(fd_, contents.data(), contents.size()),
-              static_cast<ssize_t>(contents.size()));
+    EXPECT_EQ(write(fd_, contents.data(), contents.size()), static_cast<ssize_t>(contents.size()));
   }
   ~TempFile() { close(fd_); }
   int fd() const { return fd_; }

@@ -16,8 +16,8 @@ bool Records::operator==(const Records& other) const {
   size_t inline_size = inline_bytes ? inline_bytes->size() : 0;
   size_t other_inline_size = other.inline_bytes ? other.inline_bytes->size() : 0;
   if (inline_size != other_inline_size) return false;
-  if (inline_size > 0 && !std::equal(inline_bytes->begin(), inline_bytes->end(),
-                                     other.inline_bytes->begin())) {
+  if (inline_size > 0 &&
+      !std::equal(inline_bytes->begin(), inline_bytes->end(), other.inline_bytes->begin())) {
     return false;
   }
   if (file_ranges.size() != other.file_ranges.size()) return false;
