@@ -66,6 +66,7 @@ class TimeIndex {
     return entries_.back();
   }
   uint32_t crc() const { return crc_; }
+  const std::vector<TimeIndexEntry>& entries() const { return entries_; }
 
   static void encode(const TimeIndexEntry& entry, std::span<uint8_t> out);
   static Result<TimeIndex> decode(std::span<const uint8_t> bytes, uint32_t count);

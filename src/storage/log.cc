@@ -49,7 +49,11 @@ Status Log::close() {
   closed_ = true;
   Status status = health();
   if (status.ok() && tail_dirty_) status = active().files()->log->truncate(active().size_bytes());
-  if (status.ok()) status = sync_->flush_now(/*checkpoint=*/true);
+  if (status.ok()) {
+    (void)active().repair_index_files();  // best effort: else the next open rebuilds it
+    sync_->publish(active().files(), active().sync_point(), 0, 0);
+    status = sync_->flush_now(/*checkpoint=*/true);
+  }
   sync_->close();
   if (status.ok()) {
     uint8_t bytes[format::kSmallRecordBytes];
@@ -119,6 +123,7 @@ Status Log::roll_at(Offset base_offset) {
   auto segment = Segment::create(io_, dir_, base_offset, clock_.now_ms());
   if (!segment.ok()) return segment.status();
   Segment& old = active();
+  (void)old.repair_index_files();  // best effort: else recovery rebuilds it
   sync_->seal(old.files(), old.sync_point());
   sync_->mark_dir_dirty();
   Segment* fresh = segment->get();

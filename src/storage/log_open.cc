@@ -155,8 +155,12 @@ Status LogOpener::recover() {
       break;
     }
     const Headers& h = headers[i];
-    if (h.valid && h.offset->log_bytes == segment.size_bytes()) {
-      segment.adopt_header(*h.offset, *h.time);
+    // A sealed segment whose header ends exactly where the next segment starts is whole; bytes
+    // past it are leftovers of a failed append whose truncation was not yet durable.
+    bool whole =
+        h.valid && i + 1 < count && h.offset->next_offset == segments_[i + 1]->base_offset();
+    if (h.valid && (h.offset->log_bytes == segment.size_bytes() || whole)) {
+      RETURN_IF_ERROR(segment.adopt_header(*h.offset, *h.time));
       adopted_[i] = true;
       continue;
     }

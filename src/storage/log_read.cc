@@ -91,15 +91,14 @@ Result<std::optional<Offset>> Log::offset_for_timestamp(TimestampMs target) {
   RETURN_IF_ERROR(health());
   for (auto& [base, segment] : segments_) {
     if (segment->next_offset() <= log_start_offset_) continue;
-    auto found = segment->find_batch_by_time(target, config_.index_interval_bytes);
+    auto found =
+        segment->find_batch_by_time(target, log_start_offset_, config_.index_interval_bytes);
     if (!found.ok()) {
       fence(found.status());
       return fenced_;
     }
     if (found->has_value()) {
-      Offset offset = std::max((*found)->base_offset, log_start_offset_);
-      if ((*found)->last_offset() < log_start_offset_) continue;
-      return std::optional<Offset>(offset);
+      return std::optional<Offset>(std::max((*found)->base_offset, log_start_offset_));
     }
   }
   return std::optional<Offset>();

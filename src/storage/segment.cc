@@ -131,6 +131,24 @@ Status Segment::append(std::span<const uint8_t> batch, const BatchHeader& header
   return Status();
 }
 
+Status Segment::repair_index_files() {
+  if (index_files_ok_ || !index_loaded_) return Status();
+  std::vector<uint8_t> bytes(offset_index_.size() * format::kOffsetEntryBytes);
+  for (size_t i = 0; i < offset_index_.size(); i++) {
+    OffsetIndex::encode(offset_index_.entries()[i],
+                        std::span(bytes).subspan(i * format::kOffsetEntryBytes));
+  }
+  RETURN_IF_ERROR(files_->offset_index->write_at(format::kIndexHeaderBytes, bytes));
+  bytes.assign(time_index_.size() * format::kTimeEntryBytes, 0);
+  for (size_t i = 0; i < time_index_.size(); i++) {
+    TimeIndex::encode(time_index_.entries()[i],
+                      std::span(bytes).subspan(i * format::kTimeEntryBytes));
+  }
+  RETURN_IF_ERROR(files_->time_index->write_at(format::kIndexHeaderBytes, bytes));
+  index_files_ok_ = true;
+  return Status();
+}
+
 Result<BatchHeader> Segment::header_at(uint64_t position) {
   if (position + kHeaderBytes > size_bytes_) {
     return error(StatusCode::corrupt, "batch header past the segment end");
@@ -179,30 +197,40 @@ Result<std::optional<BatchHeader>> Segment::find_batch(Offset offset,
   return error(StatusCode::corrupt, "offset below the segment end not found in the segment");
 }
 
-Result<std::optional<BatchHeader>> Segment::find_batch_by_time(TimestampMs target,
+Result<std::optional<BatchHeader>> Segment::find_batch_by_time(TimestampMs target, Offset from,
                                                                uint64_t index_interval_bytes) {
-  if (max_timestamp_ < target || empty()) return std::optional<BatchHeader>();
+  if (max_timestamp_ < target || empty() || from >= next_offset_) {
+    return std::optional<BatchHeader>();
+  }
   RETURN_IF_ERROR(ensure_index_loaded(index_interval_bytes));
+  // Both lookups land on batch starts; the later one skips more.
   uint32_t rel = time_index_.lookup(target);
-  uint64_t position = offset_index_.lookup(rel);
+  uint64_t position = std::max(offset_index_.lookup(rel),
+                               offset_index_.lookup(relative(std::max(from, base_offset()))));
   while (position < size_bytes_) {
     auto header = header_at(position);
     if (!header.ok()) return header.status();
-    if (header->max_timestamp >= target) return std::optional<BatchHeader>(*header);
+    if (header->max_timestamp >= target && header->last_offset() >= from) {
+      return std::optional<BatchHeader>(*header);
+    }
     position += header->size_bytes();
   }
-  // The segment's max timestamp said a batch would match; the data disagrees.
-  return error(StatusCode::corrupt, "segment max timestamp not found in its batches");
+  return std::optional<BatchHeader>();
 }
 
-void Segment::adopt_header(const format::IndexHeader& offset_header,
-                           const format::IndexHeader& time_header) {
-  ASSERT(offset_header.log_bytes == size_bytes_);
+Status Segment::adopt_header(const format::IndexHeader& offset_header,
+                             const format::IndexHeader& time_header) {
+  ASSERT(offset_header.log_bytes <= size_bytes_);
+  if (offset_header.log_bytes < size_bytes_) {
+    RETURN_IF_ERROR(files_->log->truncate(offset_header.log_bytes));
+    size_bytes_ = offset_header.log_bytes;
+  }
   next_offset_ = offset_header.next_offset;
   max_timestamp_ = offset_header.max_timestamp;
   adopted_offset_header_ = offset_header;
   adopted_time_header_ = time_header;
   index_loaded_ = false;
+  return Status();
 }
 
 }  // namespace cairn::storage

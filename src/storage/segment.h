@@ -84,13 +84,14 @@ class Segment {
   Result<BatchHeader> header_at(uint64_t position);
   // The first batch whose last offset is >= `offset`, or nullopt if `offset` >= next_offset.
   Result<std::optional<BatchHeader>> find_batch(Offset offset, uint64_t index_interval_bytes);
-  // The first batch whose max timestamp >= `target`, or nullopt.
-  Result<std::optional<BatchHeader>> find_batch_by_time(TimestampMs target,
+  // The first batch ending at or after `from` whose max timestamp >= `target`, or nullopt.
+  Result<std::optional<BatchHeader>> find_batch_by_time(TimestampMs target, Offset from,
                                                         uint64_t index_interval_bytes);
 
   // Recovery: trust the on-disk index header (no read of the .log). Entries load on first use.
-  void adopt_header(const format::IndexHeader& offset_header,
-                    const format::IndexHeader& time_header);
+  // Bytes of the .log past header.log_bytes are cut (the caller knows they are not data).
+  Status adopt_header(const format::IndexHeader& offset_header,
+                      const format::IndexHeader& time_header);
   // Recovery: keep the first `header.log_bytes` (trusted, entries read from the index files
   // when `header` is given) and validate every batch after, batch by batch (length, CRC,
   // offsets). Returns the position of the first bad byte, or size if all is well; does not
@@ -102,6 +103,9 @@ class Segment {
   Result<ScanResult> recover_from(const std::optional<format::IndexHeader>& offset_header,
                                   const std::optional<format::IndexHeader>& time_header,
                                   uint64_t index_interval_bytes);
+  // After an index entry failed to reach the index files (disk full), writes them all again
+  // so the flusher may vouch for them; stays broken (recovery rebuilds) if that fails too.
+  Status repair_index_files();
   // Cuts the .log at `size_bytes` (a batch boundary found by recover_from).
   Status truncate(uint64_t size_bytes);
   // Reads the on-disk index headers (either may fail: corrupt / not_found).

@@ -217,8 +217,14 @@ void FaultIo::power_loss(uint64_t seed, bool torn) {
       after.insert(after.end(), node.data.begin() + static_cast<long>(node.durable.size()),
                    node.data.begin() + static_cast<long>(node.durable.size() + keep));
       if (keep > 0 && rng() % 2 == 0) {
+        // One 4 KiB page of the kept tail never reached the disk: it reads as zeros.
+        constexpr size_t kPageBytes = 4096;
         size_t at = node.durable.size() + std::uniform_int_distribution<size_t>(0, keep - 1)(rng);
-        after[at] ^= static_cast<uint8_t>(1 + rng() % 255);
+        size_t page = at / kPageBytes * kPageBytes;
+        size_t from = std::max(page, node.durable.size());
+        size_t to = std::min(page + kPageBytes, after.size());
+        std::fill(after.begin() + static_cast<long>(from), after.begin() + static_cast<long>(to),
+                  0);
       }
     }
     // A fresh process sees the same file, now with these contents, all of them durable.

@@ -6,9 +6,10 @@
 //
 // Faults:
 //   power_loss()       every file falls back to its durable contents — optionally keeping a
-//                      random prefix of the unsynced tail with random damage (torn writes) —
-//                      non-durable entries vanish, and every open File handle goes dead
-//                      (io_error), as if the process died with the machine.
+//                      random prefix of the unsynced tail in which a 4 KiB page may read as
+//                      zeros (torn writes, page-granular as on a real disk) — non-durable
+//                      entries vanish, and every open File handle goes dead (io_error), as if
+//                      the process died with the machine. Bit rot is corrupt()'s job.
 //   fail_syncs_after() the n-th next sync() (file or directory) and all after it fail with
 //                      io_error, and nothing more becomes durable (fsyncgate).
 //   set_capacity_bytes() writes that would grow the total past it write what fits and fail
