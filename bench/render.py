@@ -335,7 +335,7 @@ def section_goals(results):
     catch_up = median_of(cairn["4"], "bytes_per_second")
     idle = None
     for system in results["systems"]:
-        if system["id"] == "cairn" and system.get("status") == "ok":
+        if system["id"] == "cairn":  # measurable as soon as the broker starts
             idle = system.get("idle_rss_bytes")
     per_1000 = median_of(cairn["5"], "rss_per_1000_partitions_bytes")
 

@@ -165,12 +165,21 @@ def version_of(argv):
     return "unknown"
 
 
+def git_version():
+    try:
+        out = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        return f"git {out.stdout.strip()}" if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
 def variant_list(args):
     nats_version = version_of(["nats-server", "--version"])
     redis_version = version_of(["redis-server", "--version"])
     return [
         {"id": "cairn", "label": "Cairn", "role": "cairn", "driver": "kafka",
-         "version": os.path.relpath(args.cairn, ROOT), "durability_short": "acks=all: fsync before ack",
+         "version": git_version(), "durability_short": "acks=all: fsync before ack",
          "durability": "acks=all: the broker fsyncs (group commit) before it answers; "
                        "acks=1: it answers once the batch is written to the OS"},
         {"id": "nats", "label": "NATS JetStream (default)", "role": "peer_default",
