@@ -276,19 +276,21 @@ def load_workloads(args):
 
 
 def estimate_seconds(w, scale, backlog_bytes):
+    """Rough wall time of one workload on one system (topic set-up, probes and drains
+    included), from the quick runs on a 2-vCPU machine."""
     per_run = (w["warmup_seconds"] + w["duration_seconds"]) * scale
     if w["kind"] == "catch_up":
         backlog = backlog_bytes or w["backlog_bytes"]
-        return 10 + backlog / (60e6) + w["runs"] * (5 + backlog / 150e6)
+        return 10 + backlog / 100e6 + w["runs"] * (2 + backlog / 200e6)
     if w["kind"] == "many_partitions":
-        return w["runs"] * (per_run + w["settle_seconds"] + 8)
-    return w["runs"] * (per_run + 4)
+        return w["runs"] * (per_run + w["settle_seconds"] + 5)
+    return w["runs"] * (per_run + 2)
 
 
 def plan(workloads, variants, args, backlog_bytes):
     """(variant, workload) pairs to run, and the duration scale that fits the budget."""
     pairs = [(v, w) for v in variants for w in workloads if v["role"] in w["systems"]]
-    fixed = 60 + 10 * len(variants)  # references, start-up, probes
+    fixed = 40 + 8 * len(variants)  # references, start-up, probes
 
     def total(scale):
         return fixed + sum(estimate_seconds(w, scale, backlog_bytes) for _, w in pairs)
@@ -493,12 +495,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="development run: the workloads' quick: settings, 1 run each")
-    parser.add_argument("--budget-seconds", type=float, default=780)
+    parser.add_argument("--budget-seconds", type=float, default=840)
     parser.add_argument("--harness", default=os.path.join(ROOT, "build/release/bench/harness/"
                                                                 "cairn-bench"))
     parser.add_argument("--cairn", default=os.path.join(ROOT, "build/release/cairn"))
     parser.add_argument("--only", help="comma-separated variant ids (cairn,nats,nats-sync,"
                                        "redis,redis-always)")
+    parser.add_argument("--plan-only", action="store_true",
+                        help="print what would run and the time estimates, run nothing")
     parser.add_argument("--no-profile", action="store_true",
                         help="skip the perf profile of Cairn during throughput workloads")
     parser.add_argument("--data-root", default=os.path.join(ROOT, "build/bench-data"))
@@ -513,11 +517,12 @@ def main():
 
     results = {"started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick,
                "machine": machine_info(args.data_root), "systems": []}
-    log("physical references")
     runs = 1 if args.quick else 3
-    results["loopback_tcp"] = measure_loopback_tcp(runs, 1 if args.quick else 3)
-    results["disk_write_fdatasync"] = measure_disk(runs, 128 * MIB if args.quick else GIB,
-                                                   args.data_root)
+    if not args.plan_only:
+        log("physical references")
+        results["loopback_tcp"] = measure_loopback_tcp(runs, 1 if args.quick else 3)
+        results["disk_write_fdatasync"] = measure_disk(runs, 64 * MIB if args.quick
+                                                       else 256 * MIB, args.data_root)
     workloads = load_workloads(args)
     backlog, backlog_note = choose_backlog(args, args.data_root, workloads)
     variants = variant_list(args)
@@ -526,6 +531,11 @@ def main():
     pairs, scale, estimate = plan(workloads, variants, args,
                                   0 if args.quick else backlog)
     log(f"{len(pairs)} workload runs, duration scale {scale}, about {estimate:.0f} s")
+    if args.plan_only:
+        for v, w in pairs:
+            backlog_for = 0 if args.quick else backlog
+            log(f"  {v['id']:13} {w['name']:28} ~{estimate_seconds(w, scale, backlog_for):.0f} s")
+        return
     results.update({"duration_scale": scale, "backlog_bytes": backlog,
                     "backlog_note": backlog_note,
                     "workloads": [{k: v for k, v in w.items() if k != "path"}
