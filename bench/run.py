@@ -472,6 +472,15 @@ def run_variant(variant, pairs, args, scale, backlog_bytes, data_root, out_dir, 
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def find_binary(build_dir, candidates):
+    """The first candidate that exists under build_dir (the first one if none does)."""
+    for candidate in candidates:
+        path = os.path.join(build_dir, candidate)
+        if os.access(path, os.X_OK):
+            return path
+    return os.path.join(build_dir, candidates[0])
+
+
 def machine_info(data_root):
     info = {"kernel": platform.release(), "cpus": os.cpu_count(),
             "python": platform.python_version()}
@@ -496,9 +505,10 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="development run: the workloads' quick: settings, 1 run each")
     parser.add_argument("--budget-seconds", type=float, default=840)
-    parser.add_argument("--harness", default=os.path.join(ROOT, "build/release/bench/harness/"
-                                                                "cairn-bench"))
-    parser.add_argument("--cairn", default=os.path.join(ROOT, "build/release/cairn"))
+    parser.add_argument("--build-dir", default=os.path.join(ROOT, "build/release"),
+                        help="where cairn and cairn-bench are built (the release preset)")
+    parser.add_argument("--harness", help="cairn-bench (default: found in --build-dir)")
+    parser.add_argument("--cairn", help="the cairn binary (default: found in --build-dir)")
     parser.add_argument("--only", help="comma-separated variant ids (cairn,nats,nats-sync,"
                                        "redis,redis-always)")
     parser.add_argument("--plan-only", action="store_true",
@@ -508,11 +518,13 @@ def main():
     parser.add_argument("--data-root", default=os.path.join(ROOT, "build/bench-data"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs/bench/results.json"))
     args = parser.parse_args()
+    args.harness = args.harness or find_binary(args.build_dir, ["bench/harness/cairn-bench",
+                                                                "cairn-bench"])
+    args.cairn = args.cairn or find_binary(args.build_dir, ["cairn", "src/main/cairn"])
     for tool in [args.harness]:
         if not os.access(tool, os.X_OK):
             sys.exit(f"bench: {tool} is not built (cmake --build --preset release)")
     os.makedirs(args.data_root, exist_ok=True)
-    out_dir = tempfile.mkdtemp(prefix="results-", dir=args.data_root)
     deadline = START + args.budget_seconds
 
     results = {"started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick,
@@ -540,6 +552,7 @@ def main():
                     "backlog_note": backlog_note,
                     "workloads": [{k: v for k, v in w.items() if k != "path"}
                                   for w in workloads]})
+    out_dir = tempfile.mkdtemp(prefix="results-", dir=args.data_root)
     for variant in variants:
         with open("/proc/loadavg") as f:
             load = f.read().split()[:3]

@@ -6,7 +6,8 @@
 #     through bench/workloads/*.yaml by the cairn-bench harness -> docs/bench/results.json
 #  3. bench/render.py: docs/benchmarks.md and the charts in docs/bench/
 # BENCH_QUICK=1 makes a short development run that writes under build/bench-data/ instead of
-# docs/. Extra arguments go to bench/run.py (e.g. --only nats,redis).
+# docs/; BENCH_SKIP_STORAGE=1 leaves out step 1. Extra arguments go to bench/run.py (e.g.
+# --only nats,redis).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian's python3, where python3-matplotlib is installed (not a pyenv or venv interpreter).
@@ -14,13 +15,16 @@ PYTHON="${PYTHON:-/usr/bin/python3}"
 BUDGET_SECONDS="${BENCH_BUDGET_SECONDS:-900}"
 start=$(date +%s)
 
+# The release build (`make bench` builds it first); BENCH_BUILD_DIR points elsewhere for
+# development runs.
+BUILD_DIR="${BENCH_BUILD_DIR:-build/release}"
 scripts/install-deps.sh
-if [ ! -x build/release/bench/harness/cairn-bench ]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target cairn-bench
+if [ ! -x "$BUILD_DIR/bench/harness/cairn-bench" ]; then
+  cmake --preset release -B "$BUILD_DIR" >/dev/null
+  cmake --build "$BUILD_DIR" --target cairn-bench
 fi
 
-if [ -x bench/storage/run.sh ]; then
+if [ -x bench/storage/run.sh ] && [ "${BENCH_SKIP_STORAGE:-0}" != "1" ]; then
   echo "== storage engine (bench/storage/run.sh)"
   timeout 300 bench/storage/run.sh || echo "bench: storage engine benchmarks failed; continuing"
 fi
@@ -30,12 +34,12 @@ echo "== systems side by side (bench/run.py)"
 left=$((BUDGET_SECONDS - ($(date +%s) - start) - 60))
 if [ "$left" -lt 300 ]; then left=300; fi
 if [ "${BENCH_QUICK:-0}" = "1" ]; then
-  "$PYTHON" bench/run.py --quick --budget-seconds "$left" \
+  "$PYTHON" bench/run.py --quick --budget-seconds "$left" --build-dir "$BUILD_DIR" \
     --out build/bench-data/quick-results.json "$@"
   "$PYTHON" bench/render.py build/bench-data/quick-results.json \
     --doc build/bench-data/benchmarks-quick.md
 else
-  "$PYTHON" bench/run.py --budget-seconds "$left" "$@"
+  "$PYTHON" bench/run.py --budget-seconds "$left" --build-dir "$BUILD_DIR" "$@"
   "$PYTHON" bench/render.py
 fi
 echo "== bench finished in $(( $(date +%s) - start )) s"
