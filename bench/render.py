@@ -373,8 +373,8 @@ def section_goals(results):
         status = cairn_system.get("status") if cairn_system else "not run"
         error = (cairn_system or {}).get("error", "")
         text += (f"**Cairn was not measured in this run — {status}** ({error}). The peers and the "
-                 "physical references below are measured; every Cairn goal is pending until "
-                 "the broker produces and fetches.\n\n")
+                 "physical references below are measured; the goals that need produce and fetch "
+                 "are pending until the broker has them.\n\n")
     text += table(["goal", "Cairn", "ratio", "status"], rows)
     text += ("\n\nA goal not met is reported with a profile of what holds Cairn back and the fix "
              "in progress (see the notes under the tables, when present).")
