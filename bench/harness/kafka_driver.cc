@@ -209,9 +209,14 @@ class KafkaDriver final : public Driver {
         return error(StatusCode::io_error, std::string("mock: ") + rd_kafka_err2str(err));
       }
     } else {
-      RETURN_IF_ERROR(request_create(topic, partition_count));
+      const Status created = request_create(topic, partition_count);
+      // A broker without CreateTopics may still auto-create topics on Metadata, with its
+      // default partition count: usable only when that is the count the workload needs.
+      if (created.code() == StatusCode::unsupported)
+        return wait_for_metadata(topic, partition_count, true);
+      RETURN_IF_ERROR(created);
     }
-    return wait_for_metadata(topic, partition_count);
+    return wait_for_metadata(topic, partition_count, false);
   }
 
   Result<std::unique_ptr<Producer>> make_producer(const std::string& topic, uint32_t,
@@ -254,7 +259,7 @@ class KafkaDriver final : public Driver {
 
  private:
   Status request_create(const std::string& topic, uint32_t partition_count);
-  Status wait_for_metadata(const std::string& topic, uint32_t partition_count);
+  Status wait_for_metadata(const std::string& topic, uint32_t partition_count, bool auto_created);
 
   std::string address_;
   rd_kafka_t* admin_;
@@ -278,7 +283,8 @@ Status KafkaDriver::request_create(const std::string& topic, uint32_t partition_
   if (event == nullptr) {
     status = error(StatusCode::timed_out, "kafka: CreateTopics: no answer");
   } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    status = error(StatusCode::io_error,
+    const bool unsupported = rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE;
+    status = error(unsupported ? StatusCode::unsupported : StatusCode::io_error,
                    std::string("kafka: CreateTopics: ") + rd_kafka_event_error_string(event));
   } else {
     size_t count = 0;
@@ -301,8 +307,10 @@ Status KafkaDriver::request_create(const std::string& topic, uint32_t partition_
 }
 
 // CreateTopics answers before every broker's metadata shows the topic; produce only after the
-// metadata lists all partitions.
-Status KafkaDriver::wait_for_metadata(const std::string& topic, uint32_t partition_count) {
+// metadata lists all partitions. With auto_created, the Metadata request itself creates the
+// topic (a producer handle asks for auto-creation) and a wrong partition count is final.
+Status KafkaDriver::wait_for_metadata(const std::string& topic, uint32_t partition_count,
+                                      bool auto_created) {
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(admin_, topic.c_str(), nullptr);
   const int64_t deadline_ns = now_ns() + int64_t{kMetadataWaitMs} * 1000000;
   std::string last = "no answer";
@@ -313,7 +321,17 @@ Status KafkaDriver::wait_for_metadata(const std::string& topic, uint32_t partiti
       const bool ready = metadata->topic_cnt == 1 && metadata->topics[0].err == 0 &&
                          metadata->topics[0].partition_cnt == static_cast<int>(partition_count);
       last = metadata->topic_cnt == 1 ? rd_kafka_err2str(metadata->topics[0].err) : "no topic";
+      const int actual = metadata->topic_cnt == 1 && metadata->topics[0].err == 0
+                             ? metadata->topics[0].partition_cnt
+                             : 0;
       rd_kafka_metadata_destroy(metadata);
+      if (auto_created && actual > 0 && actual != static_cast<int>(partition_count)) {
+        rd_kafka_topic_destroy(rkt);
+        return error(StatusCode::unsupported,
+                     "kafka: the broker has no CreateTopics and auto-created " + topic + " with " +
+                         std::to_string(actual) + " partitions; the workload needs " +
+                         std::to_string(partition_count));
+      }
       if (ready) {
         rd_kafka_topic_destroy(rkt);
         return Status();
