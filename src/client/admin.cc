@@ -75,7 +75,8 @@ Admin::Admin(std::unique_ptr<KafkaHandle> handle)
 
 Admin::~Admin() {
   if (failed_group_requests_ > 0) {
-    handle_->abandon();
+    // The handle object stays alive too: librdkafka's threads keep calling its log callback.
+    (void)handle_.release();
     return;
   }
   if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);

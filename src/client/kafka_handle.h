@@ -58,10 +58,6 @@ class KafkaHandle {
   KafkaHandle& operator=(const KafkaHandle&) = delete;
 
   rd_kafka_t* get() const { return rk_; }
-  // Gives up the instance without destroying it (it leaks until the process exits). For the
-  // one librdkafka 2.0.2 bug where destroying after a failed group admin request aborts the
-  // process (confluentinc/librdkafka#3663, #4605); only sensible in a process about to exit.
-  void abandon() { rk_ = nullptr; }
   int timeout_ms() const { return timeout_ms_; }
 
   // The last librdkafka warning or error log line, or "" when there was none.

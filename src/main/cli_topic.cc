@@ -207,6 +207,7 @@ Status run_add_partitions(const AddPartitionsFlags& flags) {
   std::vector<client::ItemResult> results;
   for (const std::string& name : flags.topics) {
     auto topic = client::describe_topic((*admin)->handle(), name);
+    if (!topic.ok() && topic.status().code() != StatusCode::not_found) return topic.status();
     if (!topic.ok()) {
       results.push_back({name, topic.status()});
       continue;
