@@ -261,6 +261,50 @@ OpenFigures open_times(const std::string& dir, uint64_t bytes) {
   return figures;
 }
 
+void print_section(const double raw[3], double ceiling, const AppendFigures durable[3][2],
+                   const ReadFigures& reads, const OpenFigures& open) {
+  const char* names[] = {"16 KiB", "64 KiB", "1 MiB"};
+  std::printf("## Storage engine\n\n");
+  std::printf(
+      "*Written by `bench/storage/run.sh` (bench/storage/storage_bench.cc, release "
+      "build). MB/s are 10^6 B/s.*\n\n");
+  std::printf("### Durable append vs the raw disk\n\n");
+  std::printf(
+      "Two raw references, measured on the same file system in the same run: "
+      "*raw per batch* is `write(2)` of one batch-sized chunk then `fdatasync(2)`, in a "
+      "loop (what a store that syncs each request alone gets); *raw streaming* is 1 MiB "
+      "writes with one `fdatasync(2)` per 64 MiB (the disk's sequential ceiling with "
+      "syncing): %.0f MB/s. Durable append: `Log::append` + `wait_durable`, one "
+      "appending thread (a shard), up to 16 (1 MiB: 4) unacknowledged batches per "
+      "partition, a Flusher with 4 threads; bytes counted when acknowledged durable. "
+      "Ratios are against raw streaming.\n\n",
+      ceiling);
+  std::printf(
+      "| batch | raw per batch | durable, 1 partition | ratio | batches/fsync "
+      "| durable, 16 partitions | ratio | batches/fsync |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  for (int i = 0; i < 3; i++) {
+    std::printf("| %s | %.0f MB/s | %.0f MB/s | %.0f%% | %.1f | %.0f MB/s | %.0f%% | %.1f |\n",
+                names[i], raw[i], durable[i][0].mb_per_s, 100 * durable[i][0].mb_per_s / ceiling,
+                durable[i][0].batches_per_fsync, durable[i][1].mb_per_s,
+                100 * durable[i][1].mb_per_s / ceiling, durable[i][1].batches_per_fsync);
+  }
+  std::printf("\nGoal: durable append >= 70%% of raw for 64 KiB batches.\n\n");
+  std::printf("### Reads from the page cache\n\n");
+  std::printf(
+      "1 GiB of 64 KiB batches, reads of up to 1 MiB: `Log::read` + `Log::copy` "
+      "(buffer, every CRC checked) %.0f MB/s; `Log::read` + `sendfile(2)` to /dev/null "
+      "%.0f MB/s.\n\n",
+      reads.copy_mb_per_s, reads.sendfile_mb_per_s);
+  std::printf("### Opening a big log\n\n");
+  std::printf(
+      "%.1f GiB in %zu segments (1 GiB each, written in %.0f s): open after a clean "
+      "stop %.1f ms; open after a kill with 64 MiB unflushed %.1f ms (%.1f MiB "
+      "validated).\n",
+      open.gib, open.segments, open.write_seconds, open.clean_open_ms, open.unclean_open_ms,
+      static_cast<double>(open.unclean_scanned_bytes) / (1 << 20));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -301,44 +345,6 @@ int main(int argc, char** argv) {
   OpenFigures open = open_times(options.dir, options.open_test_bytes);
   std::filesystem::remove_all(options.dir);
 
-  std::printf("## Storage engine\n\n");
-  std::printf(
-      "*Written by `bench/storage/run.sh` (bench/storage/storage_bench.cc, release "
-      "build). MB/s are 10^6 B/s.*\n\n");
-  std::printf("### Durable append vs the raw disk\n\n");
-  std::printf(
-      "Two raw references, measured on the same file system in the same run: "
-      "*raw per batch* is `write(2)` of one batch-sized chunk then `fdatasync(2)`, in a "
-      "loop (what a store that syncs each request alone gets); *raw streaming* is 1 MiB "
-      "writes with one `fdatasync(2)` per 64 MiB (the disk's sequential ceiling with "
-      "syncing): %.0f MB/s. Durable append: `Log::append` + `wait_durable`, one "
-      "appending thread (a shard), up to 16 (1 MiB: 4) unacknowledged batches per "
-      "partition, a Flusher with 4 threads; bytes counted when acknowledged durable. "
-      "Ratios are against raw streaming.\n\n",
-      ceiling);
-  std::printf(
-      "| batch | raw per batch | durable, 1 partition | ratio | batches/fsync "
-      "| durable, 16 partitions | ratio | batches/fsync |\n");
-  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
-  for (int i = 0; i < 3; i++) {
-    std::printf("| %s | %.0f MB/s | %.0f MB/s | %.0f%% | %.1f | %.0f MB/s | %.0f%% | %.1f |\n",
-                names[i], raw[i], durable[i][0].mb_per_s, 100 * durable[i][0].mb_per_s / ceiling,
-                durable[i][0].batches_per_fsync, durable[i][1].mb_per_s,
-                100 * durable[i][1].mb_per_s / ceiling, durable[i][1].batches_per_fsync);
-  }
-  std::printf("\nGoal: durable append >= 70%% of raw for 64 KiB batches.\n\n");
-  std::printf("### Reads from the page cache\n\n");
-  std::printf(
-      "1 GiB of 64 KiB batches, reads of up to 1 MiB: `Log::read` + `Log::copy` "
-      "(buffer, every CRC checked) %.0f MB/s; `Log::read` + `sendfile(2)` to /dev/null "
-      "%.0f MB/s.\n\n",
-      reads.copy_mb_per_s, reads.sendfile_mb_per_s);
-  std::printf("### Opening a big log\n\n");
-  std::printf(
-      "%.1f GiB in %zu segments (1 GiB each, written in %.0f s): open after a clean "
-      "stop %.1f ms; open after a kill with 64 MiB unflushed %.1f ms (%.1f MiB "
-      "validated).\n",
-      open.gib, open.segments, open.write_seconds, open.clean_open_ms, open.unclean_open_ms,
-      static_cast<double>(open.unclean_scanned_bytes) / (1 << 20));
+  print_section(raw, ceiling, durable, reads, open);
   return 0;
 }

@@ -23,6 +23,7 @@ class LogOpener {
   Status list();
   Result<std::optional<int64_t>> read_small_record(const std::string& name, uint32_t magic);
   Status open_segments();
+  Result<int> read_headers(std::vector<Headers>& headers);
   Status recover();
   Status finish();
   Status fence(const std::string& why) {
@@ -116,11 +117,11 @@ Status LogOpener::open_segments() {
   return Status();
 }
 
-Status LogOpener::recover() {
-  size_t count = segments_.size();
-  std::vector<Headers> headers(count);
-  int recovery_point = -1;  // last segment whose index headers vouch for a durable prefix
-  for (size_t i = 0; i < count; i++) {
+// Reads both index headers of every segment (96 bytes each). Returns the recovery point: the
+// last segment whose headers vouch for a durable prefix, or -1.
+Result<int> LogOpener::read_headers(std::vector<Headers>& headers) {
+  int recovery_point = -1;
+  for (size_t i = 0; i < segments_.size(); i++) {
     Segment& segment = *segments_[i];
     auto offset = segment.read_header(format::IndexKind::offset);
     auto time = segment.read_header(format::IndexKind::time);
@@ -133,11 +134,22 @@ Status LogOpener::recover() {
               offset->next_offset == time->next_offset &&
               offset->next_offset >= segment.base_offset();
     if (h.valid && offset->log_bytes > segment.size_bytes()) {
-      return fence("segment " + std::to_string(segment.base_offset().value()) +
-                   " is shorter than the prefix its index says was durable");
+      RETURN_IF_ERROR(fence("segment " + std::to_string(segment.base_offset().value()) +
+                            " is shorter than the prefix its index says was durable"));
+      return -1;
     }
     if (h.valid) recovery_point = static_cast<int>(i);
   }
+  return recovery_point;
+}
+
+Status LogOpener::recover() {
+  size_t count = segments_.size();
+  std::vector<Headers> headers(count);
+  auto read = read_headers(headers);
+  if (!read.ok()) return read.status();
+  if (fenced_) return Status();
+  int recovery_point = *read;
   const Headers& last = headers[count - 1];
   if (clean_ && !(last.valid && last.offset->log_bytes == segments_[count - 1]->size_bytes() &&
                   last.offset->next_offset.value() == marker_end_)) {

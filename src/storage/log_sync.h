@@ -86,7 +86,9 @@ class LogSync : public std::enable_shared_from_this<LogSync> {
 
  private:
   struct Job;
+  void take_job_locked(Job& job, bool checkpoint);
   Status execute(Job& job);
+  void finish_job(const Job& job, const Status& status);
   Status persist_headers(SegmentFiles& files, const SyncPoint& point);
   Status persist_meta(Offset log_start_offset);
   bool mark_queued_locked();

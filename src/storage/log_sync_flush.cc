@@ -32,27 +32,34 @@ Status LogSync::run_flush(bool inline_call, bool checkpoint) {
       idle_.wait(lock, [this] { return !flushing_; });
     }
     if (!failed_.ok()) return failed_;
-    flushing_ = true;
-    flush_again_ = false;
-    job.sealed = sealed_;
-    job.active = active_;
-    job.active_point = active_point_;
-    job.target = end_offset_;
-    job.generation = change_generation_;
-    job.sync_dir = dir_dirty_;
-    job.write_meta = meta_dirty_;
-    job.log_start_offset = log_start_offset_;
-    auto now = std::chrono::steady_clock::now();
-    job.checkpoint = checkpoint || !sealed_.empty() ||
-                     now - last_checkpoint_ >= std::chrono::milliseconds(checkpoint_interval_ms_);
-    if (job.checkpoint) last_checkpoint_ = now;
-    unflushed_bytes_ = 0;
-    dir_dirty_ = false;
-    meta_dirty_ = false;
+    take_job_locked(job, checkpoint);
   }
-
   Status status = execute(job);
+  finish_job(job, status);
+  return status;
+}
 
+void LogSync::take_job_locked(Job& job, bool checkpoint) {
+  flushing_ = true;
+  flush_again_ = false;
+  job.sealed = sealed_;
+  job.active = active_;
+  job.active_point = active_point_;
+  job.target = end_offset_;
+  job.generation = change_generation_;
+  job.sync_dir = dir_dirty_;
+  job.write_meta = meta_dirty_;
+  job.log_start_offset = log_start_offset_;
+  auto now = std::chrono::steady_clock::now();
+  job.checkpoint = checkpoint || !sealed_.empty() ||
+                   now - last_checkpoint_ >= std::chrono::milliseconds(checkpoint_interval_ms_);
+  if (job.checkpoint) last_checkpoint_ = now;
+  unflushed_bytes_ = 0;
+  dir_dirty_ = false;
+  meta_dirty_ = false;
+}
+
+void LogSync::finish_job(const Job& job, const Status& status) {
   std::vector<std::pair<Callback, Status>> ready;
   bool enqueue = false;
   {
@@ -87,8 +94,9 @@ Status LogSync::run_flush(bool inline_call, bool checkpoint) {
       failed_ = status;
       for (auto& [offset, callback] : offset_waiters_)
         ready.emplace_back(std::move(callback), status);
-      for (auto& [gen, callback] : generation_waiters_)
+      for (auto& [gen, callback] : generation_waiters_) {
         ready.emplace_back(std::move(callback), status);
+      }
       offset_waiters_.clear();
       generation_waiters_.clear();
     }
@@ -96,7 +104,6 @@ Status LogSync::run_flush(bool inline_call, bool checkpoint) {
   }
   for (auto& [callback, callback_status] : ready) callback(callback_status);
   if (enqueue) flusher_->enqueue(shared_from_this());
-  return status;
 }
 
 // Order matters: directory entries first (so a header never vouches for a file whose name
