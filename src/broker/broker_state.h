@@ -18,6 +18,11 @@
 
 namespace cairn::broker {
 
+class PartitionManager;
+namespace producers {
+class ProducerIdAllocator;
+}
+
 struct BrokerState {
   BrokerConfig config;
   NodeId node_id;
@@ -25,6 +30,10 @@ struct BrokerState {
   std::string cluster_id;
   TopicRegistry* topics = nullptr;
   const net::ShardSet* shards = nullptr;
+  // Every partition's log and producer state, per owning shard (partitions/partition_manager.h).
+  PartitionManager* partitions = nullptr;
+  // Producer ids for InitProducerId, unique across restarts; internally synchronized.
+  producers::ProducerIdAllocator* producer_ids = nullptr;
 
   // The shard that owns `partition` of `topic` (its log, its producer state).
   net::ShardId shard_of(std::string_view topic, PartitionId partition) const {

@@ -42,12 +42,27 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   server->topics_ = std::move(topics).value();
 
   server->shards_ = std::make_unique<net::ShardSet>(config.shard_count);
+  Result<std::unique_ptr<producers::ProducerIdAllocator>> producer_ids =
+      producers::ProducerIdAllocator::open(meta_dir);
+  if (!producer_ids.ok()) return producer_ids.status();
+  server->producer_ids_ = std::move(producer_ids).value();
+  server->flusher_ = std::make_unique<storage::Flusher>();
+  PartitionManagerOptions partition_options;
+  partition_options.data_dir = config.data_dir;
+  partition_options.shards = server->shards_.get();
+  partition_options.flusher = server->flusher_.get();
+  Result<std::unique_ptr<PartitionManager>> partitions =
+      PartitionManager::open(std::move(partition_options), *server->topics_->snapshot());
+  if (!partitions.ok()) return partitions.status();
+  server->partitions_ = std::move(partitions).value();
   server->state_ = std::make_unique<BrokerState>();
   BrokerState& state = *server->state_;
   state.node_id = config.node_id;
   state.cluster_id = std::move(cluster_id).value();
   state.topics = server->topics_.get();
   state.shards = server->shards_.get();
+  state.partitions = server->partitions_.get();
+  state.producer_ids = server->producer_ids_.get();
 
   const BrokerState* state_pointer = server->state_.get();
   Result<std::unique_ptr<net::Listener>> listener = net::Listener::bind(
@@ -62,6 +77,7 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   state.config = std::move(config);
 
   server->shards_->start();
+  server->partitions_->start();
   server->listener_->start();
   spdlog::info("cluster id {}, node {}, {} shard(s), advertising {}:{}", state.cluster_id,
                state.node_id.value(), state.shards->count(), state.advertised.host,
@@ -78,12 +94,15 @@ void Server::stop(std::chrono::milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
   listener_->stop();
+  partitions_->stop();
   shards_->request_stop();
   if (!shards_->wait_stopped(grace)) {
     spdlog::warn("shards still busy after {} ms; abandoning their work", grace.count());
     shards_->stop_now();
   }
   shards_->join();
+  Status closed = partitions_->close();
+  if (!closed.ok()) spdlog::error("closing the logs: {}", closed.to_string());
 }
 
 Server::~Server() {

@@ -1,9 +1,10 @@
 // Server: the whole broker process — data directory, shards, listener, shared state.
 //
-// start() opens DATA_DIR/meta (cluster id, topic registry), starts the shards, binds the
-// listen address and starts accepting. stop() stops accepting, closes every connection, lets
-// each shard finish what it is doing (bounded by a grace period, then abandons it) and joins
-// the shard threads. Call start/stop/bound_address from one controlling thread (main).
+// start() opens DATA_DIR/meta (cluster id, topic registry), opens every partition's log,
+// starts the shards, binds the listen address and starts accepting. stop() stops accepting,
+// closes every connection, lets each shard finish what it is doing (bounded by a grace
+// period, then abandons it), joins the shard threads and closes the logs cleanly. Call
+// start/stop/bound_address from one controlling thread (main).
 #pragma once
 
 #include <chrono>
@@ -12,8 +13,11 @@
 #include "base/status.h"
 #include "broker/broker_state.h"
 #include "broker/config.h"
+#include "broker/partitions/partition_manager.h"
+#include "broker/producers/producer_id_allocator.h"
 #include "net/listener.h"
 #include "net/shard_set.h"
+#include "storage/flusher.h"
 
 namespace cairn::broker {
 
@@ -33,8 +37,12 @@ class Server {
  private:
   Server() = default;
 
-  // Destruction order matters: the listener and shards go before the state they point to.
+  // Destruction order matters: the listener and shards go before the state they point to;
+  // the partitions (their logs) go before the flusher that syncs them.
   std::unique_ptr<TopicRegistry> topics_;
+  std::unique_ptr<storage::Flusher> flusher_;
+  std::unique_ptr<producers::ProducerIdAllocator> producer_ids_;
+  std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<BrokerState> state_;
   std::unique_ptr<net::ShardSet> shards_;
   std::unique_ptr<net::Listener> listener_;

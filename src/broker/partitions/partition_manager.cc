@@ -1,0 +1,473 @@
+#include "broker/partitions/partition_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <system_error>
+
+#include "base/assert.h"
+#include "broker/meta_file.h"
+#include "broker/partitions/log_await.h"
+#include "broker/shard_map.h"
+#include "storage/io.h"
+
+namespace cairn::broker {
+namespace {
+
+constexpr const char* kTopicIdFile = "topic_id";
+constexpr const char* kProducerSnapshotFile = "producer_state.snapshot";
+constexpr size_t kTopicIdFileBytesMax = 64;
+constexpr size_t kProducerSnapshotBytesMax = 8 * MiB;
+
+std::string hex_of(const protocol::Uuid& id) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(id.size() * 2);
+  for (uint8_t byte : id) {
+    out.push_back(kDigits[byte >> 4]);
+    out.push_back(kDigits[byte & 0xf]);
+  }
+  return out;
+}
+
+// Makes `dir` the home of `topic_id`: an existing directory of another incarnation of the
+// topic (or of none: a crash between creating it and writing its id) is wiped first.
+Status prepare_partition_dir(const std::filesystem::path& data_dir,
+                             const std::filesystem::path& dir, const std::string& topic_id) {
+  Result<std::optional<std::string>> stored =
+      read_meta_file(dir / kTopicIdFile, kTopicIdFileBytesMax);
+  if (stored.ok() && stored->has_value() && **stored == topic_id + "\n") return Status();
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    spdlog::warn("{}: belongs to another incarnation of the topic; wiping it", dir.string());
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return error(StatusCode::io_error, "remove " + dir.string() + ": " + ec.message());
+  }
+  // write_meta_file creates `dir`, writes the id durably and syncs `dir`; the new directory's
+  // own entry in the data directory needs a sync of the data directory.
+  RETURN_IF_ERROR(write_meta_file(dir / kTopicIdFile, topic_id + "\n"));
+  return storage::posix_io().sync_dir(data_dir.string());
+}
+
+// Rebuilds the producer state: the snapshot saved by the last clean stop (if it is still
+// valid for this log), then every batch after it.
+Status rebuild_producers(Partition& partition) {
+  storage::Log& log = *partition.log;
+  producers::ProducerStateTable& table = partition.producers;
+  Offset from = log.log_start_offset();
+  std::filesystem::path snapshot = std::filesystem::path(log.dir()) / kProducerSnapshotFile;
+  Result<std::optional<std::string>> bytes = read_meta_file(snapshot, kProducerSnapshotBytesMax);
+  if (bytes.ok() && bytes->has_value()) {
+    const std::string& text = **bytes;
+    Result<Offset> valid_up_to =
+        table.decode(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    if (valid_up_to.ok() && *valid_up_to <= log.log_end_offset()) {
+      from = std::max(from, *valid_up_to);
+    } else {
+      table.clear();
+      spdlog::warn("{}: producer snapshot unusable ({}); replaying the log", log.dir(),
+                   valid_up_to.ok() ? "past the log end" : valid_up_to.status().message());
+    }
+  }
+  Status scanned = log.scan_headers(from, [&table](const storage::BatchHeader& header) {
+    if (header.producer_id.value() < 0 || header.is_control() || header.base_sequence.value() < 0) {
+      return true;
+    }
+    table.record({header.producer_id, header.producer_epoch, header.base_sequence,
+                  producers::last_sequence_of(header.base_sequence, header.last_offset_delta),
+                  header.base_offset, header.last_offset(), header.max_timestamp});
+    return true;
+  });
+  table.forget_below(log.log_start_offset());
+  return scanned;
+}
+
+}  // namespace
+
+struct PartitionManager::ShardPartitions {
+  // topic -> partition index -> partition (null for partitions other shards own).
+  std::map<std::string, std::vector<std::shared_ptr<Partition>>, std::less<>> topics;
+  asio::steady_timer* retention_timer = nullptr;  // set while the retention loop waits
+
+  Partition* lookup(std::string_view topic, PartitionId partition) const {
+    auto it = topics.find(topic);
+    if (it == topics.end()) return nullptr;
+    auto index = static_cast<size_t>(partition.value());
+    if (partition.value() < 0 || index >= it->second.size()) return nullptr;
+    return it->second[index].get();
+  }
+  void insert(std::shared_ptr<Partition> partition) {
+    auto& slots = topics[partition->topic];
+    auto index = static_cast<size_t>(partition->id.value());
+    if (slots.size() <= index) slots.resize(index + 1);
+    slots[index] = std::move(partition);
+  }
+};
+
+PartitionManager::PartitionManager(PartitionManagerOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : &storage::system_clock()) {
+  ASSERT(options_.shards != nullptr);
+  for (uint32_t i = 0; i < options_.shards->count(); i++) {
+    shards_.push_back(std::make_unique<ShardPartitions>());
+  }
+}
+
+PartitionManager::~PartitionManager() = default;
+
+Result<std::unique_ptr<PartitionManager>> PartitionManager::open(PartitionManagerOptions options,
+                                                                 const TopicTable& topics) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return error(StatusCode::io_error, "create " + options.data_dir.string() + ": " + ec.message());
+  }
+  std::unique_ptr<PartitionManager> manager(new PartitionManager(std::move(options)));
+  size_t opened = 0;
+  for (const auto& [name, topic] : topics.topics()) {
+    Result<PartitionConfig> config = manager->resolve(topic);
+    if (!config.ok()) {
+      spdlog::warn("topic {}: {}; using the broker defaults", name, config.status().message());
+      config = manager->options_.defaults;
+    }
+    for (int32_t p = 0; p < topic.partition_count; p++) {
+      PartitionId id(p);
+      std::shared_ptr<Partition> partition = manager->open_partition(topic, id, *config);
+      manager->shard_state(manager->shard_of(name, id)).insert(std::move(partition));
+      opened++;
+    }
+  }
+  spdlog::info("opened {} partition(s) of {} topic(s)", opened, topics.topics().size());
+  return manager;
+}
+
+std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& topic,
+                                                            PartitionId partition,
+                                                            const PartitionConfig& config) {
+  auto result = std::make_shared<Partition>();
+  result->topic = topic.name;
+  result->id = partition;
+  result->topic_id = topic.topic_id;
+  result->config = config;
+  std::filesystem::path dir = partition_dir(topic.name, partition);
+  Status prepared = prepare_partition_dir(options_.data_dir, dir, hex_of(topic.topic_id));
+  if (!prepared.ok()) {
+    spdlog::error("{}: {}", dir.string(), prepared.to_string());
+    result->open_error = prepared;
+    return result;
+  }
+  storage::LogOptions log_options;
+  log_options.dir = dir.string();
+  log_options.config = config.log;
+  log_options.clock = clock_;
+  log_options.flusher = options_.flusher;
+  Result<std::unique_ptr<storage::Log>> log = storage::Log::open(std::move(log_options));
+  if (!log.ok()) {
+    spdlog::error("{}: cannot open the log: {}", dir.string(), log.status().to_string());
+    result->open_error = log.status();
+    return result;
+  }
+  result->log = std::move(log).value();
+  if (!result->log->health().ok()) {
+    spdlog::error("{}: log fenced: {}", dir.string(), result->log->health().to_string());
+    return result;
+  }
+  Status rebuilt = rebuild_producers(*result);
+  if (!rebuilt.ok()) {
+    spdlog::error("{}: producer state rebuild failed: {}", dir.string(), rebuilt.to_string());
+  }
+  return result;
+}
+
+void PartitionManager::start() {
+  for (uint32_t i = 0; i < options_.shards->count(); i++) {
+    asio::co_spawn(options_.shards->executor(net::ShardId(i)),
+                   retention_loop(this, net::ShardId(i)), asio::detached);
+  }
+}
+
+void PartitionManager::stop() {
+  stopping_.store(true);
+  for (uint32_t i = 0; i < options_.shards->count(); i++) {
+    ShardPartitions* state = shards_[i].get();
+    options_.shards->post(net::ShardId(i), [state] {
+      if (state->retention_timer != nullptr) state->retention_timer->cancel();
+      for (auto& [name, partitions] : state->topics) {
+        for (auto& partition : partitions) {
+          if (partition != nullptr) partition->notify_waiters();
+        }
+      }
+    });
+  }
+}
+
+Status PartitionManager::close() {
+  if (closed_) return Status();
+  closed_ = true;
+  Status first;
+  size_t closed = 0;
+  for (auto& state : shards_) {
+    for (auto& [name, partitions] : state->topics) {
+      for (auto& partition : partitions) {
+        if (partition == nullptr || !partition->usable()) continue;
+        storage::Log& log = *partition->log;
+        Status status = log.close();
+        if (status.ok() && partition->producers.size() > 0) {
+          std::vector<uint8_t> bytes = partition->producers.encode(log.log_end_offset());
+          status = write_meta_file(
+              std::filesystem::path(log.dir()) / kProducerSnapshotFile,
+              std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+        }
+        if (!status.ok()) {
+          spdlog::error("{}: close: {}", log.dir(), status.to_string());
+          if (first.ok()) first = status;
+        }
+        partition->log.reset();
+        closed++;
+      }
+    }
+    state->topics.clear();
+  }
+  spdlog::info("closed {} partition log(s)", closed);
+  return first;
+}
+
+asio::awaitable<Result<TopicInfo>> PartitionManager::create_topic(TopicRegistry* registry,
+                                                                  std::string name,
+                                                                  int32_t partition_count,
+                                                                  TopicConfigs configs) {
+  TopicInfo proposed;
+  proposed.name = name;
+  proposed.partition_count = partition_count;
+  proposed.configs = configs;
+  Result<PartitionConfig> config = resolve(proposed);
+  if (!config.ok()) co_return config.status();
+  Result<TopicInfo> topic = registry->create(std::move(name), partition_count, std::move(configs));
+  if (!topic.ok()) co_return topic.status();
+  Status created = co_await create_partitions(*topic, 0);
+  if (!created.ok()) co_return created;
+  co_return topic;
+}
+
+asio::awaitable<Status> PartitionManager::create_partitions(TopicInfo topic,
+                                                            int32_t first_partition) {
+  ASSERT(first_partition >= 0);
+  std::vector<std::vector<int32_t>> per_shard(shards_.size());
+  for (int32_t p = first_partition; p < topic.partition_count; p++) {
+    per_shard[shard_of(topic.name, PartitionId(p)).value()].push_back(p);
+  }
+  Status first;
+  for (uint32_t i = 0; i < per_shard.size(); i++) {
+    if (per_shard[i].empty()) continue;
+    Status status = co_await options_.shards->run_on(
+        net::ShardId(i), create_on_shard(this, topic, std::move(per_shard[i])));
+    if (!status.ok() && first.ok()) first = status;
+  }
+  co_return first;
+}
+
+asio::awaitable<Status> PartitionManager::create_on_shard(PartitionManager* self, TopicInfo topic,
+                                                          std::vector<int32_t> partitions) {
+  ShardPartitions& state = self->local();
+  Result<PartitionConfig> config = self->resolve(topic);
+  if (!config.ok()) config = self->options_.defaults;
+  Status first;
+  for (int32_t p : partitions) {
+    Partition* existing = state.lookup(topic.name, PartitionId(p));
+    if (existing != nullptr && existing->topic_id == topic.topic_id) continue;
+    if (existing != nullptr) {  // an older incarnation that was never deleted here
+      existing->deleted = true;
+      existing->log.reset();
+      existing->notify_waiters();
+    }
+    std::shared_ptr<Partition> partition = self->open_partition(topic, PartitionId(p), *config);
+    Status health = partition->health();
+    if (!health.ok() && first.ok()) first = health;
+    state.insert(std::move(partition));
+  }
+  co_return first;
+}
+
+asio::awaitable<Status> PartitionManager::delete_topic(std::string topic) {
+  Status first;
+  for (uint32_t i = 0; i < shards_.size(); i++) {
+    Status status = co_await options_.shards->run_on(net::ShardId(i), delete_on_shard(this, topic));
+    if (!status.ok() && first.ok()) first = status;
+  }
+  co_return first;
+}
+
+asio::awaitable<Status> PartitionManager::delete_on_shard(PartitionManager* self,
+                                                          std::string topic) {
+  ShardPartitions& state = self->local();
+  auto it = state.topics.find(topic);
+  if (it == state.topics.end()) co_return Status();
+  Status first;
+  for (auto& partition : it->second) {
+    if (partition == nullptr) continue;
+    partition->deleted = true;
+    partition->log.reset();  // like a crash: waiters for durability get shutting_down
+    partition->notify_waiters();
+    std::error_code ec;
+    std::filesystem::path dir = self->partition_dir(partition->topic, partition->id);
+    std::filesystem::remove_all(dir, ec);
+    if (ec && first.ok()) {
+      first = error(StatusCode::io_error, "remove " + dir.string() + ": " + ec.message());
+    }
+  }
+  state.topics.erase(it);
+  if (first.ok()) first = storage::posix_io().sync_dir(self->options_.data_dir.string());
+  co_return first;
+}
+
+asio::awaitable<Status> PartitionManager::apply_config(TopicInfo topic) {
+  Result<PartitionConfig> config = resolve(topic);
+  if (!config.ok()) co_return config.status();
+  Status first;
+  for (uint32_t i = 0; i < shards_.size(); i++) {
+    Status status = co_await options_.shards->run_on(net::ShardId(i),
+                                                     config_on_shard(this, topic.name, *config));
+    if (!status.ok() && first.ok()) first = status;
+  }
+  co_return first;
+}
+
+asio::awaitable<Status> PartitionManager::config_on_shard(PartitionManager* self, std::string topic,
+                                                          PartitionConfig config) {
+  ShardPartitions& state = self->local();
+  auto it = state.topics.find(topic);
+  if (it == state.topics.end()) co_return Status();
+  Status first;
+  for (auto& partition : it->second) {
+    if (partition == nullptr) continue;
+    partition->config = config;
+    if (!partition->usable()) continue;
+    Status status = partition->log->set_config(config.log);
+    if (!status.ok() && first.ok()) first = status;
+  }
+  co_return first;
+}
+
+asio::awaitable<Result<Offset>> PartitionManager::delete_records(std::string topic,
+                                                                 PartitionId partition,
+                                                                 Offset offset) {
+  net::ShardId owner = shard_of(topic, partition);
+  HopResult<Offset> result = co_await options_.shards->run_on(
+      owner, delete_records_on_shard(this, std::move(topic), partition, offset));
+  if (!result.status.ok()) co_return result.status;
+  co_return result.value;
+}
+
+asio::awaitable<PartitionManager::HopResult<Offset>> PartitionManager::delete_records_on_shard(
+    PartitionManager* self, std::string topic, PartitionId id, Offset offset) {
+  std::shared_ptr<Partition> partition = self->find(topic, id);
+  if (partition == nullptr)
+    co_return HopResult<Offset>{error(StatusCode::not_found, "no such partition")};
+  Status health = partition->health();
+  if (!health.ok()) co_return HopResult<Offset>{health};
+  Offset high_watermark = partition->high_watermark();
+  Offset target = offset.value() == -1 ? high_watermark : offset;
+  if (target.value() < 0 || target > high_watermark) {
+    co_return HopResult<Offset>{
+        error(StatusCode::out_of_range, "offset " + std::to_string(offset.value()) +
+                                            " past the high watermark " +
+                                            std::to_string(high_watermark.value()))};
+  }
+  storage::Log& log = *partition->log;
+  if (target > log.log_start_offset()) {
+    Status deleted = log.delete_prefix(target);
+    if (!deleted.ok()) co_return HopResult<Offset>{deleted};
+    partition->producers.forget_below(log.log_start_offset());
+    Status durable = co_await await_flushed(log);
+    if (!durable.ok()) co_return HopResult<Offset>{durable};
+    if (!partition->usable()) {
+      co_return HopResult<Offset>{error(StatusCode::not_found, "partition deleted")};
+    }
+  }
+  co_return HopResult<Offset>{Status(), partition->log->log_start_offset()};
+}
+
+asio::awaitable<Result<PartitionOffsets>> PartitionManager::offsets(std::string topic,
+                                                                    PartitionId partition) {
+  net::ShardId owner = shard_of(topic, partition);
+  HopResult<PartitionOffsets> result =
+      co_await options_.shards->run_on(owner, offsets_on_shard(this, std::move(topic), partition));
+  if (!result.status.ok()) co_return result.status;
+  co_return result.value;
+}
+
+asio::awaitable<PartitionManager::HopResult<PartitionOffsets>> PartitionManager::offsets_on_shard(
+    PartitionManager* self, std::string topic, PartitionId id) {
+  std::shared_ptr<Partition> partition = self->find(topic, id);
+  if (partition == nullptr) {
+    co_return HopResult<PartitionOffsets>{error(StatusCode::not_found, "no such partition")};
+  }
+  Status health = partition->health();
+  if (!health.ok()) co_return HopResult<PartitionOffsets>{health};
+  co_return HopResult<PartitionOffsets>{
+      Status(), PartitionOffsets{partition->log->log_start_offset(), partition->high_watermark(),
+                                 partition->last_stable_offset()}};
+}
+
+asio::awaitable<void> PartitionManager::retention_loop(PartitionManager* self, net::ShardId shard) {
+  ShardPartitions& state = self->shard_state(shard);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!self->stopping_.load()) {
+    timer.expires_after(self->options_.retention_check_interval);
+    state.retention_timer = &timer;
+    asio::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    state.retention_timer = nullptr;
+    if (self->stopping_.load()) break;
+    for (auto& [name, partitions] : state.topics) {
+      for (auto& partition : partitions) {
+        if (partition == nullptr || !partition->usable()) continue;
+        Result<size_t> deleted = partition->log->apply_retention();
+        if (!deleted.ok()) {
+          spdlog::warn("{}: retention: {}", partition->log->dir(), deleted.status().to_string());
+        } else if (*deleted > 0) {
+          partition->producers.forget_below(partition->log->log_start_offset());
+        }
+      }
+    }
+  }
+}
+
+std::shared_ptr<Partition> PartitionManager::find(std::string_view topic,
+                                                  PartitionId partition) const {
+  if (partition.value() < 0) return nullptr;
+  ASSERT(net::ShardSet::current() == shard_of(topic, partition));
+  ShardPartitions& state = local();
+  auto it = state.topics.find(topic);
+  if (it == state.topics.end()) return nullptr;
+  if (partition.value() < 0 || static_cast<size_t>(partition.value()) >= it->second.size()) {
+    return nullptr;
+  }
+  return it->second[static_cast<size_t>(partition.value())];
+}
+
+Result<PartitionConfig> PartitionManager::resolve(const TopicInfo& topic) const {
+  if (options_.resolver) return options_.resolver(topic);
+  return resolve_partition_config(options_.defaults, topic.configs);
+}
+
+net::ShardId PartitionManager::shard_of(std::string_view topic, PartitionId partition) const {
+  return broker::shard_of(topic, partition, options_.shards->count());
+}
+
+PartitionManager::ShardPartitions& PartitionManager::shard_state(net::ShardId shard) const {
+  ASSERT(shard.value() < shards_.size());
+  return *shards_[shard.value()];
+}
+
+PartitionManager::ShardPartitions& PartitionManager::local() const {
+  std::optional<net::ShardId> current = net::ShardSet::current();
+  ASSERT(current.has_value());
+  return shard_state(*current);
+}
+
+std::filesystem::path PartitionManager::partition_dir(std::string_view topic,
+                                                      PartitionId partition) const {
+  return options_.data_dir / (std::string(topic) + "-" + std::to_string(partition.value()));
+}
+
+}  // namespace cairn::broker

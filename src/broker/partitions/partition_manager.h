@@ -1,0 +1,172 @@
+// PartitionManager: every partition this broker hosts, each owned by one shard (shard_map.h).
+//
+// Per shard it keeps the map topic -> partition -> Partition (its storage::Log, idempotent
+// producer state, waiting Fetches; partition.h), and a retention timer that calls
+// Log::apply_retention on that shard's logs every retention_check_interval. A partition lives
+// in DATA_DIR/<topic>-<partition>/ (Kafka's layout) beside a `topic_id` file naming the topic
+// incarnation it belongs to; a directory whose topic_id does not match the registry (left by
+// a deleted topic of the same name) is wiped before use.
+//
+// Threads:
+// - open() and close() run on the main thread while no shard runs (before start / after join).
+// - find() and local_partitions() run on the shard that owns the partitions (ASSERTed).
+// - The awaitable operations run on any shard: they hop to each owning shard (ShardSet::run_on)
+//   and resume on the caller's shard. They take their arguments by value.
+//
+// Using it from a handler (admin APIs, auto-creation):
+//
+//   PartitionManager& pm = *ctx.broker->partitions;
+//   Result<TopicInfo> t = co_await pm.create_topic(*ctx.broker->topics, name, 3, configs);
+//   Status s = co_await pm.delete_topic(name);                 // after TopicRegistry::remove
+//   Status s = co_await pm.create_partitions(info, old_count); // after set_partition_count
+//   Status s = co_await pm.apply_config(info);                 // after set_configs
+//   Result<Offset> low = co_await pm.delete_records("t", PartitionId(0), Offset(42));
+//   Result<PartitionOffsets> o = co_await pm.offsets("t", PartitionId(0));
+//
+// Errors: not_found (no such partition here), out_of_range (DeleteRecords past the high
+// watermark), invalid_argument (a topic config that does not parse), io_error / no_space /
+// fenced / corrupt from storage (KAFKA_STORAGE_ERROR at the wire edge, see error_mapping.h).
+#pragma once
+
+#include <asio.hpp>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "base/types.h"
+#include "broker/partitions/partition.h"
+#include "broker/partitions/partition_config.h"
+#include "broker/topics/topic_registry.h"
+#include "net/shard_set.h"
+#include "storage/clock.h"
+#include "storage/flusher.h"
+
+namespace cairn::broker {
+
+// How a topic's configuration becomes the PartitionConfig its partitions enforce. Called on
+// the main thread (open) and on shard threads (create, apply_config); must be thread-safe.
+using ConfigResolver = std::function<Result<PartitionConfig>(const TopicInfo& topic)>;
+
+struct PartitionManagerOptions {
+  std::filesystem::path data_dir;
+  // Without `resolver`: resolve_partition_config(defaults, topic.configs). The topic-config
+  // module (broker/configs, dynamic broker defaults) installs its own resolver instead.
+  PartitionConfig defaults;
+  ConfigResolver resolver;
+  const net::ShardSet* shards = nullptr;
+  storage::Flusher* flusher = nullptr;
+  storage::Clock* clock = nullptr;  // null: the system clock
+  // log.retention.check.interval.ms (Kafka's default: 5 minutes).
+  std::chrono::milliseconds retention_check_interval{300'000};
+};
+
+struct PartitionOffsets {
+  Offset log_start_offset;
+  Offset high_watermark;  // = log end offset (partition.h)
+  Offset last_stable_offset;
+};
+
+class PartitionManager {
+ public:
+  // Main thread, before the shards run: opens (recovering if needed) the log of every
+  // partition of every topic in `topics` and rebuilds its producer state. A partition whose
+  // log cannot be opened stays present with its error (KAFKA_STORAGE_ERROR to clients); only
+  // errors that make the whole data directory unusable fail open().
+  static Result<std::unique_ptr<PartitionManager>> open(PartitionManagerOptions options,
+                                                        const TopicTable& topics);
+  ~PartitionManager();
+  PartitionManager(const PartitionManager&) = delete;
+  PartitionManager& operator=(const PartitionManager&) = delete;
+
+  // Main thread, once the shards run: starts the retention timers.
+  void start();
+  // Any thread, when the broker begins to stop (before ShardSet::request_stop): ends the
+  // retention timers and wakes every waiting Fetch so the shards can drain.
+  void stop();
+  bool stopping() const { return stopping_.load(); }
+  // Main thread, after the shards have joined: closes every log cleanly (fsync, clean-stop
+  // marker) and saves producer-state snapshots. Returns the first error. Idempotent.
+  Status close();
+
+  // ---- any shard ----
+  // Registers the topic (TopicRegistry::create, durable) and creates its partitions' logs.
+  // already_exists from the registry is returned as is (the logs are the creator's job).
+  asio::awaitable<Result<TopicInfo>> create_topic(TopicRegistry* registry, std::string name,
+                                                  int32_t partition_count, TopicConfigs configs);
+  // Creates empty logs for partitions [first_partition, topic.partition_count) on their
+  // owning shards (for a new topic: 0; after CreatePartitions: the old count). Partitions
+  // that already exist are left alone.
+  asio::awaitable<Status> create_partitions(TopicInfo topic, int32_t first_partition);
+  // Closes and deletes every log of `topic` (call after TopicRegistry::remove). Fetches
+  // waiting on it wake up and see UNKNOWN_TOPIC_OR_PARTITION.
+  asio::awaitable<Status> delete_topic(std::string topic);
+  // Re-resolves the topic's config (resolve(topic)) and applies it to every partition's log
+  // (Log::set_config) and produce checks. After a change of broker-wide defaults, call it for
+  // every topic.
+  asio::awaitable<Status> apply_config(TopicInfo topic);
+  // DeleteRecords: moves the log start offset up to `offset` (Offset(-1): the high watermark)
+  // and waits until that is durable. Returns the new log start offset (the low watermark).
+  // An offset below the current start changes nothing. out_of_range if above the high
+  // watermark or below -1.
+  asio::awaitable<Result<Offset>> delete_records(std::string topic, PartitionId partition,
+                                                 Offset offset);
+  asio::awaitable<Result<PartitionOffsets>> offsets(std::string topic, PartitionId partition);
+
+  // ---- the owning shard only ----
+  // The partition, or null if this broker has no such partition (or partition < 0).
+  // REQUIRES: the calling thread is the partition's owning shard.
+  std::shared_ptr<Partition> find(std::string_view topic, PartitionId partition) const;
+
+  // ---- any thread ----
+  net::ShardId shard_of(std::string_view topic, PartitionId partition) const;
+  // The config `topic` resolves to now (options.resolver). invalid_argument if it does not.
+  Result<PartitionConfig> resolve(const TopicInfo& topic) const;
+  storage::Clock& clock() const { return *clock_; }
+  const std::filesystem::path& data_dir() const { return options_.data_dir; }
+
+ private:
+  struct ShardPartitions;
+  explicit PartitionManager(PartitionManagerOptions options);
+
+  ShardPartitions& shard_state(net::ShardId shard) const;
+  ShardPartitions& local() const;
+  std::filesystem::path partition_dir(std::string_view topic, PartitionId partition) const;
+  // Opens (creating or wiping a stale directory first) one partition's log on the calling
+  // thread, and rebuilds its producer state.
+  std::shared_ptr<Partition> open_partition(const TopicInfo& topic, PartitionId partition,
+                                            const PartitionConfig& config);
+  static asio::awaitable<Status> create_on_shard(PartitionManager* self, TopicInfo topic,
+                                                 std::vector<int32_t> partitions);
+  static asio::awaitable<Status> delete_on_shard(PartitionManager* self, std::string topic);
+  static asio::awaitable<Status> config_on_shard(PartitionManager* self, std::string topic,
+                                                 PartitionConfig config);
+  // What a hop returns: ShardSet::run_on needs a default-constructible result.
+  template <typename T>
+  struct HopResult {
+    Status status;
+    T value{};
+  };
+  static asio::awaitable<HopResult<Offset>> delete_records_on_shard(PartitionManager* self,
+                                                                    std::string topic,
+                                                                    PartitionId partition,
+                                                                    Offset offset);
+  static asio::awaitable<HopResult<PartitionOffsets>> offsets_on_shard(PartitionManager* self,
+                                                                       std::string topic,
+                                                                       PartitionId partition);
+  static asio::awaitable<void> retention_loop(PartitionManager* self, net::ShardId shard);
+
+  PartitionManagerOptions options_;
+  storage::Clock* clock_;
+  std::vector<std::unique_ptr<ShardPartitions>> shards_;
+  std::atomic<bool> stopping_{false};
+  bool closed_ = false;
+};
+
+}  // namespace cairn::broker

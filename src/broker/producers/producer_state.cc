@@ -1,0 +1,217 @@
+#include "broker/producers/producer_state.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "base/assert.h"
+#include "base/crc32c.h"
+
+namespace cairn::broker::producers {
+namespace {
+
+constexpr int32_t kSequenceMax = std::numeric_limits<int32_t>::max();
+
+bool in_sequence(Sequence last, Sequence next) {
+  if (last.value() == kSequenceMax) return next.value() == 0;
+  return next.value() == last.value() + 1;
+}
+
+// Snapshot layout (little endian):
+//   u32 magic "CPS1" | u16 version (1) | i64 valid_up_to | u32 producer count
+//   per producer: i64 producer_id | i16 epoch | u8 batch count (<= 5)
+//     per batch: i32 first_sequence | i32 last_sequence | i64 first_offset | i64 last_offset
+//                | i64 max_timestamp
+//   u32 crc32c of everything before it
+constexpr uint32_t kSnapshotMagic = 0x31535043;  // "CPS1"
+constexpr uint16_t kSnapshotVersion = 1;
+constexpr size_t kBatchBytes = 4 + 4 + 8 + 8 + 8;
+constexpr size_t kProducerBytes = 8 + 2 + 1;
+constexpr size_t kHeadBytes = 4 + 2 + 8 + 4;
+
+template <typename T>
+void put(std::vector<uint8_t>& out, T value) {
+  uint8_t bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));  // the host is little endian (x86-64, arm64)
+  out.insert(out.end(), bytes, bytes + sizeof(T));
+}
+
+class SnapshotReader {
+ public:
+  explicit SnapshotReader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+  template <typename T>
+  bool get(T* value) {
+    if (bytes_.size() - at_ < sizeof(T)) return false;
+    std::memcpy(value, bytes_.data() + at_, sizeof(T));
+    at_ += sizeof(T);
+    return true;
+  }
+  size_t left() const { return bytes_.size() - at_; }
+
+ private:
+  std::span<const uint8_t> bytes_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+Sequence last_sequence_of(Sequence first, int32_t last_offset_delta) {
+  ASSERT(first.value() >= 0);
+  ASSERT(last_offset_delta >= 0);
+  int64_t last = static_cast<int64_t>(first.value()) + last_offset_delta;
+  if (last > kSequenceMax) last -= static_cast<int64_t>(kSequenceMax) + 1;
+  return Sequence(static_cast<int32_t>(last));
+}
+
+SequenceCheck ProducerStateTable::check(const ProducerBatch& batch) const {
+  ASSERT(batch.producer_id.value() >= 0);
+  auto it = entries_.find(batch.producer_id);
+  if (it == entries_.end()) return {SequenceVerdict::append, {}};
+  const Entry& entry = it->second;
+  if (batch.epoch < entry.epoch) return {SequenceVerdict::invalid_epoch, {}};
+  if (batch.epoch > entry.epoch) {
+    // A new epoch starts its sequences at 0.
+    if (batch.first_sequence.value() != 0) return {SequenceVerdict::out_of_order, {}};
+    return {SequenceVerdict::append, {}};
+  }
+  for (const ProducerBatch& cached : entry.batches) {
+    if (cached.first_sequence == batch.first_sequence &&
+        cached.last_sequence == batch.last_sequence) {
+      return {SequenceVerdict::duplicate, cached};
+    }
+  }
+  if (entry.batches.empty()) return {SequenceVerdict::append, {}};
+  if (!in_sequence(entry.batches.back().last_sequence, batch.first_sequence)) {
+    return {SequenceVerdict::out_of_order, {}};
+  }
+  return {SequenceVerdict::append, {}};
+}
+
+void ProducerStateTable::record(const ProducerBatch& batch) {
+  ASSERT(batch.producer_id.value() >= 0);
+  ASSERT(batch.first_offset.value() >= 0);
+  ASSERT(batch.last_offset >= batch.first_offset);
+  auto it = entries_.find(batch.producer_id);
+  if (it == entries_.end()) {
+    if (entries_.size() >= kProducersPerPartitionMax) evict_one();
+    it = entries_.emplace(batch.producer_id, Entry{}).first;
+  }
+  Entry& entry = it->second;
+  if (batch.epoch < entry.epoch) return;  // replay of a fenced write: nothing to learn
+  if (batch.epoch > entry.epoch) {
+    entry.epoch = batch.epoch;
+    entry.batches.clear();
+  }
+  entry.batches.push_back(batch);
+  while (entry.batches.size() > kBatchesPerProducer) entry.batches.pop_front();
+  entry.last_touch = ++touch_counter_;
+}
+
+void ProducerStateTable::forget_below(Offset log_start_offset) {
+  std::erase_if(entries_, [&](const auto& item) {
+    const Entry& entry = item.second;
+    return entry.batches.empty() || entry.batches.back().last_offset < log_start_offset;
+  });
+}
+
+const ProducerStateTable::Entry* ProducerStateTable::find(ProducerId producer_id) const {
+  auto it = entries_.find(producer_id);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+void ProducerStateTable::evict_one() {
+  auto oldest = std::min_element(
+      entries_.begin(), entries_.end(),
+      [](const auto& a, const auto& b) { return a.second.last_touch < b.second.last_touch; });
+  if (oldest != entries_.end()) entries_.erase(oldest);
+}
+
+std::vector<uint8_t> ProducerStateTable::encode(Offset valid_up_to) const {
+  std::vector<uint8_t> out;
+  out.reserve(kHeadBytes + entries_.size() * (kProducerBytes + 2 * kBatchBytes) + 4);
+  put<uint32_t>(out, kSnapshotMagic);
+  put<uint16_t>(out, kSnapshotVersion);
+  put<int64_t>(out, valid_up_to.value());
+  put<uint32_t>(out, static_cast<uint32_t>(entries_.size()));
+  // Oldest first, so a decode re-creates the same recency order.
+  std::vector<std::pair<ProducerId, const Entry*>> sorted;
+  sorted.reserve(entries_.size());
+  for (const auto& [id, entry] : entries_) sorted.emplace_back(id, &entry);
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second->last_touch < b.second->last_touch;
+  });
+  for (const auto& [id, entry] : sorted) {
+    ASSERT(entry->batches.size() <= kBatchesPerProducer);
+    put<int64_t>(out, id.value());
+    put<int16_t>(out, entry->epoch.value());
+    put<uint8_t>(out, static_cast<uint8_t>(entry->batches.size()));
+    for (const ProducerBatch& batch : entry->batches) {
+      put<int32_t>(out, batch.first_sequence.value());
+      put<int32_t>(out, batch.last_sequence.value());
+      put<int64_t>(out, batch.first_offset.value());
+      put<int64_t>(out, batch.last_offset.value());
+      put<int64_t>(out, batch.max_timestamp.value());
+    }
+  }
+  put<uint32_t>(out, crc32c::value(out.data(), out.size()));
+  return out;
+}
+
+Result<Offset> ProducerStateTable::decode(std::span<const uint8_t> bytes) {
+  auto corrupt = [](const char* why) {
+    return error(StatusCode::corrupt, std::string("producer snapshot: ") + why);
+  };
+  if (bytes.size() < kHeadBytes + 4) return corrupt("too short");
+  uint32_t stored_crc = 0;
+  std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
+  if (crc32c::value(bytes.data(), bytes.size() - 4) != stored_crc) return corrupt("crc");
+  SnapshotReader reader(bytes.first(bytes.size() - 4));
+  uint32_t magic = 0;
+  uint16_t version = 0;
+  int64_t valid_up_to = 0;
+  uint32_t count = 0;
+  if (!reader.get(&magic) || magic != kSnapshotMagic) return corrupt("magic");
+  if (!reader.get(&version) || version != kSnapshotVersion) return corrupt("version");
+  if (!reader.get(&valid_up_to) || valid_up_to < 0) return corrupt("offset");
+  if (!reader.get(&count) || count > kProducersPerPartitionMax ||
+      count > reader.left() / kProducerBytes) {
+    return corrupt("count");
+  }
+  std::unordered_map<ProducerId, Entry> entries;
+  uint64_t touch = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    int64_t id = 0;
+    int16_t epoch = 0;
+    uint8_t batch_count = 0;
+    if (!reader.get(&id) || !reader.get(&epoch) || !reader.get(&batch_count)) {
+      return corrupt("producer");
+    }
+    if (id < 0 || batch_count > kBatchesPerProducer || entries.count(ProducerId(id)) != 0) {
+      return corrupt("producer fields");
+    }
+    Entry entry;
+    entry.epoch = ProducerEpoch(epoch);
+    for (uint8_t b = 0; b < batch_count; b++) {
+      int32_t first_sequence = 0, last_sequence = 0;
+      int64_t first_offset = 0, last_offset = 0, max_timestamp = 0;
+      if (!reader.get(&first_sequence) || !reader.get(&last_sequence) ||
+          !reader.get(&first_offset) || !reader.get(&last_offset) || !reader.get(&max_timestamp)) {
+        return corrupt("batch");
+      }
+      if (first_offset < 0 || last_offset < first_offset || last_offset >= valid_up_to) {
+        return corrupt("batch offsets");
+      }
+      entry.batches.push_back({ProducerId(id), ProducerEpoch(epoch), Sequence(first_sequence),
+                               Sequence(last_sequence), Offset(first_offset), Offset(last_offset),
+                               TimestampMs(max_timestamp)});
+    }
+    entry.last_touch = ++touch;
+    entries.emplace(ProducerId(id), std::move(entry));
+  }
+  if (reader.left() != 0) return corrupt("trailing bytes");
+  entries_ = std::move(entries);
+  touch_counter_ = touch;
+  return Offset(valid_up_to);
+}
+
+}  // namespace cairn::broker::producers

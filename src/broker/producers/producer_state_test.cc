@@ -1,0 +1,128 @@
+#include "broker/producers/producer_state.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+namespace cairn::broker::producers {
+namespace {
+
+ProducerBatch batch(int64_t id, int16_t epoch, int32_t first, int32_t count, int64_t offset) {
+  ProducerBatch b;
+  b.producer_id = ProducerId(id);
+  b.epoch = ProducerEpoch(epoch);
+  b.first_sequence = Sequence(first);
+  b.last_sequence = last_sequence_of(Sequence(first), count - 1);
+  b.first_offset = Offset(offset);
+  b.last_offset = Offset(offset + count - 1);
+  b.max_timestamp = TimestampMs(1000);
+  return b;
+}
+
+TEST(ProducerStateTable, UnknownProducerTakesAnySequence) {
+  ProducerStateTable table;
+  EXPECT_EQ(table.check(batch(7, 0, 42, 3, 0)).verdict, SequenceVerdict::append);
+}
+
+TEST(ProducerStateTable, NextSequenceIsAppended) {
+  ProducerStateTable table;
+  table.record(batch(7, 0, 0, 3, 0));
+  EXPECT_EQ(table.check(batch(7, 0, 3, 2, 3)).verdict, SequenceVerdict::append);
+}
+
+TEST(ProducerStateTable, ResentBatchIsDuplicateWithOriginalOffsets) {
+  ProducerStateTable table;
+  table.record(batch(7, 0, 0, 3, 10));
+  table.record(batch(7, 0, 3, 2, 13));
+  SequenceCheck check = table.check(batch(7, 0, 0, 3, -1));
+  EXPECT_EQ(check.verdict, SequenceVerdict::duplicate);
+  EXPECT_EQ(check.original.first_offset, Offset(10));
+  EXPECT_EQ(check.original.last_offset, Offset(12));
+}
+
+TEST(ProducerStateTable, OnlyTheLastFiveBatchesAreRemembered) {
+  ProducerStateTable table;
+  for (int i = 0; i < 6; i++) table.record(batch(7, 0, i, 1, i));
+  EXPECT_EQ(table.check(batch(7, 0, 0, 1, -1)).verdict, SequenceVerdict::out_of_order);
+  EXPECT_EQ(table.check(batch(7, 0, 1, 1, -1)).verdict, SequenceVerdict::duplicate);
+}
+
+TEST(ProducerStateTable, GapIsOutOfOrder) {
+  ProducerStateTable table;
+  table.record(batch(7, 0, 0, 5, 0));
+  EXPECT_EQ(table.check(batch(7, 0, 10, 1, -1)).verdict, SequenceVerdict::out_of_order);
+}
+
+TEST(ProducerStateTable, OlderEpochIsInvalid) {
+  ProducerStateTable table;
+  table.record(batch(7, 3, 0, 1, 0));
+  EXPECT_EQ(table.check(batch(7, 2, 1, 1, -1)).verdict, SequenceVerdict::invalid_epoch);
+}
+
+TEST(ProducerStateTable, NewEpochMustStartAtZero) {
+  ProducerStateTable table;
+  table.record(batch(7, 0, 0, 5, 0));
+  EXPECT_EQ(table.check(batch(7, 1, 5, 1, -1)).verdict, SequenceVerdict::out_of_order);
+  EXPECT_EQ(table.check(batch(7, 1, 0, 1, -1)).verdict, SequenceVerdict::append);
+  table.record(batch(7, 1, 0, 1, 5));
+  EXPECT_EQ(table.check(batch(7, 0, 5, 1, -1)).verdict, SequenceVerdict::invalid_epoch);
+}
+
+TEST(ProducerStateTable, SequenceWrapsPastInt32Max) {
+  constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
+  EXPECT_EQ(last_sequence_of(Sequence(kMax - 1), 2), Sequence(0));
+  ProducerStateTable table;
+  table.record(batch(7, 0, kMax - 1, 2, 0));
+  EXPECT_EQ(table.check(batch(7, 0, 1, 1, -1)).verdict, SequenceVerdict::append);
+}
+
+TEST(ProducerStateTable, ForgetBelowDropsProducersWhoseBatchesAreGone) {
+  ProducerStateTable table;
+  table.record(batch(1, 0, 0, 1, 0));
+  table.record(batch(2, 0, 0, 1, 5));
+  table.forget_below(Offset(3));
+  EXPECT_EQ(table.find(ProducerId(1)), nullptr);
+  EXPECT_NE(table.find(ProducerId(2)), nullptr);
+}
+
+TEST(ProducerStateTable, SnapshotRoundTrips) {
+  ProducerStateTable table;
+  for (int i = 0; i < 8; i++) table.record(batch(3, 1, i * 2, 2, 100 + i * 2));
+  table.record(batch(9, 0, 0, 1, 200));
+  std::vector<uint8_t> bytes = table.encode(Offset(201));
+  ProducerStateTable decoded;
+  Result<Offset> valid = decoded.decode(bytes);
+  ASSERT_TRUE(valid.ok()) << valid.status().to_string();
+  EXPECT_EQ(*valid, Offset(201));
+  ASSERT_EQ(decoded.size(), 2u);
+  EXPECT_EQ(decoded.find(ProducerId(3))->batches.size(), kBatchesPerProducer);
+  EXPECT_EQ(decoded.check(batch(3, 1, 14, 2, -1)).verdict, SequenceVerdict::duplicate);
+  EXPECT_EQ(decoded.check(batch(3, 1, 16, 1, -1)).verdict, SequenceVerdict::append);
+}
+
+TEST(ProducerStateTable, CorruptSnapshotIsRefused) {
+  ProducerStateTable table;
+  table.record(batch(3, 1, 0, 2, 0));
+  std::vector<uint8_t> bytes = table.encode(Offset(2));
+  for (size_t i = 0; i < bytes.size(); i++) {
+    std::vector<uint8_t> damaged = bytes;
+    damaged[i] ^= 0x40;
+    ProducerStateTable decoded;
+    EXPECT_FALSE(decoded.decode(damaged).ok()) << "byte " << i;
+  }
+  ProducerStateTable decoded;
+  EXPECT_FALSE(decoded.decode(std::span(bytes).first(bytes.size() - 1)).ok());
+}
+
+TEST(ProducerStateTable, EvictsLeastRecentlyUsedPastTheBound) {
+  ProducerStateTable table;
+  for (size_t i = 0; i <= kProducersPerPartitionMax; i++) {
+    table.record(batch(static_cast<int64_t>(i), 0, 0, 1, static_cast<int64_t>(i)));
+  }
+  EXPECT_EQ(table.size(), kProducersPerPartitionMax);
+  EXPECT_EQ(table.find(ProducerId(0)), nullptr);
+  EXPECT_NE(table.find(ProducerId(1)), nullptr);
+}
+
+}  // namespace
+}  // namespace cairn::broker::producers
