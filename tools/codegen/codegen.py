@@ -1067,8 +1067,10 @@ def write_outputs(out_dir, outputs):
             with open(path, encoding="utf-8") as f:
                 if f.read() == text:
                     continue
-        with open(path, "w", encoding="utf-8") as f:
+        # Atomic replace: a build running meanwhile sees the old file or the new, never half.
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
             f.write(text)
+        os.replace(path + ".tmp", path)
     for dirpath, _, filenames in os.walk(out_dir):
         for name in filenames:
             rel = os.path.relpath(os.path.join(dirpath, name), out_dir)
