@@ -60,7 +60,10 @@ void Flusher::run() {
     if (deadlines_.empty()) {
       wake_.wait(lock);
     } else {
-      wake_.wait_until(lock, deadlines_.begin()->first);
+      // By value: wait_until reads the deadline again after waking, when another flusher
+      // thread may have erased that map node.
+      SteadyTime deadline = deadlines_.begin()->first;
+      wake_.wait_until(lock, deadline);
     }
   }
 }
