@@ -13,6 +13,8 @@ packages=(
   librdkafka-dev libgtest-dev libgmock-dev libbenchmark-dev
   # real clients for the interop tests
   kcat python3 python3-confluent-kafka python3-kafka
+  # kafka-python's codecs (it compresses with these modules; gzip is built in)
+  python3-lz4 python3-snappy python3-zstandard
   # benchmark peers and physical references (bench/): peers' C clients, charts, the loop
   # device file system for the synced NATS variant
   fio iperf3 nats-server redis-server libhiredis-dev libnats-dev python3-matplotlib e2fsprogs

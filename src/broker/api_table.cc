@@ -1,12 +1,16 @@
 #include "broker/api_table.h"
 
 #include <algorithm>
-#include <array>
+#include <iterator>
 
 #include "base/assert.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/generated/api_versions.h"
+#include "protocol/generated/fetch.h"
+#include "protocol/generated/init_producer_id.h"
+#include "protocol/generated/list_offsets.h"
 #include "protocol/generated/metadata.h"
+#include "protocol/generated/produce.h"
 
 namespace cairn::broker {
 namespace {
@@ -25,19 +29,23 @@ constexpr ApiEntry row(int16_t api_key, Handler handler) {
 }
 
 // Sorted by api_key. One row per handler file in handlers/.
-const std::array<ApiEntry, 2> kApiTable = {{
+const ApiEntry kApiTable[] = {
+    row(protocol::ProduceRequest::kApiKey, handle_produce),
+    row(protocol::FetchRequest::kApiKey, handle_fetch),
+    row(protocol::ListOffsetsRequest::kApiKey, handle_list_offsets),
     row(protocol::MetadataRequest::kApiKey, handle_metadata),
     row(protocol::ApiVersionsRequest::kApiKey, handle_api_versions),
-}};
+    row(protocol::InitProducerIdRequest::kApiKey, handle_init_producer_id),
+};
 
 }  // namespace
 
 std::span<const ApiEntry> api_table() { return kApiTable; }
 
 const ApiEntry* find_api_entry(int16_t api_key) {
-  auto it = std::lower_bound(kApiTable.begin(), kApiTable.end(), api_key,
+  auto it = std::lower_bound(std::begin(kApiTable), std::end(kApiTable), api_key,
                              [](const ApiEntry& e, int16_t key) { return e.api_key < key; });
-  if (it == kApiTable.end() || it->api_key != api_key) return nullptr;
+  if (it == std::end(kApiTable) || it->api_key != api_key) return nullptr;
   return &*it;
 }
 

@@ -12,5 +12,10 @@ namespace cairn::broker {
 
 asio::awaitable<net::Reply> handle_api_versions(RequestContext ctx);
 asio::awaitable<net::Reply> handle_metadata(RequestContext ctx);
+// Partition data path (partitions/, producers/).
+asio::awaitable<net::Reply> handle_produce(RequestContext ctx);
+asio::awaitable<net::Reply> handle_fetch(RequestContext ctx);
+asio::awaitable<net::Reply> handle_list_offsets(RequestContext ctx);
+asio::awaitable<net::Reply> handle_init_producer_id(RequestContext ctx);
 
 }  // namespace cairn::broker

@@ -3,13 +3,19 @@
 // Single node: the broker list is this broker (advertised address), it is the controller,
 // and it leads every partition (replicas = isr = [this node], leader epoch 0). Which topics:
 // v0 — an empty list means all topics; v1+ — null means all, empty means none. A requested
-// topic that does not exist gets UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION if its
-// name is not legal); auto-creation comes with the topic-management work.
+// topic that does not exist is created when auto.create.topics.enable is on (the default)
+// and the request allows it (v4+: allow_auto_topic_creation; v0-3 always do), with
+// num.partitions partitions and no overrides; its logs exist before the answer, so the answer
+// describes it fully. Otherwise, or if the name is not legal or internal, it gets
+// UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION for an illegal name).
+#include <spdlog/spdlog.h>
+
 #include <set>
 #include <string>
 
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
+#include "broker/partitions/partition_manager.h"
 #include "protocol/generated/metadata.h"
 
 namespace cairn::broker {
@@ -45,6 +51,35 @@ MetadataResponse::MetadataResponseTopic missing_topic(const std::string& name) {
   return out;
 }
 
+bool may_auto_create(std::string_view name) {
+  return validate_topic_name(name).ok() && name != "__consumer_offsets" &&
+         name != "__transaction_state";
+}
+
+// Creates `name` (auto.create.topics.enable). Returns its metadata, or the error to report.
+asio::awaitable<MetadataResponse::MetadataResponseTopic> auto_create(const BrokerState* broker,
+                                                                    std::string name) {
+  Result<TopicInfo> created = co_await broker->partitions->create_topic(
+      broker->topics, name, broker->config.num_partitions, TopicConfigs());
+  if (created.ok()) {
+    spdlog::info("auto-created topic {} with {} partition(s)", name, created->partition_count);
+    co_return describe_topic(*created, broker->node_id);
+  }
+  if (created.status().code() == StatusCode::already_exists) {  // created meanwhile
+    std::shared_ptr<const TopicTable> topics = broker->topics->snapshot();
+    if (const TopicInfo* topic = topics->find(name)) {
+      co_return describe_topic(*topic, broker->node_id);
+    }
+  }
+  spdlog::warn("auto-creating topic {}: {}", name, created.status().to_string());
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = std::move(name);
+  out.error_code = created.status().code() == StatusCode::invalid_argument
+                       ? wire(ErrorCode::invalid_topic_exception)
+                       : wire(ErrorCode::leader_not_available);  // retriable
+  co_return out;
+}
+
 }  // namespace
 
 asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
@@ -66,12 +101,19 @@ asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
       response.topics.push_back(describe_topic(topic, broker.node_id));
     }
   } else {
+    bool create = broker.config.auto_create_topics_enable &&
+                  (ctx.api_version() < 4 || request.allow_auto_topic_creation);
     std::set<std::string_view> seen;  // Kafka answers each requested topic once
     for (const MetadataRequest::MetadataRequestTopic& requested : *request.topics) {
       if (!seen.insert(requested.name).second) continue;
       const TopicInfo* topic = topics->find(requested.name);
-      response.topics.push_back(topic != nullptr ? describe_topic(*topic, broker.node_id)
-                                                 : missing_topic(requested.name));
+      if (topic != nullptr) {
+        response.topics.push_back(describe_topic(*topic, broker.node_id));
+      } else if (create && may_auto_create(requested.name)) {
+        response.topics.push_back(co_await auto_create(&broker, requested.name));
+      } else {
+        response.topics.push_back(missing_topic(requested.name));
+      }
     }
   }
   co_return respond(ctx, response);

@@ -58,7 +58,10 @@ class DurabilityBarrier : public std::enable_shared_from_this<DurabilityBarrier>
  private:
   void arrive() {
     if (pending_.fetch_sub(1) != 1) return;
-    asio::post(executor_, [self = shared_from_this()] { self->done_(); });
+    asio::post(executor_, [self = shared_from_this()] {
+      std::function<void()> done = std::move(self->done_);  // no cycle through the handler
+      done();
+    });
   }
 
   asio::any_io_executor executor_;

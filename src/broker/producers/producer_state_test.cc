@@ -72,7 +72,7 @@ TEST(ProducerStateTable, SequenceWrapsPastInt32Max) {
   constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
   EXPECT_EQ(last_sequence_of(Sequence(kMax - 1), 2), Sequence(0));
   ProducerStateTable table;
-  table.record(batch(7, 0, kMax - 1, 2, 0));
+  table.record(batch(7, 0, kMax - 1, 3, 0));  // sequences kMax-1, kMax, 0
   EXPECT_EQ(table.check(batch(7, 0, 1, 1, -1)).verdict, SequenceVerdict::append);
 }
 

@@ -30,7 +30,7 @@ struct ApiInfo {
 
 // Sorted by api_key.
 inline constexpr std::array<ApiInfo, 38> kApiCatalog = {{
-    {0, "Produce", 3, 7, 9},
+    {0, "Produce", 0, 7, 9},
     {1, "Fetch", 4, 11, 12},
     {2, "ListOffsets", 0, 5, 6},
     {3, "Metadata", 0, 8, 9},

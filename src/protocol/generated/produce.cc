@@ -40,7 +40,9 @@ void ProduceRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
   [[maybe_unused]] constexpr bool flexible = false;
-  codec::write_nullable_string(w, flexible, true, transactional_id);
+  if (version >= 3) {
+    codec::write_nullable_string(w, flexible, true, transactional_id);
+  }
   w.write_int16(acks);
   w.write_int32(timeout_ms);
   codec::write_array(w, flexible, topic_data, [&](const TopicProduceData& item) {
@@ -55,7 +57,9 @@ bool ProduceRequest::decode(Reader& r, int16_t version) {
     return false;
   }
   [[maybe_unused]] constexpr bool flexible = false;
-  transactional_id = codec::read_nullable_string(r, flexible, true);
+  if (version >= 3) {
+    transactional_id = codec::read_nullable_string(r, flexible, true);
+  }
   acks = r.read_int16();
   timeout_ms = r.read_int32();
   codec::read_array(r, flexible, TopicProduceData::kMinEncodedBytes, topic_data, [&](TopicProduceData& item) {
@@ -69,7 +73,9 @@ void ProduceResponse::PartitionProduceResponse::encode(Writer& w, int16_t versio
   w.write_int32(index);
   w.write_int16(error_code);
   w.write_int64(base_offset);
-  w.write_int64(log_append_time_ms);
+  if (version >= 2) {
+    w.write_int64(log_append_time_ms);
+  }
   if (version >= 5) {
     w.write_int64(log_start_offset);
   }
@@ -80,7 +86,9 @@ void ProduceResponse::PartitionProduceResponse::decode(Reader& r, int16_t versio
   index = r.read_int32();
   error_code = r.read_int16();
   base_offset = r.read_int64();
-  log_append_time_ms = r.read_int64();
+  if (version >= 2) {
+    log_append_time_ms = r.read_int64();
+  }
   if (version >= 5) {
     log_start_offset = r.read_int64();
   }
@@ -109,7 +117,9 @@ void ProduceResponse::encode(Writer& w, int16_t version) const {
   codec::write_array(w, flexible, responses, [&](const TopicProduceResponse& item) {
     item.encode(w, version);
   });
-  w.write_int32(throttle_time_ms);
+  if (version >= 1) {
+    w.write_int32(throttle_time_ms);
+  }
 }
 
 bool ProduceResponse::decode(Reader& r, int16_t version) {
@@ -122,7 +132,9 @@ bool ProduceResponse::decode(Reader& r, int16_t version) {
   codec::read_array(r, flexible, TopicProduceResponse::kMinEncodedBytes, responses, [&](TopicProduceResponse& item) {
     item.decode(r, version);
   });
-  throttle_time_ms = r.read_int32();
+  if (version >= 1) {
+    throttle_time_ms = r.read_int32();
+  }
   return r.ok();
 }
 

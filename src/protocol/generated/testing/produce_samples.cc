@@ -22,10 +22,12 @@ void fill_sample(ProduceRequest& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= ProduceRequest::kMinVersion);
   ASSERT(version <= ProduceRequest::kMaxVersion);
-  if (c.nulls) {
-    m.transactional_id = std::nullopt;
-  } else {
-    m.transactional_id = c.next_string();
+  if (version >= 3) {
+    if (c.nulls) {
+      m.transactional_id = std::nullopt;
+    } else {
+      m.transactional_id = c.next_string();
+    }
   }
   m.acks = c.next_int16();
   m.timeout_ms = c.next_int32();
@@ -37,7 +39,9 @@ static void fill_sample(ProduceResponse::PartitionProduceResponse& m, SampleCont
   m.index = c.next_int32();
   m.error_code = c.next_int16();
   m.base_offset = c.next_int64();
-  m.log_append_time_ms = c.next_int64();
+  if (version >= 2) {
+    m.log_append_time_ms = c.next_int64();
+  }
   if (version >= 5) {
     m.log_start_offset = c.next_int64();
   }
@@ -54,7 +58,9 @@ void fill_sample(ProduceResponse& m, SampleContext& c) {
   ASSERT(version >= ProduceResponse::kMinVersion);
   ASSERT(version <= ProduceResponse::kMaxVersion);
   c.fill_items(m.responses, [&](ProduceResponse::TopicProduceResponse& item) { fill_sample(item, c); });
-  m.throttle_time_ms = c.next_int32();
+  if (version >= 1) {
+    m.throttle_time_ms = c.next_int32();
+  }
 }
 
 }  // namespace cairn::protocol::testing

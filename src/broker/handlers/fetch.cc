@@ -1,0 +1,229 @@
+// Fetch (key 1): whole record batches from each partition's fetch offset, sent from the page
+// cache with sendfile (the response splices the segment file ranges in; net/frame.h).
+//
+// - Reads hop to each owning shard (one hop per shard) with the response's remaining byte
+//   budget: max_bytes for the whole response, partition_max_bytes per partition, whole
+//   batches only, and — while the response is still empty — the first batch even when it is
+//   larger than either limit (KIP-74), so a big record never blocks a consumer.
+// - Long poll: when fewer than min_bytes came back, the Fetch waits until max_wait_ms passes
+//   or data lands. In the same hop as its read, it registers a FetchWakeup with every
+//   partition it read (partitions/fetch_wakeup.h); the next append there wakes it, and it
+//   reads everything again. A partition error (unknown partition, out of range, storage)
+//   answers at once, as Kafka does.
+// - Visibility: the high watermark is the log end offset (single node, RF=1); until
+//   transactions exist the last stable offset equals it, so read_committed and
+//   read_uncommitted read the same range, and aborted_transactions is an empty list for
+//   read_committed and null for read_uncommitted.
+// - OFFSET_OUT_OF_RANGE for a fetch offset below the log start or above the log end.
+// - Sessionless: session_id 0 in every answer (KIP-227 lets a broker refuse sessions), so the
+//   client keeps sending full fetch requests; forgotten_topics_data is ignored.
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "broker/error_code.h"
+#include "broker/handlers/handlers.h"
+#include "broker/partitions/error_mapping.h"
+#include "broker/partitions/fetch_wakeup.h"
+#include "broker/partitions/partition_manager.h"
+#include "protocol/generated/fetch.h"
+
+namespace cairn::broker {
+namespace {
+
+using protocol::FetchRequest;
+using protocol::FetchResponse;
+
+struct ReadInput {
+  size_t slot = 0;
+  std::string topic;
+  PartitionId partition;
+  Offset fetch_offset;
+  int64_t partition_max_bytes = 0;
+};
+
+struct ReadOutput {
+  size_t slot = 0;
+  ErrorCode error = ErrorCode::none;
+  Offset high_watermark{-1};
+  Offset last_stable_offset{-1};
+  Offset log_start_offset{-1};
+  std::vector<protocol::FileRange> ranges;
+  uint64_t size_bytes = 0;
+};
+
+// What one pass over the shards carries along: the response's byte budget.
+struct Budget {
+  int64_t remaining_bytes = 0;
+  bool have_data = false;  // once true, no batch may exceed the limits any more
+};
+
+ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& budget,
+                    const std::shared_ptr<FetchWakeup>& wakeup) {
+  ReadOutput out;
+  out.slot = input.slot;
+  std::shared_ptr<Partition> partition = broker.partitions->find(input.topic, input.partition);
+  if (partition == nullptr) {
+    out.error = ErrorCode::unknown_topic_or_partition;
+    return out;
+  }
+  Status health = partition->health();
+  if (!health.ok()) {
+    out.error = map_storage_error(health);
+    return out;
+  }
+  storage::Log& log = *partition->log;
+  out.high_watermark = partition->high_watermark();
+  out.last_stable_offset = partition->last_stable_offset();
+  out.log_start_offset = log.log_start_offset();
+  if (wakeup != nullptr) partition->add_waiter(wakeup);
+  int64_t limit = std::min(input.partition_max_bytes, budget.remaining_bytes);
+  if (budget.have_data && limit <= 0) return out;
+  Result<storage::ReadResult> read =
+      log.read(input.fetch_offset, static_cast<uint64_t>(std::max<int64_t>(limit, 0)),
+               out.last_stable_offset);
+  if (!read.ok()) {
+    out.error = map_storage_error(read.status());
+    return out;
+  }
+  if (read->empty()) return out;
+  // Log::read always returns its first batch; only the response's first data may be oversized.
+  if (budget.have_data && read->size_bytes > static_cast<uint64_t>(limit)) return out;
+  for (const storage::FileRange& range : read->ranges) {
+    ASSERT(range.fd() >= 0);
+    ASSERT(range.size_bytes <= std::numeric_limits<uint32_t>::max());
+    out.ranges.push_back(protocol::FileRange{range.fd(), range.position,
+                                             static_cast<uint32_t>(range.size_bytes), range.file});
+  }
+  out.size_bytes = read->size_bytes;
+  budget.remaining_bytes -= static_cast<int64_t>(read->size_bytes);
+  budget.have_data = true;
+  return out;
+}
+
+struct ShardRead {
+  std::vector<ReadOutput> outputs;
+  Budget budget;
+};
+
+asio::awaitable<ShardRead> read_on_shard(const BrokerState* broker, std::vector<ReadInput> inputs,
+                                         Budget budget, std::shared_ptr<FetchWakeup> wakeup) {
+  ShardRead result;
+  result.outputs.reserve(inputs.size());
+  for (const ReadInput& input : inputs) {
+    result.outputs.push_back(read_one(*broker, input, budget, wakeup));
+  }
+  result.budget = budget;
+  co_return result;
+}
+
+struct Pass {
+  std::vector<ReadOutput> outputs;  // by slot
+  uint64_t size_bytes = 0;
+  bool any_error = false;
+};
+
+asio::awaitable<Pass> read_all(const BrokerState& broker,
+                               const std::map<net::ShardId, std::vector<ReadInput>>& per_shard,
+                               size_t slot_count, int64_t max_bytes,
+                               std::shared_ptr<FetchWakeup> wakeup) {
+  Pass pass;
+  pass.outputs.resize(slot_count);
+  Budget budget{max_bytes, false};
+  for (const auto& [shard, inputs] : per_shard) {
+    ShardRead read =
+        co_await broker.shards->run_on(shard, read_on_shard(&broker, inputs, budget, wakeup));
+    budget = read.budget;
+    for (ReadOutput& output : read.outputs) {
+      pass.size_bytes += output.size_bytes;
+      if (output.error != ErrorCode::none) pass.any_error = true;
+      size_t slot = output.slot;
+      pass.outputs[slot] = std::move(output);
+    }
+  }
+  co_return pass;
+}
+
+void fill(FetchResponse::PartitionData& out, ReadOutput& read, bool read_committed) {
+  out.error_code = wire(read.error);
+  out.high_watermark = read.high_watermark.value();
+  out.last_stable_offset = read.last_stable_offset.value();
+  out.log_start_offset = read.log_start_offset.value();
+  if (read_committed) {
+    out.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>();
+  } else {
+    out.aborted_transactions = std::nullopt;
+  }
+  out.records.inline_bytes = std::span<const uint8_t>();  // empty, not null
+  out.records.file_ranges = std::move(read.ranges);
+}
+
+}  // namespace
+
+asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
+  FetchRequest request;
+  if (!ctx.decode(request)) co_return net::Reply::close();
+  ctx.ordering.release();  // a Fetch changes nothing: later requests need not wait for it
+  const BrokerState& broker = *ctx.broker;
+  bool read_committed = request.isolation_level == 1;
+  using Clock = FetchWakeup::Clock;
+  Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(std::max<int32_t>(request.max_wait_ms, 0));
+
+  FetchResponse response;
+  std::vector<FetchResponse::PartitionData*> slots;
+  std::map<net::ShardId, std::vector<ReadInput>> per_shard;
+  response.responses.resize(request.topics.size());
+  for (size_t t = 0; t < request.topics.size(); t++) {
+    response.responses[t].topic = request.topics[t].topic;
+    response.responses[t].partitions.resize(request.topics[t].partitions.size());
+  }
+  for (size_t t = 0; t < request.topics.size(); t++) {
+    const FetchRequest::FetchTopic& topic = request.topics[t];
+    for (size_t p = 0; p < topic.partitions.size(); p++) {
+      const FetchRequest::FetchPartition& partition = topic.partitions[p];
+      FetchResponse::PartitionData& out = response.responses[t].partitions[p];
+      out.partition_index = partition.partition;
+      slots.push_back(&out);
+      if (partition.partition < 0) continue;  // answered unknown below
+      ReadInput input{slots.size() - 1, topic.topic, PartitionId(partition.partition),
+                      Offset(partition.fetch_offset),
+                      std::max<int64_t>(partition.partition_max_bytes, 0)};
+      per_shard[broker.shard_of(topic.topic, input.partition)].push_back(std::move(input));
+    }
+  }
+
+  int64_t max_bytes = ctx.api_version() >= 3 ? std::max<int32_t>(request.max_bytes, 0)
+                                             : std::numeric_limits<int32_t>::max();
+  // Only named values in co_await expressions: GCC 12 destroys some temporaries made there
+  // twice (a conditional's shared_ptr was freed while a partition still held it).
+  asio::any_io_executor executor = co_await asio::this_coro::executor;
+  auto wakeup = std::make_shared<FetchWakeup>(executor);
+  Pass pass;
+  while (true) {
+    wakeup->rearm();
+    bool may_wait = Clock::now() < deadline && !broker.partitions->stopping();
+    std::shared_ptr<FetchWakeup> registered;
+    if (may_wait) registered = wakeup;
+    pass = co_await read_all(broker, per_shard, slots.size(), max_bytes, registered);
+    bool enough = pass.size_bytes >= static_cast<uint64_t>(std::max(request.min_bytes, 0)) &&
+                  pass.size_bytes > 0;
+    if (enough || request.min_bytes <= 0 || pass.any_error || !may_wait) break;
+    co_await wakeup->wait_until(deadline);
+  }
+  wakeup->finish();
+
+  for (size_t slot = 0; slot < slots.size(); slot++) {
+    ReadOutput& read = pass.outputs[slot];
+    if (read.slot != slot || (read.error == ErrorCode::none && read.high_watermark.value() < 0)) {
+      read.error = ErrorCode::unknown_topic_or_partition;  // negative partition index
+    }
+    fill(*slots[slot], read, read_committed);
+  }
+  co_return respond(ctx, response);
+}
+
+}  // namespace cairn::broker

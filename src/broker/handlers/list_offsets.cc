@@ -1,0 +1,153 @@
+// ListOffsets (key 2): an offset per partition for a timestamp.
+//
+//   -2 (EARLIEST)  the log start offset
+//   -1 (LATEST)    the high watermark (= last stable offset until transactions exist, so
+//                  read_committed gives the same answer)
+//   t >= 0         the offset of the first record whose timestamp is >= t, with that
+//                  record's timestamp (Kafka's record-level answer: the time index finds the
+//                  batch, then the batch's records are read); none: offset -1, timestamp -1
+// v0 answers in old_style_offsets ([offset], or [] when none). Each partition hops to its
+// owning shard. Errors: UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR.
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "broker/error_code.h"
+#include "broker/handlers/handlers.h"
+#include "broker/partitions/error_mapping.h"
+#include "broker/partitions/partition_manager.h"
+#include "protocol/generated/list_offsets.h"
+#include "protocol/record_batch.h"
+
+namespace cairn::broker {
+namespace {
+
+using protocol::ListOffsetsRequest;
+using protocol::ListOffsetsResponse;
+
+constexpr int64_t kLatestTimestamp = -1;
+constexpr int64_t kEarliestTimestamp = -2;
+
+struct Lookup {
+  ErrorCode error = ErrorCode::none;
+  Offset offset{-1};
+  TimestampMs timestamp{-1};
+};
+
+// The first record at or after `from` (a batch base offset) whose timestamp is >= `target`.
+Result<Lookup> find_record_by_time(storage::Log& log, Offset from, TimestampMs target,
+                                   Offset high_watermark) {
+  Offset at = from;
+  while (at < high_watermark) {
+    Result<storage::ReadResult> read = log.read(at, 1, high_watermark);  // one batch
+    if (!read.ok()) return read.status();
+    if (read->empty()) break;
+    Result<std::vector<uint8_t>> bytes = log.copy(*read);
+    if (!bytes.ok()) return bytes.status();
+    Result<model::RecordBatchView> batch = model::RecordBatchView::parse(*bytes);
+    if (!batch.ok()) return batch.status();
+    Result<protocol::BatchRecords> records =
+        protocol::BatchRecords::open(*batch, protocol::ValidateOptions{}.decompressed_bytes_max);
+    if (!records.ok()) return records.status();
+    protocol::RecordReader reader = records->reader();
+    protocol::Record record;
+    while (reader.next(&record)) {
+      if (record.offset >= from && record.timestamp >= target) {
+        return Lookup{ErrorCode::none, record.offset, record.timestamp};
+      }
+    }
+    at = read->next_offset;
+  }
+  return Lookup{};
+}
+
+Lookup lookup_one(const BrokerState& broker, const std::string& topic, PartitionId id,
+                  int64_t timestamp) {
+  std::shared_ptr<Partition> partition = broker.partitions->find(topic, id);
+  if (partition == nullptr) return Lookup{ErrorCode::unknown_topic_or_partition};
+  Status health = partition->health();
+  if (!health.ok()) return Lookup{map_storage_error(health)};
+  storage::Log& log = *partition->log;
+  if (timestamp == kEarliestTimestamp) return Lookup{ErrorCode::none, log.log_start_offset()};
+  if (timestamp == kLatestTimestamp) return Lookup{ErrorCode::none, partition->high_watermark()};
+  if (timestamp < 0) return Lookup{};  // other special values (e.g. -3, KIP-734) are not served
+  Result<std::optional<Offset>> batch = log.offset_for_timestamp(TimestampMs(timestamp));
+  if (!batch.ok()) return Lookup{map_storage_error(batch.status())};
+  if (!batch->has_value()) return Lookup{};
+  Result<Lookup> found =
+      find_record_by_time(log, **batch, TimestampMs(timestamp), partition->high_watermark());
+  if (!found.ok()) return Lookup{map_storage_error(found.status())};
+  return *found;
+}
+
+struct LookupInput {
+  size_t slot = 0;
+  std::string topic;
+  PartitionId partition;
+  int64_t timestamp = 0;
+};
+
+asio::awaitable<std::vector<std::pair<size_t, Lookup>>> lookup_on_shard(
+    const BrokerState* broker, std::vector<LookupInput> inputs) {
+  std::vector<std::pair<size_t, Lookup>> out;
+  out.reserve(inputs.size());
+  for (const LookupInput& input : inputs) {
+    out.emplace_back(input.slot,
+                     lookup_one(*broker, input.topic, input.partition, input.timestamp));
+  }
+  co_return out;
+}
+
+}  // namespace
+
+asio::awaitable<net::Reply> handle_list_offsets(RequestContext ctx) {
+  ListOffsetsRequest request;
+  if (!ctx.decode(request)) co_return net::Reply::close();
+  ctx.ordering.release();
+  const BrokerState& broker = *ctx.broker;
+  int16_t version = ctx.api_version();
+
+  ListOffsetsResponse response;
+  std::vector<ListOffsetsResponse::ListOffsetsPartitionResponse*> slots;
+  std::map<net::ShardId, std::vector<LookupInput>> per_shard;
+  response.topics.resize(request.topics.size());
+  for (size_t t = 0; t < request.topics.size(); t++) {
+    response.topics[t].name = request.topics[t].name;
+    response.topics[t].partitions.resize(request.topics[t].partitions.size());
+  }
+  for (size_t t = 0; t < request.topics.size(); t++) {
+    const ListOffsetsRequest::ListOffsetsTopic& topic = request.topics[t];
+    for (size_t p = 0; p < topic.partitions.size(); p++) {
+      const ListOffsetsRequest::ListOffsetsPartition& partition = topic.partitions[p];
+      ListOffsetsResponse::ListOffsetsPartitionResponse& out = response.topics[t].partitions[p];
+      out.partition_index = partition.partition_index;
+      slots.push_back(&out);
+      if (partition.partition_index < 0) {
+        out.error_code = wire(ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      LookupInput input{slots.size() - 1, topic.name, PartitionId(partition.partition_index),
+                        partition.timestamp};
+      per_shard[broker.shard_of(topic.name, input.partition)].push_back(std::move(input));
+    }
+  }
+  for (auto& [shard, inputs] : per_shard) {
+    auto results =
+        co_await broker.shards->run_on(shard, lookup_on_shard(&broker, std::move(inputs)));
+    for (const auto& [slot, lookup] : results) {
+      ListOffsetsResponse::ListOffsetsPartitionResponse& out = *slots[slot];
+      out.error_code = wire(lookup.error);
+      if (lookup.error != ErrorCode::none) continue;
+      if (version == 0) {
+        if (lookup.offset.value() >= 0) out.old_style_offsets = {lookup.offset.value()};
+      } else {
+        out.offset = lookup.offset.value();
+        out.timestamp = lookup.timestamp.value();
+        out.leader_epoch = lookup.offset.value() >= 0 ? 0 : -1;
+      }
+    }
+  }
+  co_return respond(ctx, response);
+}
+
+}  // namespace cairn::broker

@@ -1,0 +1,282 @@
+// Produce (key 0): validate each partition's record batch, append it on the partition's
+// owning shard, and answer per acks.
+//
+// Flow: the request's partitions are grouped by owning shard; one hop per shard appends them
+// (checks below, then Log::append, producer state, waking Fetches). Once every hop is back the
+// ordering token is released — the connection's next request appends after this one — and:
+//   acks=0   no response at all (net::Reply::none);
+//   acks=1   answer now: the data is in the page cache, flushed within flush.ms;
+//   acks=-1  answer once every appended partition is fsynced (DurabilityBarrier; the Log's
+//            group commit shares one fdatasync among many batches). A failed fsync answers
+//            KAFKA_STORAGE_ERROR, never success.
+//
+// Per-partition checks, in Kafka's order (UnifiedLog.analyzeAndValidateRecords, LogValidator):
+//   unknown topic/partition          UNKNOWN_TOPIC_OR_PARTITION
+//   log failed / fenced              KAFKA_STORAGE_ERROR
+//   batch bigger than max.message.bytes   MESSAGE_TOO_LARGE
+//   CRC, framing                     CORRUPT_MESSAGE
+//   base offset != 0, record rules   INVALID_RECORD (UNSUPPORTED_COMPRESSION_TYPE for codecs)
+//   batch bigger than segment.bytes  RECORD_LIST_TOO_LARGE
+//   CreateTime out of message.timestamp.difference.max.ms   INVALID_TIMESTAMP
+//   transactional batch (no transactions yet)               INVALID_TXN_STATE
+//   idempotence (producers/producer_state.h): duplicate -> the original offsets;
+//   OUT_OF_ORDER_SEQUENCE_NUMBER; INVALID_PRODUCER_EPOCH
+// Produce v0-2 carry legacy message sets (magic 0/1), which Cairn does not store:
+// UNSUPPORTED_FOR_MESSAGE_FORMAT per partition. (They are advertised only because librdkafka
+// enables compression codecs only when the Produce range reaches v0; it then sends v3+.)
+// acks outside {-1, 0, 1}: INVALID_REQUIRED_ACKS for every partition.
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "broker/error_code.h"
+#include "broker/handlers/handlers.h"
+#include "broker/partitions/durability_barrier.h"
+#include "broker/partitions/error_mapping.h"
+#include "broker/partitions/partition_manager.h"
+#include "protocol/generated/produce.h"
+#include "protocol/record_batch.h"
+
+namespace cairn::broker {
+namespace {
+
+using protocol::ProduceRequest;
+using protocol::ProduceResponse;
+
+constexpr int16_t kProduceVersionBatchesMin = 3;
+
+// One partition of the request, carried by value to its owning shard.
+struct AppendInput {
+  size_t slot = 0;  // index into the flat list of partitions (and the barrier)
+  std::string topic;
+  PartitionId partition;
+  std::span<const uint8_t> records;  // into the request frame (the handler's ctx keeps it)
+  bool records_null = false;
+};
+
+struct AppendOutput {
+  size_t slot = 0;
+  ErrorCode error = ErrorCode::none;
+  Offset base_offset{-1};
+  TimestampMs log_append_time{-1};
+  Offset log_start_offset{-1};
+};
+
+ErrorCode fault_error(protocol::BatchFault fault) {
+  switch (fault) {
+    case protocol::BatchFault::none:
+      return ErrorCode::none;
+    case protocol::BatchFault::corrupt_message:
+      return ErrorCode::corrupt_message;
+    case protocol::BatchFault::invalid_record:
+      return ErrorCode::invalid_record;
+    case protocol::BatchFault::unsupported_compression_type:
+      return ErrorCode::unsupported_compression_type;
+  }
+  return ErrorCode::corrupt_message;
+}
+
+// CreateTime: every record's timestamp within `limit_ms` of `now_ms` (Kafka checks each record).
+bool timestamps_within(model::RecordBatchView batch, int64_t now_ms, int64_t limit_ms) {
+  auto distance_ok = [&](int64_t timestamp) {
+    int64_t diff = timestamp > now_ms ? timestamp - now_ms : now_ms - timestamp;
+    return diff >= 0 && diff <= limit_ms;  // diff < 0: overflow, far outside anyway
+  };
+  Result<protocol::BatchRecords> records =
+      protocol::BatchRecords::open(batch, protocol::ValidateOptions{}.decompressed_bytes_max);
+  if (!records.ok()) return false;
+  protocol::RecordReader reader = records->reader();
+  protocol::Record record;
+  while (reader.next(&record)) {
+    if (!distance_ok(record.timestamp.value())) return false;
+  }
+  return reader.status().ok();
+}
+
+// Checks and appends one partition's batch. Runs on the owning shard.
+AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks,
+                        const AppendInput& input, DurabilityBarrier* barrier) {
+  AppendOutput out;
+  out.slot = input.slot;
+  auto fail = [&out](ErrorCode code) {
+    out.error = code;
+    return out;
+  };
+  std::shared_ptr<Partition> partition = broker.partitions->find(input.topic, input.partition);
+  if (partition == nullptr) return fail(ErrorCode::unknown_topic_or_partition);
+  Status health = partition->health();
+  if (!health.ok()) return fail(map_storage_error(health));
+  storage::Log& log = *partition->log;
+  const PartitionConfig& config = partition->config;
+  out.log_start_offset = log.log_start_offset();
+  if (version < kProduceVersionBatchesMin) return fail(ErrorCode::unsupported_for_message_format);
+  if (input.records_null || input.records.empty()) return fail(ErrorCode::invalid_record);
+  if (input.records.size() > static_cast<size_t>(config.max_message_bytes)) {
+    return fail(ErrorCode::message_too_large);
+  }
+  protocol::BatchCheck check =
+      protocol::validate_produce_records(input.records, version, protocol::ValidateOptions{});
+  if (!check.ok()) return fail(fault_error(check.fault));
+  ASSERT(check.batch.has_value());
+  model::RecordBatchView view = *check.batch;
+  if (view.base_offset().value() != 0) return fail(ErrorCode::invalid_record);
+  if (view.size_bytes() > config.log.segment_bytes) return fail(ErrorCode::record_list_too_large);
+  if (view.is_transactional()) return fail(ErrorCode::invalid_txn_state);
+  int64_t now_ms = broker.partitions->clock().now_ms();
+  if (config.timestamp_type == TimestampType::create_time &&
+      config.timestamp_difference_max_ms != std::numeric_limits<int64_t>::max() &&
+      !timestamps_within(view, now_ms, config.timestamp_difference_max_ms)) {
+    return fail(ErrorCode::invalid_timestamp);
+  }
+
+  producers::ProducerBatch producer;
+  bool idempotent = view.producer_id().value() >= 0;
+  if (idempotent) {
+    producer.producer_id = view.producer_id();
+    producer.epoch = view.producer_epoch();
+    producer.first_sequence = view.base_sequence();
+    producer.last_sequence =
+        producers::last_sequence_of(view.base_sequence(), view.last_offset_delta());
+    producers::SequenceCheck sequence = partition->producers.check(producer);
+    switch (sequence.verdict) {
+      case producers::SequenceVerdict::append:
+        break;
+      case producers::SequenceVerdict::duplicate:
+        out.base_offset = sequence.original.first_offset;
+        if (config.timestamp_type == TimestampType::log_append_time) {
+          out.log_append_time = sequence.original.max_timestamp;
+        }
+        if (acks == -1)
+          log.wait_durable(sequence.original.last_offset, barrier->callback(out.slot));
+        return out;
+      case producers::SequenceVerdict::out_of_order:
+        return fail(ErrorCode::out_of_order_sequence_number);
+      case producers::SequenceVerdict::invalid_epoch:
+        return fail(ErrorCode::invalid_producer_epoch);
+    }
+  }
+
+  // The batch is good: copy it out of the request (the Log stamps its base offset in place).
+  std::vector<uint8_t> bytes(view.bytes().begin(), view.bytes().end());
+  std::span<uint8_t> batch(bytes);
+  TimestampMs max_timestamp = view.max_timestamp();
+  if (config.timestamp_type == TimestampType::log_append_time) {
+    protocol::stamp_log_append_time(batch, TimestampMs(now_ms));
+    out.log_append_time = TimestampMs(now_ms);
+    max_timestamp = TimestampMs(now_ms);
+  } else if (check.records_checked && check.max_record_timestamp != view.max_timestamp()) {
+    // Kafka keeps a CreateTime batch's maxTimestamp equal to its highest record timestamp.
+    model::set_max_timestamp(batch, check.max_record_timestamp);
+    model::update_crc(batch);
+    max_timestamp = check.max_record_timestamp;
+  }
+  Result<storage::AppendResult> appended = log.append(batch);
+  if (!appended.ok()) {
+    spdlog::warn("{}: append failed: {}", log.dir(), appended.status().to_string());
+    return fail(map_storage_error(appended.status()));
+  }
+  out.base_offset = appended->base_offset;
+  if (idempotent) {
+    producer.first_offset = appended->base_offset;
+    producer.last_offset = appended->last_offset;
+    producer.max_timestamp = max_timestamp;
+    partition->producers.record(producer);
+  }
+  partition->notify_waiters();
+  if (acks == -1) log.wait_durable(appended->last_offset, barrier->callback(out.slot));
+  return out;
+}
+
+asio::awaitable<std::vector<AppendOutput>> append_on_shard(
+    const BrokerState* broker, int16_t version, int16_t acks, std::vector<AppendInput> inputs,
+    std::shared_ptr<DurabilityBarrier> barrier) {
+  std::vector<AppendOutput> outputs;
+  outputs.reserve(inputs.size());
+  for (const AppendInput& input : inputs) {
+    outputs.push_back(append_one(*broker, version, acks, input, barrier.get()));
+  }
+  co_return outputs;
+}
+
+}  // namespace
+
+asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
+  ProduceRequest request;
+  if (!ctx.decode(request)) co_return net::Reply::close();
+  const BrokerState& broker = *ctx.broker;
+  int16_t version = ctx.api_version();
+  int16_t acks = request.acks;
+  bool acks_valid = acks == -1 || acks == 0 || acks == 1;
+
+  // The response skeleton in request order, and the flat list of partitions (slots).
+  ProduceResponse response;
+  std::vector<ProduceResponse::PartitionProduceResponse*> slots;
+  std::map<net::ShardId, std::vector<AppendInput>> per_shard;
+  response.responses.resize(request.topic_data.size());
+  for (size_t t = 0; t < request.topic_data.size(); t++) {
+    const ProduceRequest::TopicProduceData& topic = request.topic_data[t];
+    response.responses[t].name = topic.name;
+    response.responses[t].partition_responses.resize(topic.partition_data.size());
+  }
+  for (size_t t = 0; t < request.topic_data.size(); t++) {
+    ProduceRequest::TopicProduceData& topic = request.topic_data[t];
+    for (size_t p = 0; p < topic.partition_data.size(); p++) {
+      const ProduceRequest::PartitionProduceData& data = topic.partition_data[p];
+      ProduceResponse::PartitionProduceResponse& out = response.responses[t].partition_responses[p];
+      out.index = data.index;
+      out.base_offset = -1;
+      size_t slot = slots.size();
+      slots.push_back(&out);
+      if (!acks_valid) {
+        out.error_code = wire(ErrorCode::invalid_required_acks);
+        continue;
+      }
+      if (data.index < 0) {
+        out.error_code = wire(ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      AppendInput input;
+      input.slot = slot;
+      input.topic = topic.name;
+      input.partition = PartitionId(data.index);
+      input.records_null = data.records.is_null();
+      if (data.records.inline_bytes.has_value()) input.records = *data.records.inline_bytes;
+      per_shard[broker.shard_of(topic.name, input.partition)].push_back(std::move(input));
+    }
+  }
+
+  asio::any_io_executor executor = co_await asio::this_coro::executor;
+  auto barrier = std::make_shared<DurabilityBarrier>(executor, slots.size());
+  std::vector<size_t> appended_slots;
+  for (auto& [shard, inputs] : per_shard) {
+    std::vector<AppendOutput> outputs = co_await broker.shards->run_on(
+        shard, append_on_shard(&broker, version, acks, std::move(inputs), barrier));
+    for (const AppendOutput& output : outputs) {
+      ProduceResponse::PartitionProduceResponse& out = *slots[output.slot];
+      out.error_code = wire(output.error);
+      out.base_offset = output.base_offset.value();
+      out.log_append_time_ms = output.log_append_time.value();
+      out.log_start_offset = output.log_start_offset.value();
+      if (output.error == ErrorCode::none) appended_slots.push_back(output.slot);
+    }
+  }
+  ctx.ordering.release();  // later requests on this connection now append after ours
+
+  if (acks == 0) co_return net::Reply::none();
+  if (acks == -1) {
+    co_await barrier->wait();
+    for (size_t slot : appended_slots) {
+      const Status& durable = barrier->status(slot);
+      if (durable.ok()) continue;
+      spdlog::warn("produce: not durable, answering KAFKA_STORAGE_ERROR: {}", durable.to_string());
+      slots[slot]->error_code = wire(ErrorCode::kafka_storage_error);
+      slots[slot]->base_offset = -1;
+    }
+  }
+  co_return respond(ctx, response);
+}
+
+}  // namespace cairn::broker
