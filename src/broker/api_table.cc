@@ -5,8 +5,15 @@
 
 #include "base/assert.h"
 #include "broker/handlers/handlers.h"
+#include "protocol/generated/alter_configs.h"
 #include "protocol/generated/api_versions.h"
+#include "protocol/generated/create_partitions.h"
+#include "protocol/generated/create_topics.h"
+#include "protocol/generated/delete_records.h"
+#include "protocol/generated/delete_topics.h"
+#include "protocol/generated/describe_configs.h"
 #include "protocol/generated/fetch.h"
+#include "protocol/generated/incremental_alter_configs.h"
 #include "protocol/generated/init_producer_id.h"
 #include "protocol/generated/list_offsets.h"
 #include "protocol/generated/metadata.h"
@@ -35,7 +42,14 @@ const ApiEntry kApiTable[] = {
     row(protocol::ListOffsetsRequest::kApiKey, handle_list_offsets),
     row(protocol::MetadataRequest::kApiKey, handle_metadata),
     row(protocol::ApiVersionsRequest::kApiKey, handle_api_versions),
+    row(protocol::CreateTopicsRequest::kApiKey, handle_create_topics),
+    row(protocol::DeleteTopicsRequest::kApiKey, handle_delete_topics),
+    row(protocol::DeleteRecordsRequest::kApiKey, handle_delete_records),
     row(protocol::InitProducerIdRequest::kApiKey, handle_init_producer_id),
+    row(protocol::DescribeConfigsRequest::kApiKey, handle_describe_configs),
+    row(protocol::AlterConfigsRequest::kApiKey, handle_alter_configs),
+    row(protocol::CreatePartitionsRequest::kApiKey, handle_create_partitions),
+    row(protocol::IncrementalAlterConfigsRequest::kApiKey, handle_incremental_alter_configs),
 };
 
 }  // namespace

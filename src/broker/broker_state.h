@@ -1,9 +1,10 @@
 // BrokerState: what every handler may read about this broker, on any shard.
 //
 // Built once by the Server before the first connection is accepted and immutable from then on,
-// except `topics`, which is internally synchronized (see topics/topic_registry.h for its
-// snapshot rule). It outlives every connection and handler coroutine (the Server destroys it
-// after the shards have stopped). Handlers receive it as `const BrokerState*`.
+// except `topics` and `dynamic_configs`, which are internally synchronized (see
+// topics/topic_registry.h for their snapshot rule). It outlives every connection and handler
+// coroutine (the Server destroys it after the shards have stopped). Handlers receive it as
+// `const BrokerState*`.
 #pragma once
 
 #include <string>
@@ -23,12 +24,18 @@ namespace producers {
 class ProducerIdAllocator;
 }
 
+namespace configs {
+class DynamicConfigStore;
+}
+
 struct BrokerState {
   BrokerConfig config;
   NodeId node_id;
   net::HostPort advertised;  // host and port Metadata returns for this broker
   std::string cluster_id;
   TopicRegistry* topics = nullptr;
+  // Dynamic broker configs (AlterConfigs on BROKER); internally synchronized like `topics`.
+  configs::DynamicConfigStore* dynamic_configs = nullptr;
   const net::ShardSet* shards = nullptr;
   // Every partition's log and producer state, per owning shard (partitions/partition_manager.h).
   PartitionManager* partitions = nullptr;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/cluster_id.h"
+#include "broker/configs/resolve.h"
 #include "broker/kafka_session.h"
 
 namespace cairn::broker {
@@ -34,12 +35,17 @@ net::HostPort default_advertised(const net::HostPort& listen, uint16_t bound_por
 
 Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   std::unique_ptr<Server> server(new Server());
+  RETURN_IF_ERROR(configs::finish_broker_config(config));
   std::filesystem::path meta_dir = config.data_dir / "meta";
   Result<std::string> cluster_id = load_or_create_cluster_id(meta_dir);
   if (!cluster_id.ok()) return cluster_id.status();
   Result<std::unique_ptr<TopicRegistry>> topics = TopicRegistry::open(meta_dir);
   if (!topics.ok()) return topics.status();
   server->topics_ = std::move(topics).value();
+  Result<std::unique_ptr<configs::DynamicConfigStore>> dynamic_configs =
+      configs::DynamicConfigStore::open(meta_dir);
+  if (!dynamic_configs.ok()) return dynamic_configs.status();
+  server->dynamic_configs_ = std::move(dynamic_configs).value();
 
   server->shards_ = std::make_unique<net::ShardSet>(config.shard_count);
   Result<std::unique_ptr<producers::ProducerIdAllocator>> producer_ids =
@@ -51,6 +57,9 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   partition_options.data_dir = config.data_dir;
   partition_options.shards = server->shards_.get();
   partition_options.flusher = server->flusher_.get();
+  partition_options.resolver =
+      configs::partition_resolver(config.kafka_configs, server->dynamic_configs_.get());
+  partition_options.retention_check_interval = configs::retention_check_interval(config);
   Result<std::unique_ptr<PartitionManager>> partitions =
       PartitionManager::open(std::move(partition_options), *server->topics_->snapshot());
   if (!partitions.ok()) return partitions.status();
@@ -60,6 +69,7 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   state.node_id = config.node_id;
   state.cluster_id = std::move(cluster_id).value();
   state.topics = server->topics_.get();
+  state.dynamic_configs = server->dynamic_configs_.get();
   state.shards = server->shards_.get();
   state.partitions = server->partitions_.get();
   state.producer_ids = server->producer_ids_.get();

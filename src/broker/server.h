@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "broker/broker_state.h"
 #include "broker/config.h"
+#include "broker/configs/broker_configs.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
 #include "net/listener.h"
@@ -40,6 +41,7 @@ class Server {
   // Destruction order matters: the listener and shards go before the state they point to;
   // the partitions (their logs) go before the flusher that syncs them.
   std::unique_ptr<TopicRegistry> topics_;
+  std::unique_ptr<configs::DynamicConfigStore> dynamic_configs_;
   std::unique_ptr<storage::Flusher> flusher_;
   std::unique_ptr<producers::ProducerIdAllocator> producer_ids_;
   std::unique_ptr<PartitionManager> partitions_;

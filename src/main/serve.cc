@@ -2,17 +2,25 @@
 //
 // Logs to stderr. Once accepting, it logs "listening on HOST:PORT" with the port actually
 // bound (tests pass --listen 127.0.0.1:0 and read it), and writes it to --port-file if given.
+//
+// Configuration (docs/configuration.md), lowest precedence first: built-in defaults, the YAML
+// file of --config (top-level keys named like the flags, Kafka broker configs under `kafka:`),
+// then the command line: --set NAME=VALUE for any Kafka broker config and the shorthand flags
+// (--num-partitions, --log-retention-ms, ...), which beat --set.
 #include <pthread.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "broker/configs/broker_config_file.h"
 #include "broker/meta_file.h"
 #include "broker/server.h"
 #include "main/commands.h"
@@ -31,10 +39,91 @@ struct ServeOptions {
   uint32_t frame_bytes_max = 100 * 1024 * 1024;
   uint32_t in_flight_max = 128;
   uint64_t idle_timeout_ms = 10 * 60 * 1000;
+  std::string config_file;
+  std::vector<std::string> kafka_settings;              // --set NAME=VALUE
+  std::map<std::string, std::string> kafka_shorthands;  // Kafka name -> value of its flag
 };
 
-Result<broker::BrokerConfig> make_config(const ServeOptions& options) {
+// Shorthand flags for the Kafka broker configs set most often; each is --set NAME=VALUE.
+struct KafkaFlag {
+  const char* flag;
+  const char* kafka_name;
+  const char* help;
+};
+constexpr KafkaFlag kKafkaFlags[] = {
+    {"--num-partitions", "num.partitions",
+     "num.partitions: partitions of auto-created topics and of CreateTopics with -1 (1)"},
+    {"--default-replication-factor", "default.replication.factor",
+     "default.replication.factor (one node: only 1)"},
+    {"--auto-create-topics", "auto.create.topics.enable",
+     "auto.create.topics.enable: true|false, create unknown topics on first use (true)"},
+    {"--delete-topic-enable", "delete.topic.enable",
+     "delete.topic.enable: true|false, allow DeleteTopics (true)"},
+    {"--log-retention-ms", "log.retention.ms",
+     "log.retention.ms: default retention.ms of topics (7 days; -1: keep)"},
+    {"--log-retention-bytes", "log.retention.bytes",
+     "log.retention.bytes: default retention.bytes per partition (-1: no limit)"},
+    {"--log-segment-bytes", "log.segment.bytes",
+     "log.segment.bytes: default segment.bytes (1 GiB)"},
+    {"--log-roll-ms", "log.roll.ms", "log.roll.ms: default segment.ms (7 days)"},
+    {"--log-cleanup-policy", "log.cleanup.policy",
+     "log.cleanup.policy: default cleanup.policy (delete)"},
+    {"--message-max-bytes", "message.max.bytes",
+     "message.max.bytes: default max.message.bytes (1048588)"},
+};
+
+// The Kafka broker configs: the file's `kafka:` section, then --set, then the shorthands
+// (given on the command line or as top-level keys of the file).
+Result<std::map<std::string, std::string, std::less<>>> kafka_configs(
+    const ServeOptions& options, const broker::configs::ConfigMap& from_file,
+    const CLI::App& serve) {
+  std::map<std::string, std::string, std::less<>> configs = from_file;
+  for (const std::string& setting : options.kafka_settings) {
+    size_t equals = setting.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return error(StatusCode::invalid_argument, "--set " + setting + ": expected NAME=VALUE");
+    }
+    configs[setting.substr(0, equals)] = setting.substr(equals + 1);
+  }
+  for (const KafkaFlag& flag : kKafkaFlags) {
+    if (serve.get_option(flag.flag)->count() == 0) continue;
+    configs[flag.kafka_name] = options.kafka_shorthands.at(flag.kafka_name);
+  }
+  return configs;
+}
+
+// Applies the file's top-level settings to the flags the command line did not give, through
+// the flags' own parsing and checks.
+Status apply_file_settings(CLI::App& serve, const broker::configs::ConfigFile& file) {
+  for (const auto& [key, value] : file.settings) {
+    CLI::Option* option = serve.get_option_no_throw("--" + key);
+    if (option == nullptr || key == "config" || key == "help") {
+      return error(StatusCode::invalid_argument,
+                   "unknown setting '" + key +
+                       "' (settings are `cairn serve` flags without "
+                       "'--'; Kafka broker configs go under `kafka:`)");
+    }
+    if (option->count() > 0) continue;  // the command line wins
+    try {
+      option->clear();
+      option->add_result(value);
+      option->run_callback();
+    } catch (const CLI::Error& e) {  // CLI11 reports conversion and range errors by exception
+      return error(StatusCode::invalid_argument, key + ": " + e.what());
+    }
+  }
+  return Status::ok_status();
+}
+
+Result<broker::BrokerConfig> make_config(const ServeOptions& options,
+                                         const broker::configs::ConfigMap& kafka_from_file,
+                                         const CLI::App& serve) {
   broker::BrokerConfig config;
+  Result<std::map<std::string, std::string, std::less<>>> kafka =
+      kafka_configs(options, kafka_from_file, serve);
+  if (!kafka.ok()) return kafka.status();
+  config.kafka_configs = std::move(kafka).value();
+  RETURN_IF_ERROR(broker::configs::finish_broker_config(config));
   Result<net::HostPort> listen = net::parse_host_port(options.listen);
   if (!listen.ok()) return listen.status();
   config.listen = *listen;
@@ -62,9 +151,25 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
-int run_serve(const ServeOptions& options) {
+int run_serve(ServeOptions& options, CLI::App& serve) {
+  broker::configs::ConfigFile file;
+  Status loaded;
+  if (!options.config_file.empty()) {
+    Result<broker::configs::ConfigFile> read =
+        broker::configs::load_config_file(options.config_file);
+    if (read.ok()) {
+      file = std::move(read).value();
+      loaded = apply_file_settings(serve, file);
+    } else {
+      loaded = read.status();
+    }
+  }
   setup_logging(options.log_level);
-  Result<broker::BrokerConfig> config = make_config(options);
+  if (!loaded.ok()) {
+    spdlog::error("--config {}: {}", options.config_file, loaded.message());
+    return 2;
+  }
+  Result<broker::BrokerConfig> config = make_config(options, file.kafka, serve);
   if (!config.ok()) {
     spdlog::error("{}", config.status().message());
     return 2;
@@ -130,10 +235,19 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{7} * 24 * 3600 * 1000));
   serve->add_option("--port-file", options->port_file, "Write the bound port to this file");
+  serve->add_option("--config", options->config_file,
+                    "YAML config file (docs/configuration.md); flags given here win");
+  serve
+      ->add_option("--set", options->kafka_settings,
+                   "NAME=VALUE: a Kafka broker config (log.retention.hours=72); repeatable")
+      ->take_all();  // every --set given, in order
+  for (const KafkaFlag& flag : kKafkaFlags) {
+    serve->add_option(flag.flag, options->kafka_shorthands[flag.kafka_name], flag.help);
+  }
   serve->add_option("--log-level", options->log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  serve->callback([options] { set_exit_code(run_serve(*options)); });
+  serve->callback([options, serve] { set_exit_code(run_serve(*options, *serve)); });
 }
 
 }  // namespace cairn::cli

@@ -17,5 +17,12 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx);
 asio::awaitable<net::Reply> handle_fetch(RequestContext ctx);
 asio::awaitable<net::Reply> handle_list_offsets(RequestContext ctx);
 asio::awaitable<net::Reply> handle_init_producer_id(RequestContext ctx);
+asio::awaitable<net::Reply> handle_create_topics(RequestContext ctx);
+asio::awaitable<net::Reply> handle_delete_topics(RequestContext ctx);
+asio::awaitable<net::Reply> handle_delete_records(RequestContext ctx);
+asio::awaitable<net::Reply> handle_describe_configs(RequestContext ctx);
+asio::awaitable<net::Reply> handle_alter_configs(RequestContext ctx);
+asio::awaitable<net::Reply> handle_create_partitions(RequestContext ctx);
+asio::awaitable<net::Reply> handle_incremental_alter_configs(RequestContext ctx);
 
 }  // namespace cairn::broker

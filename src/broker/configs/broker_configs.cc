@@ -1,0 +1,116 @@
+#include "broker/configs/broker_configs.h"
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "base/assert.h"
+#include "broker/configs/config_defs.h"
+#include "broker/meta_file.h"
+
+namespace cairn::broker::configs {
+namespace {
+
+constexpr int kFormatVersion = 1;
+constexpr size_t kFileBytesMax = 4 * 1024 * 1024;
+
+// The value of `name` in `configs` (validated), else its built-in default.
+std::string effective(const ConfigMap& configs, std::string_view name) {
+  auto it = configs.find(name);
+  if (it != configs.end()) return it->second;
+  const ConfigDef* def = find_broker_config(name);
+  ASSERT(def != nullptr);
+  ASSERT(def->default_value.has_value());
+  return std::string(*def->default_value);
+}
+
+nlohmann::json to_json(const ConfigMap& configs) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, value] : configs) out[name] = value;
+  return out;
+}
+
+Result<ConfigMap> from_json(const nlohmann::json& object, const std::filesystem::path& path) {
+  if (!object.is_object()) return error(StatusCode::corrupt, path.string() + ": not an object");
+  ConfigMap configs;
+  for (const auto& [name, value] : object.items()) {
+    if (!value.is_string()) {
+      return error(StatusCode::corrupt, path.string() + ": non-string value for " + name);
+    }
+    const ConfigDef* def = find_broker_config(name);
+    if (def == nullptr || def->read_only) {
+      spdlog::warn("{}: dropping {} (not a dynamic broker config)", path.string(), name);
+      continue;
+    }
+    Result<std::string> normalized = validate_value(*def, value.get<std::string>());
+    if (!normalized.ok()) {
+      spdlog::warn("{}: dropping {}: {}", path.string(), name, normalized.status().message());
+      continue;
+    }
+    configs[name] = std::move(normalized).value();
+  }
+  return configs;
+}
+
+}  // namespace
+
+Status finish_broker_config(BrokerConfig& config) {
+  for (auto& [name, value] : config.kafka_configs) {
+    const ConfigDef* def = find_broker_config(name);
+    if (def == nullptr) {
+      return error(StatusCode::invalid_argument,
+                   "unknown Kafka broker config '" + name + "' (docs/configuration.md lists them)");
+    }
+    Result<std::string> normalized = validate_value(*def, value);
+    if (!normalized.ok()) return normalized.status();
+    value = std::move(normalized).value();
+  }
+  const ConfigMap& configs = config.kafka_configs;
+  config.auto_create_topics_enable = parse_bool(effective(configs, "auto.create.topics.enable"));
+  config.delete_topic_enable = parse_bool(effective(configs, "delete.topic.enable"));
+  config.num_partitions = static_cast<int32_t>(parse_long(effective(configs, "num.partitions")));
+  config.default_replication_factor =
+      static_cast<int16_t>(parse_long(effective(configs, "default.replication.factor")));
+  return Status::ok_status();
+}
+
+DynamicConfigStore::DynamicConfigStore(std::filesystem::path path,
+                                       std::shared_ptr<const DynamicBrokerConfigs> table)
+    : path_(std::move(path)), table_(std::move(table)) {}
+
+Result<std::unique_ptr<DynamicConfigStore>> DynamicConfigStore::open(
+    const std::filesystem::path& meta_dir) {
+  std::filesystem::path path = meta_dir / "broker_configs.json";
+  Result<std::optional<std::string>> text = read_meta_file(path, kFileBytesMax);
+  if (!text.ok()) return text.status();
+  auto table = std::make_shared<DynamicBrokerConfigs>();
+  if (text->has_value()) {
+    nlohmann::json document = nlohmann::json::parse(**text, nullptr, false);
+    if (document.is_discarded() || !document.is_object() || !document.contains("format") ||
+        document["format"] != kFormatVersion || !document.contains("broker") ||
+        !document.contains("cluster_default")) {
+      return error(StatusCode::corrupt, path.string() + ": malformed (expected format 1)");
+    }
+    Result<ConfigMap> broker = from_json(document["broker"], path);
+    if (!broker.ok()) return broker.status();
+    Result<ConfigMap> cluster_default = from_json(document["cluster_default"], path);
+    if (!cluster_default.ok()) return cluster_default.status();
+    table->broker = std::move(broker).value();
+    table->cluster_default = std::move(cluster_default).value();
+  }
+  return std::unique_ptr<DynamicConfigStore>(
+      new DynamicConfigStore(std::move(path), std::move(table)));
+}
+
+Status DynamicConfigStore::replace(bool cluster_default, ConfigMap configs) {
+  std::lock_guard lock(write_mutex_);
+  auto next = std::make_shared<DynamicBrokerConfigs>(*table_.load());
+  (cluster_default ? next->cluster_default : next->broker) = std::move(configs);
+  nlohmann::json document = {{"format", kFormatVersion},
+                             {"broker", to_json(next->broker)},
+                             {"cluster_default", to_json(next->cluster_default)}};
+  RETURN_IF_ERROR(write_meta_file(path_, document.dump(1) + "\n"));
+  table_.store(std::move(next));
+  return Status::ok_status();
+}
+
+}  // namespace cairn::broker::configs

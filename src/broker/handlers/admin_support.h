@@ -1,0 +1,56 @@
+// Glue shared by the admin handlers (CreateTopics, DeleteTopics, CreatePartitions,
+// AlterConfigs, IncrementalAlterConfigs, DeleteRecords): the one mapping from internal Status
+// to the Kafka error codes those APIs answer with, the lock that makes config
+// read-modify-write atomic, and applying a changed config to the partitions' logs.
+//
+// Threads: any shard. config_write_mutex() is a plain std::mutex held only across computing
+// and committing a change (registry or dynamic store, an fsync), never across a co_await.
+#pragma once
+
+#include <asio.hpp>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "broker/broker_state.h"
+#include "broker/configs/alter.h"
+#include "broker/error_code.h"
+
+namespace cairn::broker {
+
+// not_found -> UNKNOWN_TOPIC_OR_PARTITION, already_exists -> TOPIC_ALREADY_EXISTS,
+// out_of_range -> OFFSET_OUT_OF_RANGE, invalid_argument -> INVALID_REQUEST, too_large ->
+// POLICY_VIOLATION (a Cairn limit), io_error / no_space / fenced / corrupt ->
+// KAFKA_STORAGE_ERROR, anything else -> UNKNOWN_SERVER_ERROR.
+ErrorCode admin_error_code(const Status& status);
+
+// Serializes every read-modify-write of topic overrides and dynamic broker configs.
+std::mutex& config_write_mutex();
+
+// Topic names Cairn keeps for itself (its __consumer_offsets logs live outside the topic
+// registry): CreateTopics, DeleteTopics and CreatePartitions refuse them (POLICY_VIOLATION).
+bool is_reserved_topic(std::string_view name);
+
+// Applies what `topic` resolves to now (its overrides in the newest registry snapshot and the
+// broker layers) to every partition's log and produce checks. not_found if it is gone.
+asio::awaitable<Status> apply_topic_config(const BrokerState* broker, std::string topic);
+// The same for every topic, after a broker-wide default changed. Returns the first error.
+asio::awaitable<Status> apply_all_topic_configs(const BrokerState* broker);
+
+struct AlterAnswer {
+  ErrorCode error = ErrorCode::none;
+  std::string message;
+};
+
+// AlterConfigs (incremental = false: `entries` replace the resource's whole override set) and
+// IncrementalAlterConfigs (incremental = true) for one TOPIC or BROKER resource: validates,
+// then (unless validate_only) commits durably and applies the result to the logs. BROKER
+// "<node id>" is the per-broker dynamic layer, BROKER "" the cluster-wide default; other
+// names, and other resource types, are INVALID_REQUEST.
+asio::awaitable<AlterAnswer> alter_resource(const BrokerState* broker, configs::ResourceType type,
+                                            std::string name,
+                                            std::vector<configs::AlterEntry> entries,
+                                            bool incremental, bool validate_only);
+
+}  // namespace cairn::broker
