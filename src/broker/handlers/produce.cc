@@ -201,35 +201,29 @@ asio::awaitable<std::vector<AppendOutput>> append_on_shard(
   co_return outputs;
 }
 
-}  // namespace
-
-asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
-  ProduceRequest request;
-  if (!ctx.decode(request)) co_return net::Reply::close();
-  const BrokerState& broker = *ctx.broker;
-  int16_t version = ctx.api_version();
-  int16_t acks = request.acks;
-  bool acks_valid = acks == -1 || acks == 0 || acks == 1;
-
-  // The response skeleton in request order, and the flat list of partitions (slots).
-  ProduceResponse response;
+// The response skeleton in request order, the flat list of its partitions (slots), and the
+// appends to run, grouped by owning shard. Partitions that fail before any append (bad acks,
+// negative index) get their error here.
+struct ProducePlan {
   std::vector<ProduceResponse::PartitionProduceResponse*> slots;
   std::map<net::ShardId, std::vector<AppendInput>> per_shard;
+};
+
+ProducePlan plan_produce(const BrokerState& broker, const ProduceRequest& request, bool acks_valid,
+                         ProduceResponse& response) {
+  ProducePlan plan;
   response.responses.resize(request.topic_data.size());
   for (size_t t = 0; t < request.topic_data.size(); t++) {
     const ProduceRequest::TopicProduceData& topic = request.topic_data[t];
     response.responses[t].name = topic.name;
     response.responses[t].partition_responses.resize(topic.partition_data.size());
-  }
-  for (size_t t = 0; t < request.topic_data.size(); t++) {
-    ProduceRequest::TopicProduceData& topic = request.topic_data[t];
     for (size_t p = 0; p < topic.partition_data.size(); p++) {
       const ProduceRequest::PartitionProduceData& data = topic.partition_data[p];
       ProduceResponse::PartitionProduceResponse& out = response.responses[t].partition_responses[p];
       out.index = data.index;
       out.base_offset = -1;
-      size_t slot = slots.size();
-      slots.push_back(&out);
+      size_t slot = plan.slots.size();
+      plan.slots.push_back(&out);
       if (!acks_valid) {
         out.error_code = wire(ErrorCode::invalid_required_acks);
         continue;
@@ -244,14 +238,29 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
       input.partition = PartitionId(data.index);
       input.records_null = data.records.is_null();
       if (data.records.inline_bytes.has_value()) input.records = *data.records.inline_bytes;
-      per_shard[broker.shard_of(topic.name, input.partition)].push_back(std::move(input));
+      plan.per_shard[broker.shard_of(topic.name, input.partition)].push_back(std::move(input));
     }
   }
+  return plan;
+}
+
+}  // namespace
+
+asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
+  ProduceRequest request;
+  if (!ctx.decode(request)) co_return net::Reply::close();
+  const BrokerState& broker = *ctx.broker;
+  int16_t version = ctx.api_version();
+  int16_t acks = request.acks;
+  bool acks_valid = acks == -1 || acks == 0 || acks == 1;
+  ProduceResponse response;
+  ProducePlan plan = plan_produce(broker, request, acks_valid, response);
+  std::vector<ProduceResponse::PartitionProduceResponse*>& slots = plan.slots;
 
   asio::any_io_executor executor = co_await asio::this_coro::executor;
   auto barrier = std::make_shared<DurabilityBarrier>(executor, slots.size());
   std::vector<size_t> appended_slots;
-  for (auto& [shard, inputs] : per_shard) {
+  for (auto& [shard, inputs] : plan.per_shard) {
     std::vector<AppendOutput> outputs = co_await broker.shards->run_on(
         shard, append_on_shard(&broker, version, acks, std::move(inputs), barrier));
     for (const AppendOutput& output : outputs) {

@@ -12,6 +12,7 @@
 // Thread safety: everything here is touched only on the owning shard's thread.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,9 +55,11 @@ struct Partition {
     for (const auto& waiter : waiters) waiter->notify();
     waiters.clear();
   }
-  // Registers a Fetch; drops finished ones first so the list stays bounded by live Fetches.
+  // Registers a Fetch (once, however often it re-reads); drops finished ones first, so the
+  // list stays bounded by the live Fetches that read this partition.
   void add_waiter(std::shared_ptr<FetchWakeup> waiter) {
     std::erase_if(waiters, [](const auto& w) { return w->fired(); });
+    if (std::find(waiters.begin(), waiters.end(), waiter) != waiters.end()) return;
     waiters.push_back(std::move(waiter));
   }
 };
