@@ -398,8 +398,14 @@ class Profiler:
             return None
         finally:
             os.remove(self.data_path)
-        top = [line.strip() for line in out.stdout.splitlines()
-               if line.strip() and line.strip()[0].isdigit() and "%" in line]
+        top = []
+        for line in out.stdout.splitlines():
+            words = line.split()
+            if not words or not words[0].endswith("%") or not words[0][0].isdigit():
+                continue
+            while words and words[-1] == "-":  # perf's empty columns
+                words.pop()
+            top.append(" ".join(words))
         return top[:20] or None
 
 
