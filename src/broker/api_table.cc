@@ -9,15 +9,26 @@
 #include "protocol/generated/api_versions.h"
 #include "protocol/generated/create_partitions.h"
 #include "protocol/generated/create_topics.h"
+#include "protocol/generated/delete_groups.h"
 #include "protocol/generated/delete_records.h"
 #include "protocol/generated/delete_topics.h"
 #include "protocol/generated/describe_configs.h"
+#include "protocol/generated/describe_groups.h"
 #include "protocol/generated/fetch.h"
+#include "protocol/generated/find_coordinator.h"
+#include "protocol/generated/heartbeat.h"
 #include "protocol/generated/incremental_alter_configs.h"
 #include "protocol/generated/init_producer_id.h"
+#include "protocol/generated/join_group.h"
+#include "protocol/generated/leave_group.h"
+#include "protocol/generated/list_groups.h"
 #include "protocol/generated/list_offsets.h"
 #include "protocol/generated/metadata.h"
+#include "protocol/generated/offset_commit.h"
+#include "protocol/generated/offset_delete.h"
+#include "protocol/generated/offset_fetch.h"
 #include "protocol/generated/produce.h"
+#include "protocol/generated/sync_group.h"
 
 namespace cairn::broker {
 namespace {
@@ -41,6 +52,15 @@ const ApiEntry kApiTable[] = {
     row(protocol::FetchRequest::kApiKey, handle_fetch),
     row(protocol::ListOffsetsRequest::kApiKey, handle_list_offsets),
     row(protocol::MetadataRequest::kApiKey, handle_metadata),
+    row(protocol::OffsetCommitRequest::kApiKey, handle_offset_commit),
+    row(protocol::OffsetFetchRequest::kApiKey, handle_offset_fetch),
+    row(protocol::FindCoordinatorRequest::kApiKey, handle_find_coordinator),
+    row(protocol::JoinGroupRequest::kApiKey, handle_join_group),
+    row(protocol::HeartbeatRequest::kApiKey, handle_heartbeat),
+    row(protocol::LeaveGroupRequest::kApiKey, handle_leave_group),
+    row(protocol::SyncGroupRequest::kApiKey, handle_sync_group),
+    row(protocol::DescribeGroupsRequest::kApiKey, handle_describe_groups),
+    row(protocol::ListGroupsRequest::kApiKey, handle_list_groups),
     row(protocol::ApiVersionsRequest::kApiKey, handle_api_versions),
     row(protocol::CreateTopicsRequest::kApiKey, handle_create_topics),
     row(protocol::DeleteTopicsRequest::kApiKey, handle_delete_topics),
@@ -49,7 +69,9 @@ const ApiEntry kApiTable[] = {
     row(protocol::DescribeConfigsRequest::kApiKey, handle_describe_configs),
     row(protocol::AlterConfigsRequest::kApiKey, handle_alter_configs),
     row(protocol::CreatePartitionsRequest::kApiKey, handle_create_partitions),
+    row(protocol::DeleteGroupsRequest::kApiKey, handle_delete_groups),
     row(protocol::IncrementalAlterConfigsRequest::kApiKey, handle_incremental_alter_configs),
+    row(protocol::OffsetDeleteRequest::kApiKey, handle_offset_delete),
 };
 
 }  // namespace

@@ -19,6 +19,10 @@
 
 namespace cairn::broker {
 
+namespace groups {
+class GroupCoordinator;
+}
+
 class PartitionManager;
 namespace producers {
 class ProducerIdAllocator;
@@ -37,6 +41,8 @@ struct BrokerState {
   // Dynamic broker configs (AlterConfigs on BROKER); internally synchronized like `topics`.
   configs::DynamicConfigStore* dynamic_configs = nullptr;
   const net::ShardSet* shards = nullptr;
+  // Consumer groups and committed offsets (groups/coordinator.h); null when not running.
+  const groups::GroupCoordinator* groups = nullptr;
   // Every partition's log and producer state, per owning shard (partitions/partition_manager.h).
   PartitionManager* partitions = nullptr;
   // Producer ids for InitProducerId, unique across restarts; internally synchronized.

@@ -74,6 +74,8 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   state.partitions = server->partitions_.get();
   state.producer_ids = server->producer_ids_.get();
 
+  RETURN_IF_ERROR(server->open_groups(config));
+
   const BrokerState* state_pointer = server->state_.get();
   Result<std::unique_ptr<net::Listener>> listener = net::Listener::bind(
       *server->shards_, config.listen, config.limits,
@@ -87,12 +89,29 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   state.config = std::move(config);
 
   server->shards_->start();
+  server->groups_->start();
   server->partitions_->start();
   server->listener_->start();
   spdlog::info("cluster id {}, node {}, {} shard(s), advertising {}:{}", state.cluster_id,
                state.node_id.value(), state.shards->count(), state.advertised.host,
                state.advertised.port);
   return server;
+}
+
+// Consumer groups: opens the __consumer_offsets logs (replayed once the shards run).
+Status Server::open_groups(const BrokerConfig& broker_config) {
+  Result<groups::GroupConfig> config = groups::group_config_from(broker_config.kafka_configs);
+  if (!config.ok()) return config.status();
+  groups::CoordinatorOptions options;
+  options.data_dir = broker_config.data_dir;
+  options.flusher = flusher_.get();
+  options.config = *config;
+  Result<std::unique_ptr<groups::GroupCoordinator>> coordinator =
+      groups::GroupCoordinator::open(*shards_, std::move(options));
+  if (!coordinator.ok()) return coordinator.status();
+  groups_ = std::move(coordinator).value();
+  state_->groups = groups_.get();
+  return Status();
 }
 
 net::HostPort Server::bound_address() const {
@@ -104,6 +123,7 @@ void Server::stop(std::chrono::milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
   listener_->stop();
+  if (groups_ != nullptr) groups_->stop();
   partitions_->stop();
   shards_->request_stop();
   if (!shards_->wait_stopped(grace)) {

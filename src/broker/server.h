@@ -14,6 +14,7 @@
 #include "broker/broker_state.h"
 #include "broker/config.h"
 #include "broker/configs/broker_configs.h"
+#include "broker/groups/coordinator.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
 #include "net/listener.h"
@@ -37,6 +38,7 @@ class Server {
 
  private:
   Server() = default;
+  Status open_groups(const BrokerConfig& broker_config);
 
   // Destruction order matters: the listener and shards go before the state they point to;
   // the partitions (their logs) go before the flusher that syncs them.
@@ -47,6 +49,8 @@ class Server {
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<BrokerState> state_;
   std::unique_ptr<net::ShardSet> shards_;
+  // Destroyed after the listener (connections hop to it), before the shards (its timers).
+  std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<net::Listener> listener_;
   bool stopped_ = false;
 };

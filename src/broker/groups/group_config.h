@@ -3,9 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
 #include <string_view>
 
 #include "base/assert.h"
+#include "base/status.h"
 
 namespace cairn::broker::groups {
 
@@ -34,6 +38,12 @@ struct GroupConfig {
   // offset.metadata.max.bytes: longer commit metadata fails with OFFSET_METADATA_TOO_LARGE.
   int32_t offset_metadata_max_bytes = 4096;
 };
+
+// The group settings among the broker's Kafka configs (BrokerConfig::kafka_configs, by Kafka
+// name: "group.min.session.timeout.ms", "offsets.retention.minutes", ...); others are ignored,
+// missing ones keep their defaults. invalid_argument for a value that is not a number in range.
+Result<GroupConfig> group_config_from(
+    const std::map<std::string, std::string, std::less<>>& kafka_configs);
 
 // Java's String.hashCode over the group id's bytes. Kafka hashes UTF-16 code units; for ASCII
 // ids (nearly all) that is the same value, so Kafka tools agree on the partition.

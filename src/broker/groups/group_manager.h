@@ -103,6 +103,9 @@ class GroupManager {
   void set_loading(int32_t offsets_partition, bool loading);
   bool is_loading(const std::string& group_id) const;
   bool any_loading() const { return !loading_partitions_.empty(); }
+  bool is_partition_loading(int32_t partition) const {
+    return loading_partitions_.contains(partition);
+  }
   // Replay: a group's GroupMetadata record (Stable with members, or Empty) and tombstone.
   void restore_group(Group group, int64_t now_ms);
   void restore_group_tombstone(const std::string& group_id);

@@ -490,6 +490,83 @@ TEST_F(GroupManagerTest, GroupMaxSizeIsEnforced) {
   EXPECT_FALSE(b.ready());
 }
 
+TEST_F(GroupManagerTest, NewMemberStuckInALongRebalanceIsDroppedAfterJoinTimeout) {
+  config_.new_member_join_timeout_ms = 15'000;
+  make_manager();
+  std::string a = join_alone();
+  // A asks for a long rebalance timeout, then a new member B arrives; A never rejoins but
+  // keeps heartbeating, so the join phase runs until A's rebalance timeout.
+  JoinRequest slow = request(a);
+  slow.rebalance_timeout_ms = 60'000;
+  auto a_again = join(slow);
+  ASSERT_TRUE(a_again.ready()) << "alone in Stable: a follower-less leader rebalances at once";
+  sync(a, 2, {});
+  auto b = join(request());
+  EXPECT_FALSE(b.ready());
+  for (int i = 0; i < 6; ++i) {
+    advance(3'000);
+    heartbeat(a, 2);
+  }
+  // B waited longer than new_member_join_timeout_ms: it is told UNKNOWN_MEMBER_ID (a live
+  // client joins again) and is no longer part of the rebalance.
+  ASSERT_TRUE(b.ready());
+  EXPECT_EQ(b->error, ErrorCode::unknown_member_id);
+  EXPECT_FALSE(manager_->find_group("g")->has_member(b->member_id));
+}
+
+TEST_F(GroupManagerTest, LeaderLeavingDuringCompletingRebalanceRestartsIt) {
+  std::string a = join_alone();
+  auto b = join(request());
+  join(request(a));
+  ASSERT_EQ(state(), GroupState::completing_rebalance);
+  auto waiting = sync(b->member_id, 2);
+  manager_->leave_group("g", {{a, std::nullopt}}, now_);
+  ASSERT_TRUE(waiting.ready());
+  EXPECT_EQ(waiting->error, ErrorCode::rebalance_in_progress);
+  EXPECT_EQ(state(), GroupState::preparing_rebalance);
+  auto b3 = join(request(b->member_id));
+  ASSERT_TRUE(b3.ready());
+  EXPECT_EQ(b3->leader_id, b->member_id);
+  EXPECT_EQ(b3->generation_id, 3);
+}
+
+TEST_F(GroupManagerTest, MemberInCompletingRebalanceThatNeverSyncsExpires) {
+  std::string a = join_alone();
+  auto b = join(request());
+  join(request(a));
+  auto leader = sync(a, 2, {});  // waits for nothing: the leader's sync completes the phase
+  ASSERT_TRUE(leader.ready());
+  // B got its JoinGroup answer but never sends SyncGroup or heartbeats.
+  for (int i = 0; i < 4; ++i) {
+    advance(kSessionMs / 3);
+    heartbeat(a, 2);
+  }
+  EXPECT_FALSE(manager_->find_group("g")->has_member(b->member_id));
+}
+
+TEST(GroupConfigTest, ReadsKafkaNamedSettingsAndRejectsBadOnes) {
+  std::map<std::string, std::string, std::less<>> configs = {
+      {"group.min.session.timeout.ms", "1000"},
+      {"group.initial.rebalance.delay.ms", "0"},
+      {"offsets.retention.minutes", "60"},
+      {"offsets.topic.num.partitions", "4"},
+      {"log.retention.ms", "5"}};  // not ours: ignored
+  Result<GroupConfig> config = group_config_from(configs);
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->min_session_timeout_ms, 1000);
+  EXPECT_EQ(config->initial_rebalance_delay_ms, 0);
+  EXPECT_EQ(config->offsets_retention_ms, 3'600'000);
+  EXPECT_EQ(config->offsets_topic_partition_count, 4);
+  EXPECT_EQ(config->max_session_timeout_ms, GroupConfig().max_session_timeout_ms);
+  configs["offsets.topic.num.partitions"] = "0";
+  EXPECT_FALSE(group_config_from(configs).ok());
+  configs["offsets.topic.num.partitions"] = "4";
+  configs["group.max.session.timeout.ms"] = "500";
+  EXPECT_FALSE(group_config_from(configs).ok()) << "min above max";
+  configs["group.max.session.timeout.ms"] = "ten";
+  EXPECT_FALSE(group_config_from(configs).ok());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Initial rebalance delay
 

@@ -17,6 +17,18 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx);
 asio::awaitable<net::Reply> handle_fetch(RequestContext ctx);
 asio::awaitable<net::Reply> handle_list_offsets(RequestContext ctx);
 asio::awaitable<net::Reply> handle_init_producer_id(RequestContext ctx);
+// Consumer groups (groups/).
+asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx);
+asio::awaitable<net::Reply> handle_join_group(RequestContext ctx);
+asio::awaitable<net::Reply> handle_sync_group(RequestContext ctx);
+asio::awaitable<net::Reply> handle_heartbeat(RequestContext ctx);
+asio::awaitable<net::Reply> handle_leave_group(RequestContext ctx);
+asio::awaitable<net::Reply> handle_offset_commit(RequestContext ctx);
+asio::awaitable<net::Reply> handle_offset_fetch(RequestContext ctx);
+asio::awaitable<net::Reply> handle_list_groups(RequestContext ctx);
+asio::awaitable<net::Reply> handle_describe_groups(RequestContext ctx);
+asio::awaitable<net::Reply> handle_delete_groups(RequestContext ctx);
+asio::awaitable<net::Reply> handle_offset_delete(RequestContext ctx);
 asio::awaitable<net::Reply> handle_create_topics(RequestContext ctx);
 asio::awaitable<net::Reply> handle_delete_topics(RequestContext ctx);
 asio::awaitable<net::Reply> handle_delete_records(RequestContext ctx);

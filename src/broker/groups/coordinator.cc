@@ -1,0 +1,322 @@
+#include "broker/groups/coordinator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <future>
+#include <system_error>
+
+#include "broker/groups/offsets_format.h"
+#include "broker/groups/shard_coordinator.h"
+#include "broker/shard_map.h"
+#include "storage/flusher.h"
+
+namespace cairn::broker::groups {
+
+namespace {
+
+// The partitions a previous run created (data_dir/__consumer_offsets-N): their count is fixed
+// for good, since every group's partition depends on it. 0 if there are none.
+int32_t existing_partition_count(const std::filesystem::path& data_dir) {
+  std::error_code error;
+  int32_t count = 0;
+  const std::string prefix = std::string(kOffsetsTopic) + "-";
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir, error)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || !name.starts_with(prefix)) continue;
+    int32_t partition = -1;
+    const char* first = name.data() + prefix.size();
+    const char* last = name.data() + name.size();
+    auto [end, parse_error] = std::from_chars(first, last, partition);
+    if (parse_error != std::errc() || end != last || partition < 0) continue;
+    count = std::max(count, partition + 1);
+  }
+  return count;
+}
+
+}  // namespace
+
+GroupCoordinator::GroupCoordinator(const net::ShardSet& shards, CoordinatorOptions options)
+    : shards_(shards), options_(std::move(options)) {}
+
+GroupCoordinator::~GroupCoordinator() {
+  // The shards have stopped (or never ran): the logs are closed, or dropped like a crash.
+  locals_.clear();
+}
+
+Result<std::unique_ptr<GroupCoordinator>> GroupCoordinator::open(const net::ShardSet& shards,
+                                                                 CoordinatorOptions options) {
+  std::error_code error;
+  std::filesystem::create_directories(options.data_dir, error);
+  if (error) {
+    return cairn::error(StatusCode::io_error,
+                        "create " + options.data_dir.string() + ": " + error.message());
+  }
+  int32_t existing = existing_partition_count(options.data_dir);
+  if (existing > 0 && existing != options.config.offsets_topic_partition_count) {
+    spdlog::info(
+        "{} has {} partitions; keeping them (offsets.topic.num.partitions {} applies "
+        "only to a new data directory)",
+        kOffsetsTopic, existing, options.config.offsets_topic_partition_count);
+    options.config.offsets_topic_partition_count = existing;
+  }
+  std::unique_ptr<GroupCoordinator> coordinator(new GroupCoordinator(shards, std::move(options)));
+  GroupCoordinator& c = *coordinator;
+  storage::Flusher* flusher = c.options_.flusher;
+  if (flusher == nullptr) {
+    c.own_flusher_ = std::make_unique<storage::Flusher>(1);
+    flusher = c.own_flusher_.get();
+  }
+  for (uint32_t i = 0; i < shards.count(); ++i) {
+    net::ShardId shard(i);
+    c.locals_.push_back(
+        std::make_unique<ShardCoordinator>(shard, shards.executor(shard), c.options_, flusher));
+  }
+  for (int32_t partition = 0; partition < c.partition_count(); ++partition) {
+    ShardCoordinator& local = *c.locals_[c.shard_for_partition(partition).value()];
+    RETURN_IF_ERROR(local.open_partition(partition));
+  }
+  return coordinator;
+}
+
+void GroupCoordinator::start() {
+  ASSERT(!started_);
+  started_ = true;
+  for (uint32_t i = 0; i < shards_.count(); ++i) {
+    ShardCoordinator* local = locals_[i].get();
+    asio::co_spawn(shards_.executor(net::ShardId(i)), local->load(), asio::detached);
+  }
+}
+
+void GroupCoordinator::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (!started_) {
+    for (auto& local : locals_) local->stop();
+    return;
+  }
+  std::vector<std::future<void>> done;
+  for (uint32_t i = 0; i < shards_.count(); ++i) {
+    auto promise = std::make_shared<std::promise<void>>();
+    done.push_back(promise->get_future());
+    ShardCoordinator* local = locals_[i].get();
+    shards_.post(net::ShardId(i), [local, promise] {
+      local->stop();
+      promise->set_value();
+    });
+  }
+  for (std::future<void>& f : done) f.wait();
+}
+
+net::ShardId GroupCoordinator::shard_for_partition(int32_t partition) const {
+  return broker::shard_of(kOffsetsTopic, PartitionId(partition), shards_.count());
+}
+
+net::ShardId GroupCoordinator::shard_for(std::string_view group_id) const {
+  return shard_for_partition(offsets_partition_for(group_id, partition_count()));
+}
+
+ShardCoordinator& GroupCoordinator::local(net::ShardId shard) const {
+  ASSERT(shard.value() < locals_.size());
+  ASSERT(net::ShardSet::current() == shard);
+  return *locals_[shard.value()];
+}
+
+ShardCoordinator& GroupCoordinator::local() const {
+  std::optional<net::ShardId> shard = net::ShardSet::current();
+  ASSERT(shard.has_value());
+  return local(*shard);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations, on the group's shard
+
+asio::awaitable<JoinResult> join_group(const GroupCoordinator* coordinator, JoinRequest request) {
+  ShardCoordinator& local = coordinator->local();
+  ASSERT(coordinator->shard_for(request.group_id) == *net::ShardSet::current());
+  JoinResult result = co_await local.await_callback<JoinResult>(
+      [&local, &request](std::function<void(JoinResult)> done) {
+        local.manager().join_group(std::move(request), local.now_ms(), std::move(done));
+        local.rearm();
+      });
+  co_return result;
+}
+
+asio::awaitable<SyncResult> sync_group(const GroupCoordinator* coordinator, SyncRequest request) {
+  ShardCoordinator& local = coordinator->local();
+  SyncResult result = co_await local.await_callback<SyncResult>(
+      [&local, &request](std::function<void(SyncResult)> done) {
+        local.manager().sync_group(std::move(request), local.now_ms(), std::move(done));
+        local.rearm();
+      });
+  co_return result;
+}
+
+asio::awaitable<ErrorCode> heartbeat(const GroupCoordinator* coordinator,
+                                     HeartbeatRequest request) {
+  ShardCoordinator& local = coordinator->local();
+  ErrorCode error = local.manager().heartbeat(request, local.now_ms());
+  local.rearm();
+  co_return error;
+}
+
+asio::awaitable<LeaveResult> leave_group(const GroupCoordinator* coordinator, std::string group_id,
+                                         std::vector<LeaveMember> leaving) {
+  ShardCoordinator& local = coordinator->local();
+  LeaveResult result = local.manager().leave_group(group_id, leaving, local.now_ms());
+  local.rearm();
+  co_return result;
+}
+
+asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* coordinator,
+                                                       CommitRequest request) {
+  ShardCoordinator& local = coordinator->local();
+  std::vector<ErrorCode> errors;
+  for (const CommitPartition& p : request.partitions) errors.push_back(p.error);
+  ErrorCode allowed = local.manager().check_offset_commit(
+      request.group_id, request.generation_id, request.member_id, request.group_instance_id,
+      local.now_ms());
+  local.rearm();
+  if (allowed != ErrorCode::none) {
+    std::fill(errors.begin(), errors.end(), allowed);
+    co_return errors;
+  }
+  const int64_t now_ms = local.now_ms();
+  std::vector<OffsetsRecord> records;
+  std::vector<size_t> written;  // request index of each record
+  std::vector<CommittedOffset> values;
+  for (size_t i = 0; i < request.partitions.size(); ++i) {
+    const CommitPartition& p = request.partitions[i];
+    if (p.error != ErrorCode::none) continue;
+    CommittedOffset committed;
+    committed.offset = p.offset;
+    committed.leader_epoch = p.leader_epoch;
+    committed.metadata = p.metadata;
+    committed.commit_timestamp_ms = now_ms;
+    if (request.retention_time_ms > 0) {
+      committed.expire_timestamp_ms = now_ms + request.retention_time_ms;
+    }
+    records.push_back(
+        {encode_offset_commit_key(request.group_id, p.key), encode_offset_commit_value(committed)});
+    written.push_back(i);
+    values.push_back(std::move(committed));
+  }
+  if (records.empty()) co_return errors;
+  int32_t partition = local.partition_of(request.group_id);
+  Result<Offset> base = co_await local.append_durable(partition, std::move(records));
+  if (!base.ok()) {
+    spdlog::warn("{}-{}: commit of group '{}' failed: {}", kOffsetsTopic, partition,
+                 request.group_id, base.status().to_string());
+    for (size_t i : written) errors[i] = ErrorCode::coordinator_not_available;
+    co_return errors;
+  }
+  for (size_t n = 0; n < written.size(); ++n) {
+    values[n].record_offset = base->value() + static_cast<int64_t>(n);
+    local.manager().apply_offset_commit(request.group_id, request.partitions[written[n]].key,
+                                        std::move(values[n]), now_ms);
+  }
+  local.rearm();
+  co_return errors;
+}
+
+asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
+                                           std::string group_id,
+                                           std::optional<std::vector<TopicPartitionKey>> keys) {
+  ShardCoordinator& local = coordinator->local();
+  FetchResult result;
+  if (local.manager().is_loading(group_id)) {
+    result.error = ErrorCode::coordinator_load_in_progress;
+    co_return result;
+  }
+  const Group* group = local.manager().find_group(group_id);
+  if (!keys.has_value()) {
+    if (group != nullptr) {
+      for (const auto& [key, committed] : group->offsets)
+        result.offsets.push_back({key, committed});
+    }
+    co_return result;
+  }
+  for (TopicPartitionKey& key : *keys) {
+    FetchedOffset fetched{std::move(key), std::nullopt};
+    if (group != nullptr) {
+      auto it = group->offsets.find(fetched.key);
+      if (it != group->offsets.end()) fetched.committed = it->second;
+    }
+    result.offsets.push_back(std::move(fetched));
+  }
+  co_return result;
+}
+
+asio::awaitable<GroupSummary> describe_group(const GroupCoordinator* coordinator,
+                                             std::string group_id) {
+  ShardCoordinator& local = coordinator->local();
+  GroupSummary summary;
+  summary.group_id = group_id;
+  if (local.manager().is_loading(group_id)) {
+    summary.error = ErrorCode::coordinator_load_in_progress;
+    co_return summary;
+  }
+  const Group* group = local.manager().find_group(group_id);
+  if (group == nullptr) {
+    summary.state = group_state_name(GroupState::dead);
+    co_return summary;
+  }
+  summary.state = group_state_name(group->state);
+  summary.protocol_type = group->protocol_type;
+  const bool stable = group->is(GroupState::stable) && group->protocol_name.has_value();
+  if (stable) summary.protocol_name = *group->protocol_name;
+  for (const auto& [id, member] : group->members) {
+    MemberSummary m{id, member.group_instance_id, member.client_id, member.client_host, {}, {}};
+    if (stable) {
+      m.metadata = member.metadata_for(*group->protocol_name);
+      m.assignment = member.assignment;
+    }
+    summary.members.push_back(std::move(m));
+  }
+  co_return summary;
+}
+
+asio::awaitable<ErrorCode> delete_group(const GroupCoordinator* coordinator, std::string group_id) {
+  ShardCoordinator& local = coordinator->local();
+  std::vector<TopicPartitionKey> keys;
+  ErrorCode error = local.manager().delete_group(group_id, &keys);
+  local.rearm();
+  if (error != ErrorCode::none) co_return error;
+  local.forget_stored_metadata(group_id);
+  std::vector<OffsetsRecord> tombstones;
+  for (const TopicPartitionKey& key : keys) {
+    tombstones.push_back({encode_offset_commit_key(group_id, key), std::nullopt});
+  }
+  tombstones.push_back({encode_group_metadata_key(group_id), std::nullopt});
+  Result<Offset> written =
+      co_await local.append_durable(local.partition_of(group_id), std::move(tombstones));
+  co_return written.ok() ? ErrorCode::none : ErrorCode::coordinator_not_available;
+}
+
+asio::awaitable<OffsetDeleteResult> delete_offsets(const GroupCoordinator* coordinator,
+                                                   std::string group_id,
+                                                   std::vector<TopicPartitionKey> keys) {
+  ShardCoordinator& local = coordinator->local();
+  OffsetDeleteResult result = local.manager().delete_offsets(group_id, keys);
+  if (result.error != ErrorCode::none || result.deleted.empty()) co_return result;
+  std::vector<OffsetsRecord> tombstones;
+  for (const TopicPartitionKey& key : result.deleted) {
+    tombstones.push_back({encode_offset_commit_key(group_id, key), std::nullopt});
+  }
+  Result<Offset> written =
+      co_await local.append_durable(local.partition_of(group_id), std::move(tombstones));
+  if (!written.ok()) result.error = ErrorCode::coordinator_not_available;
+  co_return result;
+}
+
+asio::awaitable<ListResult> list_local_groups(const GroupCoordinator* coordinator) {
+  ShardCoordinator& local = coordinator->local();
+  ListResult result;
+  if (local.manager().any_loading()) result.error = ErrorCode::coordinator_load_in_progress;
+  local.manager().for_each_group([&result](const Group& group) {
+    result.groups.push_back({group.group_id, group.protocol_type, group_state_name(group.state)});
+  });
+  co_return result;
+}
+
+}  // namespace cairn::broker::groups

@@ -1,0 +1,161 @@
+// GroupCoordinator: the broker's consumer-group service — one GroupManager per shard, the
+// __consumer_offsets logs that make groups and committed offsets durable, and the timers.
+//
+// Ownership: a group lives on the shard that owns its __consumer_offsets partition
+// (offsets_partition_for(group_id) → broker::shard_of("__consumer_offsets", partition)). All of
+// a group's state, its partition's Log and its timers are touched only on that shard, so the
+// coordinator takes no locks. Handlers hop there with ShardSet::run_on and call the coroutines
+// at the bottom of this header, which must run on the group's shard.
+//
+// Durability: an OffsetCommit, a generation's assignment (before SyncGroup answers), a group
+// emptied, DeleteGroups and OffsetDelete append records to the group's partition and answer
+// once the storage layer reports them fsynced (Log::wait_durable). On start every partition is
+// replayed to rebuild groups and offsets; until its replay ends, requests for its groups get
+// COORDINATOR_LOAD_IN_PROGRESS. The log is kept small by rewriting the live state at its tail
+// and dropping the prefix ("compaction" by snapshot), since nothing else ever deletes from it.
+//
+// Lifecycle (main thread): open() before the shards start (opens the logs), start() after they
+// started (replay begins on each shard), stop() before they stop (cancels timers, closes the
+// logs cleanly; blocks until every shard has done so). docs/groups.md describes the behaviour.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "broker/groups/group_manager.h"
+#include "net/shard_set.h"
+
+namespace cairn::storage {
+class Flusher;
+class Clock;
+}  // namespace cairn::storage
+
+namespace cairn::broker::groups {
+
+class ShardCoordinator;
+
+struct CoordinatorOptions {
+  std::filesystem::path data_dir;
+  GroupConfig config;
+  storage::Flusher* flusher = nullptr;  // null: the coordinator runs its own
+  storage::Clock* clock = nullptr;      // null: the system clock
+  // Rewrite a partition's live state and drop its prefix once it holds this many bytes more
+  // than the last rewrite left (and at least 4x the live state).
+  uint64_t compact_after_bytes = 16 * 1024 * 1024;
+};
+
+class GroupCoordinator {
+ public:
+  static Result<std::unique_ptr<GroupCoordinator>> open(const net::ShardSet& shards,
+                                                        CoordinatorOptions options);
+  ~GroupCoordinator();
+  GroupCoordinator(const GroupCoordinator&) = delete;
+  GroupCoordinator& operator=(const GroupCoordinator&) = delete;
+
+  void start();
+  void stop();
+
+  const GroupConfig& config() const { return options_.config; }
+  int32_t partition_count() const { return options_.config.offsets_topic_partition_count; }
+  net::ShardId shard_for(std::string_view group_id) const;
+  net::ShardId shard_for_partition(int32_t partition) const;
+  uint32_t shard_count() const { return shards_.count(); }
+  const net::ShardSet& shards() const { return shards_; }
+  // REQUIRES: called on `shard`'s thread.
+  ShardCoordinator& local(net::ShardId shard) const;
+  // The coordinator of the calling shard. REQUIRES: on a shard thread.
+  ShardCoordinator& local() const;
+
+ private:
+  GroupCoordinator(const net::ShardSet& shards, CoordinatorOptions options);
+
+  const net::ShardSet& shards_;
+  CoordinatorOptions options_;
+  std::unique_ptr<storage::Flusher> own_flusher_;
+  std::vector<std::unique_ptr<ShardCoordinator>> locals_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+// What the handlers exchange with the coordinator (values: they cross shards).
+struct CommitPartition {
+  TopicPartitionKey key;
+  int64_t offset = 0;
+  int32_t leader_epoch = -1;
+  std::string metadata;
+  ErrorCode error = ErrorCode::none;  // preset by the handler (unknown topic, ...): skipped
+};
+struct CommitRequest {
+  std::string group_id;
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  int64_t retention_time_ms = -1;  // OffsetCommit v2-4; -1: the broker's retention
+  std::vector<CommitPartition> partitions;
+};
+
+struct FetchedOffset {
+  TopicPartitionKey key;
+  std::optional<CommittedOffset> committed;  // nullopt: nothing committed
+};
+struct FetchResult {
+  ErrorCode error = ErrorCode::none;
+  std::vector<FetchedOffset> offsets;
+};
+
+struct MemberSummary {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  std::vector<uint8_t> metadata;    // Stable groups only, for the selected protocol
+  std::vector<uint8_t> assignment;  // Stable groups only
+};
+struct GroupSummary {
+  ErrorCode error = ErrorCode::none;
+  std::string group_id;
+  std::string state;  // Kafka's name; "Dead" for an unknown group
+  std::string protocol_type;
+  std::string protocol_name;  // Stable groups only
+  std::vector<MemberSummary> members;
+};
+struct GroupListing {
+  std::string group_id;
+  std::string protocol_type;
+  std::string state;
+};
+struct ListResult {
+  ErrorCode error = ErrorCode::none;
+  std::vector<GroupListing> groups;
+};
+
+// --- coroutines that run on the group's shard (take everything by value) ---
+asio::awaitable<JoinResult> join_group(const GroupCoordinator* coordinator, JoinRequest request);
+asio::awaitable<SyncResult> sync_group(const GroupCoordinator* coordinator, SyncRequest request);
+asio::awaitable<ErrorCode> heartbeat(const GroupCoordinator* coordinator, HeartbeatRequest request);
+asio::awaitable<LeaveResult> leave_group(const GroupCoordinator* coordinator, std::string group_id,
+                                         std::vector<LeaveMember> leaving);
+// One error per partition, in order.
+asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* coordinator,
+                                                       CommitRequest request);
+// `keys` nullopt: every committed offset of the group.
+asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
+                                           std::string group_id,
+                                           std::optional<std::vector<TopicPartitionKey>> keys);
+asio::awaitable<GroupSummary> describe_group(const GroupCoordinator* coordinator,
+                                             std::string group_id);
+asio::awaitable<ErrorCode> delete_group(const GroupCoordinator* coordinator, std::string group_id);
+asio::awaitable<OffsetDeleteResult> delete_offsets(const GroupCoordinator* coordinator,
+                                                   std::string group_id,
+                                                   std::vector<TopicPartitionKey> keys);
+// The groups of the calling shard (ListGroups runs it on every shard).
+asio::awaitable<ListResult> list_local_groups(const GroupCoordinator* coordinator);
+
+}  // namespace cairn::broker::groups

@@ -1,0 +1,225 @@
+// GroupCoordinator on real shards and real logs in a temporary directory: offsets and group
+// membership survive a restart (clean, and without closing the logs), deletions stay deleted,
+// members expire on the shard's own timer, and compaction shrinks a partition without losing
+// what is live.
+#include "broker/groups/coordinator.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "broker/groups/shard_coordinator.h"
+
+namespace cairn::broker::groups {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  CoordinatorTest() {
+    dir_ = fs::temp_directory_path() /
+           ("cairn-groups-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    options_.data_dir = dir_;
+    options_.config.initial_rebalance_delay_ms = 0;
+    options_.config.min_session_timeout_ms = 100;
+  }
+  ~CoordinatorTest() override {
+    shutdown(true);
+    fs::remove_all(dir_);
+  }
+
+  void boot() {
+    shards_ = std::make_unique<net::ShardSet>(2);
+    auto opened = GroupCoordinator::open(*shards_, options_);
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+    coordinator_ = std::move(opened).value();
+    shards_->start();
+    coordinator_->start();
+    // Replay runs on the shards; wait until the groups used here are served.
+    for (const char* group : {"g", "other"}) {
+      for (int i = 0; i < 1000; ++i) {
+        if (describe(group).error != ErrorCode::coordinator_load_in_progress) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      ASSERT_NE(describe(group).error, ErrorCode::coordinator_load_in_progress);
+    }
+  }
+
+  // `clean`: stop the coordinator first (logs closed); otherwise the logs are dropped open,
+  // as a killed process leaves them.
+  void shutdown(bool clean) {
+    if (!shards_) return;
+    if (clean) {
+      coordinator_->stop();
+      shards_->request_stop();
+      if (!shards_->wait_stopped(std::chrono::seconds(5))) shards_->stop_now();
+    } else {
+      shards_->stop_now();
+    }
+    shards_->join();
+    coordinator_.reset();
+    shards_.reset();
+  }
+
+  template <typename T>
+  T run(const std::string& group_id, asio::awaitable<T> work) {
+    net::ShardId shard = coordinator_->shard_for(group_id);
+    return asio::co_spawn(shards_->executor(shard), std::move(work), asio::use_future).get();
+  }
+
+  GroupSummary describe(const std::string& group_id) {
+    return run(group_id, describe_group(coordinator_.get(), group_id));
+  }
+
+  std::vector<ErrorCode> commit(const std::string& group_id, int64_t offset, int32_t partitions,
+                                int32_t generation = -1, std::string member = "") {
+    CommitRequest request;
+    request.group_id = group_id;
+    request.generation_id = generation;
+    request.member_id = std::move(member);
+    for (int32_t p = 0; p < partitions; ++p) {
+      request.partitions.push_back({{"orders", p}, offset + p, 3, "meta-" + std::to_string(p)});
+    }
+    return run(group_id, commit_offsets(coordinator_.get(), std::move(request)));
+  }
+
+  FetchResult fetch(const std::string& group_id) {
+    return run(group_id, fetch_offsets(coordinator_.get(), group_id, std::nullopt));
+  }
+
+  JoinResult join(const std::string& group_id, int32_t session_ms) {
+    JoinRequest r;
+    r.group_id = group_id;
+    r.client_id = "c";
+    r.session_timeout_ms = session_ms;
+    r.rebalance_timeout_ms = session_ms;
+    r.protocol_type = "consumer";
+    r.protocols = {{"range", {0, 1, 2}}};
+    return run(group_id, join_group(coordinator_.get(), std::move(r)));
+  }
+
+  uint64_t offsets_log_bytes() {
+    uint64_t total = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+      if (entry.path().extension() == ".log") total += entry.file_size();
+    }
+    return total;
+  }
+
+  fs::path dir_;
+  CoordinatorOptions options_;
+  std::unique_ptr<net::ShardSet> shards_;
+  std::unique_ptr<GroupCoordinator> coordinator_;
+};
+
+TEST_F(CoordinatorTest, CommittedOffsetsSurviveCleanRestart) {
+  boot();
+  for (ErrorCode e : commit("g", 100, 3)) EXPECT_EQ(e, ErrorCode::none);
+  for (ErrorCode e : commit("g", 200, 2)) EXPECT_EQ(e, ErrorCode::none);
+  shutdown(true);
+  boot();
+  FetchResult fetched = fetch("g");
+  ASSERT_EQ(fetched.error, ErrorCode::none);
+  ASSERT_EQ(fetched.offsets.size(), 3u);
+  EXPECT_EQ(fetched.offsets[0].committed->offset, 200);
+  EXPECT_EQ(fetched.offsets[1].committed->offset, 201);
+  EXPECT_EQ(fetched.offsets[2].committed->offset, 102);
+  EXPECT_EQ(fetched.offsets[2].committed->metadata, "meta-2");
+  EXPECT_EQ(fetched.offsets[2].committed->leader_epoch, 3);
+  EXPECT_EQ(describe("g").state, "Empty");
+}
+
+TEST_F(CoordinatorTest, CommittedOffsetsSurviveUncleanStop) {
+  boot();
+  commit("g", 7, 1);
+  commit("other", 9, 1);
+  shutdown(false);
+  boot();
+  FetchResult g = fetch("g");
+  ASSERT_EQ(g.offsets.size(), 1u);
+  EXPECT_EQ(g.offsets[0].committed->offset, 7);
+  FetchResult other = fetch("other");
+  ASSERT_EQ(other.offsets.size(), 1u);
+  EXPECT_EQ(other.offsets[0].committed->offset, 9);
+}
+
+TEST_F(CoordinatorTest, StableGroupSurvivesRestartWithItsGeneration) {
+  boot();
+  JoinResult joined = join("g", 30'000);
+  ASSERT_EQ(joined.error, ErrorCode::none);
+  SyncRequest s{
+      "g", joined.generation_id, joined.member_id, std::nullopt, {{joined.member_id, {9, 9}}}};
+  SyncResult synced = run("g", sync_group(coordinator_.get(), s));
+  ASSERT_EQ(synced.error, ErrorCode::none);
+  commit("g", 5, 1, joined.generation_id, joined.member_id);
+  shutdown(true);
+  boot();
+  GroupSummary summary = describe("g");
+  EXPECT_EQ(summary.state, "Stable");
+  ASSERT_EQ(summary.members.size(), 1u);
+  EXPECT_EQ(summary.members[0].assignment, (std::vector<uint8_t>{9, 9}));
+  HeartbeatRequest hb{"g", joined.generation_id, joined.member_id, std::nullopt};
+  EXPECT_EQ(run("g", heartbeat(coordinator_.get(), hb)), ErrorCode::none);
+}
+
+TEST_F(CoordinatorTest, DeletedGroupStaysDeletedAfterRestart) {
+  boot();
+  commit("g", 1, 2);
+  EXPECT_EQ(run("g", delete_group(coordinator_.get(), "g")), ErrorCode::none);
+  EXPECT_EQ(run("g", delete_group(coordinator_.get(), "g")), ErrorCode::group_id_not_found);
+  shutdown(true);
+  boot();
+  EXPECT_TRUE(fetch("g").offsets.empty());
+  EXPECT_EQ(describe("g").state, "Dead");
+}
+
+TEST_F(CoordinatorTest, SilentMemberExpiresOnTheShardTimer) {
+  boot();
+  JoinResult joined = join("g", 200);
+  ASSERT_EQ(joined.error, ErrorCode::none);
+  SyncRequest s{"g", joined.generation_id, joined.member_id, std::nullopt, {}};
+  run("g", sync_group(coordinator_.get(), s));
+  EXPECT_EQ(describe("g").state, "Stable");
+  // No request reaches the group from here on; only the shard's timer can empty it.
+  std::string state;
+  for (int i = 0; i < 500 && state != "Empty"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    state = describe("g").state;
+  }
+  EXPECT_EQ(state, "Empty");
+}
+
+TEST_F(CoordinatorTest, CompactionShrinksLogAndKeepsLiveState) {
+  options_.compact_after_bytes = 4096;
+  boot();
+  for (int i = 0; i < 300; ++i) commit("g", i, 4);
+  commit("other", 42, 1);
+  uint64_t before = offsets_log_bytes();
+  for (const char* group : {"g", "other"}) {
+    net::ShardId shard = coordinator_->shard_for(group);
+    GroupCoordinator* c = coordinator_.get();
+    asio::post(shards_->executor(shard), [c, shard] { c->local(shard).run_maintenance(); });
+  }
+  uint64_t after = before;
+  for (int i = 0; i < 500 && after >= before / 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    after = offsets_log_bytes();
+  }
+  EXPECT_LT(after, before / 2) << "before " << before << " after " << after;
+  shutdown(false);
+  boot();
+  FetchResult g = fetch("g");
+  ASSERT_EQ(g.offsets.size(), 4u);
+  EXPECT_EQ(g.offsets[0].committed->offset, 299);
+  EXPECT_EQ(g.offsets[3].committed->offset, 302);
+  ASSERT_EQ(fetch("other").offsets.size(), 1u);
+}
+
+}  // namespace
+}  // namespace cairn::broker::groups

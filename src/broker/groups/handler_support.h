@@ -1,0 +1,36 @@
+// What the group handlers (handlers/{join_group,sync_group,...}.cc) share: running an
+// operation on the shard that owns a group, and the small conversions between the wire and
+// the coordinator. Handlers run on the connection's shard; these helpers hop and come back.
+#pragma once
+
+#include <asio.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "broker/groups/coordinator.h"
+#include "broker/request_context.h"
+
+namespace cairn::broker::groups {
+
+// Runs `work` (one of the coordinator.h coroutines, built with its arguments by value) on the
+// shard owning `group_id` and resumes on the caller's shard with its result.
+// Not a coroutine itself, so nothing here outlives `ctx`. REQUIRES: ctx.broker->groups set.
+template <typename T>
+asio::awaitable<T> on_group_shard(const RequestContext& ctx, std::string_view group_id,
+                                  asio::awaitable<T> work) {
+  ASSERT(ctx.broker->groups != nullptr);
+  net::ShardId shard = ctx.broker->groups->shard_for(group_id);
+  return ctx.broker->shards->run_on(shard, std::move(work));
+}
+
+// Kafka reports a member's host as the peer address with a leading slash ("/127.0.0.1").
+inline std::string client_host(const RequestContext& ctx) {
+  return "/" + ctx.connection.peer.address().to_string();
+}
+
+inline std::string client_id(const RequestContext& ctx) {
+  return ctx.header.client_id.value_or("");
+}
+
+}  // namespace cairn::broker::groups

@@ -1,0 +1,324 @@
+#include "broker/groups/shard_coordinator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "broker/groups/offsets_format.h"
+#include "protocol/record_batch.h"
+
+namespace cairn::broker::groups {
+
+namespace {
+
+constexpr uint64_t kReplayReadBytes = 1 << 20;
+constexpr size_t kDecompressedBytesMax = 64 << 20;
+constexpr size_t kRecordsPerBatchMax = 1000;
+constexpr int64_t kMaintenanceIntervalMs = 30'000;
+constexpr uint64_t kOffsetsSegmentBytes = 16 << 20;
+
+storage::LogConfig offsets_log_config() {
+  storage::LogConfig config;
+  config.segment_bytes = kOffsetsSegmentBytes;
+  // Nothing may age out of this log: a committed offset lives until it is replaced, deleted or
+  // expires by the group rules; compaction (maybe_compact) keeps it small.
+  config.retention_ms = -1;
+  config.retention_bytes = -1;
+  return config;
+}
+
+Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsRecord> records, int64_t now_ms) {
+  protocol::BatchOptions options;
+  options.base_timestamp = TimestampMs(now_ms);
+  protocol::BatchBuilder builder(options);
+  for (const OffsetsRecord& record : records) {
+    protocol::RecordInput input;
+    input.key = protocol::BytesView(record.key);
+    if (record.value.has_value()) input.value = protocol::BytesView(*record.value);
+    builder.add(input);
+  }
+  return std::move(builder).build();
+}
+
+}  // namespace
+
+ShardCoordinator::ShardCoordinator(net::ShardId shard, asio::any_io_executor executor,
+                                   const CoordinatorOptions& options, storage::Flusher* flusher)
+    : shard_(shard),
+      executor_(executor),
+      options_(options),
+      flusher_(flusher),
+      clock_(options.clock != nullptr ? *options.clock : storage::system_clock()),
+      manager_(options.config, random_member_ids(),
+               [this](const Group& group, std::function<void(ErrorCode)> done) {
+                 store_group(group, std::move(done));
+               }),
+      timer_(executor),
+      maintenance_timer_(executor) {}
+
+ShardCoordinator::~ShardCoordinator() = default;
+
+int32_t ShardCoordinator::partition_of(const std::string& group_id) const {
+  return offsets_partition_for(group_id, options_.config.offsets_topic_partition_count);
+}
+
+ShardCoordinator::Partition* ShardCoordinator::partition(int32_t id) {
+  auto it = partitions_.find(id);
+  return it == partitions_.end() ? nullptr : &it->second;
+}
+
+Status ShardCoordinator::open_partition(int32_t id) {
+  ASSERT(!partitions_.contains(id));
+  storage::LogOptions log_options;
+  log_options.dir =
+      (options_.data_dir / (std::string(kOffsetsTopic) + "-" + std::to_string(id))).string();
+  log_options.config = offsets_log_config();
+  log_options.flusher = flusher_;
+  log_options.clock = &clock_;
+  Result<std::unique_ptr<storage::Log>> log = storage::Log::open(std::move(log_options));
+  if (!log.ok()) return log.status();
+  Partition& p = partitions_[id];
+  p.log = std::move(log).value();
+  p.bytes_after_compaction = p.log->info().size_bytes;
+  manager_.set_loading(id, true);
+  return Status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+asio::awaitable<void> ShardCoordinator::load() {
+  for (auto& [id, p] : partitions_) co_await load_partition(id);
+  schedule_maintenance();
+}
+
+asio::awaitable<void> ShardCoordinator::load_partition(int32_t id) {
+  storage::Log& log = *partitions_.at(id).log;
+  Offset offset = log.log_start_offset();
+  const Offset end = log.log_end_offset();
+  size_t batches = 0;
+  while (offset < end && !stopping_) {
+    Result<storage::ReadResult> read = log.read(offset, kReplayReadBytes, end);
+    Result<std::vector<uint8_t>> bytes =
+        read.ok() ? log.copy(*read) : Result<std::vector<uint8_t>>(read.status());
+    Status replayed = bytes.ok() ? replay_batches(*bytes) : bytes.status();
+    if (!replayed.ok()) {
+      // Serving this partition's groups from a partial replay could hand out stale offsets:
+      // its groups keep answering COORDINATOR_LOAD_IN_PROGRESS until an operator steps in.
+      spdlog::error("{}-{}: replay stopped at offset {}: {}", kOffsetsTopic, id, offset.value(),
+                    replayed.to_string());
+      co_return;
+    }
+    if (read->empty()) break;
+    batches += read->batch_count;
+    offset = read->next_offset;
+    // Let the shard serve other work between chunks.
+    co_await asio::post(executor_, asio::use_awaitable);
+  }
+  if (stopping_) co_return;
+  manager_.set_loading(id, false);
+  spdlog::info("{}-{}: loaded {} batches up to offset {}", kOffsetsTopic, id, batches, end.value());
+  rearm();
+}
+
+Status ShardCoordinator::replay_batches(std::span<const uint8_t> bytes) {
+  protocol::BatchSplitter splitter(bytes);
+  while (std::optional<model::RecordBatchView> batch = splitter.next()) {
+    Result<protocol::BatchRecords> records =
+        protocol::BatchRecords::open(*batch, kDecompressedBytesMax);
+    if (!records.ok()) return records.status();
+    protocol::RecordReader reader = records->reader();
+    protocol::Record record;
+    while (reader.next(&record)) {
+      if (!record.key.has_value()) continue;  // not one of ours; Kafka skips these too
+      apply_record(record.offset, *record.key, record.value);
+    }
+    RETURN_IF_ERROR(reader.status());
+  }
+  RETURN_IF_ERROR(splitter.status());
+  return Status();
+}
+
+void ShardCoordinator::apply_record(Offset offset, std::span<const uint8_t> key_bytes,
+                                    std::optional<std::span<const uint8_t>> value) {
+  Result<OffsetsRecordKey> key = decode_offsets_key(key_bytes);
+  if (!key.ok()) {
+    spdlog::warn("{}: skipping record at offset {}: {}", kOffsetsTopic, offset.value(),
+                 key.status().to_string());
+    return;
+  }
+  if (const auto* commit = std::get_if<OffsetCommitKey>(&*key)) {
+    if (!value.has_value()) return manager_.apply_offset_tombstone(commit->group_id, commit->key);
+    Result<CommittedOffset> committed = decode_offset_commit_value(*value);
+    if (!committed.ok()) {
+      spdlog::warn("{}: skipping offset commit at offset {}: {}", kOffsetsTopic, offset.value(),
+                   committed.status().to_string());
+      return;
+    }
+    committed->record_offset = offset.value();
+    return manager_.apply_offset_commit(commit->group_id, commit->key, std::move(*committed),
+                                        now_ms());
+  }
+  const std::string& group_id = std::get<GroupMetadataKey>(*key).group_id;
+  if (!value.has_value()) {
+    stored_metadata_.erase(group_id);
+    return manager_.restore_group_tombstone(group_id);
+  }
+  Result<Group> group = decode_group_metadata_value(group_id, *value);
+  if (!group.ok()) {
+    spdlog::warn("{}: skipping group metadata of '{}' at offset {}: {}", kOffsetsTopic, group_id,
+                 offset.value(), group.status().to_string());
+    return;
+  }
+  stored_metadata_[group_id].assign(value->begin(), value->end());
+  manager_.restore_group(std::move(group).value(), now_ms());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appends
+
+Result<storage::AppendResult> ShardCoordinator::append(int32_t id,
+                                                       const std::vector<OffsetsRecord>& records) {
+  ASSERT(!records.empty());
+  Partition* p = partition(id);
+  ASSERT(p != nullptr);
+  std::optional<storage::AppendResult> total;
+  for (size_t start = 0; start < records.size(); start += kRecordsPerBatchMax) {
+    size_t count = std::min(kRecordsPerBatchMax, records.size() - start);
+    Result<std::vector<uint8_t>> batch =
+        build_batch(std::span(records).subspan(start, count), now_ms());
+    if (!batch.ok()) return batch.status();
+    Result<storage::AppendResult> appended = p->log->append(*batch);
+    if (!appended.ok()) return appended.status();
+    ASSERT(appended->last_offset.value() - appended->base_offset.value() + 1 ==
+           static_cast<int64_t>(count));
+    if (!total.has_value()) {
+      total = *appended;
+    } else {
+      ASSERT(appended->base_offset == next(total->last_offset));
+      total->last_offset = appended->last_offset;
+    }
+  }
+  return *total;
+}
+
+asio::awaitable<Status> ShardCoordinator::wait_durable(int32_t id, Offset offset) {
+  storage::Log& log = *partitions_.at(id).log;
+  co_return co_await await_callback<Status>(
+      [&log, offset](std::function<void(Status)> done) { log.wait_durable(offset, done); });
+}
+
+asio::awaitable<Result<Offset>> ShardCoordinator::append_durable(
+    int32_t id, std::vector<OffsetsRecord> records) {
+  Result<storage::AppendResult> appended = append(id, records);
+  if (!appended.ok()) co_return appended.status();
+  Partition& p = partitions_.at(id);
+  ++p.appends_in_flight;
+  Status durable = co_await wait_durable(id, appended->last_offset);
+  ASSERT(p.appends_in_flight > 0);
+  --p.appends_in_flight;
+  if (!durable.ok()) co_return durable;
+  co_return appended->base_offset;
+}
+
+// The manager's StoreGroupFn: a GroupMetadata record, answered once durable.
+void ShardCoordinator::store_group(const Group& group, std::function<void(ErrorCode)> done) {
+  int32_t id = partition_of(group.group_id);
+  std::vector<OffsetsRecord> records(1);
+  records[0].key = encode_group_metadata_key(group.group_id);
+  records[0].value = encode_group_metadata_value(group, now_ms());
+  Result<storage::AppendResult> appended = append(id, records);
+  if (!appended.ok()) {
+    spdlog::warn("{}-{}: storing group '{}' failed: {}", kOffsetsTopic, id, group.group_id,
+                 appended.status().to_string());
+    return done(ErrorCode::coordinator_not_available);
+  }
+  stored_metadata_[group.group_id] = std::move(*records[0].value);
+  ++partitions_.at(id).appends_in_flight;
+  asio::co_spawn(executor_, finish_store(id, appended->last_offset, std::move(done)),
+                 asio::detached);
+}
+
+asio::awaitable<void> ShardCoordinator::finish_store(int32_t id, Offset last,
+                                                     std::function<void(ErrorCode)> done) {
+  Status durable = co_await wait_durable(id, last);
+  --partitions_.at(id).appends_in_flight;
+  done(durable.ok() ? ErrorCode::none : ErrorCode::coordinator_not_available);
+  rearm();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers
+
+void ShardCoordinator::rearm() {
+  if (stopping_) return;
+  std::optional<int64_t> next = manager_.next_deadline_ms();
+  if (!next.has_value()) return;
+  if (armed_deadline_ms_.has_value() && *armed_deadline_ms_ <= *next) return;
+  armed_deadline_ms_ = *next;
+  // +1: fire just after the deadline, so advance() finds it due.
+  int64_t delay_ms = std::max<int64_t>(0, *next - now_ms()) + 1;
+  timer_.expires_after(std::chrono::milliseconds(delay_ms));
+  timer_.async_wait([this](std::error_code error) {
+    if (error || stopping_) return;  // re-armed earlier (cancelled), or stopping
+    armed_deadline_ms_.reset();
+    manager_.advance(now_ms());
+    rearm();
+  });
+}
+
+void ShardCoordinator::schedule_maintenance() {
+  if (stopping_) return;
+  maintenance_timer_.expires_after(std::chrono::milliseconds(kMaintenanceIntervalMs));
+  maintenance_timer_.async_wait([this](std::error_code error) {
+    if (error || stopping_) return;
+    run_maintenance();
+    schedule_maintenance();
+  });
+}
+
+void ShardCoordinator::run_maintenance() {
+  if (now_ms() - last_expiry_ms_ >= options_.config.offsets_retention_check_interval_ms) {
+    last_expiry_ms_ = now_ms();
+    expire_offsets();
+  }
+  for (auto& [id, p] : partitions_) maybe_compact(id);
+}
+
+void ShardCoordinator::expire_offsets() {
+  std::map<int32_t, std::vector<OffsetsRecord>> tombstones;
+  for (GroupManager::Expired& expired : manager_.expire_offsets(now_ms())) {
+    std::vector<OffsetsRecord>& records = tombstones[partition_of(expired.group_id)];
+    for (const TopicPartitionKey& key : expired.keys) {
+      records.push_back({encode_offset_commit_key(expired.group_id, key), std::nullopt});
+    }
+    if (expired.group_removed) {
+      records.push_back({encode_group_metadata_key(expired.group_id), std::nullopt});
+      stored_metadata_.erase(expired.group_id);
+    }
+  }
+  for (auto& [id, records] : tombstones) {
+    if (records.empty()) continue;
+    // Lost in a crash, a tombstone is simply written again by the next expiry run.
+    Result<storage::AppendResult> appended = append(id, records);
+    if (!appended.ok()) {
+      spdlog::warn("{}-{}: expiry tombstones: {}", kOffsetsTopic, id,
+                   appended.status().to_string());
+    }
+  }
+}
+
+void ShardCoordinator::stop() {
+  stopping_ = true;
+  timer_.cancel();
+  maintenance_timer_.cancel();
+  for (auto& [id, p] : partitions_) {
+    Status closed = p.log->close();
+    if (!closed.ok()) {
+      spdlog::warn("{}-{}: close: {}", kOffsetsTopic, id, closed.to_string());
+    }
+  }
+}
+
+}  // namespace cairn::broker::groups

@@ -1,0 +1,83 @@
+// OffsetCommit (key 8, v0-8): stores a group's consumed positions in __consumer_offsets and
+// answers once they are fsynced. Who may commit (groups/group_manager.h): the members of the
+// current generation, and — with generation -1 and no member id (v0 always) — anyone, while the
+// group has no members (admin tools, manually assigned consumers). Per partition: a topic or
+// partition that does not exist gets UNKNOWN_TOPIC_OR_PARTITION, metadata longer than
+// offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE; the metadata string round-trips.
+// v2-4 carry a retention time for the commit; v6+ the leader epoch; v7+ the instance id.
+#include "protocol/generated/offset_commit.h"
+#include "broker/error_code.h"
+#include "broker/groups/handler_support.h"
+#include "broker/handlers/handlers.h"
+
+namespace cairn::broker {
+
+namespace {
+
+using protocol::OffsetCommitRequest;
+using protocol::OffsetCommitResponse;
+
+groups::CommitRequest to_commit(const RequestContext& ctx, OffsetCommitRequest& request) {
+  const int16_t version = ctx.api_version();
+  groups::CommitRequest commit;
+  commit.group_id = request.group_id;
+  if (version >= 1) {
+    commit.generation_id = request.generation_id_or_member_epoch;
+    commit.member_id = request.member_id;
+  }
+  if (version >= 7) commit.group_instance_id = request.group_instance_id;
+  if (version >= 2 && version <= 4) commit.retention_time_ms = request.retention_time_ms;
+  std::shared_ptr<const TopicTable> topics = ctx.broker->topics->snapshot();
+  const int32_t metadata_max_bytes = ctx.broker->groups->config().offset_metadata_max_bytes;
+  for (auto& topic : request.topics) {
+    const TopicInfo* info = topics->find(topic.name);
+    for (auto& partition : topic.partitions) {
+      groups::CommitPartition p;
+      p.key = {topic.name, partition.partition_index};
+      p.offset = partition.committed_offset;
+      p.leader_epoch = version >= 6 ? partition.committed_leader_epoch : -1;
+      p.metadata = partition.committed_metadata.value_or("");
+      if (info == nullptr || partition.partition_index < 0 ||
+          partition.partition_index >= info->partition_count) {
+        p.error = ErrorCode::unknown_topic_or_partition;
+      } else if (p.metadata.size() > static_cast<size_t>(metadata_max_bytes)) {
+        p.error = groups::kOffsetMetadataTooLarge;
+      }
+      commit.partitions.push_back(std::move(p));
+    }
+  }
+  return commit;
+}
+
+}  // namespace
+
+asio::awaitable<net::Reply> handle_offset_commit(RequestContext ctx) {
+  OffsetCommitRequest request;
+  if (!ctx.decode(request)) co_return net::Reply::close();
+  std::vector<ErrorCode> errors;
+  if (ctx.broker->groups == nullptr) {
+    for (const auto& topic : request.topics) {
+      errors.insert(errors.end(), topic.partitions.size(), ErrorCode::coordinator_not_available);
+    }
+  } else {
+    groups::CommitRequest commit = to_commit(ctx, request);
+    const std::string group_id = commit.group_id;
+    errors = co_await groups::on_group_shard(
+        ctx, group_id, groups::commit_offsets(ctx.broker->groups, std::move(commit)));
+  }
+  OffsetCommitResponse response;
+  size_t next = 0;
+  for (const auto& topic : request.topics) {
+    OffsetCommitResponse::OffsetCommitResponseTopic out;
+    out.name = topic.name;
+    for (const auto& partition : topic.partitions) {
+      ASSERT(next < errors.size());
+      out.partitions.push_back({partition.partition_index, wire(errors[next++])});
+    }
+    response.topics.push_back(std::move(out));
+  }
+  ASSERT(next == errors.size());
+  co_return respond(ctx, response);
+}
+
+}  // namespace cairn::broker
