@@ -158,26 +158,33 @@ class KafkaConsumer final : public Consumer {
   int64_t error_count() const override { return errors_.load(); }
 
  private:
+  // rd_kafka_consume_batch_queue() with a timeout waits until the batch is *full* or the
+  // timeout passes, which would add up to that timeout to every latency. So: block in
+  // consumer_poll() for the first message, then take whatever else is already queued with a
+  // zero-timeout batch call.
   void loop(const MessageHandler& handler) {
     rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_);
     rd_kafka_message_t* batch[kConsumeBatchMax];
     while (!stopping_.load(std::memory_order_relaxed)) {
-      const ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch, kConsumeBatchMax);
+      rd_kafka_message_t* first = rd_kafka_consumer_poll(rk_, 100);
+      if (first == nullptr) continue;
       const int64_t received_ns = now_ns();
-      for (ssize_t i = 0; i < n; i++) {
-        const rd_kafka_message_t* m = batch[i];
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          handler({static_cast<const uint8_t*>(m->payload), m->len}, received_ns);
-        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          if (errors_.fetch_add(1) == 0) {
-            std::fprintf(stderr, "cairn-bench: kafka consume error: %s\n",
-                         rd_kafka_message_errstr(m));
-          }
-        }
-        rd_kafka_message_destroy(batch[i]);
-      }
+      deliver(first, received_ns, handler);
+      const ssize_t n = rd_kafka_consume_batch_queue(queue, 0, batch, kConsumeBatchMax);
+      for (ssize_t i = 0; i < n; i++) deliver(batch[i], received_ns, handler);
     }
     rd_kafka_queue_destroy(queue);
+  }
+
+  void deliver(rd_kafka_message_t* m, int64_t received_ns, const MessageHandler& handler) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      handler({static_cast<const uint8_t*>(m->payload), m->len}, received_ns);
+    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (errors_.fetch_add(1) == 0) {
+        std::fprintf(stderr, "cairn-bench: kafka consume error: %s\n", rd_kafka_message_errstr(m));
+      }
+    }
+    rd_kafka_message_destroy(m);
   }
 
   rd_kafka_t* rk_;
