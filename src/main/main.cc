@@ -16,6 +16,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cairn::cli::add_serve_command(app);
   cairn::cli::add_client_commands(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; every usage error exits 1, like any failed command.
+    return app.exit(e) == 0 ? 0 : 1;
+  }
   return cairn::cli::exit_code();
 }

@@ -85,6 +85,14 @@ class BadArguments(unittest.TestCase):
                 self.assertEqual(result.returncode, 1, result.stderr)
                 self.assertIn(message, result.stderr)
 
+    def test_usage_errors_exit_1(self):
+        for command in (["topic", "create"], ["consume"], ["produce", "t", "--no-such-flag"],
+                        ["topic", "list", "--timeout"], ["frobnicate"]):
+            with self.subTest(command=command):
+                result = run_cairn(command)
+                self.assertEqual(result.returncode, 1, result.stderr)
+                self.assertNotEqual(result.stderr, b"")
+
     def test_help_lists_the_commands(self):
         for command, words in [([], [b"topic", b"produce", b"consume", b"group"]),
                                (["topic"], [b"create", b"describe", b"alter-config"]),
