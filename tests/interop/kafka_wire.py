@@ -130,7 +130,8 @@ def metadata_v8_request(correlation_id, topics):
         body = struct.pack(">i", len(topics))
         for name in topics:
             body += struct.pack(">h", len(name)) + name.encode()
-    body += b"\x01\x00\x00"  # allow_auto_topic_creation, include cluster/topic authorized ops
+    # allow_auto_topic_creation off (Cairn auto-creates by default), no authorized ops
+    body += b"\x00\x00\x00"
     return framed(raw_header_v1(METADATA, 8, correlation_id) + body)
 
 

@@ -38,7 +38,8 @@ class ConfluentMetadata(harness.BrokerTestCase):
         self.assertEqual({0}, set(metadata.topics["audit"].partitions))
 
     def test_unknown_topic_gets_unknown_topic_or_partition(self):
-        producer = Producer(self.config())
+        # A producer asks for auto-creation by default, and Cairn auto-creates by default.
+        producer = Producer(dict(self.config(), **{"allow.auto.create.topics": False}))
         metadata = producer.list_topics(topic="missing", timeout=60)
         self.assertEqual(KafkaError.UNKNOWN_TOPIC_OR_PART, metadata.topics["missing"].error.code())
 

@@ -41,7 +41,8 @@ class KcatMetadata(harness.BrokerTestCase):
             self.assertEqual([{"id": 0}], p["isrs"])
 
     def test_unknown_topic_is_reported(self):
-        code, out, err = kcat("-L", "-b", self.broker.bootstrap, "-t", "no-such-topic")
+        code, out, err = kcat("-L", "-b", self.broker.bootstrap, "-t", "no-such-topic",
+                              "-X", "allow.auto.create.topics=false")  # else it is created
         self.assertIn('topic "no-such-topic"', out)
         self.assertIn("Broker: Unknown topic or partition", out + err)
         self.assertBrokerHealthy()

@@ -15,6 +15,8 @@
 //   read_uncommitted read the same range, and aborted_transactions is an empty list for
 //   read_committed and null for read_uncommitted.
 // - OFFSET_OUT_OF_RANGE for a fetch offset below the log start or above the log end.
+// - Shutdown: PartitionManager::stop wakes every waiting Fetch, which then answers with what
+//   it has without reading again (a hop to a shard that already stopped would never return).
 // - Sessionless: session_id 0 in every answer (KIP-227 lets a broker refuse sessions), so the
 //   client keeps sending full fetch requests; forgotten_topics_data is ignored.
 #include <algorithm>
@@ -213,6 +215,9 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
                   pass.size_bytes > 0;
     if (enough || request.min_bytes <= 0 || pass.any_error || !may_wait) break;
     co_await wakeup->wait_until(deadline);
+    // Stopping: answer with what we have. Another read would hop to shards that may have
+    // finished their work and stopped running, and the hop would never come back.
+    if (broker.partitions->stopping()) break;
   }
   wakeup->finish();
 
