@@ -3,8 +3,8 @@
 // A resource gets ALL its configs, not only the overrides, each with its value, source
 // (v1+), read_only, is_sensitive, synonyms (v1+, when asked) and type and documentation (v3+,
 // documentation when asked): tools read-modify-write configs from this answer, so a missing
-// entry is a config they silently drop (Tansu's bug). configuration_keys narrows the list;
-// unknown keys are left out, as Kafka does.
+// entry is a config they silently drop (Tansu's bug). configuration_keys narrows the list
+// (null or empty: all); unknown keys are left out, as Kafka does.
 //
 // Resources: TOPIC (2) — INVALID_TOPIC_EXCEPTION for an illegal name, UNKNOWN_TOPIC_OR_PARTITION
 // for a missing one. BROKER (4) — "<node id>": every broker config with its effective value;
@@ -37,7 +37,8 @@ struct Options {
   const std::optional<std::vector<std::string>>* keys = nullptr;
 
   bool wanted(std::string_view name) const {
-    if (keys == nullptr || !keys->has_value()) return true;
+    // Null or empty: every config (Kafka treats both alike).
+    if (keys == nullptr || !keys->has_value() || (*keys)->empty()) return true;
     for (const std::string& key : **keys) {
       if (key == name) return true;
     }
