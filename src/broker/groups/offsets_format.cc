@@ -122,6 +122,8 @@ Result<CommittedOffset> decode_offset_commit_value(std::span<const uint8_t> byte
   committed.commit_timestamp_ms = reader.read_int64();
   if (version == 1) committed.expire_timestamp_ms = reader.read_int64();
   RETURN_IF_ERROR(check_reader(reader, "offset commit value"));
+  // Any negative expiry means none (Kafka writes -1).
+  if (committed.expire_timestamp_ms < 0) committed.expire_timestamp_ms = -1;
   return committed;
 }
 
