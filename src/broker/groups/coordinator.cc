@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <future>
+#include <map>
 #include <system_error>
 
 #include "broker/groups/offsets_format.h"
@@ -307,6 +308,34 @@ asio::awaitable<OffsetDeleteResult> delete_offsets(const GroupCoordinator* coord
       co_await local.append_durable(local.partition_of(group_id), std::move(tombstones));
   if (!written.ok()) result.error = ErrorCode::coordinator_not_available;
   co_return result;
+}
+
+namespace {
+
+asio::awaitable<void> forget_topic_here(const GroupCoordinator* coordinator, std::string topic) {
+  ShardCoordinator& local = coordinator->local();
+  std::map<int32_t, std::vector<OffsetsRecord>> tombstones;
+  for (GroupManager::Expired& deleted : local.manager().delete_topic_offsets(topic)) {
+    std::vector<OffsetsRecord>& records = tombstones[local.partition_of(deleted.group_id)];
+    for (const TopicPartitionKey& key : deleted.keys) {
+      records.push_back({encode_offset_commit_key(deleted.group_id, key), std::nullopt});
+    }
+  }
+  for (auto& [partition, records] : tombstones) {
+    Result<Offset> written = co_await local.append_durable(partition, std::move(records));
+    if (!written.ok()) {
+      spdlog::warn("{}-{}: forgetting topic '{}': {}", kOffsetsTopic, partition, topic,
+                   written.status().to_string());
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> forget_topic(const GroupCoordinator* coordinator, std::string topic) {
+  for (uint32_t i = 0; i < coordinator->shard_count(); ++i) {
+    co_await coordinator->shards().run_on(net::ShardId(i), forget_topic_here(coordinator, topic));
+  }
 }
 
 asio::awaitable<ListResult> list_local_groups(const GroupCoordinator* coordinator) {

@@ -158,4 +158,9 @@ asio::awaitable<OffsetDeleteResult> delete_offsets(const GroupCoordinator* coord
 // The groups of the calling shard (ListGroups runs it on every shard).
 asio::awaitable<ListResult> list_local_groups(const GroupCoordinator* coordinator);
 
+// --- from any shard ---
+// After DeleteTopics: every group, on every shard, forgets its committed offsets of `topic`
+// (tombstones written and fsynced). Resumes on the caller's shard.
+asio::awaitable<void> forget_topic(const GroupCoordinator* coordinator, std::string topic);
+
 }  // namespace cairn::broker::groups

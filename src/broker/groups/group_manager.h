@@ -141,6 +141,10 @@ class GroupManager {
     bool group_removed = false;
   };
   std::vector<Expired> expire_offsets(int64_t now_ms);
+  // A topic was deleted: every group forgets its committed offsets for it (Kafka does the
+  // same, so a topic created again under that name starts from the reset policy). Returns,
+  // per group that had any, the deleted keys (they need tombstones).
+  std::vector<Expired> delete_topic_offsets(const std::string& topic);
 
   // --- admin ---
   const Group* find_group(const std::string& group_id) const;

@@ -210,6 +210,22 @@ std::vector<GroupManager::Expired> GroupManager::expire_offsets(int64_t now_ms) 
   return expired;
 }
 
+std::vector<GroupManager::Expired> GroupManager::delete_topic_offsets(const std::string& topic) {
+  std::vector<Expired> deleted;
+  for (auto& [group_id, group_ptr] : groups_) {
+    Group& g = *group_ptr;
+    Expired entry;
+    entry.group_id = group_id;
+    auto it = g.offsets.lower_bound(TopicPartitionKey{topic, INT32_MIN});
+    while (it != g.offsets.end() && it->first.topic == topic) {
+      entry.keys.push_back(it->first);
+      it = g.offsets.erase(it);
+    }
+    if (!entry.keys.empty()) deleted.push_back(std::move(entry));
+  }
+  return deleted;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Admin
 

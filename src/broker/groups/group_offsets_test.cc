@@ -192,6 +192,22 @@ TEST_F(GroupOffsetsTest, ExplicitRetentionTimeWins) {
   EXPECT_EQ(manager_->expire_offsets(now_ + 1000).size(), 1u);
 }
 
+TEST_F(GroupOffsetsTest, DeletedTopicIsForgottenByEveryGroup) {
+  commit("a", "gone", 0, 1);
+  commit("a", "gone", 1, 2);
+  commit("a", "kept", 0, 3);
+  commit("b", "gone", 0, 4);
+  commit("c", "kept", 0, 5);
+  auto deleted = manager_->delete_topic_offsets("gone");
+  ASSERT_EQ(deleted.size(), 2u);
+  EXPECT_EQ(deleted[0].group_id, "a");
+  EXPECT_EQ(deleted[0].keys.size(), 2u);
+  EXPECT_EQ(deleted[1].group_id, "b");
+  EXPECT_EQ(committed("a", "gone", 0), -1);
+  EXPECT_EQ(committed("a", "kept", 0), 3);
+  EXPECT_EQ(committed("c", "kept", 0), 5);
+}
+
 // ---------------------------------------------------------------------------------------------
 // __consumer_offsets records
 
