@@ -374,5 +374,35 @@ class CommittedOffsetsSurviveRestarts(unittest.TestCase):
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+class ShutdownWithParkedJoin(unittest.TestCase):
+    def test_parked_join_group_does_not_hold_up_shutdown(self):
+        # Regression: a JoinGroup waiting for a rebalance kept its connection's shard busy
+        # until the stop grace period ran out and the shard's work was abandoned.
+        broker = harness.Broker(topics={TOPIC: 1}).start()
+        first = kafka_wire.Connection(broker.bootstrap)
+        second = kafka_wire.Connection(broker.bootstrap)
+        try:
+            joined = first.request(JoinGroupRequest_v2("parked", SESSION_MS, 30000, "",
+                                                       "consumer", PROTOCOLS), 1)
+            first.request(SyncGroupRequest_v1("parked", joined.generation_id, joined.member_id,
+                                              []), 2)
+            # The second member's JoinGroup waits for the first to rejoin (up to 30 s).
+            second.send(kafka_wire.encode_request(JoinGroupRequest_v2(
+                "parked", SESSION_MS, 30000, "", "consumer", PROTOCOLS), 3))
+            deadline = time.monotonic() + 30
+            while self.describe_state(broker, "parked") != "PreparingRebalance":
+                self.assertLess(time.monotonic(), deadline, "the second JoinGroup never parked")
+                time.sleep(0.05)
+            log = broker.stop()
+            self.assertNotIn("abandoning their work", log)
+        finally:
+            first.close()
+            second.close()
+
+    def describe_state(self, broker, group):
+        with kafka_wire.Connection(broker.bootstrap) as conn:
+            return conn.request(DescribeGroupsRequest_v1([group]), 1).groups[0][2]
+
+
 if __name__ == "__main__":
     harness.main()

@@ -601,6 +601,21 @@ LeaveResult GroupManager::leave_group(const std::string& group_id,
   return result;
 }
 
+void GroupManager::fail_waiting_requests(ErrorCode error) {
+  std::vector<std::pair<JoinCallback, std::string>> joins;
+  std::vector<SyncCallback> syncs;
+  for (auto& [group_id, group] : groups_) {
+    for (auto& [id, member] : group->members) {
+      if (member.is_awaiting_join()) joins.emplace_back(std::move(member.awaiting_join), id);
+      if (member.is_awaiting_sync()) syncs.push_back(std::move(member.awaiting_sync));
+      member.awaiting_join = nullptr;
+      member.awaiting_sync = nullptr;
+    }
+  }
+  for (auto& [callback, member_id] : joins) callback(join_error(error, member_id));
+  for (SyncCallback& callback : syncs) callback(sync_error(error));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Timers
 

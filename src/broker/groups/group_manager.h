@@ -157,6 +157,11 @@ class GroupManager {
   ErrorCode delete_group(const std::string& group_id, std::vector<TopicPartitionKey>* deleted_keys);
   size_t group_count() const { return groups_.size(); }
 
+  // The coordinator is going away (broker shutdown): every parked JoinGroup and SyncGroup is
+  // answered with `error` (NOT_COORDINATOR: clients look for the coordinator again). The
+  // groups themselves stay as they are; nothing is persisted.
+  void fail_waiting_requests(ErrorCode error);
+
   // --- timers ---
   std::optional<int64_t> next_deadline_ms() const;
   // Fires every timer due at `now_ms`: session and pending-member expiry, join-phase ends.

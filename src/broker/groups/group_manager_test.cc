@@ -544,6 +544,15 @@ TEST_F(GroupManagerTest, MemberInCompletingRebalanceThatNeverSyncsExpires) {
   EXPECT_FALSE(manager_->find_group("g")->has_member(b->member_id));
 }
 
+TEST_F(GroupManagerTest, ShutdownAnswersEveryParkedRequest) {
+  std::string a = join_alone();
+  auto b = join(request());
+  EXPECT_FALSE(b.ready());
+  manager_->fail_waiting_requests(ErrorCode::not_coordinator);
+  ASSERT_TRUE(b.ready());
+  EXPECT_EQ(b->error, ErrorCode::not_coordinator);
+}
+
 TEST(GroupConfigTest, ReadsKafkaNamedSettingsAndRejectsBadOnes) {
   std::map<std::string, std::string, std::less<>> configs = {
       {"group.min.session.timeout.ms", "1000"},

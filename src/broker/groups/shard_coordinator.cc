@@ -313,6 +313,8 @@ void ShardCoordinator::stop() {
   stopping_ = true;
   timer_.cancel();
   maintenance_timer_.cancel();
+  // Parked JoinGroups and SyncGroups would otherwise keep their connections' shards busy.
+  manager_.fail_waiting_requests(ErrorCode::not_coordinator);
   for (auto& [id, p] : partitions_) {
     Status closed = p.log->close();
     if (!closed.ok()) {
