@@ -18,6 +18,8 @@ ShardSet::ShardSet(uint32_t shard_count) {
 
 ShardSet::~ShardSet() {
   for (const auto& shard : shards_) ASSERT(!shard->thread.joinable());
+  for (const auto& shard : shards_) shard->work.reset();
+  for (const auto& shard : shards_) shard->context.shutdown();
 }
 
 void ShardSet::start() {

@@ -69,8 +69,15 @@ class ShardSet {
   }
 
  private:
+  // An io_context whose shutdown (destroying every pending handler and coroutine frame) can be
+  // run for all shards before any of them is freed: a frame parked on one shard may hold a work
+  // guard on another shard's context, so freeing contexts one by one is a use-after-free.
+  struct ShardContext : asio::io_context {
+    using asio::io_context::io_context;
+    using asio::io_context::shutdown;
+  };
   struct Shard {
-    mutable asio::io_context context{1};
+    mutable ShardContext context{1};
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::thread thread;
   };
