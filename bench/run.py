@@ -185,7 +185,7 @@ def variant_list(args):
         {"id": "nats", "label": "NATS JetStream (default)", "role": "peer_default",
          "driver": "nats", "version": nats_version, "durability_short": "no fsync (every 2 min)",
          "durability": "file store; publish acked once written to the OS, background fsync "
-                       "every 2 minutes (the default)"},
+                       "every 2 minutes (the default); max_pending raised to 1 GiB"},
         {"id": "nats-sync", "label": "NATS JetStream (sync every write)",
          "role": "peer_durable", "driver": "nats", "version": nats_version,
          "durability_short": "every write synchronous",
@@ -210,7 +210,11 @@ def make_server(variant, data_dir, store, args):
     elif variant["driver"] == "nats":
         config = os.path.join(data_dir, "nats.conf")
         with open(config, "w") as f:
-            f.write(f'listen: "127.0.0.1:{port}"\njetstream {{\n  store_dir: "{store}"\n}}\n')
+            # max_pending: the server's per-client send buffer, 64 MB by default. A catch-up
+            # reader with 16 push consumers outruns it and the server drops the connection as a
+            # slow consumer; 1 GiB lets the read finish.
+            f.write(f'listen: "127.0.0.1:{port}"\nmax_pending: {GIB}\n'
+                    f'jetstream {{\n  store_dir: "{store}"\n}}\n')
         argv = ["nats-server", "-c", config]
     else:
         fsync = "always" if variant["id"] == "redis-always" else "everysec"
@@ -345,7 +349,10 @@ def run_workload(variant, server, w, args, scale, backlog_bytes, out_dir, deadli
         with open(out_path) as f:
             result = json.load(f)
     except (OSError, ValueError):
-        result = {"status": "error", "error": f"harness wrote no results: {stderr[-2000:]}"}
+        how = (f"killed by signal {-out.returncode}" if out.returncode < 0
+               else f"exit status {out.returncode}")
+        result = {"status": "error",
+                  "error": f"harness wrote no results ({how}): {stderr[-2000:]}"}
     result["wall_seconds"] = time.monotonic() - started
     if profile:
         result["broker_profile"] = profile

@@ -4,14 +4,15 @@
 //
 // Producer: js_PublishAsync with an ack handler; libnats delivers acks on its own thread, so
 // the in-flight count is atomic and poll() waits on a condition variable.
-// Consumer: one ordered push consumer per stream (no acks, flow control on), delivered through
-// libnats's shared delivery thread pool rather than a thread per subscription.
+// Consumer: one ordered push consumer per stream (no acks, flow control on), each with its own
+// delivery thread up to 64 partitions, through libnats's shared delivery pool beyond.
 #include <nats/nats.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "clock.h"
@@ -21,6 +22,8 @@ namespace cairn::bench {
 namespace {
 
 constexpr int kDeliveryThreadCount = 2;
+constexpr int64_t kConsumerCreateWaitMs = 30000;
+constexpr uint32_t kOwnThreadPartitionCountMax = 64;
 
 Status nats_error(const std::string& what, natsStatus s,
                   jsErrCode code = static_cast<jsErrCode>(0)) {
@@ -65,8 +68,24 @@ Result<std::unique_ptr<Connection>> connect(const std::string& address, bool glo
   return connection;
 }
 
+// libnats may still run a callback after natsConnection_Destroy() or
+// natsSubscription_Destroy() has returned (its threads wind down on their own), so what a
+// callback touches must outlive the producer or consumer: the callback state below is leaked
+// on purpose (a few hundred bytes per producer or consumer, a handful per run), and closed
+// under its lock before the harness frees what the handlers point to.
+struct CallbackGate {
+  std::shared_mutex mutex;
+  bool open = true;  // guarded by mutex
+
+  void close() {
+    std::unique_lock lock(mutex);
+    open = false;
+  }
+};
+
 struct AckState {
   AckHandler on_ack;
+  CallbackGate gate;
   std::atomic<int64_t> in_flight{0};
   std::mutex mutex;
   std::condition_variable acked;
@@ -78,11 +97,16 @@ struct AckState {
     const int length = natsMsg_GetDataLength(msg);
     const uint64_t token =
         length >= 8 ? load_u64({data, static_cast<size_t>(length)}, 0) : uint64_t{0};
-    if (pae != nullptr && !self->error_logged.exchange(true)) {
-      std::fprintf(stderr, "cairn-bench: nats publish failed: %s %s\n",
-                   natsStatus_GetText(pae->Err), pae->ErrText ? pae->ErrText : "");
+    {
+      std::shared_lock lock(self->gate.mutex);
+      if (self->gate.open) {
+        if (pae != nullptr && !self->error_logged.exchange(true)) {
+          std::fprintf(stderr, "cairn-bench: nats publish failed: %s %s\n",
+                       natsStatus_GetText(pae->Err), pae->ErrText ? pae->ErrText : "");
+        }
+        self->on_ack(token, pae == nullptr);
+      }
     }
-    self->on_ack(token, pae == nullptr);
     natsMsg_Destroy(msg);
     self->in_flight.fetch_sub(1);
     std::lock_guard lock(self->mutex);
@@ -100,7 +124,9 @@ class NatsProducer final : public Producer {
         in_flight_max_(in_flight_max) {}
   ~NatsProducer() override {
     (void)flush(5000);
-    connection_.reset();  // before state_, which the ack handler uses
+    state_->gate.close();
+    connection_.reset();
+    (void)state_.release();  // see CallbackGate
   }
 
   Result<SendOutcome> send(int32_t partition, std::span<const uint8_t> payload,
@@ -153,7 +179,8 @@ class NatsConsumer final : public Consumer {
   ~NatsConsumer() override { stop(); }
 
   Status start(MessageHandler handler) override {
-    handler_ = std::move(handler);
+    ASSERT(state_ == nullptr);
+    state_ = new DeliveryState{std::move(handler), {}};  // leaked: see CallbackGate
     for (uint32_t p = 0; p < partition_count_; p++) {
       const std::string stream = stream_of(topic_, p);
       const std::string subject = subject_of(topic_, p);
@@ -165,7 +192,7 @@ class NatsConsumer final : public Consumer {
       natsSubscription* sub = nullptr;
       jsErrCode code = static_cast<jsErrCode>(0);
       natsStatus s = js_Subscribe(&sub, connection_->js, subject.c_str(), &NatsConsumer::on_message,
-                                  this, nullptr, &options, &code);
+                                  state_, nullptr, &options, &code);
       if (s != NATS_OK) return nats_error("subscribe " + subject, s, code);
       subscriptions_.push_back(sub);
       // No client-side drop limit: a catch-up read must not lose messages to a slow callback.
@@ -176,6 +203,7 @@ class NatsConsumer final : public Consumer {
   }
 
   void stop() override {
+    if (state_ != nullptr) state_->gate.close();
     for (natsSubscription* sub : subscriptions_) {
       natsSubscription_Unsubscribe(sub);
       natsSubscription_Destroy(sub);
@@ -187,18 +215,26 @@ class NatsConsumer final : public Consumer {
   int64_t error_count() const override { return errors_.load(); }
 
  private:
+  struct DeliveryState {
+    MessageHandler handler;
+    CallbackGate gate;
+  };
+
   static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-    auto* self = static_cast<NatsConsumer*>(closure);
+    auto* state = static_cast<DeliveryState*>(closure);
     const auto* data = reinterpret_cast<const uint8_t*>(natsMsg_GetData(msg));
     const int length = natsMsg_GetDataLength(msg);
-    self->handler_({data, static_cast<size_t>(length)}, now_ns());
+    {
+      std::shared_lock lock(state->gate.mutex);
+      if (state->gate.open) state->handler({data, static_cast<size_t>(length)}, now_ns());
+    }
     natsMsg_Destroy(msg);
   }
 
   std::unique_ptr<Connection> connection_;
   std::string topic_;
   uint32_t partition_count_;
-  MessageHandler handler_;
+  DeliveryState* state_ = nullptr;
   std::vector<natsSubscription*> subscriptions_;
   std::atomic<int64_t> errors_{0};
 };
@@ -252,7 +288,16 @@ class NatsDriver final : public Driver {
   Result<std::unique_ptr<Consumer>> make_consumer(const std::string& topic,
                                                   uint32_t partition_count,
                                                   const Workload&) override {
-    auto connection = connect(address_, true, nullptr);
+    // Each subscription's consumer starts delivering at once. With libnats's shared delivery
+    // pool, the replies to the later consumer-create requests would wait behind the backlog
+    // already queued for the earlier ones (and time out): up to 64 partitions, every
+    // subscription gets its own delivery thread instead; beyond, the pool (a thread each
+    // would be too many), which is fine at the low rates of many-partition workloads.
+    jsOptions options;
+    jsOptions_Init(&options);
+    options.Wait = kConsumerCreateWaitMs;
+    const bool shared_pool = partition_count > kOwnThreadPartitionCountMax;
+    auto connection = connect(address_, shared_pool, &options);
     if (!connection.ok()) return connection.status();
     return std::unique_ptr<Consumer>(
         std::make_unique<NatsConsumer>(std::move(*connection), topic, partition_count));
