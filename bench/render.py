@@ -510,6 +510,8 @@ def section_systems(results):
         status = s.get("status", "")
         if status == "ok":
             status = "measured"
+            if s.get("remeasured_at"):
+                status += f" (re-measured {s['remeasured_at']} after a harness fix)"
         elif s.get("error"):
             status += f" ({s['error'][:200]})"
         lines.append([s["label"], s.get("version", ""), s.get("durability", ""), status])
@@ -529,10 +531,13 @@ def section_method(results):
   `bench/workloads/`; `bench/run.py` starts each system and runs them; `bench/render.py` wrote
   this page from `docs/bench/results.json`.
 - Drivers: Kafka protocol via librdkafka (acks, linger and batch settings from the workload
-  file; consumers assign every partition, no group); NATS JetStream via libnats (the official C client, Debian's libnats-dev),
-  async publish with acks, one stream per partition, ordered push consumers; Redis Streams via
-  hiredis, pipelined `XADD` over up to 8 connections, `XREAD` on one connection, one stream key
-  per partition.
+  file; consumers assign every partition, no group rebalance); NATS JetStream via libnats (the
+  official C client, Debian's libnats-dev): async publish with acks, one stream per partition,
+  one ordered push consumer per stream; Redis Streams via hiredis: pipelined `XADD` over up to
+  8 connections, `XREAD` on one connection, one stream key per partition.
+- Producers are open loop with a bound on unacknowledged messages (NATS, Redis: the workload's
+  `in_flight_max`; Kafka: librdkafka's queue), so max-rate figures include queueing in the
+  client; publish latencies of max-rate runs are therefore large and not shown.
 - Throughput: acknowledged payload bytes per second, decimal MB (10^6 B). Latency: log-linear
   histogram (≤ 0.8% bucket error), nearest-rank percentiles, from the intended send time.
 - Broker CPU seconds per GB: the broker process's user + system CPU time (from /proc) over the
@@ -542,9 +547,10 @@ def section_method(results):
   load generator shares the CPUs with the broker. Load average when the run started:
   {' / '.join(load) or '?'} (other work on the machine makes figures noisy).
 - Durations scaled by {scale:g} to fit the time budget. Run date: {results.get('started_at')}.
-- Reproduce: `make bench` (about 15 minutes); a short development run:
-  `python3 bench/run.py --quick --out /tmp/quick.json && python3 bench/render.py /tmp/quick.json
-  --doc /tmp/benchmarks.md`."""
+- Reproduce: `make bench` (about 15 minutes after the build); a short development run:
+  `BENCH_QUICK=1 scripts/run-bench.sh` (writes under build/bench-data/, not here). Systems
+  marked re-measured were run again with `bench/run.py --only ... --merge` after a harness
+  fix, at a different machine load than the rest."""
 
 
 def kept_section(doc_path):

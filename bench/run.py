@@ -485,6 +485,20 @@ def run_variant(variant, pairs, args, scale, backlog_bytes, data_root, out_dir, 
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def merge_into(path, fresh):
+    """The results in `path` with the freshly measured systems replacing theirs (--merge:
+    re-measuring some systems after a fix without re-running everything). The physical
+    references and the other systems stay as they were; each replaced entry says when it was
+    measured."""
+    with open(path) as f:
+        merged = json.load(f)
+    by_id = {s["id"]: s for s in fresh["systems"]}
+    for system in by_id.values():
+        system["remeasured_at"] = fresh["started_at"]
+    merged["systems"] = [by_id.pop(s["id"], s) for s in merged["systems"]] + list(by_id.values())
+    return merged
+
+
 def find_binary(build_dir, candidates):
     """The first candidate that exists under build_dir (the first one if none does)."""
     for candidate in candidates:
@@ -524,6 +538,8 @@ def main():
     parser.add_argument("--cairn", help="the cairn binary (default: found in --build-dir)")
     parser.add_argument("--only", help="comma-separated variant ids (cairn,nats,nats-sync,"
                                        "redis,redis-always)")
+    parser.add_argument("--merge", action="store_true",
+                        help="replace only the measured systems in an existing --out file")
     parser.add_argument("--plan-only", action="store_true",
                         help="print what would run and the time estimates, run nothing")
     parser.add_argument("--no-profile", action="store_true",
@@ -574,6 +590,8 @@ def main():
         entry["load_average_before"] = load
         results["systems"].append(entry)
     results["wall_seconds"] = time.monotonic() - START
+    if args.merge:
+        results = merge_into(args.out, results)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
