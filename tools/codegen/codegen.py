@@ -9,7 +9,8 @@ into src/protocol/generated/:
                           encode(Writer&, version) and decode(Reader&, version)
   api_catalog.h / .cc     the table of APIs and versions, and the header-version rules
   api_catalog.json        the same table for tools (tools/codegen/protocol_doc.py)
-  message_support.h / .cc copied from tools/codegen/runtime (Records, codec helpers)
+  (the hand-written helpers they use live in src/protocol/message_support.h and
+  src/protocol/sample_support.h)
   testing/                sample-value fillers for the round-trip tests (not in the library)
 
 Only fields present in some served version are generated; everything else in the spec is
@@ -724,7 +725,7 @@ def emit_api(api, messages, subdir=""):
     h.line("#include <string>")
     h.line("#include <vector>")
     h.line()
-    h.line('#include "protocol/generated/message_support.h"')
+    h.line('#include "protocol/message_support.h"')
     h.line()
     h.line("namespace cairn::protocol {")
     for message in messages:
@@ -858,7 +859,7 @@ def emit_samples_header(apis, test_apis):
     h.line('#include "protocol/generated/testing/all_apis.h"')
     for api in test_apis:
         h.line(f'#include "protocol/generated/testing/{api_file_stem(api["name"])}.h"')
-    h.line('#include "protocol/generated/testing/sample_support.h"')
+    h.line('#include "protocol/sample_support.h"')
     h.line()
     h.line("namespace cairn::protocol::testing {")
     h.line()
@@ -1002,25 +1003,6 @@ def emit_catalog(apis, requests):
 # ---------------------------------------------------------------------------------------------
 # Driver
 
-RUNTIME_FILES = {
-    "message_support.h": "message_support.h",
-    "message_support.cc": "message_support.cc",
-    "testing/sample_support.h": "sample_support.h",
-    "testing/sample_support.cc": "sample_support.cc",
-}
-
-
-def runtime_copies():
-    out = {}
-    for target, source in RUNTIME_FILES.items():
-        with open(os.path.join(HERE, "runtime", source), encoding="utf-8") as f:
-            body = f.read()
-        banner = (f"// Copied by tools/codegen/codegen.py from tools/codegen/runtime/{source}.\n"
-                  "// DO NOT EDIT here: edit the original and rerun the generator.\n")
-        out[target] = banner + body
-    return out
-
-
 def load_api(specs_dir, api):
     messages = []
     for kind in ("Request", "Response"):
@@ -1054,7 +1036,6 @@ def generate(specs_dir, config_path):
     outputs.update(emit_catalog(apis, requests))
     outputs.update(emit_samples_header(apis, test_apis))
     outputs.update(emit_all_apis(apis))
-    outputs.update(runtime_copies())
     return outputs
 
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/generated/message_support.h"
+#include "protocol/message_support.h"
 
 namespace cairn::protocol {
 

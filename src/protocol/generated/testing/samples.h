@@ -8,7 +8,7 @@
 
 #include "protocol/generated/testing/all_apis.h"
 #include "protocol/generated/testing/codec_features.h"
-#include "protocol/generated/testing/sample_support.h"
+#include "protocol/sample_support.h"
 
 namespace cairn::protocol::testing {
 

@@ -1,4 +1,4 @@
-#include "protocol/generated/message_support.h"
+#include "protocol/message_support.h"
 
 #include <algorithm>
 #include <climits>

@@ -1,4 +1,4 @@
-#include "protocol/generated/testing/sample_support.h"
+#include "protocol/sample_support.h"
 
 #include <array>
 
