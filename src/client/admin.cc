@@ -68,6 +68,18 @@ std::vector<TopicPartitionOffset> partition_offsets(const rd_kafka_topic_partiti
   return offsets;
 }
 
+// The committed offsets in the one group result a group-offsets admin call returns.
+Result<std::vector<TopicPartitionOffset>> single_group_offsets(
+    const rd_kafka_group_result_t** results, size_t count, const std::string& group) {
+  if (count != 1) {
+    return error(StatusCode::internal, fmt::format("{} group results, expected 1", count));
+  }
+  Status status =
+      kafka_status(rd_kafka_group_result_error(results[0]), fmt::format("group '{}'", group));
+  if (!status.ok()) return status;
+  return partition_offsets(rd_kafka_group_result_partitions(results[0]), group);
+}
+
 }  // namespace
 
 Admin::Admin(std::unique_ptr<KafkaHandle> handle)
@@ -396,14 +408,9 @@ Result<std::vector<TopicPartitionOffset>> Admin::list_group_offsets(const std::s
   size_t count = 0;
   const rd_kafka_group_result_t** results = rd_kafka_ListConsumerGroupOffsets_result_groups(
       rd_kafka_event_ListConsumerGroupOffsets_result(*event), &count);
-  if (count != 1) {
-    return error(StatusCode::internal, fmt::format("{} group results, expected 1", count));
-  }
-  Status status =
-      kafka_status(rd_kafka_group_result_error(results[0]), fmt::format("group '{}'", group));
-  if (!status.ok()) return status;
-  tracker.ok = true;
-  return partition_offsets(rd_kafka_group_result_partitions(results[0]), group);
+  Result<std::vector<TopicPartitionOffset>> result = single_group_offsets(results, count, group);
+  tracker.ok = result.ok();
+  return result;
 }
 
 Result<std::vector<TopicPartitionOffset>> Admin::alter_group_offsets(
@@ -425,14 +432,9 @@ Result<std::vector<TopicPartitionOffset>> Admin::alter_group_offsets(
   size_t count = 0;
   const rd_kafka_group_result_t** results = rd_kafka_AlterConsumerGroupOffsets_result_groups(
       rd_kafka_event_AlterConsumerGroupOffsets_result(*event), &count);
-  if (count != 1) {
-    return error(StatusCode::internal, fmt::format("{} group results, expected 1", count));
-  }
-  Status status =
-      kafka_status(rd_kafka_group_result_error(results[0]), fmt::format("group '{}'", group));
-  if (!status.ok()) return status;
-  tracker.ok = true;
-  return partition_offsets(rd_kafka_group_result_partitions(results[0]), group);
+  Result<std::vector<TopicPartitionOffset>> result = single_group_offsets(results, count, group);
+  tracker.ok = result.ok();
+  return result;
 }
 
 Result<std::vector<ItemResult>> Admin::delete_groups(const std::vector<std::string>& groups) {
