@@ -17,7 +17,8 @@ import tempfile
 import time
 import unittest
 
-from kafka.protocol.admin import (DeleteGroupsRequest_v1, DescribeGroupsRequest_v1,
+from kafka.protocol.admin import (CreateTopicsRequest_v0, DeleteTopicsRequest_v0,
+                                  DeleteGroupsRequest_v1, DescribeGroupsRequest_v1,
                                   ListGroupsRequest_v2)
 from kafka.protocol.commit import (GroupCoordinatorRequest_v0, OffsetCommitRequest_v0,
                                    OffsetCommitRequest_v2, OffsetFetchRequest_v1,
@@ -321,6 +322,21 @@ class GroupProtocol(harness.BrokerTestCase):
                                               [(TOPIC, [(0, 43, "by member")])]))
         self.assertEqual(ok.topics[0][1][0][1], NONE)
 
+
+    def test_deleted_topic_offsets_do_not_apply_to_a_new_topic_of_that_name(self):
+        group = self.group("recreated")
+        topic = "recreated-topic"
+        create = CreateTopicsRequest_v0([(topic, 2, 1, [], [])], 10000)
+        self.assertEqual(self.call(create).topic_errors[0][1], NONE)
+        committed = self.call(OffsetCommitRequest_v2(group, -1, "", -1,
+                                                     [(topic, [(0, 10, "old")])]))
+        self.assertEqual(committed.topics[0][1][0][1], NONE)
+        deleted = self.call(DeleteTopicsRequest_v0([topic], 10000))
+        self.assertEqual(deleted.topic_error_codes[0][1], NONE)
+        self.assertEqual(self.call(create).topic_errors[0][1], NONE)
+        fetched = self.call(OffsetFetchRequest_v1(group, [(topic, [0])]))
+        got = {p: (o, m, e) for t, parts in fetched.topics for p, o, m, e in parts}
+        self.assertEqual(got, {0: (-1, "", NONE)})
 
 def fetch_when_loaded(bootstrap, group, partitions, timeout_s=60):
     """OffsetFetch v3 of `partitions` of TOPIC, retried while the broker is loading."""

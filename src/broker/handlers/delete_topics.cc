@@ -5,12 +5,14 @@
 // POLICY_VIOLATION; no such topic: UNKNOWN_TOPIC_OR_PARTITION. Otherwise the topic leaves the
 // registry (durably) and then its logs are deleted. A crash between the two leaves directories
 // the PartitionManager recognizes as another incarnation (topic_id file) and wipes on reuse.
+// Every consumer group then forgets its committed offsets of the topic.
 #include <spdlog/spdlog.h>
 
 #include <map>
 #include <string>
 
 #include "broker/error_code.h"
+#include "broker/groups/coordinator.h"
 #include "broker/handlers/admin_support.h"
 #include "broker/handlers/handlers.h"
 #include "broker/partitions/partition_manager.h"
@@ -43,6 +45,8 @@ asio::awaitable<ErrorCode> delete_topic(const BrokerState* broker, std::string n
     // are wiped when a topic of that name is created again.
     spdlog::warn("DeleteTopics {}: deleting its logs: {}", name, deleted.to_string());
   }
+  // Committed offsets of the old topic must not apply to a new topic of the same name.
+  if (broker->groups != nullptr) co_await groups::forget_topic(broker->groups, name);
   spdlog::info("deleted topic {}", name);
   co_return ErrorCode::none;
 }
