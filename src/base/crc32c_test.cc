@@ -38,6 +38,24 @@ TEST(Crc32c, HardwareAndPortableAgreeAtEveryAlignmentAndLength) {
   }
 }
 
+// Lengths that cross the three-way rounds (768 and 12,288 bytes) and their remainders, from
+// every alignment, with a nonzero starting CRC.
+TEST(Crc32c, ThreeWayRoundsAgreeWithPortable) {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> data(3 * 12288 + 100);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  std::uniform_int_distribution<size_t> length(0, data.size() - 8);
+  std::vector<size_t> sizes = {767, 768, 769, 1536, 12287, 12288, 12289, 12288 + 768, 3 * 12288};
+  for (int i = 0; i < 200; i++) sizes.push_back(length(rng));
+  for (size_t size : sizes) {
+    size_t offset = size % 8;
+    uint32_t start = static_cast<uint32_t>(rng());
+    ASSERT_EQ(crc32c::extend_portable(start, data.data() + offset, size),
+              crc32c::extend(start, data.data() + offset, size))
+        << "size " << size;
+  }
+}
+
 TEST(Crc32c, ExtendEqualsWholeValue) {
   std::string text = "the quick brown fox jumps over the lazy dog";
   uint32_t whole = crc32c::value(text.data(), text.size());

@@ -8,7 +8,7 @@
 namespace cairn::broker {
 
 asio::awaitable<net::Reply> KafkaSession::handle(net::InboundRequest request) {
-  auto frame = std::make_shared<const std::vector<uint8_t>>(std::move(request.frame));
+  auto frame = std::make_shared<std::vector<uint8_t>>(std::move(request.frame));
   protocol::Reader reader(*frame);
   Result<protocol::RequestHeader> header = protocol::decode_request_header(reader);
   if (!header.ok()) {

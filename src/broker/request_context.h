@@ -25,8 +25,10 @@
 #include <asio.hpp>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
+#include "base/assert.h"
 #include "broker/broker_state.h"
 #include "net/connection.h"
 #include "net/frame.h"
@@ -38,8 +40,10 @@ namespace cairn::broker {
 
 struct RequestContext {
   protocol::RequestHeader header;
-  std::shared_ptr<const std::vector<uint8_t>> frame;  // the whole request frame
-  size_t body_offset = 0;                             // where the body starts in `frame`
+  // The whole request frame. The handler owns it and may rewrite bytes in place (Produce
+  // stamps each batch's base offset there instead of copying the batch).
+  std::shared_ptr<std::vector<uint8_t>> frame;
+  size_t body_offset = 0;  // where the body starts in `frame`
   const BrokerState* broker = nullptr;
   net::ConnectionInfo connection;
   net::OrderingToken ordering;
@@ -48,6 +52,14 @@ struct RequestContext {
 
   protocol::Reader body() const {
     return protocol::Reader(std::span<const uint8_t>(*frame).subspan(body_offset));
+  }
+
+  // The writable bytes behind `view`, a view into this frame from a decoded request.
+  std::span<uint8_t> writable(std::span<const uint8_t> view) const {
+    ASSERT(view.data() >= frame->data() &&
+           view.data() + view.size() <= frame->data() + frame->size());
+    return std::span<uint8_t>(*frame).subspan(static_cast<size_t>(view.data() - frame->data()),
+                                              view.size());
   }
 
   // Decodes the body at the request's version. False for a malformed body (the connection

@@ -52,7 +52,8 @@ void FrameAssembler::take_body(std::span<const uint8_t>& input) {
   size_t needed = body_.size() + take;
   if (needed > body_.capacity()) {
     // Grow geometrically for amortised copies, but never past the announced size.
-    body_.reserve(std::min<size_t>(body_size_, std::max(needed, 2 * body_.capacity())));
+    size_t target = std::max({needed, 2 * body_.capacity(), kEagerBodyBytes});
+    body_.reserve(std::min<size_t>(body_size_, target));
   }
   body_.insert(body_.end(), input.begin(), input.begin() + static_cast<ptrdiff_t>(take));
   input = input.subspan(take);

@@ -2,9 +2,10 @@
 //
 // Each frame is a 4-byte big-endian size followed by that many bytes. A size that is zero,
 // negative (as int32) or above the limit is an error before any byte of the body is stored.
-// The body buffer grows only as bytes arrive (never beyond twice what has arrived, never beyond
-// the announced size), so a client that announces a huge frame and sends little holds little
-// memory. Complete frames queue in `ready` until popped; the caller feeds one bounded read at a
+// The body buffer takes up to kEagerBodyBytes at once (most requests fit, so they are stored
+// without regrowing), then grows only as bytes arrive (never beyond twice what has arrived,
+// never beyond the announced size), so a client that announces a huge frame and sends little
+// holds at most about 1 MiB. Complete frames queue in `ready` until popped; the caller feeds one bounded read at a
 // time and drains the queue in between, which bounds the queue. Single-threaded: owned by one
 // connection on its shard.
 #pragma once
@@ -22,6 +23,8 @@ namespace cairn::net {
 
 class FrameAssembler {
  public:
+  static constexpr size_t kEagerBodyBytes = size_t{1} << 20;
+
   explicit FrameAssembler(uint32_t frame_bytes_max) : frame_bytes_max_(frame_bytes_max) {}
 
   // Consumes all of `input`. Returns an error (too_large or invalid_argument) for a bad size

@@ -90,7 +90,10 @@ TEST(FrameAssembler, HugeAnnouncedFrameHoldsOnlyWhatArrived) {
   std::vector<uint8_t> dribble(1000, 0xab);
   for (int i = 0; i < 100; i++) ASSERT_TRUE(a.feed(dribble).ok());
   EXPECT_EQ(4u + 100'000u, a.partial_bytes());
-  EXPECT_LE(a.partial_capacity_bytes(), 2u * 100'000u);
+  EXPECT_LE(a.partial_capacity_bytes(), FrameAssembler::kEagerBodyBytes);
+  for (int i = 0; i < 3000; i++) ASSERT_TRUE(a.feed(dribble).ok());
+  EXPECT_EQ(4u + 3'100'000u, a.partial_bytes());
+  EXPECT_LE(a.partial_capacity_bytes(), 2u * 3'100'000u);
   EXPECT_FALSE(a.has_frame());
 }
 

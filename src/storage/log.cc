@@ -67,7 +67,7 @@ Status Log::close() {
   return status;
 }
 
-Result<AppendResult> Log::append(std::span<uint8_t> batch) {
+Result<AppendResult> Log::append(std::span<uint8_t> batch, Crc crc) {
   RETURN_IF_ERROR(writable());
   auto view = model::RecordBatchView::parse(batch);
   if (!view.ok()) return view.status();
@@ -77,7 +77,9 @@ Result<AppendResult> Log::append(std::span<uint8_t> batch) {
   if (view->last_offset_delta() < 0) {
     return error(StatusCode::corrupt, "negative last offset delta");
   }
-  if (!view->crc_ok()) return error(StatusCode::corrupt, "record batch crc mismatch");
+  if (crc == Crc::verify && !view->crc_ok()) {
+    return error(StatusCode::corrupt, "record batch crc mismatch");
+  }
   if (batch.size() > kSegmentBytesMax) return error(StatusCode::too_large, "batch too large");
   RETURN_IF_ERROR(maybe_roll(batch.size(), view->last_offset_delta()));
   Segment& segment = active();

@@ -105,9 +105,13 @@ class Log {
   // Clean shutdown: fsyncs everything, writes the index headers and the clean-shutdown marker.
   Status close();
 
+  // Whether append() computes the batch CRC itself; a caller that has just verified it (the
+  // Produce path) passes already_verified to save a second pass over the bytes.
+  enum class Crc { verify, already_verified };
   // REQUIRES: `batch` is exactly one v2 record batch. Checks it (length, magic, CRC), stamps
-  // its base offset in place, rolls if needed and writes it to the page cache.
-  Result<AppendResult> append(std::span<uint8_t> batch);
+  // its base offset in place (outside the CRC's span), rolls if needed and writes it to the
+  // page cache.
+  Result<AppendResult> append(std::span<uint8_t> batch, Crc crc = Crc::verify);
   // Calls back once every offset <= `offset` is durable (or with the log's error).
   void wait_durable(Offset offset, Callback callback);
   // Calls back once everything done before (appends, delete_prefix, retention) is durable.

@@ -53,7 +53,7 @@ struct AppendInput {
   size_t slot = 0;  // index into the flat list of partitions (and the barrier)
   std::string topic;
   PartitionId partition;
-  std::span<const uint8_t> records;  // into the request frame (the handler's ctx keeps it)
+  std::span<uint8_t> records;  // into the request frame, which the handler's ctx keeps alive
   bool records_null = false;
 };
 
@@ -159,9 +159,10 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
     }
   }
 
-  // The batch is good: copy it out of the request (the Log stamps its base offset in place).
-  std::vector<uint8_t> bytes(view.bytes().begin(), view.bytes().end());
-  std::span<uint8_t> batch(bytes);
+  // The batch is good. It is appended from the request frame itself (no copy); the Log
+  // stamps its base offset there.
+  std::span<uint8_t> batch = input.records.subspan(
+      static_cast<size_t>(view.bytes().data() - input.records.data()), view.size_bytes());
   TimestampMs max_timestamp = view.max_timestamp();
   if (config.timestamp_type == TimestampType::log_append_time) {
     protocol::stamp_log_append_time(batch, TimestampMs(now_ms));
@@ -173,7 +174,8 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
     model::update_crc(batch);
     max_timestamp = check.max_record_timestamp;
   }
-  Result<storage::AppendResult> appended = log.append(batch);
+  // validate_produce_records checked the CRC, and every rewrite above recomputed it.
+  Result<storage::AppendResult> appended = log.append(batch, storage::Log::Crc::already_verified);
   if (!appended.ok()) {
     spdlog::warn("{}: append failed: {}", log.dir(), appended.status().to_string());
     return fail(map_storage_error(appended.status()));
@@ -209,8 +211,9 @@ struct ProducePlan {
   std::map<net::ShardId, std::vector<AppendInput>> per_shard;
 };
 
-ProducePlan plan_produce(const BrokerState& broker, const ProduceRequest& request, bool acks_valid,
+ProducePlan plan_produce(const RequestContext& ctx, const ProduceRequest& request, bool acks_valid,
                          ProduceResponse& response) {
+  const BrokerState& broker = *ctx.broker;
   ProducePlan plan;
   response.responses.resize(request.topic_data.size());
   for (size_t t = 0; t < request.topic_data.size(); t++) {
@@ -237,7 +240,9 @@ ProducePlan plan_produce(const BrokerState& broker, const ProduceRequest& reques
       input.topic = topic.name;
       input.partition = PartitionId(data.index);
       input.records_null = data.records.is_null();
-      if (data.records.inline_bytes.has_value()) input.records = *data.records.inline_bytes;
+      if (data.records.inline_bytes.has_value()) {
+        input.records = ctx.writable(*data.records.inline_bytes);
+      }
       plan.per_shard[broker.shard_of(topic.name, input.partition)].push_back(std::move(input));
     }
   }
@@ -254,7 +259,7 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
   int16_t acks = request.acks;
   bool acks_valid = acks == -1 || acks == 0 || acks == 1;
   ProduceResponse response;
-  ProducePlan plan = plan_produce(broker, request, acks_valid, response);
+  ProducePlan plan = plan_produce(ctx, request, acks_valid, response);
   std::vector<ProduceResponse::PartitionProduceResponse*>& slots = plan.slots;
 
   asio::any_io_executor executor = co_await asio::this_coro::executor;
