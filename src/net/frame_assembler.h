@@ -5,9 +5,9 @@
 // The body buffer takes up to kEagerBodyBytes at once (most requests fit, so they are stored
 // without regrowing), then grows only as bytes arrive (never beyond twice what has arrived,
 // never beyond the announced size), so a client that announces a huge frame and sends little
-// holds at most about 1 MiB. Complete frames queue in `ready` until popped; the caller feeds one bounded read at a
-// time and drains the queue in between, which bounds the queue. Single-threaded: owned by one
-// connection on its shard.
+// holds at most about 1 MiB. Complete frames queue in `ready` until popped; the caller feeds one
+// bounded read at a time and drains the queue in between, which bounds the queue.
+// Single-threaded: owned by one connection on its shard.
 #pragma once
 
 #include <array>
