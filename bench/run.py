@@ -3,10 +3,10 @@
 
 Measures the machine's physical references (loopback TCP with iperf3, sequential write +
 fdatasync with fio), then for each system variant (Cairn, NATS JetStream default and synced,
-Redis Streams with AOF everysec and always): starts it on loopback with a fresh data directory,
-runs every workload file that names the variant's role through the cairn-bench harness, and
-stops it. Writes everything to one JSON file, which bench/render.py turns into
-docs/benchmarks.md.
+Redis Streams with AOF everysec and always): fills the page cache (PageCacheFill), starts the
+system on loopback with a fresh data directory, runs every workload file that names the
+variant's role through the cairn-bench harness, and stops it. Writes everything to one JSON
+file, which bench/render.py turns into docs/benchmarks.md.
 
 Bounded in time: the estimated total is scaled down to fit --budget-seconds, and anything that
 would still run past the deadline is skipped and recorded as skipped.
@@ -148,6 +148,52 @@ def measure_disk(runs, size_bytes, directory):
     return {"tool": f"fio, sequential 1 MiB buffered writes, fdatasync after each, "
                     f"{size_bytes // MIB} MiB per run, on the data directory's disk",
             "bytes_per_second": values}
+
+
+class PageCacheFill:
+    """Keeps the page cache full while the systems run, as on a server that has been up for a
+    while, by reading a sparse file as large as RAM (holes read as zeros: page-cache pages with
+    no disk I/O and no disk space). On a fresh VM, free memory may not be backed by the host
+    yet (or was handed back by free page reporting), and the first touch of each page costs a
+    trip to the hypervisor: a system writing into a growing page cache then runs at that rate
+    (~0.4-0.6 GB/s here) instead of its own, and whichever system runs first gets the warm
+    pages. With the cache full, new pages come from reclaiming this file's clean pages, which
+    are warm. The first read's rate is kept as a reference (the cost of new pages)."""
+
+    STEP = GIB
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "page-cache-fill")
+        with open("/proc/meminfo") as f:
+            self.size = int(f.readline().split()[1]) * 1024  # MemTotal
+        with open(self.path, "wb") as f:
+            f.truncate(self.size)
+
+    def fill(self):
+        """Reads the whole file; returns the read rate of each 1 GiB step."""
+        rates = []
+        buffer = bytearray(MIB)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            done = 0
+            while done < self.size:
+                started, step = time.monotonic(), 0
+                while step < self.STEP and done < self.size:
+                    got = os.readv(fd, [buffer])
+                    if got <= 0:
+                        return rates
+                    step += got
+                    done += got
+                rates.append(step / max(time.monotonic() - started, 1e-9))
+        finally:
+            os.close(fd)
+        return rates
+
+    def remove(self):
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
 
 
 # ---------------------------------------------------------------- systems
@@ -544,6 +590,9 @@ def main():
                         help="print what would run and the time estimates, run nothing")
     parser.add_argument("--no-profile", action="store_true",
                         help="skip the perf profile of Cairn during throughput workloads")
+    parser.add_argument("--no-page-cache-fill", action="store_true",
+                        help="do not fill the page cache before each system (see PageCacheFill;"
+                             " quick runs never fill it)")
     parser.add_argument("--data-root", default=os.path.join(ROOT, "build/bench-data"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs/bench/results.json"))
     args = parser.parse_args()
@@ -582,13 +631,31 @@ def main():
                     "workloads": [{k: v for k, v in w.items() if k != "path"}
                                   for w in workloads]})
     out_dir = tempfile.mkdtemp(prefix="results-", dir=args.data_root)
-    for variant in variants:
-        with open("/proc/loadavg") as f:
-            load = f.read().split()[:3]
-        entry = run_variant(variant, pairs, args, scale, 0 if args.quick else backlog,
-                            args.data_root, out_dir, deadline)
-        entry["load_average_before"] = load
-        results["systems"].append(entry)
+    page_cache = None
+    if not (args.quick or args.no_page_cache_fill):
+        page_cache = PageCacheFill(args.data_root)
+    try:
+        for i, variant in enumerate(variants):
+            if page_cache is not None:
+                started = time.monotonic()
+                rates = page_cache.fill()
+                log(f"page cache filled ({page_cache.size / GIB:.0f} GiB sparse file) in "
+                    f"{time.monotonic() - started:.0f} s")
+                if i == 0:
+                    results["page_cache_fill"] = {
+                        "tool": f"first read of a sparse file as large as RAM "
+                                f"({page_cache.size / GIB:.0f} GiB): new page-cache pages, "
+                                "no disk I/O; rate of each 1 GiB step",
+                        "bytes_per_second": rates}
+            with open("/proc/loadavg") as f:
+                load = f.read().split()[:3]
+            entry = run_variant(variant, pairs, args, scale, 0 if args.quick else backlog,
+                                args.data_root, out_dir, deadline)
+            entry["load_average_before"] = load
+            results["systems"].append(entry)
+    finally:
+        if page_cache is not None:
+            page_cache.remove()
     results["wall_seconds"] = time.monotonic() - START
     if args.merge:
         results = merge_into(args.out, results)

@@ -269,6 +269,7 @@ Result<json> max_rate_run(Driver& driver, const Workload& w, const RunOptions& o
               {"publish_latency", acks.latency_json()},
               {"broker", usage_json(usage, acked_bytes)},
               {"client_cpu_seconds", client_cpu_seconds}};
+  if (acked_bytes > 0) out["client_cpu_seconds_per_gb"] = client_cpu_seconds / (acked_bytes / 1e9);
   if (!flushed.ok()) out["flush_error"] = flushed.message();
   return out;
 }
@@ -462,6 +463,7 @@ Result<json> read_backlog(Driver& driver, const Workload& w, const RunOptions& o
               {"consumer_errors", reader->consumer->error_count()},
               {"broker", usage_json(usage, bytes)},
               {"client_cpu_seconds", client_cpu_seconds}};
+  if (bytes > 0) out["client_cpu_seconds_per_gb"] = client_cpu_seconds / (bytes / 1e9);
   if (received > 1 && first_to_last_s > 0) out["bytes_per_second"] = bytes / first_to_last_s;
   if (received > 0 && from_start_s > 0)
     out["bytes_per_second_from_subscribe"] = bytes / from_start_s;
