@@ -44,6 +44,25 @@ class LogTest : public ::testing::Test {
   uint64_t seed_ = 1;
 };
 
+// The POSIX file keeps no path of its own (memory per partition) but its errors still name
+// the file.
+TEST(PosixIo, FileErrorsNameTheFile) {
+  std::string dir = ::testing::TempDir() + "cairn-posix-io-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/segment.log";
+  auto created = posix_io().open(path, OpenMode::create_truncate);
+  ASSERT_TRUE(created.ok()) << created.status().to_string();
+  auto file = posix_io().open(path, OpenMode::read_only);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  uint8_t byte = 1;
+  Status status = (*file)->write_at(0, std::span<const uint8_t>(&byte, 1));
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("pwrite " + std::filesystem::canonical(path).string()),
+            std::string::npos)
+      << status.message();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(LogTest, AppendAssignsOffsetsAndReadsReturnTheStampedBytes) {
   auto log = open_log();
   std::vector<std::vector<uint8_t>> written;

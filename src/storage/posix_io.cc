@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <string>
 
 #include "storage/io.h"
 
@@ -28,9 +30,11 @@ Status errno_status(int err, const std::string& what) {
 
 namespace {
 
+// Holds only its descriptor: a log keeps three files open per partition, and a path copy in
+// each would be a fifth of a partition's memory. Error messages look the path up instead.
 class PosixFile final : public File {
  public:
-  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  explicit PosixFile(int fd) : fd_(fd) {}
   ~PosixFile() override { ::close(fd_); }
 
   Result<size_t> read_at(uint64_t position, std::span<uint8_t> out) override {
@@ -40,7 +44,7 @@ class PosixFile final : public File {
           ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(position + done));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return errno_status(errno, "pread " + path_);
+        return failed("pread");
       }
       if (n == 0) break;
       done += static_cast<size_t>(n);
@@ -55,7 +59,7 @@ class PosixFile final : public File {
                            static_cast<off_t>(position + done));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return errno_status(errno, "pwrite " + path_);
+        return failed("pwrite");
       }
       ASSERT(n > 0);
       done += static_cast<size_t>(n);
@@ -65,19 +69,19 @@ class PosixFile final : public File {
 
   Status sync() override {
     // Never retried after a failure: the kernel may have dropped the dirty pages already.
-    if (::fdatasync(fd_) != 0) return errno_status(errno, "fdatasync " + path_);
+    if (::fdatasync(fd_) != 0) return failed("fdatasync");
     return Status();
   }
 
   Result<uint64_t> size_bytes() override {
     struct stat st;
-    if (::fstat(fd_, &st) != 0) return errno_status(errno, "fstat " + path_);
+    if (::fstat(fd_, &st) != 0) return failed("fstat");
     return static_cast<uint64_t>(st.st_size);
   }
 
   Status truncate(uint64_t size_bytes) override {
     if (::ftruncate(fd_, static_cast<off_t>(size_bytes)) != 0) {
-      return errno_status(errno, "ftruncate " + path_);
+      return failed("ftruncate");
     }
     return Status();
   }
@@ -85,8 +89,19 @@ class PosixFile final : public File {
   int fd() const override { return fd_; }
 
  private:
+  // The status for the call `op` that just failed, naming the file (read before anything
+  // else can change errno).
+  Status failed(const char* op) const {
+    int err = errno;
+    char path[PATH_MAX];
+    std::string link = "/proc/self/fd/" + std::to_string(fd_);
+    ssize_t n = ::readlink(link.c_str(), path, sizeof(path) - 1);
+    std::string name =
+        n > 0 ? std::string(path, static_cast<size_t>(n)) : "fd " + std::to_string(fd_);
+    return errno_status(err, std::string(op) + " " + name);
+  }
+
   int fd_;
-  std::string path_;
 };
 
 class PosixIo final : public Io {
@@ -109,7 +124,7 @@ class PosixIo final : public Io {
     }
     int fd = ::open(path.c_str(), flags, 0644);
     if (fd < 0) return errno_status(errno, "open " + path);
-    return std::shared_ptr<File>(std::make_shared<PosixFile>(fd, path));
+    return std::shared_ptr<File>(std::make_shared<PosixFile>(fd));
   }
 
   Result<std::vector<std::string>> list_dir(const std::string& dir) override {
