@@ -31,7 +31,7 @@ Status errno_status(int err, const std::string& what) {
 namespace {
 
 // Holds only its descriptor: a log keeps three files open per partition, and a path copy in
-// each would be a fifth of a partition's memory. Error messages look the path up instead.
+// each would be about 15% of a partition's memory. Error messages look the path up instead.
 class PosixFile final : public File {
  public:
   explicit PosixFile(int fd) : fd_(fd) {}
