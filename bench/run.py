@@ -161,11 +161,14 @@ class PageCacheFill:
     are warm. The first read's rate is kept as a reference (the cost of new pages)."""
 
     STEP = GIB
+    # Bigger machines are left partly unfilled: reading hundreds of GiB would not fit the time
+    # budget, and the bench writes less than this per system.
+    SIZE_MAX = 64 * GIB
 
     def __init__(self, directory):
         self.path = os.path.join(directory, "page-cache-fill")
         with open("/proc/meminfo") as f:
-            self.size = int(f.readline().split()[1]) * 1024  # MemTotal
+            self.size = min(int(f.readline().split()[1]) * 1024, self.SIZE_MAX)  # MemTotal
         with open(self.path, "wb") as f:
             f.truncate(self.size)
 
