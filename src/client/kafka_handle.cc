@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <optional>
 
 namespace cairn::client {
 
@@ -119,6 +122,7 @@ Result<std::unique_ptr<KafkaHandle>> KafkaHandle::create(HandleKind kind,
   }
   rd_kafka_conf_set_opaque(conf, handle.get());
   rd_kafka_conf_set_log_cb(conf, &KafkaHandle::log_trampoline);
+  rd_kafka_conf_set_error_cb(conf, &KafkaHandle::error_trampoline);
   if (handle->on_delivery_) rd_kafka_conf_set_dr_msg_cb(conf, &KafkaHandle::delivery_trampoline);
 
   char errstr[512];
@@ -128,7 +132,96 @@ Result<std::unique_ptr<KafkaHandle>> KafkaHandle::create(HandleKind kind,
     rd_kafka_conf_destroy(conf);  // rd_kafka_new only takes ownership on success
     return error(StatusCode::invalid_argument, fmt::format("creating the client: {}", errstr));
   }
+  RETURN_IF_ERROR(handle->await_connection());
   return handle;
+}
+
+Status KafkaHandle::await_connection() {
+  using Clock = std::chrono::steady_clock;
+  // Long enough for librdkafka's reconnect backoff (100 ms, doubling) to try a second address.
+  constexpr auto kAllDownGrace = std::chrono::milliseconds(1'000);
+  constexpr int kAttemptTimeoutMs = 200;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms_);
+  std::optional<Clock::time_point> give_up;
+  while (true) {
+    // No topics: a brokers-only Metadata request, the cheapest proof that a broker answers.
+    const rd_kafka_metadata_t* metadata = nullptr;
+    auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    int attempt_ms = static_cast<int>(std::clamp<int64_t>(left_ms.count(), 1, kAttemptTimeoutMs));
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, nullptr, &metadata, attempt_ms);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(metadata);
+      return Status::ok_status();
+    }
+    rd_kafka_poll(rk_, 0);  // serves error_trampoline; nothing else is queued yet
+    bool all_down = false;
+    {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      all_down = all_brokers_down_;
+    }
+    auto now = Clock::now();
+    if (all_down && !give_up) give_up = now + kAllDownGrace;
+    if (give_up && now >= *give_up) return error(StatusCode::io_error, connection_failure());
+    if (now >= deadline) {
+      return explain(error(StatusCode::timed_out,
+                           fmt::format("no broker answered within {} ms", timeout_ms_)));
+    }
+  }
+}
+
+namespace {
+
+// librdkafka's error reasons read "127.0.0.1:9092/bootstrap: Connect to ipv4#127.0.0.1:9092
+// failed: Connection refused (after 0ms in state CONNECT)"; this keeps "127.0.0.1:9092" and
+// "Connection refused". A reason of another shape is kept whole, with an empty broker.
+std::pair<std::string, std::string> split_broker_reason(std::string_view reason) {
+  size_t colon = reason.find(": ");
+  size_t slash = reason.find('/');
+  if (colon == std::string_view::npos || slash == std::string_view::npos || slash > colon) {
+    return {"", std::string(reason)};
+  }
+  std::string broker(reason.substr(0, slash));
+  std::string_view detail = reason.substr(colon + 2);
+  size_t failed = detail.find(" failed: ");
+  if (failed != std::string_view::npos) detail = detail.substr(failed + 9);
+  size_t after = detail.rfind(" (after ");
+  if (after != std::string_view::npos) detail = detail.substr(0, after);
+  return {broker, std::string(detail)};
+}
+
+}  // namespace
+
+std::string KafkaHandle::connection_failure() const {
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  if (broker_failures_.empty()) return "cannot connect to any broker (all brokers are down)";
+  std::vector<std::string> parts;
+  for (const auto& [broker, reason] : broker_failures_) {
+    parts.push_back(broker.empty() ? reason : fmt::format("{}: {}", broker, reason));
+  }
+  if (parts.size() == 1) return "cannot connect to " + parts[0];
+  return fmt::format("cannot connect to any broker: {}", fmt::join(parts, "; "));
+}
+
+void KafkaHandle::error_trampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaHandle*>(opaque);
+  if (self == nullptr) return;
+  std::string text = reason != nullptr ? reason : "";
+  if (self->verbose_logs_) std::fprintf(stderr, "librdkafka error: %s\n", text.c_str());
+  std::lock_guard<std::mutex> lock(self->log_mutex_);
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    self->all_brokers_down_ = true;
+    return;
+  }
+  self->last_log_ = text;
+  auto [broker, detail] = split_broker_reason(text);
+  auto& failures = self->broker_failures_;
+  auto same = [&broker = broker](const auto& failure) { return failure.first == broker; };
+  auto it = std::find_if(failures.begin(), failures.end(), same);
+  if (it != failures.end()) {
+    it->second = detail;
+  } else {
+    failures.emplace_back(broker, detail);
+  }
 }
 
 KafkaHandle::~KafkaHandle() {

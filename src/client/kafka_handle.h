@@ -7,9 +7,17 @@
 // line (e.g. "Connect to ipv4#127.0.0.1:1 failed: Connection refused") so a timeout message
 // can say why; with `-X debug=...` or ClientOptions::verbose_logs they go to stderr.
 //
+// Connecting: create() returns only once a broker answered a Metadata request, so every
+// command fails the same way when the cluster is unreachable. A refused connection fails fast:
+// once librdkafka reports every bootstrap broker down, create() gives the brokers about a
+// second more (a host name can have more addresses to try) and then fails with each broker's
+// reason, "cannot connect to 127.0.0.1:9092: Connection refused". A broker that never answers
+// (a dropped SYN) still takes the whole timeout.
+//
 // Threads: the handle is used from the thread that created it; librdkafka's own threads only
 // call the log and delivery trampolines, which touch the mutex-guarded last-log string and the
-// delivery callback (the latter only from inside poll(), on the caller's thread).
+// delivery callback (the latter only from inside poll(), on the caller's thread). The error
+// trampoline runs inside rd_kafka_poll(), on the caller's thread.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -71,6 +79,11 @@ class KafkaHandle {
   static void log_trampoline(const rd_kafka_t* rk, int level, const char* facility,
                              const char* message);
   static void delivery_trampoline(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  static void error_trampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  // Waits (at most timeout_ms_) until a broker answers; see "Connecting" above.
+  Status await_connection();
+  // "cannot connect to HOST:PORT: REASON" from the failures the error callback saw.
+  std::string connection_failure() const;
 
   rd_kafka_t* rk_ = nullptr;
   int timeout_ms_ = 10'000;
@@ -78,6 +91,10 @@ class KafkaHandle {
   DeliveryCallback on_delivery_;
   mutable std::mutex log_mutex_;
   std::string last_log_;  // guarded by log_mutex_
+  // What the error callback saw while connecting: every broker down, and the last failure of
+  // each broker as (HOST:PORT, reason), in the order the brokers first failed.
+  bool all_brokers_down_ = false;  // guarded by log_mutex_
+  std::vector<std::pair<std::string, std::string>> broker_failures_;  // guarded by log_mutex_
 };
 
 // Splits "key=value" (the value may contain '='); an error names the bad argument.

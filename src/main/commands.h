@@ -13,6 +13,12 @@ void add_serve_command(CLI::App& app);
 // `cairn topic|produce|consume|group ...`: Kafka clients on librdkafka (client_commands.cc).
 void add_client_commands(CLI::App& app);
 
+// `cairn version`, `cairn --version`, and usage errors that name the unknown command and print
+// that command's usage (meta_commands.cc).
+void add_meta_commands(CLI::App& app);
+// "cairn VERSION (GIT-REVISION)", generated at build time (version.cmake).
+const char* version_text();
+
 void set_exit_code(int code);
 int exit_code();
 
