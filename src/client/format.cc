@@ -279,7 +279,8 @@ void RecordFormatter::format(const IncomingRecord& record, std::string& out) {
         out.append(std::to_string(record.partition));
         break;
       case Field::offset:
-        out.append(std::to_string(record.offset));
+        // A negative offset is unknown (a record produced with acks=0 gets -1001): print "-".
+        out.append(record.offset >= 0 ? std::to_string(record.offset) : "-");
         break;
       case Field::timestamp:
         out.append(std::to_string(record.timestamp_ms));

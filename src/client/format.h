@@ -3,7 +3,8 @@
 //
 // RecordFormatter prints consumed records with an rpk-style format string (`cairn consume -f`):
 //   %t topic  %T topic length  %k key  %K key length  %v value  %V value length
-//   %p partition  %o offset  %d timestamp (ms)  %H header count  %i record number (from 1)
+//   %p partition  %o offset (- when unknown, e.g. acks=0)  %d timestamp (ms)  %H header count
+//   %i record number (from 1)
 //   %h all headers as key=value,... or %h{...} with %k %v %K %V per header
 //   %% %{ %}   escapes \n \t \r \\ \xNN;  %k %v %t take {hex} or {base64} modifiers.
 // A null key or value prints as nothing. record_to_json() prints rpk's JSON shape.

@@ -65,6 +65,11 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
-std::string status_cell(const Status& status) { return status.ok() ? "OK" : status.message(); }
+std::string status_cell(const Status& status, bool dry_run) {
+  if (!status.ok()) return status.message();
+  return dry_run ? "OK (dry run)" : "OK";
+}
+
+void print_dry_run_note() { std::fputs("(dry run: nothing was changed)\n", stdout); }
 
 }  // namespace cairn::cli

@@ -43,7 +43,11 @@ void add_produce_command(CLI::App& app);
 void add_consume_command(CLI::App& app);
 void add_group_commands(CLI::App& app);
 
-// "OK" or the status message: the STATUS column of per-item results.
-std::string status_cell(const Status& status);
+// "OK" or the status message: the STATUS column of per-item results ("OK (dry run)" when
+// nothing was changed).
+std::string status_cell(const Status& status, bool dry_run = false);
+
+// The first line of every --dry-run output: "(dry run: nothing was changed)".
+void print_dry_run_note();
 
 }  // namespace cairn::cli

@@ -11,6 +11,7 @@
 #include "client/cluster.h"
 #include "client/parse.h"
 #include "main/cli_common.h"
+#include "main/cli_output.h"
 
 namespace cairn::cli {
 
@@ -24,14 +25,27 @@ Result<std::unique_ptr<Admin>> connect_admin(const ConnectionFlags& flags) {
   return Admin::connect(*options);
 }
 
-Status run_list(const ConnectionFlags& connection) {
-  auto admin = connect_admin(connection);
+struct ListFlags {
+  ConnectionFlags connection;
+  std::string format = "text";
+};
+
+Status run_list(const ListFlags& flags) {
+  auto admin = connect_admin(flags.connection);
   if (!admin.ok()) return admin.status();
   auto groups = (*admin)->list_groups();
   if (!groups.ok()) return groups.status();
   std::vector<std::vector<std::string>> rows{{"GROUP", "STATE"}};
-  for (const auto& group : *groups) rows.push_back({group.group_id, group.state});
-  print_table(rows);
+  Document document = Document::array();
+  for (const auto& group : *groups) {
+    rows.push_back({group.group_id, group.state});
+    document.push_back({{"group", group.group_id}, {"state", group.state}});
+  }
+  if (flags.format == "text") {
+    print_table(rows);
+  } else {
+    print_document(document, flags.format);
+  }
   return Status::ok_status();
 }
 
@@ -41,8 +55,16 @@ struct MemberCells {
   std::string host = "-";
 };
 
-// Prints one group's summary and per-partition lag table.
-Status describe_one(Admin& admin, const client::GroupDescription& group, bool first) {
+std::string cell(std::optional<int64_t> value) { return value ? std::to_string(*value) : "-"; }
+
+Document text_or_null(const std::string& text) {
+  return text == "-" ? Document() : Document(text);
+}
+
+// Describes one group: prints its summary and per-partition lag table (text), or appends its
+// object to `document` (json, yaml).
+Status describe_one(Admin& admin, const client::GroupDescription& group, bool first,
+                    const std::string& format, Document& document) {
   auto committed = admin.list_group_offsets(group.group_id);
   if (!committed.ok()) return committed.status();
   std::map<client::TopicPartition, int64_t> offsets;
@@ -59,24 +81,41 @@ Status describe_one(Admin& admin, const client::GroupDescription& group, bool fi
                                               "MEMBER-ID", "CLIENT-ID", "HOST"}};
   int64_t total_lag = 0;
   Status first_error;
+  Document partitions = Document::array();
   for (const auto& [tp, offset] : offsets) {
     auto marks = client::query_watermarks(admin.handle(), tp.topic, tp.partition);
-    std::string low = "-", high = "-", lag = "-";
+    std::optional<int64_t> current, low, high, lag;
+    if (offset >= 0) current = offset;
     if (marks.ok()) {
-      low = std::to_string(marks->low_offset);
-      high = std::to_string(marks->high_offset);
-      if (offset >= 0) {
-        int64_t partition_lag = std::max<int64_t>(0, marks->high_offset - offset);
-        total_lag += partition_lag;
-        lag = std::to_string(partition_lag);
-      }
+      low = marks->low_offset;
+      high = marks->high_offset;
+      if (current) lag = std::max<int64_t>(0, *high - *current);
+      total_lag += lag.value_or(0);
     } else if (first_error.ok()) {
       first_error = marks.status();
     }
     MemberCells owner = owners.count(tp) ? owners[tp] : MemberCells{};
-    rows.push_back({tp.topic, std::to_string(tp.partition),
-                    offset >= 0 ? std::to_string(offset) : "-", low, high, lag, owner.member_id,
-                    owner.client_id, owner.host});
+    rows.push_back({tp.topic, std::to_string(tp.partition), cell(current), cell(low), cell(high),
+                    cell(lag), owner.member_id, owner.client_id, owner.host});
+    partitions.push_back({{"topic", tp.topic},
+                          {"partition", tp.partition},
+                          {"current_offset", number_or_null(current)},
+                          {"log_start_offset", number_or_null(low)},
+                          {"log_end_offset", number_or_null(high)},
+                          {"lag", number_or_null(lag)},
+                          {"member_id", text_or_null(owner.member_id)},
+                          {"client_id", text_or_null(owner.client_id)},
+                          {"host", text_or_null(owner.host)}});
+  }
+  if (format != "text") {
+    document.push_back({{"group", group.group_id},
+                        {"coordinator", group.coordinator_id},
+                        {"state", group.state},
+                        {"balancer", text_or_null(group.assignor.empty() ? "-" : group.assignor)},
+                        {"members", group.members.size()},
+                        {"total_lag", total_lag},
+                        {"partitions", std::move(partitions)}});
+    return first_error;
   }
   if (!first) fmt::print("\n");
   print_table({{"GROUP", group.group_id},
@@ -92,25 +131,47 @@ Status describe_one(Admin& admin, const client::GroupDescription& group, bool fi
   return first_error;
 }
 
-Status run_describe(const ConnectionFlags& connection, const std::vector<std::string>& names) {
-  auto admin = connect_admin(connection);
-  if (!admin.ok()) return admin.status();
-  auto groups = (*admin)->describe_groups(names);
-  if (!groups.ok()) return groups.status();
-  Status first_error;
-  bool first = true;
-  for (const auto& group : *groups) {
-    Status status = group.status.ok() ? describe_one(**admin, group, first) : group.status;
-    first = false;
-    if (!status.ok()) {
-      fmt::print(stderr, "error: {}\n", status.message());
-      if (first_error.ok()) first_error = status;
-    }
-  }
-  if (!first_error.ok()) {
-    return error(first_error.code(), "could not describe every group");
+struct DescribeFlags {
+  ConnectionFlags connection;
+  std::vector<std::string> groups;
+  std::string format = "text";
+};
+
+// Kafka answers DescribeGroups for a group it does not know with state Dead and no members
+// (a group with only committed offsets is Empty), so Dead means "does not exist", as in
+// kafka-consumer-groups.
+Status group_status(const client::GroupDescription& group) {
+  if (!group.status.ok()) return group.status;
+  if (group.state == "Dead" && group.members.empty()) {
+    return error(StatusCode::not_found,
+                 fmt::format("consumer group '{}' does not exist", group.group_id));
   }
   return Status::ok_status();
+}
+
+Status run_describe(const DescribeFlags& flags) {
+  auto admin = connect_admin(flags.connection);
+  if (!admin.ok()) return admin.status();
+  auto groups = (*admin)->describe_groups(flags.groups);
+  if (!groups.ok()) return groups.status();
+  Status first_error;
+  size_t failed = 0;
+  bool first = true;
+  Document document = Document::array();
+  for (const auto& group : *groups) {
+    Status status = group_status(group);
+    if (status.ok()) status = describe_one(**admin, group, first, flags.format, document);
+    first = false;
+    if (status.ok()) continue;
+    failed++;
+    if (first_error.ok()) first_error = status;
+    if (groups->size() > 1) fmt::print(stderr, "error: {}\n", status.message());
+  }
+  if (flags.format != "text") print_document(document, flags.format);
+  if (failed == 0) return Status::ok_status();
+  if (groups->size() == 1) return first_error;
+  return error(first_error.code(),
+               fmt::format("could not describe {} of {} groups", failed, groups->size()));
 }
 
 struct SeekFlags {
@@ -195,6 +256,7 @@ Status run_seek(const SeekFlags& flags) {
     if (!altered.ok()) return altered.status();
     results = *altered;
   }
+  if (flags.dry_run) print_dry_run_note();
   std::vector<std::vector<std::string>> rows{
       {"TOPIC", "PARTITION", "PRIOR-OFFSET", "CURRENT-OFFSET", "STATUS"}};
   size_t failed = 0;
@@ -202,7 +264,7 @@ Status run_seek(const SeekFlags& flags) {
     auto it = prior.find({tpo.topic, tpo.partition});
     std::string before = it != prior.end() && it->second >= 0 ? std::to_string(it->second) : "-";
     rows.push_back({tpo.topic, std::to_string(tpo.partition), before, std::to_string(tpo.offset),
-                    status_cell(tpo.status)});
+                    status_cell(tpo.status, flags.dry_run)});
     if (!tpo.status.ok()) failed++;
   }
   print_table(rows);
@@ -239,20 +301,21 @@ void add_group_commands(CLI::App& app) {
   CLI::App* group = app.add_subcommand("group", "List, describe, seek and delete consumer groups");
   group->require_subcommand(1);
 
-  auto list_flags = std::make_shared<ConnectionFlags>();
+  auto list_flags = std::make_shared<ListFlags>();
   CLI::App* list = group->add_subcommand("list", "List consumer groups and their states");
   list->alias("ls");
-  add_connection_flags(list, *list_flags);
+  add_format_flag(list, list_flags->format);
+  add_connection_flags(list, list_flags->connection);
   list->callback([list_flags]() { run_command([&]() { return run_list(*list_flags); }); });
 
-  auto describe_flags = std::make_shared<NamesFlags>();
+  auto describe_flags = std::make_shared<DescribeFlags>();
   CLI::App* describe = group->add_subcommand(
       "describe", "Show groups' members, committed offsets and lag per partition");
-  describe->add_option("groups", describe_flags->second, "Group names")->required();
-  add_connection_flags(describe, describe_flags->first);
-  describe->callback([describe_flags]() {
-    run_command([&]() { return run_describe(describe_flags->first, describe_flags->second); });
-  });
+  describe->add_option("groups", describe_flags->groups, "Group names")->required();
+  add_format_flag(describe, describe_flags->format);
+  add_connection_flags(describe, describe_flags->connection);
+  describe->callback(
+      [describe_flags]() { run_command([&]() { return run_describe(*describe_flags); }); });
 
   auto seek_flags = std::make_shared<SeekFlags>();
   CLI::App* seek = group->add_subcommand(

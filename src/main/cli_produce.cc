@@ -2,7 +2,10 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -137,8 +140,16 @@ Status run_produce(const ProduceFlags& flags) {
   if (!settings.ok()) return settings.status();
   std::ifstream file;
   if (!flags.file.empty() && flags.file != "-") {
+    errno = 0;
     file.open(flags.file, std::ios::binary);
-    if (!file) return error(StatusCode::not_found, fmt::format("cannot open '{}'", flags.file));
+    int open_errno = errno;
+    std::error_code ignored;
+    if (file && std::filesystem::is_directory(flags.file, ignored)) open_errno = EISDIR;
+    if (!file || open_errno == EISDIR) {
+      return error(StatusCode::not_found,
+                   fmt::format("cannot open {}: {}", flags.file,
+                               std::strerror(open_errno != 0 ? open_errno : ENOENT)));
+    }
   }
   std::istream& in = file.is_open() ? static_cast<std::istream&>(file) : std::cin;
 
@@ -173,7 +184,8 @@ Status run_produce(const ProduceFlags& flags) {
   }
   if (!flushed.ok()) return flushed;
   if (!*output) {
-    fmt::print(stderr, "Produced {} records to topic '{}'.\n", counters.delivered, flags.topic);
+    fmt::print(stderr, "Produced {} record{} to topic '{}'.\n", counters.delivered,
+               counters.delivered == 1 ? "" : "s", flags.topic);
   }
   return Status::ok_status();
 }

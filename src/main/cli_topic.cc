@@ -8,6 +8,7 @@
 #include "client/admin.h"
 #include "client/cluster.h"
 #include "main/cli_common.h"
+#include "main/cli_output.h"
 
 namespace cairn::cli {
 
@@ -21,12 +22,15 @@ Result<std::unique_ptr<Admin>> connect_admin(const ConnectionFlags& flags) {
   return Admin::connect(*options);
 }
 
-// Prints per-item results as NAME STATUS rows; fails when any item failed.
-Status print_results(std::string_view name_column, const std::vector<client::ItemResult>& items) {
+// Prints per-item results as NAME STATUS rows; fails when any item failed. A dry run says so
+// on a first line and in each STATUS cell.
+Status print_results(std::string_view name_column, const std::vector<client::ItemResult>& items,
+                     bool dry_run = false) {
+  if (dry_run) print_dry_run_note();
   std::vector<std::vector<std::string>> rows{{std::string(name_column), "STATUS"}};
   size_t failed = 0;
   for (const auto& item : items) {
-    rows.push_back({item.name, status_cell(item.status)});
+    rows.push_back({item.name, status_cell(item.status, dry_run)});
     if (!item.status.ok()) failed++;
   }
   print_table(rows);
@@ -60,20 +64,36 @@ Status run_create(const CreateFlags& flags) {
   if (!admin.ok()) return admin.status();
   auto results = (*admin)->create_topics(specs, flags.dry_run);
   if (!results.ok()) return results.status();
-  return print_results("TOPIC", *results);
+  return print_results("TOPIC", *results, flags.dry_run);
 }
 
-Status run_list(const ConnectionFlags& connection) {
-  auto admin = connect_admin(connection);
+struct ListFlags {
+  ConnectionFlags connection;
+  std::string format = "text";
+};
+
+size_t replica_count(const client::TopicMetadata& topic) {
+  return topic.partitions.empty() ? 0 : topic.partitions[0].replicas.size();
+}
+
+Status run_list(const ListFlags& flags) {
+  auto admin = connect_admin(flags.connection);
   if (!admin.ok()) return admin.status();
   auto cluster = client::query_metadata((*admin)->handle(), nullptr);
   if (!cluster.ok()) return cluster.status();
   std::vector<std::vector<std::string>> rows{{"NAME", "PARTITIONS", "REPLICAS"}};
+  Document document = Document::array();
   for (const auto& topic : cluster->topics) {
-    size_t replicas = topic.partitions.empty() ? 0 : topic.partitions[0].replicas.size();
+    size_t replicas = replica_count(topic);
     rows.push_back({topic.name, std::to_string(topic.partitions.size()), std::to_string(replicas)});
+    document.push_back(
+        {{"name", topic.name}, {"partitions", topic.partitions.size()}, {"replicas", replicas}});
   }
-  print_table(rows);
+  if (flags.format == "text") {
+    print_table(rows);
+  } else {
+    print_document(document, flags.format);
+  }
   return Status::ok_status();
 }
 
@@ -83,7 +103,21 @@ struct DescribeFlags {
   bool summary = false;
   bool configs = false;
   bool partitions = false;
+  std::string format = "text";
 };
+
+// One row of the PARTITIONS section; nullopt watermarks are unknown.
+struct PartitionRow {
+  int32_t partition = -1;
+  int32_t leader = -1;
+  std::vector<int32_t> replicas;
+  std::optional<int64_t> log_start_offset;
+  std::optional<int64_t> high_watermark;
+};
+
+std::string offset_cell(std::optional<int64_t> offset) {
+  return offset ? std::to_string(*offset) : "-";
+}
 
 void print_heading(std::string_view title, bool first) {
   fmt::print("{}{}\n{}\n", first ? "" : "\n", title, std::string(title.size(), '='));
@@ -93,25 +127,99 @@ std::string join_ids(const std::vector<int32_t>& ids) {
   return fmt::format("[{}]", fmt::join(ids, " "));
 }
 
-Status describe_partitions(Admin& admin, const client::TopicMetadata& topic) {
-  std::vector<std::vector<std::string>> rows{
-      {"PARTITION", "LEADER", "REPLICAS", "LOG-START-OFFSET", "HIGH-WATERMARK"}};
-  Status first_error;
+// The partitions with their watermarks; a failed lookup leaves them unknown and sets
+// `first_error` (when it is still ok).
+std::vector<PartitionRow> partition_rows(Admin& admin, const client::TopicMetadata& topic,
+                                         Status& first_error) {
+  std::vector<PartitionRow> rows;
   for (const auto& partition : topic.partitions) {
-    std::string low = "-";
-    std::string high = "-";
+    PartitionRow row{partition.id, partition.leader, partition.replicas, {}, {}};
     auto marks = client::query_watermarks(admin.handle(), topic.name, partition.id);
     if (marks.ok()) {
-      low = std::to_string(marks->low_offset);
-      high = std::to_string(marks->high_offset);
+      row.log_start_offset = marks->low_offset;
+      row.high_watermark = marks->high_offset;
     } else if (first_error.ok()) {
       first_error = marks.status();
     }
-    rows.push_back({std::to_string(partition.id), std::to_string(partition.leader),
-                    join_ids(partition.replicas), low, high});
+    rows.push_back(std::move(row));
   }
-  print_table(rows);
-  return first_error;
+  return rows;
+}
+
+// What `topic describe` found; a section the flags left out stays unset.
+struct TopicDescription {
+  std::optional<client::TopicMetadata> summary;
+  std::optional<Result<std::vector<client::ConfigEntry>>> configs;
+  std::optional<std::vector<PartitionRow>> partitions;
+};
+
+void print_description_text(const TopicDescription& topic) {
+  bool first = true;
+  if (topic.summary) {
+    print_heading("SUMMARY", first);
+    first = false;
+    print_table({{"NAME", topic.summary->name},
+                 {"PARTITIONS", std::to_string(topic.summary->partitions.size())},
+                 {"REPLICAS", std::to_string(replica_count(*topic.summary))}});
+  }
+  if (topic.configs) {
+    print_heading("CONFIGS", first);
+    first = false;
+    if (topic.configs->ok()) {
+      std::vector<std::vector<std::string>> rows{{"KEY", "VALUE", "SOURCE"}};
+      for (const auto& entry : **topic.configs) {
+        rows.push_back({entry.name, entry.value.value_or(entry.is_sensitive ? "(sensitive)" : "-"),
+                        entry.source});
+      }
+      print_table(rows);
+    } else {
+      fmt::print("(unavailable: {})\n", topic.configs->status().message());
+    }
+  }
+  if (topic.partitions) {
+    print_heading("PARTITIONS", first);
+    std::vector<std::vector<std::string>> rows{
+        {"PARTITION", "LEADER", "REPLICAS", "LOG-START-OFFSET", "HIGH-WATERMARK"}};
+    for (const PartitionRow& row : *topic.partitions) {
+      rows.push_back({std::to_string(row.partition), std::to_string(row.leader),
+                      join_ids(row.replicas), offset_cell(row.log_start_offset),
+                      offset_cell(row.high_watermark)});
+    }
+    print_table(rows);
+  }
+}
+
+// The JSON/YAML shape of `topic describe` (docs/cli.md); sections left out are absent, and
+// configs that could not be described are null.
+Document description_document(const TopicDescription& topic) {
+  Document document = Document::object();
+  if (topic.summary) {
+    document["summary"] = {{"name", topic.summary->name},
+                           {"partitions", topic.summary->partitions.size()},
+                           {"replicas", replica_count(*topic.summary)}};
+  }
+  if (topic.configs && !topic.configs->ok()) document["configs"] = nullptr;
+  if (topic.configs && topic.configs->ok()) {
+    Document configs = Document::array();
+    for (const auto& entry : **topic.configs) {
+      configs.push_back({{"key", entry.name},
+                         {"value", entry.value ? Document(*entry.value) : Document()},
+                         {"source", entry.source}});
+    }
+    document["configs"] = std::move(configs);
+  }
+  if (topic.partitions) {
+    Document partitions = Document::array();
+    for (const PartitionRow& row : *topic.partitions) {
+      partitions.push_back({{"partition", row.partition},
+                            {"leader", row.leader},
+                            {"replicas", row.replicas},
+                            {"log_start_offset", number_or_null(row.log_start_offset)},
+                            {"high_watermark", number_or_null(row.high_watermark)}});
+    }
+    document["partitions"] = std::move(partitions);
+  }
+  return document;
 }
 
 Status run_describe(const DescribeFlags& flags) {
@@ -120,36 +228,22 @@ Status run_describe(const DescribeFlags& flags) {
   if (!admin.ok()) return admin.status();
   auto topic = client::describe_topic((*admin)->handle(), flags.topic);
   if (!topic.ok()) return topic.status();
+  TopicDescription description;
   Status first_error;
-  bool first = true;
-  if (all || flags.summary) {
-    print_heading("SUMMARY", first);
-    first = false;
-    size_t replicas = topic->partitions.empty() ? 0 : topic->partitions[0].replicas.size();
-    print_table({{"NAME", topic->name},
-                 {"PARTITIONS", std::to_string(topic->partitions.size())},
-                 {"REPLICAS", std::to_string(replicas)}});
-  }
+  if (all || flags.summary) description.summary = *topic;
   if (all || flags.configs) {
-    print_heading("CONFIGS", first);
-    first = false;
-    auto configs = (*admin)->describe_topic_configs(flags.topic);
-    if (configs.ok()) {
-      std::vector<std::vector<std::string>> rows{{"KEY", "VALUE", "SOURCE"}};
-      for (const auto& entry : *configs) {
-        rows.push_back({entry.name, entry.value.value_or(entry.is_sensitive ? "(sensitive)" : "-"),
-                        entry.source});
-      }
-      print_table(rows);
-    } else {
-      fmt::print("(unavailable: {})\n", configs.status().message());
-      first_error = configs.status();
-    }
+    description.configs = (*admin)->describe_topic_configs(flags.topic);
+    if (!description.configs->ok()) first_error = description.configs->status();
   }
   if (all || flags.partitions) {
-    print_heading("PARTITIONS", first);
-    Status status = describe_partitions(**admin, *topic);
+    Status status;
+    description.partitions = partition_rows(**admin, *topic, status);
     if (first_error.ok()) first_error = status;
+  }
+  if (flags.format == "text") {
+    print_description_text(description);
+  } else {
+    print_document(description_document(description), flags.format);
   }
   return first_error;
 }
@@ -190,7 +284,7 @@ Status run_alter_config(const AlterConfigFlags& flags) {
   }
   client::Settings settings(configs.begin(), configs.end());
   Status status = (*admin)->alter_topic_configs(flags.topic, settings, flags.dry_run);
-  return print_results("TOPIC", {{flags.topic, status}});
+  return print_results("TOPIC", {{flags.topic, status}}, flags.dry_run);
 }
 
 struct AddPartitionsFlags {
@@ -217,7 +311,7 @@ Status run_add_partitions(const AddPartitionsFlags& flags) {
     if (!result.ok()) return result.status();
     results.insert(results.end(), result->begin(), result->end());
   }
-  return print_results("TOPIC", results);
+  return print_results("TOPIC", results, flags.dry_run);
 }
 
 void add_create(CLI::App* topic) {
@@ -236,10 +330,11 @@ void add_create(CLI::App* topic) {
 }
 
 void add_list(CLI::App* topic) {
-  auto flags = std::make_shared<ConnectionFlags>();
+  auto flags = std::make_shared<ListFlags>();
   CLI::App* cmd = topic->add_subcommand("list", "List topics with partition and replica counts");
   cmd->alias("ls");
-  add_connection_flags(cmd, *flags);
+  add_format_flag(cmd, flags->format);
+  add_connection_flags(cmd, flags->connection);
   cmd->callback([flags]() { run_command([&]() { return run_list(*flags); }); });
 }
 
@@ -251,6 +346,7 @@ void add_describe(CLI::App* topic) {
   cmd->add_flag("-s,--print-summary", flags->summary, "Print only the summary section");
   cmd->add_flag("-c,--print-configs", flags->configs, "Print only the configs section");
   cmd->add_flag("-p,--print-partitions", flags->partitions, "Print only the partitions section");
+  add_format_flag(cmd, flags->format);
   add_connection_flags(cmd, flags->connection);
   cmd->callback([flags]() { run_command([&]() { return run_describe(*flags); }); });
 }
