@@ -137,7 +137,8 @@ Result<std::unique_ptr<GroupConsumer>> GroupConsumer::create(const ClientOptions
 }
 
 GroupConsumer::~GroupConsumer() {
-  if (!closed_) (void)close();
+  // No handle when create() failed (e.g. no broker reachable): nothing to commit or leave.
+  if (!closed_ && handle_ != nullptr) (void)close();
 }
 
 Status GroupConsumer::subscribe(const std::vector<std::string>& topics) {

@@ -9,7 +9,8 @@ other implementations.
 Tests that need a broker API declare it; when the broker's ApiVersions answer lacks it the
 test is skipped with the API's name, so it turns on by itself once the broker serves it.
 
-Environment: CAIRN_BIN (the binary; default: the newest of build/*/src/main/cairn).
+Environment: CAIRN_BIN (the binary; default: the newest of build/*/cairn and
+build/*/src/main/cairn).
 """
 import os
 import socket
@@ -47,9 +48,10 @@ def cairn_binary():
     build = os.path.join(ROOT, "build")
     if os.path.isdir(build):
         for name in os.listdir(build):
-            path = os.path.join(build, name, "src", "main", "cairn")
-            if os.path.isfile(path) and os.access(path, os.X_OK):
-                candidates.append(path)
+            for path in (os.path.join(build, name, "cairn"),
+                         os.path.join(build, name, "src", "main", "cairn")):
+                if os.path.isfile(path) and os.access(path, os.X_OK):
+                    candidates.append(path)
     if not candidates:
         raise RuntimeError("no cairn binary: build it or set CAIRN_BIN")
     return max(candidates, key=os.path.getmtime)

@@ -76,12 +76,12 @@ class GroupCommands(BrokerTestCase):
         self.assertEqual(self.consume_group(topic, group, "-e"), "c ")
 
     def test_describe_unknown_group(self):
+        # Regression: it printed "STATE Dead" and exited 0.
         result = self.cairn("group", "describe", "no-such-group-here", check=False)
-        # Kafka describes an unknown group as Dead with no members; either answer is clear.
-        if result.returncode == 0:
-            self.assertIn(b"Dead", result.stdout)
-        else:
-            self.assertIn(b"no-such-group-here", result.stderr)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, b"")
+        self.assertEqual(result.stderr,
+                         b"error: consumer group 'no-such-group-here' does not exist\n")
 
 
 if __name__ == "__main__":
