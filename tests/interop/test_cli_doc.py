@@ -164,9 +164,10 @@ class DocumentedCommands(unittest.TestCase):
     def run_example(self, example):
         """(exit status, stdout and stderr as one text) of the command; a following consume
         is stopped with SIGTERM after FOLLOW_S."""
-        process = subprocess.Popen(["bash", "-c", example.command], env=self.env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(["bash", "-o", "pipefail", "-c", example.command],
+                                   env=self.env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
         limit_s = FOLLOW_S if follows(example.command) else COMMAND_TIMEOUT_S
         try:
             output, _ = process.communicate(timeout=limit_s)
