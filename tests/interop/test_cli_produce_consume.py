@@ -65,7 +65,7 @@ class ProduceConsume(BrokerTestCase):
         topic = self.topic("default-json")
         produced = self.produce_lines(topic, ["hello"])
         self.assertEqual(produced.stdout, b"")
-        self.assertIn(f"Produced 1 records to topic '{topic}'".encode(), produced.stderr)
+        self.assertIn(f"Produced 1 record to topic '{topic}'".encode(), produced.stderr)
         record = json.loads(self.cairn("consume", topic, "-n", "1").stdout)
         self.assertEqual((record["key"], record["value"], record["headers"]), (None, "hello", []))
 
