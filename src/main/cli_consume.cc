@@ -291,8 +291,7 @@ void add_consume_command(CLI::App& app) {
   auto flags = std::make_shared<ConsumeFlags>();
   CLI::App* cmd =
       app.add_subcommand("consume",
-                         "Print records of topics; follows new records until -n or Ctrl-C unless a "
-                         "range (-o A:B, -o :end) or -e bounds it");
+                         "Print records of topics (follows until Ctrl-C, -n, -e or -o A:B)");
   cmd->add_option("topics", flags->topics, "Topics to read")->required();
   cmd->add_option("-o,--offset", flags->offset,
                   "Where to start: start, end, N, +N, -N, @timestamp_ms or @-duration, "

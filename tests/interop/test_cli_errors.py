@@ -151,6 +151,7 @@ class BadArguments(unittest.TestCase):
                 break
             parts = line.split(None, 1)
             self.assertEqual(len(parts), 2, f"no description: {line!r}")
+            self.assertLessEqual(len(line), 100, f"description is not one short line: {line!r}")
             described[parts[0]] = parts[1]
         for name in ("serve", "version", "topic", "produce", "consume", "group"):
             self.assertIn(name, described)
