@@ -24,9 +24,11 @@ bool has_commands(const CLI::App& command) {
 std::string failure_message(const CLI::App* root, const CLI::Error& failure) {
   // The deepest command the parse reached, and its name as typed: "cairn topic".
   const CLI::App* command = root;
+  std::string parent_path;
   std::string path = "cairn";
   while (!command->get_subcommands().empty()) {
     command = command->get_subcommands().back();
+    parent_path = path;
     path += " " + command->get_name();
   }
   bool missing_command = failure.get_name() == "RequiredError" ||
@@ -39,7 +41,8 @@ std::string failure_message(const CLI::App* root, const CLI::Error& failure) {
         break;
       }
     }
-    std::string usage = command->help();
+    // help(prev) titles a subcommand's usage "PREV NAME": "Usage: cairn topic ...".
+    std::string usage = command == root ? command->help() : command->help(parent_path);
     if (!unknown.empty()) {
       return fmt::format("error: unknown command '{}' for '{}'\n\n{}", unknown, path, usage);
     }

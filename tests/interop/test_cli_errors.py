@@ -115,7 +115,7 @@ class BadArguments(unittest.TestCase):
         for command, message, usage in [
                 (["bogus"], b"error: unknown command 'bogus' for 'cairn'", b"Subcommands:"),
                 (["topic", "bogus"], b"error: unknown command 'bogus' for 'cairn topic'",
-                 b"alter-config"),
+                 b"Usage: cairn topic [OPTIONS] SUBCOMMAND"),
                 (["group", "bogus", "x"], b"error: unknown command 'bogus' for 'cairn group'",
                  b"seek"),
                 (["topic"], b"error: 'cairn topic' needs a command", b"add-partitions")]:
