@@ -6,6 +6,7 @@
 
 #include "broker/cluster_id.h"
 #include "broker/configs/resolve.h"
+#include "broker/data_dir_lock.h"
 #include "broker/kafka_session.h"
 
 namespace cairn::broker {
@@ -36,46 +37,16 @@ net::HostPort default_advertised(const net::HostPort& listen, uint16_t bound_por
 Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   std::unique_ptr<Server> server(new Server());
   RETURN_IF_ERROR(configs::finish_broker_config(config));
-  std::filesystem::path meta_dir = config.data_dir / "meta";
-  Result<std::string> cluster_id = load_or_create_cluster_id(meta_dir);
-  if (!cluster_id.ok()) return cluster_id.status();
-  Result<std::unique_ptr<TopicRegistry>> topics = TopicRegistry::open(meta_dir);
-  if (!topics.ok()) return topics.status();
-  server->topics_ = std::move(topics).value();
-  Result<std::unique_ptr<configs::DynamicConfigStore>> dynamic_configs =
-      configs::DynamicConfigStore::open(meta_dir);
-  if (!dynamic_configs.ok()) return dynamic_configs.status();
-  server->dynamic_configs_ = std::move(dynamic_configs).value();
-
+  // The lock comes before anything reads or writes the data directory, and the listen address
+  // is bound before any log is opened: a broker that cannot run (another one owns the
+  // directory, the port is taken) leaves the directory as it found it.
+  Result<std::unique_ptr<DataDirLock>> lock = DataDirLock::acquire(config.data_dir);
+  if (!lock.ok()) return lock.status();
+  server->data_dir_lock_ = std::move(lock).value();
+  std::error_code ec;
+  spdlog::info("data directory {}", std::filesystem::absolute(config.data_dir, ec).string());
   server->shards_ = std::make_unique<net::ShardSet>(config.shard_count);
-  Result<std::unique_ptr<producers::ProducerIdAllocator>> producer_ids =
-      producers::ProducerIdAllocator::open(meta_dir);
-  if (!producer_ids.ok()) return producer_ids.status();
-  server->producer_ids_ = std::move(producer_ids).value();
-  server->flusher_ = std::make_unique<storage::Flusher>();
-  PartitionManagerOptions partition_options;
-  partition_options.data_dir = config.data_dir;
-  partition_options.shards = server->shards_.get();
-  partition_options.flusher = server->flusher_.get();
-  partition_options.resolver =
-      configs::partition_resolver(config.kafka_configs, server->dynamic_configs_.get());
-  partition_options.retention_check_interval = configs::retention_check_interval(config);
-  Result<std::unique_ptr<PartitionManager>> partitions =
-      PartitionManager::open(std::move(partition_options), *server->topics_->snapshot());
-  if (!partitions.ok()) return partitions.status();
-  server->partitions_ = std::move(partitions).value();
   server->state_ = std::make_unique<BrokerState>();
-  BrokerState& state = *server->state_;
-  state.node_id = config.node_id;
-  state.cluster_id = std::move(cluster_id).value();
-  state.topics = server->topics_.get();
-  state.dynamic_configs = server->dynamic_configs_.get();
-  state.shards = server->shards_.get();
-  state.partitions = server->partitions_.get();
-  state.producer_ids = server->producer_ids_.get();
-
-  RETURN_IF_ERROR(server->open_groups(config));
-
   const BrokerState* state_pointer = server->state_.get();
   Result<std::unique_ptr<net::Listener>> listener = net::Listener::bind(
       *server->shards_, config.listen, config.limits,
@@ -84,18 +55,60 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
       });
   if (!listener.ok()) return listener.status();
   server->listener_ = std::move(listener).value();
+  RETURN_IF_ERROR(server->open_data(config));
+
+  BrokerState& state = *server->state_;
   uint16_t bound_port = server->listener_->local_endpoint().port();
   state.advertised = config.advertise.value_or(default_advertised(config.listen, bound_port));
   state.config = std::move(config);
-
   server->shards_->start();
   server->groups_->start();
   server->partitions_->start();
   server->listener_->start();
+  server->started_ = true;
   spdlog::info("cluster id {}, node {}, {} shard(s), advertising {}:{}", state.cluster_id,
                state.node_id.value(), state.shards->count(), state.advertised.host,
                state.advertised.port);
   return server;
+}
+
+// Opens what the data directory holds: metadata, every partition's log, consumer groups.
+Status Server::open_data(const BrokerConfig& config) {
+  std::filesystem::path meta_dir = config.data_dir / "meta";
+  Result<std::string> cluster_id = load_or_create_cluster_id(meta_dir);
+  if (!cluster_id.ok()) return cluster_id.status();
+  Result<std::unique_ptr<TopicRegistry>> topics = TopicRegistry::open(meta_dir);
+  if (!topics.ok()) return topics.status();
+  topics_ = std::move(topics).value();
+  Result<std::unique_ptr<configs::DynamicConfigStore>> dynamic_configs =
+      configs::DynamicConfigStore::open(meta_dir);
+  if (!dynamic_configs.ok()) return dynamic_configs.status();
+  dynamic_configs_ = std::move(dynamic_configs).value();
+  Result<std::unique_ptr<producers::ProducerIdAllocator>> producer_ids =
+      producers::ProducerIdAllocator::open(meta_dir);
+  if (!producer_ids.ok()) return producer_ids.status();
+  producer_ids_ = std::move(producer_ids).value();
+  flusher_ = std::make_unique<storage::Flusher>();
+  PartitionManagerOptions partition_options;
+  partition_options.data_dir = config.data_dir;
+  partition_options.shards = shards_.get();
+  partition_options.flusher = flusher_.get();
+  partition_options.resolver =
+      configs::partition_resolver(config.kafka_configs, dynamic_configs_.get());
+  partition_options.retention_check_interval = configs::retention_check_interval(config);
+  Result<std::unique_ptr<PartitionManager>> partitions =
+      PartitionManager::open(std::move(partition_options), *topics_->snapshot());
+  if (!partitions.ok()) return partitions.status();
+  partitions_ = std::move(partitions).value();
+  BrokerState& state = *state_;
+  state.node_id = config.node_id;
+  state.cluster_id = std::move(cluster_id).value();
+  state.topics = topics_.get();
+  state.dynamic_configs = dynamic_configs_.get();
+  state.shards = shards_.get();
+  state.partitions = partitions_.get();
+  state.producer_ids = producer_ids_.get();
+  return open_groups(config);
 }
 
 // Consumer groups: opens the __consumer_offsets logs (replayed once the shards run).
@@ -120,7 +133,7 @@ net::HostPort Server::bound_address() const {
 }
 
 void Server::stop(std::chrono::milliseconds grace) {
-  if (stopped_) return;
+  if (!started_ || stopped_) return;
   stopped_ = true;
   listener_->stop();
   if (groups_ != nullptr) groups_->stop();
@@ -136,7 +149,7 @@ void Server::stop(std::chrono::milliseconds grace) {
 }
 
 Server::~Server() {
-  if (shards_ != nullptr && listener_ != nullptr) stop();
+  stop();  // a start that failed midway started no thread: nothing to stop
 }
 
 }  // namespace cairn::broker

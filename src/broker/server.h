@@ -1,7 +1,8 @@
 // Server: the whole broker process — data directory, shards, listener, shared state.
 //
-// start() opens DATA_DIR/meta (cluster id, topic registry), opens every partition's log,
-// starts the shards, binds the listen address and starts accepting. stop() stops accepting,
+// start() locks the data directory (one broker per directory), binds the listen address,
+// opens DATA_DIR/meta (cluster id, topic registry), opens every partition's log,
+// starts the shards and starts accepting. stop() stops accepting,
 // closes every connection, lets each shard finish what it is doing (bounded by a grace
 // period, then abandons it), joins the shard threads and closes the logs cleanly. Call
 // start/stop/bound_address from one controlling thread (main).
@@ -14,6 +15,7 @@
 #include "broker/broker_state.h"
 #include "broker/config.h"
 #include "broker/configs/broker_configs.h"
+#include "broker/data_dir_lock.h"
 #include "broker/groups/coordinator.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
@@ -38,10 +40,13 @@ class Server {
 
  private:
   Server() = default;
+  Status open_data(const BrokerConfig& config);
   Status open_groups(const BrokerConfig& broker_config);
 
-  // Destruction order matters: the listener and shards go before the state they point to;
-  // the partitions (their logs) go before the flusher that syncs them.
+  // Destruction order matters: the lock goes last, after every file is closed; the listener
+  // and shards go before the state they point to; the partitions (their logs) go before the
+  // flusher that syncs them.
+  std::unique_ptr<DataDirLock> data_dir_lock_;
   std::unique_ptr<TopicRegistry> topics_;
   std::unique_ptr<configs::DynamicConfigStore> dynamic_configs_;
   std::unique_ptr<storage::Flusher> flusher_;
@@ -52,6 +57,7 @@ class Server {
   // Destroyed after the listener (connections hop to it), before the shards (its timers).
   std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<net::Listener> listener_;
+  bool started_ = false;
   bool stopped_ = false;
 };
 

@@ -124,7 +124,10 @@ Result<broker::BrokerConfig> make_config(const ServeOptions& options,
   if (!kafka.ok()) return kafka.status();
   config.kafka_configs = std::move(kafka).value();
   RETURN_IF_ERROR(broker::configs::finish_broker_config(config));
-  Result<net::HostPort> listen = net::parse_host_port(options.listen);
+  // ":9092" listens on every interface, as Kafka's `listeners=PLAINTEXT://:9092` does.
+  std::string listen_text = options.listen;
+  if (listen_text.starts_with(':')) listen_text = "0.0.0.0" + listen_text;
+  Result<net::HostPort> listen = net::parse_host_port(listen_text);
   if (!listen.ok()) return listen.status();
   config.listen = *listen;
   if (!options.advertise.empty()) {
@@ -210,7 +213,9 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
 void add_serve_command(CLI::App& app) {
   auto options = std::make_shared<ServeOptions>();
   CLI::App* serve = app.add_subcommand("serve", "Run the broker in the foreground");
-  serve->add_option("--listen", options->listen, "HOST:PORT to accept clients on (port 0: any)")
+  serve
+      ->add_option("--listen", options->listen,
+                   "HOST:PORT to accept clients on (:PORT: every interface; port 0: any)")
       ->capture_default_str();
   serve->add_option("--advertise", options->advertise,
                     "HOST:PORT clients are told to connect to (default: the listen address)");
