@@ -1,5 +1,5 @@
 # Cairn — the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: all run test build debug fuzz bench deps clean format tidy
+.PHONY: all run test build debug fuzz bench deps clean format tidy package
 
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:9092
@@ -22,11 +22,15 @@ fuzz: deps
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
 
-# Runs the broker in the foreground on $(LISTEN) with data in $(DATA_DIR).
+# Runs the broker in the foreground on $(LISTEN) with data in $(DATA_DIR); Ctrl-C stops it.
 run: build
 	build/release/cairn serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-# Installs deps, builds (ASan+UBSan debug build and the fuzz build), runs every test.
+# The Debian package build/release/cairn_VERSION_ARCH.deb (docs/install.md).
+package: build
+	@cd build/release && cpack -G DEB
+
+# Installs deps, builds (ASan+UBSan debug, release and fuzz builds), runs every test.
 test: deps
 	@scripts/run-tests.sh
 

@@ -5,7 +5,10 @@
 #     generated code must match
 #  3. the debug build (ASan + UBSan) and every CTest test in it: unit tests, then interop
 #     tests that start the real `cairn` binary and drive it with real clients
-#  4. the fuzz build (clang + libFuzzer), each fuzzer for a short, bounded time
+#  4. the release build (what `make run` and the package ship) and every CTest test in it again,
+#     so an optimisation-only bug fails too; plus the release-only checks: the README's quick
+#     start run as written through `make run`, and the Debian package (tests/release)
+#  5. the fuzz build (clang + libFuzzer), each fuzzer for a short, bounded time
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-$(nproc)}"
@@ -26,6 +29,13 @@ echo "== tests"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 ctest --test-dir build/debug --output-on-failure -j "$JOBS" --timeout 900
+
+echo "== release build"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$JOBS"
+
+echo "== release tests (unit, interop, README quick start, package)"
+ctest --test-dir build/release --output-on-failure -j "$JOBS" --timeout 1800
 
 echo "== fuzz build (clang + libFuzzer)"
 cmake --preset fuzz >/dev/null

@@ -13,6 +13,7 @@ int exit_code() { return g_exit_code; }
 
 int main(int argc, char** argv) {
   CLI::App app{"cairn: a Kafka-compatible event streaming platform in one binary"};
+  app.name("cairn");  // usage lines say `cairn`, not the path it was started by
   app.require_subcommand(1);
   cairn::cli::add_serve_command(app);
   cairn::cli::add_client_commands(app);
