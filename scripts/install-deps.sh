@@ -20,6 +20,9 @@ packages=(
   fio iperf3 nats-server redis-server libhiredis-dev libnats-dev python3-matplotlib e2fsprogs
   # misc used by tests
   procps psmisc iproute2
+  # `make package` and its test (tests/release): dpkg-shlibdeps for the Depends line, and
+  # systemd-analyze / systemd-sysusers to check the unit and the user without installing
+  dpkg-dev file systemd
 )
 
 missing=()

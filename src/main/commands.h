@@ -13,6 +13,10 @@ void add_serve_command(CLI::App& app);
 // `cairn topic|produce|consume|group ...`: Kafka clients on librdkafka (client_commands.cc).
 void add_client_commands(CLI::App& app);
 
+// `cairn config defaults|docs`: the default config file and the reference tables
+// (config_command.cc).
+void add_config_command(CLI::App& app);
+
 // `cairn version`, `cairn --version`, and usage errors that name the unknown command and print
 // that command's usage (meta_commands.cc).
 void add_meta_commands(CLI::App& app);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cairn::cli::add_serve_command(app);
   cairn::cli::add_client_commands(app);
+  cairn::cli::add_config_command(app);
   cairn::cli::add_meta_commands(app);
   try {
     app.parse(argc, argv);

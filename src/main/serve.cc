@@ -6,7 +6,8 @@
 // Configuration (docs/configuration.md), lowest precedence first: built-in defaults, the YAML
 // file of --config (top-level keys named like the flags, Kafka broker configs under `kafka:`),
 // then the command line: --set NAME=VALUE for any Kafka broker config and the shorthand flags
-// (--num-partitions, --log-retention-ms, ...), which beat --set.
+// (--num-partitions, --log-retention-ms, ...), which beat --set. The flags are defined in
+// serve_options.cc; --print-config checks all of it and prints the result without starting.
 #include <pthread.h>
 #include <signal.h>
 
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -24,53 +26,10 @@
 #include "broker/meta_file.h"
 #include "broker/server.h"
 #include "main/commands.h"
+#include "main/serve_options.h"
 
 namespace cairn::cli {
 namespace {
-
-struct ServeOptions {
-  std::string listen = "127.0.0.1:9092";
-  std::string advertise;
-  std::string data_dir = "./data";
-  std::string port_file;
-  std::string log_level = "info";
-  uint32_t shard_count = 0;  // 0: one per core
-  int32_t node_id = 0;
-  uint32_t frame_bytes_max = 100 * 1024 * 1024;
-  uint32_t in_flight_max = 128;
-  uint64_t idle_timeout_ms = 10 * 60 * 1000;
-  std::string config_file;
-  std::vector<std::string> kafka_settings;              // --set NAME=VALUE
-  std::map<std::string, std::string> kafka_shorthands;  // Kafka name -> value of its flag
-};
-
-// Shorthand flags for the Kafka broker configs set most often; each is --set NAME=VALUE.
-struct KafkaFlag {
-  const char* flag;
-  const char* kafka_name;
-  const char* help;
-};
-constexpr KafkaFlag kKafkaFlags[] = {
-    {"--num-partitions", "num.partitions",
-     "num.partitions: partitions of auto-created topics and of CreateTopics with -1 (1)"},
-    {"--default-replication-factor", "default.replication.factor",
-     "default.replication.factor (one node: only 1)"},
-    {"--auto-create-topics", "auto.create.topics.enable",
-     "auto.create.topics.enable: true|false, create unknown topics on first use (true)"},
-    {"--delete-topic-enable", "delete.topic.enable",
-     "delete.topic.enable: true|false, allow DeleteTopics (true)"},
-    {"--log-retention-ms", "log.retention.ms",
-     "log.retention.ms: default retention.ms of topics (7 days; -1: keep)"},
-    {"--log-retention-bytes", "log.retention.bytes",
-     "log.retention.bytes: default retention.bytes per partition (-1: no limit)"},
-    {"--log-segment-bytes", "log.segment.bytes",
-     "log.segment.bytes: default segment.bytes (1 GiB)"},
-    {"--log-roll-ms", "log.roll.ms", "log.roll.ms: default segment.ms (7 days)"},
-    {"--log-cleanup-policy", "log.cleanup.policy",
-     "log.cleanup.policy: default cleanup.policy (delete)"},
-    {"--message-max-bytes", "message.max.bytes",
-     "message.max.bytes: default max.message.bytes (1048588)"},
-};
 
 // The Kafka broker configs: the file's `kafka:` section, then --set, then the shorthands
 // (given on the command line or as top-level keys of the file).
@@ -97,7 +56,8 @@ Result<std::map<std::string, std::string, std::less<>>> kafka_configs(
 Status apply_file_settings(CLI::App& serve, const broker::configs::ConfigFile& file) {
   for (const auto& [key, value] : file.settings) {
     CLI::Option* option = serve.get_option_no_throw("--" + key);
-    if (option == nullptr || key == "config" || key == "help") {
+    if (option == nullptr || key == "config" || key == "help" || key == "print-config" ||
+        key == "set") {
       return error(StatusCode::invalid_argument,
                    "unknown setting '" + key +
                        "' (settings are `cairn serve` flags without "
@@ -177,6 +137,10 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
     spdlog::error("{}", config.status().message());
     return 2;
   }
+  if (options.print_config) {  // checked like a start, but touches nothing
+    fmt::print("{}", config_yaml(serve, config->kafka_configs, false, ""));
+    return 0;
+  }
   // Signals are taken synchronously by this thread only: block them before any shard thread
   // exists so every thread inherits the mask. SIGPIPE is ignored: sendfile() to a closed
   // socket must fail with EPIPE, not kill the broker.
@@ -213,45 +177,7 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
 void add_serve_command(CLI::App& app) {
   auto options = std::make_shared<ServeOptions>();
   CLI::App* serve = app.add_subcommand("serve", "Run the broker in the foreground");
-  serve
-      ->add_option("--listen", options->listen,
-                   "HOST:PORT to accept clients on (:PORT: every interface; port 0: any)")
-      ->capture_default_str();
-  serve->add_option("--advertise", options->advertise,
-                    "HOST:PORT clients are told to connect to (default: the listen address)");
-  serve->add_option("--data-dir", options->data_dir, "Directory for logs and metadata")
-      ->capture_default_str();
-  serve->add_option("--shards", options->shard_count, "Shard threads (default: one per core)")
-      ->check(CLI::Range(1u, 1024u));
-  serve->add_option("--node-id", options->node_id, "This broker's node id")
-      ->capture_default_str()
-      ->check(CLI::Range(0, INT32_MAX));
-  serve->add_option("--max-frame-bytes", options->frame_bytes_max, "Largest request frame")
-      ->capture_default_str()
-      ->check(CLI::Range(1024u, 1024u * 1024u * 1024u));
-  serve
-      ->add_option("--max-in-flight", options->in_flight_max,
-                   "Requests per connection read ahead of their replies")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 100000u));
-  serve
-      ->add_option("--idle-timeout-ms", options->idle_timeout_ms,
-                   "Close connections idle this long")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{7} * 24 * 3600 * 1000));
-  serve->add_option("--port-file", options->port_file, "Write the bound port to this file");
-  serve->add_option("--config", options->config_file,
-                    "YAML config file (docs/configuration.md); flags given here win");
-  serve
-      ->add_option("--set", options->kafka_settings,
-                   "NAME=VALUE: a Kafka broker config (log.retention.hours=72); repeatable")
-      ->take_all();  // every --set given, in order
-  for (const KafkaFlag& flag : kKafkaFlags) {
-    serve->add_option(flag.flag, options->kafka_shorthands[flag.kafka_name], flag.help);
-  }
-  serve->add_option("--log-level", options->log_level, "trace|debug|info|warn|error")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  add_serve_options(*serve, *options);
   serve->callback([options, serve] { set_exit_code(run_serve(*options, *serve)); });
 }
 

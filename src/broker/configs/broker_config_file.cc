@@ -27,6 +27,8 @@ Status parse_kafka(const YAML::Node& mapping, ConfigMap& out) {
   for (const auto& entry : mapping) {
     Result<std::string> key = scalar(entry.first, "a config name");
     if (!key.ok()) return key.status();
+    // `name: ~` (or nothing after the colon) leaves the config unset, as if not listed.
+    if (entry.second.IsNull()) continue;
     Result<std::string> value = scalar(entry.second, "the value of kafka." + *key);
     if (!value.ok()) return value.status();
     if (!out.emplace(*key, *value).second) return bad(entry.first, "kafka." + *key + " twice");

@@ -36,6 +36,13 @@ TEST(BrokerConfigFile, EmptyFileSetsNothing) {
   EXPECT_TRUE(file->kafka.empty());
 }
 
+TEST(BrokerConfigFile, NullKafkaValueLeavesTheConfigUnset) {
+  Result<ConfigFile> file =
+      parse_config_file("kafka:\n  log.retention.ms: ~\n  log.roll.ms:\n  num.partitions: 3\n");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ((ConfigMap{{"num.partitions", "3"}}), file->kafka);
+}
+
 TEST(BrokerConfigFile, MalformedFilesNameTheLine) {
   Result<ConfigFile> syntax = parse_config_file("listen: [unclosed\n");
   ASSERT_FALSE(syntax.ok());
