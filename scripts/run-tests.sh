@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: every check and test Cairn has, in the order that fails fastest.
-#  1. tools/tidy (line and file lengths, layering)
+#  1. tools/tidy (line, function and file lengths with a ratchet, layering), after its own tests
 #  2. the code generator re-run against ../shared/kafka-message-specs, if present: the committed
 #     generated code must match
 #  3. the debug build (ASan + UBSan) and every CTest test in it: unit tests, then interop
@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 JOBS="${JOBS:-$(nproc)}"
 
 echo "== tidy"
+python3 tools/tidy/tidy_test.py
 python3 tools/tidy/tidy.py
 
 if [ -f tools/codegen/check.sh ]; then

@@ -1,7 +1,8 @@
 // Kafka error codes (the wire values of Kafka's org.apache.kafka.common.protocol.Errors).
 //
 // Handlers speak Status/Result internally and map to these only at the wire edge, one mapping
-// function per boundary (e.g. map_topic_status in a handler). Add codes here as handlers need
+// function per boundary (map_storage_error in partitions/error_mapping.h for the log). Never
+// cast an integer to ErrorCode: add the code here. Add codes here as handlers need
 // them; the numbers are Kafka's and never change. Constants; any thread.
 #pragma once
 
@@ -20,6 +21,7 @@ enum class ErrorCode : int16_t {
   not_leader_or_follower = 6,
   request_timed_out = 7,
   message_too_large = 10,
+  offset_metadata_too_large = 12,
   coordinator_load_in_progress = 14,
   coordinator_not_available = 15,
   not_coordinator = 16,
@@ -62,14 +64,17 @@ enum class ErrorCode : int16_t {
   kafka_storage_error = 56,
   sasl_authentication_failed = 58,
   unknown_producer_id = 59,
-  invalid_record = 87,
+  non_empty_group = 68,
+  group_id_not_found = 69,
+  topic_deletion_disabled = 73,
   unsupported_compression_type = 76,
   member_id_required = 79,
-  group_id_not_found = 69,
-  non_empty_group = 68,
+  group_max_size_reached = 81,
   fenced_instance_id = 82,
-  producer_fenced = 90,
+  group_subscribed_to_topic = 86,
+  invalid_record = 87,
   throttling_quota_exceeded = 89,
+  producer_fenced = 90,
 };
 
 constexpr int16_t wire(ErrorCode code) { return static_cast<int16_t>(code); }

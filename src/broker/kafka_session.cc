@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "broker/api_table.h"
+#include "broker/handlers/api_table.h"
 #include "protocol/generated/api_versions.h"
 
 namespace cairn::broker {

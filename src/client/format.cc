@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 namespace cairn::client {
@@ -65,6 +68,36 @@ void append_bytes(std::string_view bytes, RecordFormatter::Encoding encoding, st
 using Token = RecordFormatter::Token;
 using Field = RecordFormatter::Field;
 
+// The field a %-verb names ('k': the key, ...), or nullopt.
+std::optional<Field> field_of(char verb) {
+  constexpr std::pair<char, Field> kVerbs[] = {
+      {'t', Field::topic},        {'T', Field::topic_length}, {'k', Field::key},
+      {'K', Field::key_length},   {'v', Field::value},        {'V', Field::value_length},
+      {'p', Field::partition},    {'o', Field::offset},       {'d', Field::timestamp},
+      {'H', Field::header_count}, {'h', Field::headers},      {'i', Field::record_number},
+  };
+  for (const auto& [letter, field] : kVerbs) {
+    if (letter == verb) return field;
+  }
+  return std::nullopt;
+}
+
+// A field's `{modifier}`: hex or base64 for the bytes fields (key, value, topic); ascii or
+// text (as they are) for any field.
+Status apply_modifier(std::string_view modifier, char verb, Token& token) {
+  bool bytes =
+      token.field == Field::key || token.field == Field::value || token.field == Field::topic;
+  if (bytes && modifier == "hex") {
+    token.encoding = RecordFormatter::Encoding::hex;
+  } else if (bytes && modifier == "base64") {
+    token.encoding = RecordFormatter::Encoding::base64;
+  } else if (modifier != "ascii" && modifier != "text") {
+    return error(StatusCode::invalid_argument,
+                 fmt::format("unsupported modifier '{{{}}}' for '%{}'", modifier, verb));
+  }
+  return Status::ok_status();
+}
+
 // Parses `format` into tokens; inside a %h{...} specification (in_header) only the
 // per-header fields exist. `pos` advances past what was consumed.
 Status parse_tokens(std::string_view format, size_t& pos, bool in_header,
@@ -98,47 +131,12 @@ Status parse_tokens(std::string_view format, size_t& pos, bool in_header,
       add_literal(std::string_view(&verb, 1));
       continue;
     }
-    Token token;
-    switch (verb) {
-      case 't':
-        token.field = Field::topic;
-        break;
-      case 'T':
-        token.field = Field::topic_length;
-        break;
-      case 'k':
-        token.field = Field::key;
-        break;
-      case 'K':
-        token.field = Field::key_length;
-        break;
-      case 'v':
-        token.field = Field::value;
-        break;
-      case 'V':
-        token.field = Field::value_length;
-        break;
-      case 'p':
-        token.field = Field::partition;
-        break;
-      case 'o':
-        token.field = Field::offset;
-        break;
-      case 'd':
-        token.field = Field::timestamp;
-        break;
-      case 'H':
-        token.field = Field::header_count;
-        break;
-      case 'h':
-        token.field = Field::headers;
-        break;
-      case 'i':
-        token.field = Field::record_number;
-        break;
-      default:
-        return error(StatusCode::invalid_argument, fmt::format("unknown format field '%{}'", verb));
+    std::optional<Field> field = field_of(verb);
+    if (!field) {
+      return error(StatusCode::invalid_argument, fmt::format("unknown format field '%{}'", verb));
     }
+    Token token;
+    token.field = *field;
     bool per_header = token.field == Field::key || token.field == Field::value ||
                       token.field == Field::key_length || token.field == Field::value_length;
     if (in_header && !per_header) {
@@ -158,18 +156,8 @@ Status parse_tokens(std::string_view format, size_t& pos, bool in_header,
         if (close == std::string_view::npos) {
           return error(StatusCode::invalid_argument, "unterminated '{' modifier");
         }
-        std::string_view modifier = format.substr(pos, close - pos);
+        RETURN_IF_ERROR(apply_modifier(format.substr(pos, close - pos), verb, token));
         pos = close + 1;
-        bool bytes =
-            token.field == Field::key || token.field == Field::value || token.field == Field::topic;
-        if (bytes && modifier == "hex") {
-          token.encoding = RecordFormatter::Encoding::hex;
-        } else if (bytes && modifier == "base64") {
-          token.encoding = RecordFormatter::Encoding::base64;
-        } else if (modifier != "ascii" && modifier != "text") {
-          return error(StatusCode::invalid_argument,
-                       fmt::format("unsupported modifier '{{{}}}' for '%{}'", modifier, verb));
-        }
       }
     }
     tokens.push_back(std::move(token));

@@ -79,14 +79,9 @@ std::string combine_lists(AlterOp op, std::string_view base, std::string_view ch
 
 }  // namespace
 
-AlterOutcome replace_configs(Scope scope, std::span<const AlterEntry> entries,
-                             bool duplicates_allowed) {
+AlterOutcome replace_configs(Scope scope, std::span<const AlterEntry> entries) {
   AlterOutcome outcome;
-  std::set<std::string_view> seen;
   for (const AlterEntry& entry : entries) {
-    if (!seen.insert(entry.name).second && !duplicates_allowed) {
-      return fail(ErrorCode::invalid_request, "Duplicate config key: " + entry.name);
-    }
     Result<const ConfigDef*> def = settable(scope, entry.name);
     if (!def.ok()) return fail(ErrorCode::invalid_config, def.status().message());
     if (!entry.value.has_value()) {

@@ -54,10 +54,10 @@ struct AlterOutcome {
 };
 
 // AlterConfigs and CreateTopics: `entries` become the whole override set (non-incremental).
-// A null value is INVALID_CONFIG ("null value not supported"). `duplicates_allowed`: CreateTopics
-// lets a later entry win (as Kafka builds a Properties); AlterConfigs rejects the duplicate.
-AlterOutcome replace_configs(Scope scope, std::span<const AlterEntry> entries,
-                             bool duplicates_allowed);
+// A null value is INVALID_CONFIG ("null value not supported"). A key given twice is not an
+// error: the later entry wins, as Kafka builds a Properties from the entries (librdkafka's
+// AlterConfigs helpers resend every described entry and then the changed one).
+AlterOutcome replace_configs(Scope scope, std::span<const AlterEntry> entries);
 
 // IncrementalAlterConfigs: applies `entries` to `current`. APPEND/SUBTRACT start from the
 // current value: the entry in `current`, else what the name resolves to in `layers` (broker

@@ -33,11 +33,6 @@
 
 namespace cairn::broker::groups {
 
-// Kafka error codes the group coordinator needs beyond broker/error_code.h's list.
-inline constexpr ErrorCode kOffsetMetadataTooLarge = static_cast<ErrorCode>(12);
-inline constexpr ErrorCode kGroupMaxSizeReached = static_cast<ErrorCode>(81);
-inline constexpr ErrorCode kGroupSubscribedToTopic = static_cast<ErrorCode>(86);
-
 enum class GroupState : uint8_t {
   empty,
   preparing_rebalance,

@@ -129,7 +129,7 @@ void GroupManager::join_group(JoinRequest request, int64_t now_ms, JoinCallback 
                (request.group_instance_id.has_value() &&
                 g->static_member_id(*request.group_instance_id).has_value());
   if (!known && g->members.size() + g->pending_members.size() >= config_.max_group_size) {
-    callback(join_error(kGroupMaxSizeReached, request.member_id));
+    callback(join_error(ErrorCode::group_max_size_reached, request.member_id));
   } else if (new_member) {
     join_new_member(*g, std::move(request), now_ms, std::move(callback));
   } else {

@@ -167,7 +167,7 @@ OffsetDeleteResult GroupManager::delete_offsets(const std::string& group_id,
     // Unknown subscriptions count as subscribed to everything, the safe answer.
     bool in_use = g->has_members() && (!subscribed.has_value() || subscribed->contains(key.topic));
     if (in_use) {
-      result.partition_errors.push_back(kGroupSubscribedToTopic);
+      result.partition_errors.push_back(ErrorCode::group_subscribed_to_topic);
       continue;
     }
     if (g->offsets.erase(key) > 0) result.deleted.push_back(key);

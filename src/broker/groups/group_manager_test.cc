@@ -486,7 +486,7 @@ TEST_F(GroupManagerTest, GroupMaxSizeIsEnforced) {
   auto b = join(request());
   auto c = join(request());
   ASSERT_TRUE(c.ready());
-  EXPECT_EQ(c->error, kGroupMaxSizeReached);
+  EXPECT_EQ(c->error, ErrorCode::group_max_size_reached);
   EXPECT_FALSE(b.ready());
 }
 

@@ -145,7 +145,7 @@ TEST_F(GroupOffsetsTest, OffsetDeleteRespectsSubscriptions) {
   OffsetDeleteResult result = manager_->delete_offsets("g", {{"orders", 0}, {"old-topic", 0}});
   EXPECT_EQ(result.error, ErrorCode::none);
   ASSERT_EQ(result.partition_errors.size(), 2u);
-  EXPECT_EQ(result.partition_errors[0], kGroupSubscribedToTopic);
+  EXPECT_EQ(result.partition_errors[0], ErrorCode::group_subscribed_to_topic);
   EXPECT_EQ(result.partition_errors[1], ErrorCode::none);
   ASSERT_EQ(result.deleted.size(), 1u);
   EXPECT_EQ(result.deleted[0].topic, "old-topic");

@@ -12,7 +12,7 @@ configs::AlterOutcome compute(configs::Scope scope, const configs::ConfigMap& cu
                               const std::vector<configs::AlterEntry>& entries, bool incremental,
                               const configs::Layers& layers) {
   if (incremental) return configs::apply_incremental(scope, current, entries, layers);
-  return configs::replace_configs(scope, entries, /*duplicates_allowed=*/false);
+  return configs::replace_configs(scope, entries);
 }
 
 // Validates and commits under the config lock. `committed` tells whether anything changed.

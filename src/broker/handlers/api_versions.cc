@@ -5,7 +5,7 @@
 // version we do serve. The response header is always v0 (request_header.h does that).
 #include <string_view>
 
-#include "broker/api_table.h"
+#include "broker/handlers/api_table.h"
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/generated/api_versions.h"

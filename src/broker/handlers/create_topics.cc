@@ -125,8 +125,7 @@ Plan plan_topic(const BrokerState& broker, const TopicTable& topics,
   std::vector<configs::AlterEntry> entries;
   entries.reserve(topic.configs.size());
   for (const auto& config : topic.configs) entries.push_back({config.name, config.value});
-  configs::AlterOutcome outcome =
-      configs::replace_configs(configs::Scope::topic, entries, /*duplicates_allowed=*/true);
+  configs::AlterOutcome outcome = configs::replace_configs(configs::Scope::topic, entries);
   if (!outcome.ok()) return refuse(outcome.error, outcome.message);
   plan.configs = std::move(outcome.configs);
   return plan;

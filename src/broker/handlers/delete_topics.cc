@@ -24,10 +24,8 @@ namespace {
 using protocol::DeleteTopicsRequest;
 using protocol::DeleteTopicsResponse;
 
-constexpr auto kTopicDeletionDisabled = static_cast<ErrorCode>(73);
-
 ErrorCode check(const BrokerState& broker, const std::string& name) {
-  if (!broker.config.delete_topic_enable) return kTopicDeletionDisabled;
+  if (!broker.config.delete_topic_enable) return ErrorCode::topic_deletion_disabled;
   if (!validate_topic_name(name).ok()) return ErrorCode::invalid_topic_exception;
   if (is_reserved_topic(name)) return ErrorCode::policy_violation;
   if (broker.topics->snapshot()->find(name) == nullptr) {

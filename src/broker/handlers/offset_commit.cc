@@ -41,7 +41,7 @@ groups::CommitRequest to_commit(const RequestContext& ctx, OffsetCommitRequest& 
           partition.partition_index >= info->partition_count) {
         p.error = ErrorCode::unknown_topic_or_partition;
       } else if (p.metadata.size() > static_cast<size_t>(metadata_max_bytes)) {
-        p.error = groups::kOffsetMetadataTooLarge;
+        p.error = ErrorCode::offset_metadata_too_large;
       }
       commit.partitions.push_back(std::move(p));
     }

@@ -96,6 +96,50 @@ bool timestamps_within(model::RecordBatchView batch, int64_t now_ms, int64_t lim
   return reader.status().ok();
 }
 
+// The checks a produced batch passes before anything is appended: request version, size,
+// framing and CRC (validate_produce_records fills `check`), offsets, no transactions yet,
+// timestamps. ErrorCode::none when the batch may go on.
+ErrorCode check_batch(int16_t version, const AppendInput& input, const PartitionConfig& config,
+                      int64_t now_ms, protocol::BatchCheck& check) {
+  if (version < kProduceVersionBatchesMin) return ErrorCode::unsupported_for_message_format;
+  if (input.records_null || input.records.empty()) return ErrorCode::invalid_record;
+  if (input.records.size() > static_cast<size_t>(config.max_message_bytes)) {
+    return ErrorCode::message_too_large;
+  }
+  check = protocol::validate_produce_records(input.records, version, protocol::ValidateOptions{});
+  if (!check.ok()) return fault_error(check.fault);
+  ASSERT(check.batch.has_value());
+  const model::RecordBatchView& view = *check.batch;
+  if (view.base_offset().value() != 0) return ErrorCode::invalid_record;
+  if (view.size_bytes() > config.log.segment_bytes) return ErrorCode::record_list_too_large;
+  if (view.is_transactional()) return ErrorCode::invalid_txn_state;
+  if (config.timestamp_type == TimestampType::create_time &&
+      config.timestamp_difference_max_ms != std::numeric_limits<int64_t>::max() &&
+      !timestamps_within(view, now_ms, config.timestamp_difference_max_ms)) {
+    return ErrorCode::invalid_timestamp;
+  }
+  return ErrorCode::none;
+}
+
+// Rewrites the timestamps of `batch` (the bytes of `check.batch`) as the topic asks, keeping
+// its CRC right, and returns its max timestamp: LogAppendTime stamps the broker's clock;
+// CreateTime keeps the producer's, with maxTimestamp set to the highest record's as Kafka does.
+TimestampMs stamp_timestamps(std::span<uint8_t> batch, const protocol::BatchCheck& check,
+                             const PartitionConfig& config, int64_t now_ms, AppendOutput& out) {
+  const model::RecordBatchView& view = *check.batch;
+  if (config.timestamp_type == TimestampType::log_append_time) {
+    protocol::stamp_log_append_time(batch, TimestampMs(now_ms));
+    out.log_append_time = TimestampMs(now_ms);
+    return TimestampMs(now_ms);
+  }
+  if (check.records_checked && check.max_record_timestamp != view.max_timestamp()) {
+    model::set_max_timestamp(batch, check.max_record_timestamp);
+    model::update_crc(batch);
+    return check.max_record_timestamp;
+  }
+  return view.max_timestamp();
+}
+
 // Checks and appends one partition's batch. Runs on the owning shard.
 AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks,
                         const AppendInput& input, DurabilityBarrier* barrier) {
@@ -112,25 +156,11 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
   storage::Log& log = *partition->log;
   const PartitionConfig& config = partition->config;
   out.log_start_offset = log.log_start_offset();
-  if (version < kProduceVersionBatchesMin) return fail(ErrorCode::unsupported_for_message_format);
-  if (input.records_null || input.records.empty()) return fail(ErrorCode::invalid_record);
-  if (input.records.size() > static_cast<size_t>(config.max_message_bytes)) {
-    return fail(ErrorCode::message_too_large);
-  }
-  protocol::BatchCheck check =
-      protocol::validate_produce_records(input.records, version, protocol::ValidateOptions{});
-  if (!check.ok()) return fail(fault_error(check.fault));
-  ASSERT(check.batch.has_value());
-  model::RecordBatchView view = *check.batch;
-  if (view.base_offset().value() != 0) return fail(ErrorCode::invalid_record);
-  if (view.size_bytes() > config.log.segment_bytes) return fail(ErrorCode::record_list_too_large);
-  if (view.is_transactional()) return fail(ErrorCode::invalid_txn_state);
   int64_t now_ms = broker.partitions->clock().now_ms();
-  if (config.timestamp_type == TimestampType::create_time &&
-      config.timestamp_difference_max_ms != std::numeric_limits<int64_t>::max() &&
-      !timestamps_within(view, now_ms, config.timestamp_difference_max_ms)) {
-    return fail(ErrorCode::invalid_timestamp);
-  }
+  protocol::BatchCheck check;
+  ErrorCode refused = check_batch(version, input, config, now_ms, check);
+  if (refused != ErrorCode::none) return fail(refused);
+  model::RecordBatchView view = *check.batch;
 
   producers::ProducerBatch producer;
   bool idempotent = view.producer_id().value() >= 0;
@@ -163,17 +193,7 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
   // stamps its base offset there.
   std::span<uint8_t> batch = input.records.subspan(
       static_cast<size_t>(view.bytes().data() - input.records.data()), view.size_bytes());
-  TimestampMs max_timestamp = view.max_timestamp();
-  if (config.timestamp_type == TimestampType::log_append_time) {
-    protocol::stamp_log_append_time(batch, TimestampMs(now_ms));
-    out.log_append_time = TimestampMs(now_ms);
-    max_timestamp = TimestampMs(now_ms);
-  } else if (check.records_checked && check.max_record_timestamp != view.max_timestamp()) {
-    // Kafka keeps a CreateTime batch's maxTimestamp equal to its highest record timestamp.
-    model::set_max_timestamp(batch, check.max_record_timestamp);
-    model::update_crc(batch);
-    max_timestamp = check.max_record_timestamp;
-  }
+  TimestampMs max_timestamp = stamp_timestamps(batch, check, config, now_ms, out);
   // validate_produce_records checked the CRC, and every rewrite above recomputed it.
   Result<storage::AppendResult> appended = log.append(batch, storage::Log::Crc::already_verified);
   if (!appended.ok()) {

@@ -1,4 +1,4 @@
-#include "broker/api_table.h"
+#include "broker/handlers/api_table.h"
 
 #include <gtest/gtest.h>
 
