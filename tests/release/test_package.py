@@ -80,6 +80,9 @@ class PackageTest(unittest.TestCase):
                      "./usr/share/doc/cairn/docs/configuration.md"):
             self.assertRegex(listing, r"(?m) %s$" % re.escape(path))
         self.assertRegex(listing, r"(?m)^-rwxr-xr-x root/root .* \./usr/bin/cairn$")
+        described = run(["file", "-b", self.binary]).stdout
+        self.assertIn("ELF 64-bit", described)
+        self.assertIn(", stripped", described)
 
     def test_version_and_help(self):
         version = run([self.binary, "--version"])
