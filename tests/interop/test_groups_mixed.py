@@ -63,7 +63,12 @@ class MixedGroups(GroupTestCase):
         wait_until(lambda: slow.messages(), "the slow group consuming", members=[slow])
         # Stall the slow group's only member (it stops polling and heartbeating).
         os.kill(slow.process.pid, signal.SIGSTOP)
-        stalled_at = len(slow.messages())
+        # Lines it printed just before the stop may still be in the pipe: count once the
+        # reader has drained it (the count holds still).
+        stalled_at = -1
+        while stalled_at != len(slow.messages()):
+            stalled_at = len(slow.messages())
+            time.sleep(0.5)
         try:
             time.sleep(3)
             delivered = producer.stop()

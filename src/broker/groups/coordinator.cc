@@ -212,7 +212,7 @@ asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* c
     co_return errors;
   }
   for (size_t n = 0; n < written.size(); ++n) {
-    values[n].record_offset = base->value() + static_cast<int64_t>(n);
+    values[n].record_offset = Offset(base->value() + static_cast<int64_t>(n));
     local.manager().apply_offset_commit(request.group_id, request.partitions[written[n]].key,
                                         std::move(values[n]), now_ms);
   }

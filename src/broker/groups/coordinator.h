@@ -87,8 +87,8 @@ class GroupCoordinator {
 // What the handlers exchange with the coordinator (values: they cross shards).
 struct CommitPartition {
   TopicPartitionKey key;
-  int64_t offset = 0;
-  int32_t leader_epoch = -1;
+  Offset offset{0};
+  LeaderEpoch leader_epoch{-1};
   std::string metadata;
   ErrorCode error = ErrorCode::none;  // preset by the handler (unknown topic, ...): skipped
 };

@@ -84,7 +84,10 @@ class CoordinatorTest : public ::testing::Test {
     request.generation_id = generation;
     request.member_id = std::move(member);
     for (int32_t p = 0; p < partitions; ++p) {
-      request.partitions.push_back({{"orders", p}, offset + p, 3, "meta-" + std::to_string(p)});
+      request.partitions.push_back({{"orders", PartitionId(p)},
+                                    Offset(offset + p),
+                                    LeaderEpoch(3),
+                                    "meta-" + std::to_string(p)});
     }
     return run(group_id, commit_offsets(coordinator_.get(), std::move(request)));
   }
@@ -127,11 +130,11 @@ TEST_F(CoordinatorTest, CommittedOffsetsSurviveCleanRestart) {
   FetchResult fetched = fetch("g");
   ASSERT_EQ(fetched.error, ErrorCode::none);
   ASSERT_EQ(fetched.offsets.size(), 3u);
-  EXPECT_EQ(fetched.offsets[0].committed->offset, 200);
-  EXPECT_EQ(fetched.offsets[1].committed->offset, 201);
-  EXPECT_EQ(fetched.offsets[2].committed->offset, 102);
+  EXPECT_EQ(fetched.offsets[0].committed->offset, Offset(200));
+  EXPECT_EQ(fetched.offsets[1].committed->offset, Offset(201));
+  EXPECT_EQ(fetched.offsets[2].committed->offset, Offset(102));
   EXPECT_EQ(fetched.offsets[2].committed->metadata, "meta-2");
-  EXPECT_EQ(fetched.offsets[2].committed->leader_epoch, 3);
+  EXPECT_EQ(fetched.offsets[2].committed->leader_epoch, LeaderEpoch(3));
   EXPECT_EQ(describe("g").state, "Empty");
 }
 
@@ -143,10 +146,10 @@ TEST_F(CoordinatorTest, CommittedOffsetsSurviveUncleanStop) {
   boot();
   FetchResult g = fetch("g");
   ASSERT_EQ(g.offsets.size(), 1u);
-  EXPECT_EQ(g.offsets[0].committed->offset, 7);
+  EXPECT_EQ(g.offsets[0].committed->offset, Offset(7));
   FetchResult other = fetch("other");
   ASSERT_EQ(other.offsets.size(), 1u);
-  EXPECT_EQ(other.offsets[0].committed->offset, 9);
+  EXPECT_EQ(other.offsets[0].committed->offset, Offset(9));
 }
 
 TEST_F(CoordinatorTest, StableGroupSurvivesRestartWithItsGeneration) {
@@ -216,8 +219,8 @@ TEST_F(CoordinatorTest, CompactionShrinksLogAndKeepsLiveState) {
   boot();
   FetchResult g = fetch("g");
   ASSERT_EQ(g.offsets.size(), 4u);
-  EXPECT_EQ(g.offsets[0].committed->offset, 299);
-  EXPECT_EQ(g.offsets[3].committed->offset, 302);
+  EXPECT_EQ(g.offsets[0].committed->offset, Offset(299));
+  EXPECT_EQ(g.offsets[3].committed->offset, Offset(302));
   ASSERT_EQ(fetch("other").offsets.size(), 1u);
 }
 

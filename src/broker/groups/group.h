@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "base/types.h"
 #include "broker/error_code.h"
 
 namespace cairn::broker::groups {
@@ -118,20 +119,20 @@ struct Member {
 // The key of a committed offset.
 struct TopicPartitionKey {
   std::string topic;
-  int32_t partition = 0;
+  PartitionId partition{0};
   auto operator<=>(const TopicPartitionKey&) const = default;
 };
 
 struct CommittedOffset {
-  int64_t offset = -1;
-  int32_t leader_epoch = -1;
+  Offset offset{-1};
+  LeaderEpoch leader_epoch{-1};
   std::string metadata;
   int64_t commit_timestamp_ms = 0;
   // Explicit expiry from an OffsetCommit v2-v4 retention_time; -1: by the group's emptiness.
   int64_t expire_timestamp_ms = -1;
   // The position of the record that set it in the group's __consumer_offsets partition (-1
   // when unknown); a record never replaces a newer one.
-  int64_t record_offset = -1;
+  Offset record_offset{-1};
 };
 
 struct Group {

@@ -114,7 +114,7 @@ void GroupManager::apply_offset_commit(const std::string& group_id, const TopicP
   last_now_ms_ = std::max(last_now_ms_, now_ms);
   Group& g = get_or_create(group_id, now_ms);
   auto it = g.offsets.find(key);
-  if (it != g.offsets.end() && committed.record_offset >= 0 &&
+  if (it != g.offsets.end() && committed.record_offset.value() >= 0 &&
       it->second.record_offset > committed.record_offset) {
     return;
   }
@@ -216,7 +216,7 @@ std::vector<GroupManager::Expired> GroupManager::delete_topic_offsets(const std:
     Group& g = *group_ptr;
     Expired entry;
     entry.group_id = group_id;
-    auto it = g.offsets.lower_bound(TopicPartitionKey{topic, INT32_MIN});
+    auto it = g.offsets.lower_bound(TopicPartitionKey{topic, PartitionId(INT32_MIN)});
     while (it != g.offsets.end() && it->first.topic == topic) {
       entry.keys.push_back(it->first);
       it = g.offsets.erase(it);

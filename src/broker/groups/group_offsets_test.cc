@@ -53,18 +53,18 @@ class GroupOffsetsTest : public ::testing::Test {
   void commit(const std::string& group_id, std::string topic, int32_t partition, int64_t offset,
               int64_t record_offset = -1) {
     CommittedOffset c;
-    c.offset = offset;
+    c.offset = Offset(offset);
     c.metadata = "m" + std::to_string(offset);
     c.commit_timestamp_ms = now_;
-    c.record_offset = record_offset;
-    manager_->apply_offset_commit(group_id, {std::move(topic), partition}, c, now_);
+    c.record_offset = Offset(record_offset);
+    manager_->apply_offset_commit(group_id, {std::move(topic), PartitionId(partition)}, c, now_);
   }
 
   int64_t committed(const std::string& group_id, const std::string& topic, int32_t partition) {
     const Group* g = manager_->find_group(group_id);
     if (g == nullptr) return -2;
-    auto it = g->offsets.find({topic, partition});
-    return it == g->offsets.end() ? -1 : it->second.offset;
+    auto it = g->offsets.find({topic, PartitionId(partition)});
+    return it == g->offsets.end() ? -1 : it->second.offset.value();
   }
 
   int ids_ = 0;
@@ -118,7 +118,7 @@ TEST_F(GroupOffsetsTest, OlderRecordNeverReplacesNewerOne) {
   EXPECT_EQ(committed("g", "t", 0), 10);
   commit("g", "t", 0, 12, /*record_offset=*/8);
   EXPECT_EQ(committed("g", "t", 0), 12);
-  manager_->apply_offset_tombstone("g", {"t", 0});
+  manager_->apply_offset_tombstone("g", {"t", PartitionId(0)});
   EXPECT_EQ(committed("g", "t", 0), -1);
 }
 
@@ -138,11 +138,13 @@ TEST_F(GroupOffsetsTest, DeleteGroupOnlyWhenEmpty) {
 }
 
 TEST_F(GroupOffsetsTest, OffsetDeleteRespectsSubscriptions) {
-  EXPECT_EQ(manager_->delete_offsets("nope", {{"t", 0}}).error, ErrorCode::group_id_not_found);
+  EXPECT_EQ(manager_->delete_offsets("nope", {{"t", PartitionId(0)}}).error,
+            ErrorCode::group_id_not_found);
   stable_member("g", {"orders"});
   commit("g", "orders", 0, 1);
   commit("g", "old-topic", 0, 1);
-  OffsetDeleteResult result = manager_->delete_offsets("g", {{"orders", 0}, {"old-topic", 0}});
+  OffsetDeleteResult result =
+      manager_->delete_offsets("g", {{"orders", PartitionId(0)}, {"old-topic", PartitionId(0)}});
   EXPECT_EQ(result.error, ErrorCode::none);
   ASSERT_EQ(result.partition_errors.size(), 2u);
   EXPECT_EQ(result.partition_errors[0], ErrorCode::group_subscribed_to_topic);
@@ -152,11 +154,11 @@ TEST_F(GroupOffsetsTest, OffsetDeleteRespectsSubscriptions) {
   EXPECT_EQ(committed("g", "orders", 0), 1);
 
   stable_member("connect-group", {"x"}, "connect");
-  EXPECT_EQ(manager_->delete_offsets("connect-group", {{"x", 0}}).error,
+  EXPECT_EQ(manager_->delete_offsets("connect-group", {{"x", PartitionId(0)}}).error,
             ErrorCode::non_empty_group);
 
   commit("idle", "t", 0, 9);
-  result = manager_->delete_offsets("idle", {{"t", 0}, {"t", 1}});
+  result = manager_->delete_offsets("idle", {{"t", PartitionId(0)}, {"t", PartitionId(1)}});
   EXPECT_EQ(result.partition_errors[0], ErrorCode::none);
   EXPECT_EQ(result.partition_errors[1], ErrorCode::none);
   EXPECT_EQ(result.deleted.size(), 1u);
@@ -184,10 +186,10 @@ TEST_F(GroupOffsetsTest, OffsetsOfEmptyGroupExpireAfterRetention) {
 
 TEST_F(GroupOffsetsTest, ExplicitRetentionTimeWins) {
   CommittedOffset c;
-  c.offset = 1;
+  c.offset = Offset(1);
   c.commit_timestamp_ms = now_;
   c.expire_timestamp_ms = now_ + 1000;
-  manager_->apply_offset_commit("g", {"t", 0}, c, now_);
+  manager_->apply_offset_commit("g", {"t", PartitionId(0)}, c, now_);
   EXPECT_TRUE(manager_->expire_offsets(now_ + 999).empty());
   EXPECT_EQ(manager_->expire_offsets(now_ + 1000).size(), 1u);
 }
@@ -212,7 +214,7 @@ TEST_F(GroupOffsetsTest, DeletedTopicIsForgottenByEveryGroup) {
 // __consumer_offsets records
 
 TEST(OffsetsFormatTest, OffsetCommitKeyHasKafkaLayout) {
-  std::vector<uint8_t> key = encode_offset_commit_key("g", {"t", 3});
+  std::vector<uint8_t> key = encode_offset_commit_key("g", {"t", PartitionId(3)});
   std::vector<uint8_t> expected = {0, 1, 0, 1, 'g', 0, 1, 't', 0, 0, 0, 3};
   EXPECT_EQ(key, expected);
   auto decoded = decode_offsets_key(key);
@@ -220,13 +222,13 @@ TEST(OffsetsFormatTest, OffsetCommitKeyHasKafkaLayout) {
   const auto& k = std::get<OffsetCommitKey>(*decoded);
   EXPECT_EQ(k.group_id, "g");
   EXPECT_EQ(k.key.topic, "t");
-  EXPECT_EQ(k.key.partition, 3);
+  EXPECT_EQ(k.key.partition, PartitionId(3));
 }
 
 TEST(OffsetsFormatTest, OffsetCommitValueRoundTripsBothVersions) {
   CommittedOffset c;
-  c.offset = 42;
-  c.leader_epoch = 7;
+  c.offset = Offset(42);
+  c.leader_epoch = LeaderEpoch(7);
   c.metadata = "consumer-state";
   c.commit_timestamp_ms = kStartMs;
   std::vector<uint8_t> v3 = encode_offset_commit_value(c);
@@ -234,8 +236,8 @@ TEST(OffsetsFormatTest, OffsetCommitValueRoundTripsBothVersions) {
   EXPECT_EQ(v3.size(), 2u + 8 + 4 + 2 + c.metadata.size() + 8);
   auto back = decode_offset_commit_value(v3);
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->offset, 42);
-  EXPECT_EQ(back->leader_epoch, 7);
+  EXPECT_EQ(back->offset, Offset(42));
+  EXPECT_EQ(back->leader_epoch, LeaderEpoch(7));
   EXPECT_EQ(back->metadata, "consumer-state");
   EXPECT_EQ(back->commit_timestamp_ms, kStartMs);
   EXPECT_EQ(back->expire_timestamp_ms, -1);
@@ -246,7 +248,7 @@ TEST(OffsetsFormatTest, OffsetCommitValueRoundTripsBothVersions) {
   back = decode_offset_commit_value(v1);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->expire_timestamp_ms, kStartMs + 5);
-  EXPECT_EQ(back->leader_epoch, -1) << "v1 has no leader epoch";
+  EXPECT_EQ(back->leader_epoch, LeaderEpoch(-1)) << "v1 has no leader epoch";
 }
 
 TEST(OffsetsFormatTest, GroupMetadataRoundTripsIntoARestorableGroup) {
@@ -312,7 +314,7 @@ TEST(OffsetsFormatTest, EveryTruncationOfARecordIsRefusedNotMisread) {
     auto r = decode_group_metadata_value("g", std::span(value).first(size));
     EXPECT_FALSE(r.ok()) << size;
   }
-  std::vector<uint8_t> key = encode_offset_commit_key("group", {"topic", 1});
+  std::vector<uint8_t> key = encode_offset_commit_key("group", {"topic", PartitionId(1)});
   for (size_t size = 0; size < key.size(); ++size) {
     EXPECT_FALSE(decode_offsets_key(std::span(key).first(size)).ok()) << size;
   }

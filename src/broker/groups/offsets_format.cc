@@ -30,7 +30,7 @@ std::vector<uint8_t> encode_offset_commit_key(const std::string& group_id,
   writer.write_int16(kOffsetCommitKeyVersion);
   writer.write_string(group_id);
   writer.write_string(key.topic);
-  writer.write_int32(key.partition);
+  writer.write_int32(key.partition.value());
   return finish(writer);
 }
 
@@ -38,14 +38,14 @@ std::vector<uint8_t> encode_offset_commit_value(const CommittedOffset& committed
   protocol::Writer writer;
   if (committed.expire_timestamp_ms >= 0) {
     writer.write_int16(kOffsetCommitValueVersionWithExpiry);
-    writer.write_int64(committed.offset);
+    writer.write_int64(committed.offset.value());
     writer.write_string(committed.metadata);
     writer.write_int64(committed.commit_timestamp_ms);
     writer.write_int64(committed.expire_timestamp_ms);
   } else {
     writer.write_int16(kOffsetCommitValueVersion);
-    writer.write_int64(committed.offset);
-    writer.write_int32(committed.leader_epoch);
+    writer.write_int64(committed.offset.value());
+    writer.write_int32(committed.leader_epoch.value());
     writer.write_string(committed.metadata);
     writer.write_int64(committed.commit_timestamp_ms);
   }
@@ -94,7 +94,7 @@ Result<OffsetsRecordKey> decode_offsets_key(std::span<const uint8_t> bytes) {
     OffsetCommitKey key;
     key.group_id = reader.read_string();
     key.key.topic = reader.read_string();
-    key.key.partition = reader.read_int32();
+    key.key.partition = PartitionId(reader.read_int32());
     RETURN_IF_ERROR(check_reader(reader, "offset commit key"));
     return OffsetsRecordKey(std::move(key));
   }
@@ -116,8 +116,8 @@ Result<CommittedOffset> decode_offset_commit_value(std::span<const uint8_t> byte
     return error(StatusCode::unsupported, "offset commit value version " + std::to_string(version));
   }
   CommittedOffset committed;
-  committed.offset = reader.read_int64();
-  if (version >= 3) committed.leader_epoch = reader.read_int32();
+  committed.offset = Offset(reader.read_int64());
+  if (version >= 3) committed.leader_epoch = LeaderEpoch(reader.read_int32());
   committed.metadata = reader.read_string();
   committed.commit_timestamp_ms = reader.read_int64();
   if (version == 1) committed.expire_timestamp_ms = reader.read_int64();

@@ -156,7 +156,7 @@ void ShardCoordinator::apply_record(Offset offset, std::span<const uint8_t> key_
                    committed.status().to_string());
       return;
     }
-    committed->record_offset = offset.value();
+    committed->record_offset = offset;
     return manager_.apply_offset_commit(commit->group_id, commit->key, std::move(*committed),
                                         now_ms());
   }

@@ -33,9 +33,9 @@ groups::CommitRequest to_commit(const RequestContext& ctx, OffsetCommitRequest& 
     const TopicInfo* info = topics->find(topic.name);
     for (auto& partition : topic.partitions) {
       groups::CommitPartition p;
-      p.key = {topic.name, partition.partition_index};
-      p.offset = partition.committed_offset;
-      p.leader_epoch = version >= 6 ? partition.committed_leader_epoch : -1;
+      p.key = {topic.name, PartitionId(partition.partition_index)};
+      p.offset = Offset(partition.committed_offset);
+      p.leader_epoch = LeaderEpoch(version >= 6 ? partition.committed_leader_epoch : -1);
       p.metadata = partition.committed_metadata.value_or("");
       if (info == nullptr || partition.partition_index < 0 ||
           partition.partition_index >= info->partition_count) {

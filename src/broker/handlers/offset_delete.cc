@@ -27,7 +27,7 @@ asio::awaitable<net::Reply> handle_offset_delete(RequestContext ctx) {
       bool exists = info != nullptr && partition.partition_index >= 0 &&
                     partition.partition_index < info->partition_count;
       known.push_back(exists);
-      if (exists) keys.push_back({topic.name, partition.partition_index});
+      if (exists) keys.push_back({topic.name, PartitionId(partition.partition_index)});
     }
   }
   groups::OffsetDeleteResult result = co_await groups::on_group_shard(

@@ -19,11 +19,12 @@ using protocol::OffsetFetchRequest;
 using protocol::OffsetFetchResponse;
 
 OffsetFetchResponse::OffsetFetchResponsePartition to_partition(
-    int32_t partition, const std::optional<groups::CommittedOffset>& committed, ErrorCode error) {
+    PartitionId partition, const std::optional<groups::CommittedOffset>& committed,
+    ErrorCode error) {
   OffsetFetchResponse::OffsetFetchResponsePartition out;
-  out.partition_index = partition;
-  out.committed_offset = committed.has_value() ? committed->offset : -1;
-  out.committed_leader_epoch = committed.has_value() ? committed->leader_epoch : -1;
+  out.partition_index = partition.value();
+  out.committed_offset = committed.has_value() ? committed->offset.value() : -1;
+  out.committed_leader_epoch = committed.has_value() ? committed->leader_epoch.value() : -1;
   out.metadata = committed.has_value() ? committed->metadata : "";
   out.error_code = wire(error);
   return out;
@@ -39,7 +40,9 @@ asio::awaitable<net::Reply> handle_offset_fetch(RequestContext ctx) {
   if (request.topics.has_value()) {
     keys.emplace();
     for (const auto& topic : *request.topics) {
-      for (int32_t partition : topic.partition_indexes) keys->push_back({topic.name, partition});
+      for (int32_t partition : topic.partition_indexes) {
+        keys->push_back({topic.name, PartitionId(partition)});
+      }
     }
   }
   groups::FetchResult result;
@@ -61,7 +64,7 @@ asio::awaitable<net::Reply> handle_offset_fetch(RequestContext ctx) {
       OffsetFetchResponse::OffsetFetchResponseTopic out;
       out.name = topic.name;
       for (int32_t partition : topic.partition_indexes) {
-        out.partitions.push_back(to_partition(partition, std::nullopt, result.error));
+        out.partitions.push_back(to_partition(PartitionId(partition), std::nullopt, result.error));
       }
       response.topics.push_back(std::move(out));
     }
