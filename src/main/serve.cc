@@ -56,8 +56,7 @@ Result<std::map<std::string, std::string, std::less<>>> kafka_configs(
 Status apply_file_settings(CLI::App& serve, const broker::configs::ConfigFile& file) {
   for (const auto& [key, value] : file.settings) {
     CLI::Option* option = serve.get_option_no_throw("--" + key);
-    if (option == nullptr || key == "config" || key == "help" || key == "print-config" ||
-        key == "set") {
+    if (option == nullptr || is_command_line_only(key)) {
       return error(StatusCode::invalid_argument,
                    "unknown setting '" + key +
                        "' (settings are `cairn serve` flags without "

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "base/assert.h"
@@ -155,37 +156,28 @@ std::string flags_table(const CLI::App& serve) {
   return out;
 }
 
-std::string topic_table() {
-  std::string out =
-      "| topic config | type | default | Cairn | broker synonyms | notes |\n"
-      "| --- | --- | --- | --- | --- | --- |\n";
-  for (const ConfigDef& def : broker::configs::topic_config_defs()) {
-    std::string synonyms;
-    for (const broker::configs::BrokerSynonym& synonym : def.synonyms) {
-      if (synonym.name.empty()) continue;
-      synonyms += (synonyms.empty() ? "" : ", ") + markdown_code(synonym.name);
-    }
+// One row per config of `defs`: name, type, default, whether Cairn enforces it, the column
+// `fifth` gives (topic: its broker synonyms; broker: whether it is dynamic), notes.
+template <typename Fifth>
+std::string config_table(std::span<const ConfigDef> defs, std::string_view header, Fifth fifth) {
+  std::string out = fmt::format("{}\n| --- | --- | --- | --- | --- | --- |\n", header);
+  for (const ConfigDef& def : defs) {
     out +=
         fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", def.name,
                     broker::configs::type_name(def.type), default_cell(def),
                     def.support == broker::configs::Support::enforced ? "**enforced**" : "reported",
-                    synonyms.empty() ? "—" : synonyms, markdown_cell(def.documentation));
+                    fifth(def), markdown_cell(def.documentation));
   }
   return out;
 }
 
-std::string broker_table() {
-  std::string out =
-      "| broker config | type | default | Cairn | dynamic | notes |\n"
-      "| --- | --- | --- | --- | --- | --- |\n";
-  for (const ConfigDef& def : broker::configs::broker_config_defs()) {
-    out +=
-        fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", def.name,
-                    broker::configs::type_name(def.type), default_cell(def),
-                    def.support == broker::configs::Support::enforced ? "**enforced**" : "reported",
-                    def.read_only ? "no" : "yes", markdown_cell(def.documentation));
+std::string synonyms_cell(const ConfigDef& def) {
+  std::string synonyms;
+  for (const broker::configs::BrokerSynonym& synonym : def.synonyms) {
+    if (synonym.name.empty()) continue;
+    synonyms += (synonyms.empty() ? "" : ", ") + markdown_code(synonym.name);
   }
-  return out;
+  return synonyms.empty() ? "—" : synonyms;
 }
 
 }  // namespace
@@ -258,8 +250,10 @@ void add_serve_options(CLI::App& serve, ServeOptions& options) {
                  "Print the settings the broker would run with as YAML, and exit");
 }
 
+bool is_command_line_only(const std::string& flag_name) { return kNotSettings.contains(flag_name); }
+
 bool is_file_setting(const std::string& flag_name) {
-  if (kNotSettings.contains(flag_name)) return false;
+  if (is_command_line_only(flag_name)) return false;
   for (const KafkaFlag& flag : kKafkaFlags) {
     if (flag_name == flag.flag + 2) return false;
   }
@@ -294,8 +288,16 @@ std::string config_yaml(const CLI::App& serve, const broker::configs::ConfigMap&
 
 std::string config_doc_table(const CLI::App& serve, const std::string& table) {
   if (table == "flags") return flags_table(serve);
-  if (table == "topic") return topic_table();
-  if (table == "broker") return broker_table();
+  if (table == "topic") {
+    return config_table(broker::configs::topic_config_defs(),
+                        "| topic config | type | default | Cairn | broker synonyms | notes |",
+                        synonyms_cell);
+  }
+  if (table == "broker") {
+    return config_table(broker::configs::broker_config_defs(),
+                        "| broker config | type | default | Cairn | dynamic | notes |",
+                        [](const ConfigDef& def) { return def.read_only ? "no" : "yes"; });
+  }
   return "";
 }
 

@@ -45,6 +45,9 @@ extern const std::vector<KafkaFlag> kKafkaFlags;
 // Adds every flag of `cairn serve` to `command`, storing into `options` (which must outlive it).
 void add_serve_options(CLI::App& command, ServeOptions& options);
 
+// --help, --config, --set and --print-config: flags that are never a key of the YAML file.
+bool is_command_line_only(const std::string& flag_name);
+
 // The flags that are settings (a top-level key of the YAML file): every flag but --help,
 // --config, --set, --print-config and the Kafka shorthands, which the `kafka:` section holds.
 bool is_file_setting(const std::string& flag_name);
