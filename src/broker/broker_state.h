@@ -24,6 +24,7 @@ class GroupCoordinator;
 }
 
 class PartitionManager;
+class MetaWriter;
 namespace producers {
 class ProducerIdAllocator;
 }
@@ -47,6 +48,9 @@ struct BrokerState {
   PartitionManager* partitions = nullptr;
   // Producer ids for InitProducerId, unique across restarts; internally synchronized.
   producers::ProducerIdAllocator* producer_ids = nullptr;
+  // The thread that writes metadata files (meta_writer.h): every write to `topics`,
+  // `dynamic_configs` and `producer_ids` from a handler goes through it, never on a shard.
+  MetaWriter* meta_writer = nullptr;
 
   // The shard that owns `partition` of `topic` (its log, its producer state).
   net::ShardId shard_of(std::string_view topic, PartitionId partition) const {

@@ -72,7 +72,8 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   return server;
 }
 
-// Opens what the data directory holds: metadata, every partition's log, consumer groups.
+// Opens what the data directory holds: metadata, every partition's log (internal topics
+// included), consumer groups.
 Status Server::open_data(const BrokerConfig& config) {
   std::filesystem::path meta_dir = config.data_dir / "meta";
   Result<std::string> cluster_id = load_or_create_cluster_id(meta_dir);
@@ -80,6 +81,11 @@ Status Server::open_data(const BrokerConfig& config) {
   Result<std::unique_ptr<TopicRegistry>> topics = TopicRegistry::open(meta_dir);
   if (!topics.ok()) return topics.status();
   topics_ = std::move(topics).value();
+  Result<groups::GroupConfig> group_config = groups::group_config_from(config.kafka_configs);
+  if (!group_config.ok()) return group_config.status();
+  Result<TopicInfo> offsets_topic = groups::ensure_offsets_topic(
+      *topics_, config.data_dir, group_config->offsets_topic_partition_count);
+  if (!offsets_topic.ok()) return offsets_topic.status();
   Result<std::unique_ptr<configs::DynamicConfigStore>> dynamic_configs =
       configs::DynamicConfigStore::open(meta_dir);
   if (!dynamic_configs.ok()) return dynamic_configs.status();
@@ -89,10 +95,12 @@ Status Server::open_data(const BrokerConfig& config) {
   if (!producer_ids.ok()) return producer_ids.status();
   producer_ids_ = std::move(producer_ids).value();
   flusher_ = std::make_unique<storage::Flusher>();
+  meta_writer_ = std::make_unique<MetaWriter>();
   PartitionManagerOptions partition_options;
   partition_options.data_dir = config.data_dir;
   partition_options.shards = shards_.get();
   partition_options.flusher = flusher_.get();
+  partition_options.meta_writer = meta_writer_.get();
   partition_options.resolver =
       configs::partition_resolver(config.kafka_configs, dynamic_configs_.get());
   partition_options.retention_check_interval = configs::retention_check_interval(config);
@@ -108,22 +116,13 @@ Status Server::open_data(const BrokerConfig& config) {
   state.shards = shards_.get();
   state.partitions = partitions_.get();
   state.producer_ids = producer_ids_.get();
-  return open_groups(config);
-}
-
-// Consumer groups: opens the __consumer_offsets logs (replayed once the shards run).
-Status Server::open_groups(const BrokerConfig& broker_config) {
-  Result<groups::GroupConfig> config = groups::group_config_from(broker_config.kafka_configs);
-  if (!config.ok()) return config.status();
-  groups::CoordinatorOptions options;
-  options.data_dir = broker_config.data_dir;
-  options.flusher = flusher_.get();
-  options.config = *config;
-  Result<std::unique_ptr<groups::GroupCoordinator>> coordinator =
-      groups::GroupCoordinator::open(*shards_, std::move(options));
-  if (!coordinator.ok()) return coordinator.status();
-  groups_ = std::move(coordinator).value();
-  state_->groups = groups_.get();
+  state.meta_writer = meta_writer_.get();
+  // Consumer groups: __consumer_offsets is replayed once the shards run.
+  groups::CoordinatorOptions group_options;
+  group_options.config = *group_config;
+  groups_ = groups::GroupCoordinator::open(*shards_, partitions_.get(), *offsets_topic,
+                                           std::move(group_options));
+  state.groups = groups_.get();
   return Status();
 }
 

@@ -17,6 +17,7 @@
 #include "broker/configs/broker_configs.h"
 #include "broker/data_dir_lock.h"
 #include "broker/groups/coordinator.h"
+#include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
 #include "net/listener.h"
@@ -41,12 +42,13 @@ class Server {
  private:
   Server() = default;
   Status open_data(const BrokerConfig& config);
-  Status open_groups(const BrokerConfig& broker_config);
 
   // Destruction order matters: the lock goes last, after every file is closed; the listener
   // and shards go before the state they point to; the partitions (their logs) go before the
   // flusher that syncs them.
   std::unique_ptr<DataDirLock> data_dir_lock_;
+  // After the shards have joined, no write is queued any more; destroyed after the shards.
+  std::unique_ptr<MetaWriter> meta_writer_;
   std::unique_ptr<TopicRegistry> topics_;
   std::unique_ptr<configs::DynamicConfigStore> dynamic_configs_;
   std::unique_ptr<storage::Flusher> flusher_;

@@ -70,7 +70,14 @@ Status run_create(const CreateFlags& flags) {
 struct ListFlags {
   ConnectionFlags connection;
   std::string format = "text";
+  bool internal = false;
 };
+
+// Kafka's internal topics (Topic.isInternal). librdkafka's metadata does not carry Metadata's
+// is_internal flag, so go by name, as Kafka's own tools may.
+bool is_internal_topic(const std::string& name) {
+  return name == "__consumer_offsets" || name == "__transaction_state";
+}
 
 size_t replica_count(const client::TopicMetadata& topic) {
   return topic.partitions.empty() ? 0 : topic.partitions[0].replicas.size();
@@ -84,6 +91,7 @@ Status run_list(const ListFlags& flags) {
   std::vector<std::vector<std::string>> rows{{"NAME", "PARTITIONS", "REPLICAS"}};
   Document document = Document::array();
   for (const auto& topic : cluster->topics) {
+    if (is_internal_topic(topic.name) && !flags.internal) continue;
     size_t replicas = replica_count(topic);
     rows.push_back({topic.name, std::to_string(topic.partitions.size()), std::to_string(replicas)});
     document.push_back(
@@ -333,6 +341,7 @@ void add_list(CLI::App* topic) {
   auto flags = std::make_shared<ListFlags>();
   CLI::App* cmd = topic->add_subcommand("list", "List topics with partition and replica counts");
   cmd->alias("ls");
+  cmd->add_flag("-i,--internal", flags->internal, "Include internal topics (__consumer_offsets)");
   add_format_flag(cmd, flags->format);
   add_connection_flags(cmd, flags->connection);
   cmd->callback([flags]() { run_command([&]() { return run_list(*flags); }); });

@@ -73,10 +73,15 @@ class AdminErrors(harness.BrokerTestCase):
         self.assertEqual({"errors-config": -aw.UNKNOWN_TOPIC_OR_PARTITION},
                          self.admin.partition_counts(["errors-config"]))
 
-    def test_internal_names_are_a_policy_violation(self):
-        self.assertEqual(aw.POLICY_VIOLATION, self.create("__consumer_offsets"))
+    def test_internal_topics_are_refused(self):
+        # __consumer_offsets always exists (Kafka answers so too); __transaction_state is
+        # reserved until transactions create it. Neither may be deleted or grown.
+        self.assertEqual(aw.TOPIC_ALREADY_EXISTS, self.create("__consumer_offsets"))
+        self.assertEqual(aw.POLICY_VIOLATION, self.create("__transaction_state"))
         self.assertEqual([("__consumer_offsets", aw.POLICY_VIOLATION)],
                          self.admin.delete_topics(["__consumer_offsets"]))
+        [(_, code, _)] = self.admin.create_partitions([("__consumer_offsets", 64, None)])
+        self.assertEqual(aw.POLICY_VIOLATION, code)
 
     def test_one_bad_topic_does_not_fail_the_others(self):
         result = self.admin.create_topics([

@@ -29,6 +29,8 @@ class KafkaPythonMetadata(harness.BrokerTestCase):
             inferred = consumer.config["api_version"]
             self.assertGreaterEqual(inferred, inferred_version_floor(apis))
             self.assertGreaterEqual(inferred, (1, 0, 0))
+            # The consumer leaves out internal topics (exclude_internal_topics: Metadata's
+            # is_internal), the admin client lists them.
             self.assertEqual({"orders", "audit"}, consumer.topics())
             self.assertEqual({0, 1, 2}, consumer.partitions_for_topic("orders"))
         finally:
@@ -44,7 +46,7 @@ class KafkaPythonMetadata(harness.BrokerTestCase):
             self.assertEqual(0, cluster["controller_id"])
             self.assertEqual([(0, self.broker.host, self.broker.port)],
                              [(b["node_id"], b["host"], b["port"]) for b in cluster["brokers"]])
-            self.assertEqual({"orders", "audit"}, set(admin.list_topics()))
+            self.assertEqual({"orders", "audit", "__consumer_offsets"}, set(admin.list_topics()))
             described = {t["topic"]: t for t in admin.describe_topics(["orders", "missing"])}
             self.assertEqual(0, described["orders"]["error_code"])
             self.assertEqual(3, len(described["orders"]["partitions"]))

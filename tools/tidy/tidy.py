@@ -40,7 +40,8 @@ BROKER_RANKS = {
     "groups": 5, "handlers": 6, "session": 7,
 }
 BROKER_TOP_FILES = {
-    "core": ("error_code", "meta_file", "config", "shard_map", "cluster_id", "data_dir_lock"),
+    "core": ("error_code", "meta_file", "meta_writer", "config", "shard_map", "cluster_id",
+             "data_dir_lock"),
     "state": ("broker_state", "request_context"),
     "session": ("kafka_session", "server"),
 }

@@ -13,16 +13,6 @@ namespace {
 constexpr int kFormatVersion = 1;
 constexpr size_t kFileBytesMax = 4 * 1024 * 1024;
 
-// The value of `name` in `configs` (validated), else its built-in default.
-std::string effective(const ConfigMap& configs, std::string_view name) {
-  auto it = configs.find(name);
-  if (it != configs.end()) return it->second;
-  const ConfigDef* def = find_broker_config(name);
-  ASSERT(def != nullptr);
-  ASSERT(def->default_value.has_value());
-  return std::string(*def->default_value);
-}
-
 nlohmann::json to_json(const ConfigMap& configs) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, value] : configs) out[name] = value;
@@ -53,6 +43,15 @@ Result<ConfigMap> from_json(const nlohmann::json& object, const std::filesystem:
 
 }  // namespace
 
+std::string broker_config_value(const ConfigMap& configs, std::string_view name) {
+  auto it = configs.find(name);
+  if (it != configs.end()) return it->second;
+  const ConfigDef* def = find_broker_config(name);
+  ASSERT(def != nullptr);
+  ASSERT(def->default_value.has_value());
+  return std::string(*def->default_value);
+}
+
 Status finish_broker_config(BrokerConfig& config) {
   for (auto& [name, value] : config.kafka_configs) {
     const ConfigDef* def = find_broker_config(name);
@@ -64,12 +63,14 @@ Status finish_broker_config(BrokerConfig& config) {
     if (!normalized.ok()) return normalized.status();
     value = std::move(normalized).value();
   }
-  const ConfigMap& configs = config.kafka_configs;
-  config.auto_create_topics_enable = parse_bool(effective(configs, "auto.create.topics.enable"));
-  config.delete_topic_enable = parse_bool(effective(configs, "delete.topic.enable"));
-  config.num_partitions = static_cast<int32_t>(parse_long(effective(configs, "num.partitions")));
+  auto value = [&config](std::string_view name) {
+    return broker_config_value(config.kafka_configs, name);
+  };
+  config.auto_create_topics_enable = parse_bool(value("auto.create.topics.enable"));
+  config.delete_topic_enable = parse_bool(value("delete.topic.enable"));
+  config.num_partitions = static_cast<int32_t>(parse_long(value("num.partitions")));
   config.default_replication_factor =
-      static_cast<int16_t>(parse_long(effective(configs, "default.replication.factor")));
+      static_cast<int16_t>(parse_long(value("default.replication.factor")));
   return Status::ok_status();
 }
 

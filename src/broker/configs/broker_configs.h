@@ -31,6 +31,10 @@ using ConfigMap = std::map<std::string, std::string, std::less<>>;
 // Errors: invalid_argument naming the bad entry.
 Status finish_broker_config(BrokerConfig& config);
 
+// The value of broker config `name` in `configs` (checked by finish_broker_config), else the
+// catalog's default. REQUIRES: `name` is in the catalog with a default.
+std::string broker_config_value(const ConfigMap& configs, std::string_view name);
+
 struct DynamicBrokerConfigs {
   ConfigMap broker;           // DYNAMIC_BROKER_CONFIG: set on resource BROKER "<node id>"
   ConfigMap cluster_default;  // DYNAMIC_DEFAULT_BROKER_CONFIG: set on resource BROKER ""

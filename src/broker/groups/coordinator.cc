@@ -7,17 +7,26 @@
 #include <map>
 #include <system_error>
 
+#include "broker/configs/config_defs.h"
 #include "broker/groups/offsets_format.h"
 #include "broker/groups/shard_coordinator.h"
 #include "broker/shard_map.h"
-#include "storage/flusher.h"
 
 namespace cairn::broker::groups {
 
+static_assert(kOffsetsTopic == kConsumerOffsetsTopic);
+
 namespace {
 
-// The partitions a previous run created (data_dir/__consumer_offsets-N): their count is fixed
-// for good, since every group's partition depends on it. 0 if there are none.
+// Kafka's settings for __consumer_offsets: compacted (Cairn compacts it by rewriting the live
+// state, offsets_compaction.cc), never aged out, 100 MiB segments.
+TopicConfigs offsets_topic_configs() {
+  return TopicConfigs{{"cleanup.policy", "compact"}, {"segment.bytes", "104857600"}};
+}
+
+// The partitions of a data directory from before __consumer_offsets was in the topic
+// registry (data_dir/__consumer_offsets-N): their count is fixed for good, since every
+// group's partition depends on it. 0 if there are none.
 int32_t existing_partition_count(const std::filesystem::path& data_dir) {
   std::error_code error;
   int32_t count = 0;
@@ -37,45 +46,79 @@ int32_t existing_partition_count(const std::filesystem::path& data_dir) {
 
 }  // namespace
 
+Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs) {
+  auto value = [&kafka_configs](std::string_view name) {
+    return configs::parse_long(configs::broker_config_value(kafka_configs, name));
+  };
+  GroupConfig config;
+  config.min_session_timeout_ms = static_cast<int32_t>(value("group.min.session.timeout.ms"));
+  config.max_session_timeout_ms = static_cast<int32_t>(value("group.max.session.timeout.ms"));
+  config.initial_rebalance_delay_ms =
+      static_cast<int32_t>(value("group.initial.rebalance.delay.ms"));
+  config.max_group_size = static_cast<uint32_t>(value("group.max.size"));
+  config.offsets_retention_ms = value("offsets.retention.minutes") * 60'000;
+  config.offsets_retention_check_interval_ms = value("offsets.retention.check.interval.ms");
+  config.offsets_topic_partition_count =
+      static_cast<int32_t>(value("offsets.topic.num.partitions"));
+  config.offset_metadata_max_bytes = static_cast<int32_t>(value("offset.metadata.max.bytes"));
+  if (config.min_session_timeout_ms > config.max_session_timeout_ms) {
+    return error(StatusCode::invalid_argument,
+                 "group.min.session.timeout.ms is above group.max.session.timeout.ms");
+  }
+  return config;
+}
+
+Result<TopicInfo> ensure_offsets_topic(TopicRegistry& registry,
+                                       const std::filesystem::path& data_dir,
+                                       int32_t partition_count) {
+  std::optional<TopicInfo> topic;
+  if (const TopicInfo* registered = registry.snapshot()->find(kOffsetsTopic)) topic = *registered;
+  int32_t existing =
+      topic.has_value() ? topic->partition_count : existing_partition_count(data_dir);
+  if (existing > 0 && existing != partition_count) {
+    spdlog::info(
+        "{} has {} partitions; keeping them (offsets.topic.num.partitions {} applies only to "
+        "a new data directory)",
+        kOffsetsTopic, existing, partition_count);
+  }
+  if (!topic.has_value()) {
+    Result<TopicInfo> created = registry.create(
+        std::string(kOffsetsTopic), existing > 0 ? existing : partition_count,
+        offsets_topic_configs());
+    if (!created.ok()) return created.status();
+    topic = std::move(created).value();
+  }
+  // Every start, not only right after the create: a crash between the two must not leave the
+  // old directories to be wiped as strangers. Internal topics are never deleted, so a
+  // directory without its topic_id file is never a half-deleted one.
+  RETURN_IF_ERROR(adopt_partition_dirs(data_dir, *topic));
+  return *topic;
+}
+
 GroupCoordinator::GroupCoordinator(const net::ShardSet& shards, CoordinatorOptions options)
     : shards_(shards), options_(std::move(options)) {}
 
 GroupCoordinator::~GroupCoordinator() {
-  // The shards have stopped (or never ran): the logs are closed, or dropped like a crash.
+  // The shards have stopped (or never ran).
   locals_.clear();
 }
 
-Result<std::unique_ptr<GroupCoordinator>> GroupCoordinator::open(const net::ShardSet& shards,
-                                                                 CoordinatorOptions options) {
-  std::error_code error;
-  std::filesystem::create_directories(options.data_dir, error);
-  if (error) {
-    return cairn::error(StatusCode::io_error,
-                        "create " + options.data_dir.string() + ": " + error.message());
-  }
-  int32_t existing = existing_partition_count(options.data_dir);
-  if (existing > 0 && existing != options.config.offsets_topic_partition_count) {
-    spdlog::info(
-        "{} has {} partitions; keeping them (offsets.topic.num.partitions {} applies "
-        "only to a new data directory)",
-        kOffsetsTopic, existing, options.config.offsets_topic_partition_count);
-    options.config.offsets_topic_partition_count = existing;
-  }
+std::unique_ptr<GroupCoordinator> GroupCoordinator::open(const net::ShardSet& shards,
+                                                         PartitionManager* partitions,
+                                                         const TopicInfo& offsets_topic,
+                                                         CoordinatorOptions options) {
+  ASSERT(offsets_topic.name == kOffsetsTopic && offsets_topic.partition_count >= 1);
+  ASSERT(partitions != nullptr);
+  options.config.offsets_topic_partition_count = offsets_topic.partition_count;
   std::unique_ptr<GroupCoordinator> coordinator(new GroupCoordinator(shards, std::move(options)));
   GroupCoordinator& c = *coordinator;
-  storage::Flusher* flusher = c.options_.flusher;
-  if (flusher == nullptr) {
-    c.own_flusher_ = std::make_unique<storage::Flusher>(1);
-    flusher = c.own_flusher_.get();
-  }
   for (uint32_t i = 0; i < shards.count(); ++i) {
     net::ShardId shard(i);
     c.locals_.push_back(
-        std::make_unique<ShardCoordinator>(shard, shards.executor(shard), c.options_, flusher));
+        std::make_unique<ShardCoordinator>(shard, shards.executor(shard), c.options_, partitions));
   }
   for (int32_t partition = 0; partition < c.partition_count(); ++partition) {
-    ShardCoordinator& local = *c.locals_[c.shard_for_partition(partition).value()];
-    RETURN_IF_ERROR(local.open_partition(partition));
+    c.locals_[c.shard_for_partition(partition).value()]->assign_partition(partition);
   }
   return coordinator;
 }
@@ -135,7 +178,7 @@ ShardCoordinator& GroupCoordinator::local() const {
 asio::awaitable<JoinResult> join_group(const GroupCoordinator* coordinator, JoinRequest request) {
   ShardCoordinator& local = coordinator->local();
   ASSERT(coordinator->shard_for(request.group_id) == *net::ShardSet::current());
-  JoinResult result = co_await local.await_callback<JoinResult>(
+  JoinResult result = co_await net::await_callback<JoinResult>(
       [&local, &request](std::function<void(JoinResult)> done) {
         local.manager().join_group(std::move(request), local.now_ms(), std::move(done));
         local.rearm();
@@ -145,7 +188,7 @@ asio::awaitable<JoinResult> join_group(const GroupCoordinator* coordinator, Join
 
 asio::awaitable<SyncResult> sync_group(const GroupCoordinator* coordinator, SyncRequest request) {
   ShardCoordinator& local = coordinator->local();
-  SyncResult result = co_await local.await_callback<SyncResult>(
+  SyncResult result = co_await net::await_callback<SyncResult>(
       [&local, &request](std::function<void(SyncResult)> done) {
         local.manager().sync_group(std::move(request), local.now_ms(), std::move(done));
         local.rearm();

@@ -1,5 +1,7 @@
-// GroupCoordinator: the broker's consumer-group service — one GroupManager per shard, the
-// __consumer_offsets logs that make groups and committed offsets durable, and the timers.
+// GroupCoordinator: the broker's consumer-group service — one GroupManager per shard, which
+// makes groups and committed offsets durable in the internal topic __consumer_offsets, and the
+// timers. The topic is in the TopicRegistry and its partitions are the PartitionManager's, like
+// every topic's (recovery, fsync batching, Fetch); the coordinator is its only writer.
 //
 // Ownership: a group lives on the shard that owns its __consumer_offsets partition
 // (offsets_partition_for(group_id) → broker::shard_of("__consumer_offsets", partition)). All of
@@ -14,9 +16,10 @@
 // COORDINATOR_LOAD_IN_PROGRESS. The log is kept small by rewriting the live state at its tail
 // and dropping the prefix ("compaction" by snapshot), since nothing else ever deletes from it.
 //
-// Lifecycle (main thread): open() before the shards start (opens the logs), start() after they
-// started (replay begins on each shard), stop() before they stop (cancels timers, closes the
-// logs cleanly; blocks until every shard has done so). docs/groups.md describes the behaviour.
+// Lifecycle (main thread): ensure_offsets_topic() and PartitionManager::open() first (the logs),
+// open() before the shards start, start() after they started (replay begins on each shard),
+// stop() before they stop (cancels timers, fails parked requests; blocks until every shard has
+// done so); the PartitionManager closes the logs. docs/groups.md describes the behaviour.
 #pragma once
 
 #include <asio.hpp>
@@ -29,11 +32,13 @@
 #include <vector>
 
 #include "base/status.h"
+#include "broker/configs/broker_configs.h"
 #include "broker/groups/group_manager.h"
+#include "broker/partitions/partition_manager.h"
+#include "broker/topics/topic_registry.h"
 #include "net/shard_set.h"
 
 namespace cairn::storage {
-class Flusher;
 class Clock;
 }  // namespace cairn::storage
 
@@ -41,11 +46,23 @@ namespace cairn::broker::groups {
 
 class ShardCoordinator;
 
+// The group settings among the broker's Kafka configs (BrokerConfig::kafka_configs after
+// configs::finish_broker_config checked them against the catalog, whose defaults fill the
+// gaps): group.*.ms, group.max.size, offsets.*, offset.metadata.max.bytes. invalid_argument
+// if group.min.session.timeout.ms is above group.max.session.timeout.ms.
+Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs);
+
+// Main thread, before PartitionManager::open: makes sure the registry holds __consumer_offsets
+// (created durably with `partition_count` partitions, compacted). Its partition count never
+// changes once it exists: every group's partition depends on it. A data directory from before
+// the topic was registered keeps the __consumer_offsets-N directories it has (adopted).
+Result<TopicInfo> ensure_offsets_topic(TopicRegistry& registry,
+                                       const std::filesystem::path& data_dir,
+                                       int32_t partition_count);
+
 struct CoordinatorOptions {
-  std::filesystem::path data_dir;
-  GroupConfig config;
-  storage::Flusher* flusher = nullptr;  // null: the coordinator runs its own
-  storage::Clock* clock = nullptr;      // null: the system clock
+  GroupConfig config;  // offsets_topic_partition_count: set by open() from the topic
+  storage::Clock* clock = nullptr;  // null: the system clock
   // Rewrite a partition's live state and drop its prefix once it holds this many bytes more
   // than the last rewrite left (and at least 4x the live state).
   uint64_t compact_after_bytes = 16 * 1024 * 1024;
@@ -53,8 +70,11 @@ struct CoordinatorOptions {
 
 class GroupCoordinator {
  public:
-  static Result<std::unique_ptr<GroupCoordinator>> open(const net::ShardSet& shards,
-                                                        CoordinatorOptions options);
+  // `offsets_topic`: what ensure_offsets_topic returned; `partitions` has opened its logs.
+  static std::unique_ptr<GroupCoordinator> open(const net::ShardSet& shards,
+                                                PartitionManager* partitions,
+                                                const TopicInfo& offsets_topic,
+                                                CoordinatorOptions options);
   ~GroupCoordinator();
   GroupCoordinator(const GroupCoordinator&) = delete;
   GroupCoordinator& operator=(const GroupCoordinator&) = delete;
@@ -78,7 +98,6 @@ class GroupCoordinator {
 
   const net::ShardSet& shards_;
   CoordinatorOptions options_;
-  std::unique_ptr<storage::Flusher> own_flusher_;
   std::vector<std::unique_ptr<ShardCoordinator>> locals_;
   bool started_ = false;
   bool stopped_ = false;

@@ -1,7 +1,9 @@
-// GroupCoordinator on real shards and real logs in a temporary directory: offsets and group
-// membership survive a restart (clean, and without closing the logs), deletions stay deleted,
-// members expire on the shard's own timer, and compaction shrinks a partition without losing
-// what is live.
+// GroupCoordinator on real shards and real logs in a temporary directory, with the topic
+// registry and PartitionManager owning __consumer_offsets as the server sets them up: offsets
+// and group membership survive a restart (clean, and without closing the logs), deletions stay
+// deleted, members expire on the shard's own timer, compaction shrinks a partition without
+// losing what is live, and a data directory from before the topic was registered keeps its
+// offsets.
 #include "broker/groups/coordinator.h"
 
 #include <gtest/gtest.h>
@@ -11,7 +13,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "broker/configs/resolve.h"
 #include "broker/groups/shard_coordinator.h"
+#include "storage/flusher.h"
 
 namespace cairn::broker::groups {
 namespace {
@@ -25,7 +29,6 @@ class CoordinatorTest : public ::testing::Test {
            ("cairn-groups-" + std::to_string(getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
-    options_.data_dir = dir_;
     options_.config.initial_rebalance_delay_ms = 0;
     options_.config.min_session_timeout_ms = 100;
   }
@@ -36,9 +39,26 @@ class CoordinatorTest : public ::testing::Test {
 
   void boot() {
     shards_ = std::make_unique<net::ShardSet>(2);
-    auto opened = GroupCoordinator::open(*shards_, options_);
-    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
-    coordinator_ = std::move(opened).value();
+    auto registry = TopicRegistry::open(dir_ / "meta");
+    ASSERT_TRUE(registry.ok()) << registry.status().to_string();
+    registry_ = std::move(registry).value();
+    auto topic = ensure_offsets_topic(*registry_, dir_, partition_count_);
+    ASSERT_TRUE(topic.ok()) << topic.status().to_string();
+    flusher_ = std::make_unique<storage::Flusher>(1);
+    PartitionManagerOptions partition_options;
+    partition_options.data_dir = dir_;
+    partition_options.shards = shards_.get();
+    partition_options.flusher = flusher_.get();
+    meta_writer_ = std::make_unique<MetaWriter>();
+    partition_options.meta_writer = meta_writer_.get();
+    auto dynamic = configs::DynamicConfigStore::open(dir_ / "meta");
+    ASSERT_TRUE(dynamic.ok()) << dynamic.status().to_string();
+    dynamic_configs_ = std::move(dynamic).value();
+    partition_options.resolver = configs::partition_resolver({}, dynamic_configs_.get());
+    auto partitions = PartitionManager::open(partition_options, *registry_->snapshot());
+    ASSERT_TRUE(partitions.ok()) << partitions.status().to_string();
+    partitions_ = std::move(partitions).value();
+    coordinator_ = GroupCoordinator::open(*shards_, partitions_.get(), *topic, options_);
     shards_->start();
     coordinator_->start();
     // Replay runs on the shards; wait until the groups used here are served.
@@ -64,7 +84,15 @@ class CoordinatorTest : public ::testing::Test {
     }
     shards_->join();
     coordinator_.reset();
+    if (clean) {
+      EXPECT_TRUE(partitions_->close().ok());
+    }
+    partitions_.reset();  // unclean: the logs are dropped open, as a killed process leaves them
+    flusher_.reset();
+    meta_writer_.reset();
     shards_.reset();
+    registry_.reset();
+    dynamic_configs_.reset();
   }
 
   template <typename T>
@@ -116,8 +144,14 @@ class CoordinatorTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  int32_t partition_count_ = 16;
   CoordinatorOptions options_;
   std::unique_ptr<net::ShardSet> shards_;
+  std::unique_ptr<TopicRegistry> registry_;
+  std::unique_ptr<configs::DynamicConfigStore> dynamic_configs_;
+  std::unique_ptr<storage::Flusher> flusher_;
+  std::unique_ptr<MetaWriter> meta_writer_;
+  std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<GroupCoordinator> coordinator_;
 };
 
@@ -222,6 +256,59 @@ TEST_F(CoordinatorTest, CompactionShrinksLogAndKeepsLiveState) {
   EXPECT_EQ(g.offsets[0].committed->offset, Offset(299));
   EXPECT_EQ(g.offsets[3].committed->offset, Offset(302));
   ASSERT_EQ(fetch("other").offsets.size(), 1u);
+}
+
+// The group settings come from the broker's Kafka configs through the catalog: its validation
+// (finish_broker_config) and its defaults.
+TEST(GroupConfigTest, ReadsKafkaNamedSettingsThroughTheCatalog) {
+  BrokerConfig broker;
+  broker.kafka_configs = {{"group.min.session.timeout.ms", "1000"},
+                          {"group.initial.rebalance.delay.ms", "0"},
+                          {"offsets.retention.minutes", "60"},
+                          {"offsets.topic.num.partitions", "4"},
+                          {"log.retention.ms", "5"}};  // not a group setting
+  ASSERT_TRUE(configs::finish_broker_config(broker).ok());
+  Result<GroupConfig> config = group_config_from(broker.kafka_configs);
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->min_session_timeout_ms, 1000);
+  EXPECT_EQ(config->initial_rebalance_delay_ms, 0);
+  EXPECT_EQ(config->offsets_retention_ms, 3'600'000);
+  EXPECT_EQ(config->offsets_topic_partition_count, 4);
+  EXPECT_EQ(config->max_session_timeout_ms, 1'800'000);  // the catalog's default
+  EXPECT_EQ(config->max_group_size, 1000u);
+
+  for (auto [name, bad] : {std::pair{"offsets.topic.num.partitions", "0"},
+                           std::pair{"group.max.session.timeout.ms", "ten"}}) {
+    BrokerConfig refused;
+    refused.kafka_configs = {{name, bad}};
+    EXPECT_FALSE(configs::finish_broker_config(refused).ok()) << name << "=" << bad;
+  }
+  broker.kafka_configs["group.max.session.timeout.ms"] = "500";
+  ASSERT_TRUE(configs::finish_broker_config(broker).ok());
+  EXPECT_FALSE(group_config_from(broker.kafka_configs).ok()) << "min above max";
+}
+
+// A data directory from before __consumer_offsets was in the registry: its partition
+// directories have no topic_id file. They are adopted (not wiped as strangers), and their
+// partition count wins over offsets.topic.num.partitions.
+TEST_F(CoordinatorTest, UnregisteredOffsetsDirectoriesAreAdopted) {
+  partition_count_ = 4;
+  boot();
+  for (ErrorCode e : commit("g", 100, 3)) EXPECT_EQ(e, ErrorCode::none);
+  shutdown(true);
+  fs::remove(dir_ / "meta" / "topics.json");
+  for (int p = 0; p < 4; ++p) {
+    fs::remove(dir_ / ("__consumer_offsets-" + std::to_string(p)) / "topic_id");
+  }
+  partition_count_ = 16;
+  boot();
+  const TopicInfo* topic = registry_->snapshot()->find(kConsumerOffsetsTopic);
+  ASSERT_NE(topic, nullptr);
+  EXPECT_EQ(topic->partition_count, 4);
+  EXPECT_EQ(coordinator_->partition_count(), 4);
+  FetchResult fetched = fetch("g");
+  ASSERT_EQ(fetched.offsets.size(), 3u);
+  EXPECT_EQ(fetched.offsets[2].committed->offset, Offset(102));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // GroupConfig: the group coordinator's settings (Kafka's names in comments) and how a group id
-// maps to its __consumer_offsets partition. Plain values; any thread.
+// maps to its __consumer_offsets partition. The broker fills it from its Kafka configs with
+// group_config_from (coordinator.h), over the config catalog; the member defaults here are
+// Kafka's, for tests. Plain values; any thread.
 #pragma once
 
 #include <cstdint>
@@ -38,12 +40,6 @@ struct GroupConfig {
   // offset.metadata.max.bytes: longer commit metadata fails with OFFSET_METADATA_TOO_LARGE.
   int32_t offset_metadata_max_bytes = 4096;
 };
-
-// The group settings among the broker's Kafka configs (BrokerConfig::kafka_configs, by Kafka
-// name: "group.min.session.timeout.ms", "offsets.retention.minutes", ...); others are ignored,
-// missing ones keep their defaults. invalid_argument for a value that is not a number in range.
-Result<GroupConfig> group_config_from(
-    const std::map<std::string, std::string, std::less<>>& kafka_configs);
 
 // Java's String.hashCode over the group id's bytes. Kafka hashes UTF-16 code units; for ASCII
 // ids (nearly all) that is the same value, so Kafka tools agree on the partition.

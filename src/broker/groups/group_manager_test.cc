@@ -553,29 +553,6 @@ TEST_F(GroupManagerTest, ShutdownAnswersEveryParkedRequest) {
   EXPECT_EQ(b->error, ErrorCode::not_coordinator);
 }
 
-TEST(GroupConfigTest, ReadsKafkaNamedSettingsAndRejectsBadOnes) {
-  std::map<std::string, std::string, std::less<>> configs = {
-      {"group.min.session.timeout.ms", "1000"},
-      {"group.initial.rebalance.delay.ms", "0"},
-      {"offsets.retention.minutes", "60"},
-      {"offsets.topic.num.partitions", "4"},
-      {"log.retention.ms", "5"}};  // not ours: ignored
-  Result<GroupConfig> config = group_config_from(configs);
-  ASSERT_TRUE(config.ok()) << config.status().to_string();
-  EXPECT_EQ(config->min_session_timeout_ms, 1000);
-  EXPECT_EQ(config->initial_rebalance_delay_ms, 0);
-  EXPECT_EQ(config->offsets_retention_ms, 3'600'000);
-  EXPECT_EQ(config->offsets_topic_partition_count, 4);
-  EXPECT_EQ(config->max_session_timeout_ms, GroupConfig().max_session_timeout_ms);
-  configs["offsets.topic.num.partitions"] = "0";
-  EXPECT_FALSE(group_config_from(configs).ok());
-  configs["offsets.topic.num.partitions"] = "4";
-  configs["group.max.session.timeout.ms"] = "500";
-  EXPECT_FALSE(group_config_from(configs).ok()) << "min above max";
-  configs["group.max.session.timeout.ms"] = "ten";
-  EXPECT_FALSE(group_config_from(configs).ok());
-}
-
 // ---------------------------------------------------------------------------------------------
 // Initial rebalance delay
 

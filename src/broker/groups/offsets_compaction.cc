@@ -21,11 +21,14 @@
 namespace cairn::broker::groups {
 
 void ShardCoordinator::maybe_compact(int32_t id) {
-  Partition& p = partitions_.at(id);
+  OffsetsPartition* usable_partition = usable(id);
+  if (usable_partition == nullptr) return;
+  OffsetsPartition& p = *usable_partition;
   if (stopping_ || p.compacting || p.appends_in_flight > 0 || manager_.is_partition_loading(id)) {
     return;
   }
-  uint64_t size_bytes = p.log->info().size_bytes;
+  storage::Log& log = *p.partition->log;
+  uint64_t size_bytes = log.info().size_bytes;
   if (size_bytes < p.bytes_after_compaction + options_.compact_after_bytes) return;
   std::vector<OffsetsRecord> live;
   uint64_t live_bytes = 0;
@@ -45,12 +48,12 @@ void ShardCoordinator::maybe_compact(int32_t id) {
   }
   // Mostly live data: a rewrite would not free much.
   if (size_bytes < 4 * live_bytes) return;
-  Status rolled = p.log->roll();
+  Status rolled = log.roll();
   if (!rolled.ok()) {
     spdlog::warn("{}-{}: compaction roll: {}", kOffsetsTopic, id, rolled.to_string());
     return;
   }
-  Offset new_start = p.log->log_end_offset();
+  Offset new_start = log.log_end_offset();
   if (live.empty()) {
     p.compacting = true;
     asio::co_spawn(executor_, finish_compaction(id, new_start, Offset(-1)), asio::detached);
@@ -68,21 +71,25 @@ void ShardCoordinator::maybe_compact(int32_t id) {
 
 asio::awaitable<void> ShardCoordinator::finish_compaction(int32_t id, Offset new_start,
                                                           Offset last) {
-  Partition& p = partitions_.at(id);
+  OffsetsPartition& p = partitions_.at(id);
+  std::shared_ptr<Partition> partition = p.partition;  // held across the wait
   // (No co_await inside a conditional expression: GCC 12 miscompiles the temporaries.)
   Status durable;
   if (last.value() >= 0) durable = co_await wait_durable(id, last);
+  if (!partition->usable()) co_return;
+  storage::Log& log = *partition->log;
   if (durable.ok() && !stopping_) {
-    uint64_t before_bytes = p.log->info().size_bytes;
-    Status dropped = p.log->delete_prefix(new_start);
+    uint64_t before_bytes = log.info().size_bytes;
+    Status dropped = log.delete_prefix(new_start);
     if (dropped.ok()) {
       spdlog::info("{}-{}: compacted: {} -> {} bytes, log start {}", kOffsetsTopic, id,
-                   before_bytes, p.log->info().size_bytes, new_start.value());
+                   before_bytes, log.info().size_bytes, new_start.value());
+      partition->notify_waiters();  // a Fetch below the new start now gets out of range
     } else {
       spdlog::warn("{}-{}: compaction delete_prefix: {}", kOffsetsTopic, id, dropped.to_string());
     }
   }
-  p.bytes_after_compaction = p.log->info().size_bytes;
+  p.bytes_after_compaction = log.info().size_bytes;
   p.compacting = false;
 }
 

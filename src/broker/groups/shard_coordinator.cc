@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "broker/groups/offsets_format.h"
+#include "broker/partitions/log_await.h"
 #include "protocol/record_batch.h"
 
 namespace cairn::broker::groups {
@@ -16,18 +17,6 @@ constexpr uint64_t kReplayReadBytes = 1 << 20;
 constexpr size_t kDecompressedBytesMax = 64 << 20;
 constexpr size_t kRecordsPerBatchMax = 1000;
 constexpr int64_t kMaintenanceIntervalMs = 30'000;
-constexpr uint64_t kOffsetsSegmentBytes = 16 << 20;
-
-storage::LogConfig offsets_log_config() {
-  storage::LogConfig config;
-  config.segment_bytes = kOffsetsSegmentBytes;
-  // Nothing may age out of this log: a committed offset lives until it is replaced, deleted or
-  // expires by the group rules; compaction (maybe_compact) keeps it small.
-  config.retention_ms = -1;
-  config.retention_bytes = -1;
-  return config;
-}
-
 Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsRecord> records, int64_t now_ms) {
   protocol::BatchOptions options;
   options.base_timestamp = TimestampMs(now_ms);
@@ -44,11 +33,11 @@ Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsRecord> records,
 }  // namespace
 
 ShardCoordinator::ShardCoordinator(net::ShardId shard, asio::any_io_executor executor,
-                                   const CoordinatorOptions& options, storage::Flusher* flusher)
+                                   const CoordinatorOptions& options, PartitionManager* partitions)
     : shard_(shard),
       executor_(executor),
       options_(options),
-      flusher_(flusher),
+      partition_manager_(partitions),
       clock_(options.clock != nullptr ? *options.clock : storage::system_clock()),
       manager_(options.config, random_member_ids(),
                [this](const Group& group, std::function<void(ErrorCode)> done) {
@@ -63,38 +52,42 @@ int32_t ShardCoordinator::partition_of(const std::string& group_id) const {
   return offsets_partition_for(group_id, options_.config.offsets_topic_partition_count);
 }
 
-ShardCoordinator::Partition* ShardCoordinator::partition(int32_t id) {
+ShardCoordinator::OffsetsPartition* ShardCoordinator::usable(int32_t id) {
   auto it = partitions_.find(id);
-  return it == partitions_.end() ? nullptr : &it->second;
+  if (it == partitions_.end() || it->second.partition == nullptr) return nullptr;
+  return it->second.partition->usable() ? &it->second : nullptr;
 }
 
-Status ShardCoordinator::open_partition(int32_t id) {
+void ShardCoordinator::assign_partition(int32_t id) {
   ASSERT(!partitions_.contains(id));
-  storage::LogOptions log_options;
-  log_options.dir =
-      (options_.data_dir / (std::string(kOffsetsTopic) + "-" + std::to_string(id))).string();
-  log_options.config = offsets_log_config();
-  log_options.flusher = flusher_;
-  log_options.clock = &clock_;
-  Result<std::unique_ptr<storage::Log>> log = storage::Log::open(std::move(log_options));
-  if (!log.ok()) return log.status();
-  Partition& p = partitions_[id];
-  p.log = std::move(log).value();
-  p.bytes_after_compaction = p.log->info().size_bytes;
+  partitions_[id];
   manager_.set_loading(id, true);
-  return Status();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Loading
 
 asio::awaitable<void> ShardCoordinator::load() {
-  for (auto& [id, p] : partitions_) co_await load_partition(id);
+  for (auto& [id, p] : partitions_) {
+    p.partition = partition_manager_->find(kOffsetsTopic, PartitionId(id));
+    Status health = p.partition == nullptr ? error(StatusCode::not_found, "no such partition")
+                                           : p.partition->health();
+    if (!health.ok()) {
+      // Its groups keep answering COORDINATOR_LOAD_IN_PROGRESS: serving them without their
+      // stored offsets would hand out wrong positions.
+      spdlog::error("{}-{}: cannot serve its groups: {}", kOffsetsTopic, id, health.to_string());
+      continue;
+    }
+    p.bytes_after_compaction = p.partition->log->info().size_bytes;
+    co_await load_partition(id);
+  }
   schedule_maintenance();
 }
 
 asio::awaitable<void> ShardCoordinator::load_partition(int32_t id) {
-  storage::Log& log = *partitions_.at(id).log;
+  // Hold the partition across the suspensions below.
+  std::shared_ptr<Partition> partition = partitions_.at(id).partition;
+  storage::Log& log = *partition->log;
   Offset offset = log.log_start_offset();
   const Offset end = log.log_end_offset();
   size_t batches = 0;
@@ -181,16 +174,21 @@ void ShardCoordinator::apply_record(Offset offset, std::span<const uint8_t> key_
 Result<storage::AppendResult> ShardCoordinator::append(int32_t id,
                                                        const std::vector<OffsetsRecord>& records) {
   ASSERT(!records.empty());
-  Partition* p = partition(id);
-  ASSERT(p != nullptr);
+  OffsetsPartition* p = usable(id);
+  if (p == nullptr) {
+    return error(StatusCode::not_found,
+                 std::string(kOffsetsTopic) + "-" + std::to_string(id) + " is not available");
+  }
+  storage::Log& log = *p->partition->log;
   std::optional<storage::AppendResult> total;
   for (size_t start = 0; start < records.size(); start += kRecordsPerBatchMax) {
     size_t count = std::min(kRecordsPerBatchMax, records.size() - start);
     Result<std::vector<uint8_t>> batch =
         build_batch(std::span(records).subspan(start, count), now_ms());
     if (!batch.ok()) return batch.status();
-    Result<storage::AppendResult> appended = p->log->append(*batch);
+    Result<storage::AppendResult> appended = log.append(*batch);
     if (!appended.ok()) return appended.status();
+    p->partition->notify_waiters();  // Fetches reading __consumer_offsets
     ASSERT(appended->last_offset.value() - appended->base_offset.value() + 1 ==
            static_cast<int64_t>(count));
     if (!total.has_value()) {
@@ -204,16 +202,18 @@ Result<storage::AppendResult> ShardCoordinator::append(int32_t id,
 }
 
 asio::awaitable<Status> ShardCoordinator::wait_durable(int32_t id, Offset offset) {
-  storage::Log& log = *partitions_.at(id).log;
-  co_return co_await await_callback<Status>(
-      [&log, offset](std::function<void(Status)> done) { log.wait_durable(offset, done); });
+  std::shared_ptr<Partition> partition = partitions_.at(id).partition;
+  if (partition == nullptr || !partition->usable()) {
+    co_return error(StatusCode::shutting_down, "partition closed");
+  }
+  co_return co_await await_durable(*partition->log, offset);
 }
 
 asio::awaitable<Result<Offset>> ShardCoordinator::append_durable(
     int32_t id, std::vector<OffsetsRecord> records) {
   Result<storage::AppendResult> appended = append(id, records);
   if (!appended.ok()) co_return appended.status();
-  Partition& p = partitions_.at(id);
+  OffsetsPartition& p = partitions_.at(id);
   ++p.appends_in_flight;
   Status durable = co_await wait_durable(id, appended->last_offset);
   ASSERT(p.appends_in_flight > 0);
@@ -315,12 +315,7 @@ void ShardCoordinator::stop() {
   maintenance_timer_.cancel();
   // Parked JoinGroups and SyncGroups would otherwise keep their connections' shards busy.
   manager_.fail_waiting_requests(ErrorCode::not_coordinator);
-  for (auto& [id, p] : partitions_) {
-    Status closed = p.log->close();
-    if (!closed.ok()) {
-      spdlog::warn("{}-{}: close: {}", kOffsetsTopic, id, closed.to_string());
-    }
-  }
+  // The logs stay open: the PartitionManager closes them with every other log.
 }
 
 }  // namespace cairn::broker::groups

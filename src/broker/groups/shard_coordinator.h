@@ -1,11 +1,12 @@
 // ShardCoordinator: the part of the GroupCoordinator (coordinator.h) that lives on one shard —
-// that shard's GroupManager, the __consumer_offsets partitions it owns (their Logs), the group
-// timer (armed for the manager's next deadline) and the maintenance timer (offset expiry,
-// rewriting the logs' live state).
+// that shard's GroupManager, the __consumer_offsets partitions the shard owns (their Partitions
+// and logs belong to the PartitionManager, like every topic's; the coordinator appends to them
+// and replays them), the group timer (armed for the manager's next deadline) and the
+// maintenance timer (offset expiry, rewriting the logs' live state).
 //
-// Thread safety: constructed and opened on the main thread before the shard runs; from then
-// on every member function runs on the shard's thread, except that storage callbacks (on
-// flusher threads) are posted back to it.
+// Thread safety: constructed and assigned its partitions on the main thread before the shard
+// runs; from then on every member function runs on the shard's thread, except that storage
+// callbacks (on flusher threads) are posted back to it (net::await_callback).
 #pragma once
 
 #include <asio.hpp>
@@ -22,6 +23,8 @@
 #include "base/types.h"
 #include "broker/groups/coordinator.h"
 #include "broker/groups/group_manager.h"
+#include "broker/partitions/partition_manager.h"
+#include "net/await_callback.h"
 #include "net/shard_set.h"
 #include "storage/clock.h"
 #include "storage/log.h"
@@ -37,17 +40,19 @@ struct OffsetsRecord {
 class ShardCoordinator {
  public:
   ShardCoordinator(net::ShardId shard, asio::any_io_executor executor,
-                   const CoordinatorOptions& options, storage::Flusher* flusher);
+                   const CoordinatorOptions& options, PartitionManager* partitions);
   ~ShardCoordinator();
   ShardCoordinator(const ShardCoordinator&) = delete;
   ShardCoordinator& operator=(const ShardCoordinator&) = delete;
 
   // --- main thread, before the shard runs ---
-  // Opens the partition's log in data_dir/__consumer_offsets-<partition>; its groups answer
+  // Makes this shard the coordinator of the partition's groups; they answer
   // COORDINATOR_LOAD_IN_PROGRESS until load() has replayed it.
-  Status open_partition(int32_t partition);
+  void assign_partition(int32_t partition);
 
   // --- shard thread ---
+  // Replays every assigned partition (the PartitionManager opened their logs). A partition
+  // whose log is unusable or does not replay keeps its groups loading, and says so in the log.
   asio::awaitable<void> load();
   void stop();
 
@@ -57,24 +62,9 @@ class ShardCoordinator {
   // Re-arms the group timer for the manager's next deadline; call after every manager call.
   void rearm();
 
-  // Suspends until `start`'s callback is called, then resumes on this shard with its value.
-  template <typename T, typename Start>
-  asio::awaitable<T> await_callback(Start start) {
-    asio::any_io_executor executor = executor_;
-    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
-        [executor, &start](auto handler) {
-          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-          start(std::function<void(T)>([executor, shared](T value) {
-            asio::post(executor, [shared, value = std::move(value)]() mutable {
-              std::move (*shared)(std::move(value));
-            });
-          }));
-        },
-        asio::use_awaitable);
-  }
-
   // Appends `records` to the partition as one batch and waits until it is fsynced. Returns the
-  // offset of the first record. Errors: the log's (io_error, no_space, shutting_down).
+  // offset of the first record. Errors: the log's (io_error, no_space, shutting_down), or
+  // not_found if the partition's log is not usable.
   asio::awaitable<Result<Offset>> append_durable(int32_t partition,
                                                  std::vector<OffsetsRecord> records);
   // A deleted group's last GroupMetadata is no longer live (compaction must not rewrite it).
@@ -88,14 +78,17 @@ class ShardCoordinator {
                                        const std::vector<OffsetsRecord>& records);
 
  private:
-  struct Partition {
-    std::unique_ptr<storage::Log> log;
+  struct OffsetsPartition {
+    // Set by load() from the PartitionManager; null until then (or if it has no such
+    // partition). Its log is usable while the broker runs: internal topics are never deleted.
+    std::shared_ptr<Partition> partition;
     uint64_t bytes_after_compaction = 0;
     uint32_t appends_in_flight = 0;  // appended, durability not yet reported
     bool compacting = false;
   };
 
-  Partition* partition(int32_t id);
+  // The assigned partition whose log is usable, or null.
+  OffsetsPartition* usable(int32_t id);
   asio::awaitable<Status> wait_durable(int32_t partition, Offset offset);
   asio::awaitable<void> load_partition(int32_t partition);
   Status replay_batches(std::span<const uint8_t> bytes);
@@ -114,10 +107,10 @@ class ShardCoordinator {
   net::ShardId shard_;
   asio::any_io_executor executor_;
   const CoordinatorOptions& options_;
-  storage::Flusher* flusher_;
+  PartitionManager* partition_manager_;
   storage::Clock& clock_;
   GroupManager manager_;
-  std::map<int32_t, Partition> partitions_;
+  std::map<int32_t, OffsetsPartition> partitions_;
   // The last GroupMetadata value stored per group (what a compaction rewrites).
   std::map<std::string, std::vector<uint8_t>> stored_metadata_;
   asio::steady_timer timer_;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/configs/resolve.h"
+#include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 
 namespace cairn::broker {
@@ -15,14 +16,14 @@ configs::AlterOutcome compute(configs::Scope scope, const configs::ConfigMap& cu
   return configs::replace_configs(scope, entries);
 }
 
-// Validates and commits under the config lock. `committed` tells whether anything changed.
+// Validates and commits; runs on the MetaWriter, whose one thread makes the read-modify-write
+// atomic. `committed` tells whether anything changed.
 AlterAnswer alter_topic(const BrokerState& broker, const std::string& name,
                         const std::vector<configs::AlterEntry>& entries, bool incremental,
                         bool validate_only, bool& committed) {
   committed = false;
   Status legal = validate_topic_name(name);
   if (!legal.ok()) return {ErrorCode::invalid_topic_exception, legal.message()};
-  std::lock_guard lock(config_write_mutex());
   std::shared_ptr<const TopicTable> topics = broker.topics->snapshot();
   const TopicInfo* topic = topics->find(name);
   if (topic == nullptr) {
@@ -48,7 +49,6 @@ AlterAnswer alter_broker(const BrokerState& broker, const std::string& name,
                                             std::to_string(broker.node_id.value()) +
                                             " or empty string, but received " + name};
   }
-  std::lock_guard lock(config_write_mutex());
   configs::Layers layers = configs::layers_of(broker);
   const configs::ConfigMap& current =
       cluster_default ? layers.dynamic->cluster_default : layers.dynamic->broker;
@@ -88,15 +88,6 @@ ErrorCode admin_error_code(const Status& status) {
   }
 }
 
-std::mutex& config_write_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-
-bool is_reserved_topic(std::string_view name) {
-  return name == "__consumer_offsets" || name == "__transaction_state";
-}
-
 asio::awaitable<Status> apply_topic_config(const BrokerState* broker, std::string topic) {
   std::shared_ptr<const TopicTable> topics = broker->topics->snapshot();
   const TopicInfo* info = topics->find(topic);
@@ -111,9 +102,13 @@ asio::awaitable<AlterAnswer> alter_resource(const BrokerState* broker, configs::
   bool committed = false;
   AlterAnswer answer;
   if (type == configs::ResourceType::topic) {
-    answer = alter_topic(*broker, name, entries, incremental, validate_only, committed);
+    answer = co_await broker->meta_writer->run([&] {
+      return alter_topic(*broker, name, entries, incremental, validate_only, committed);
+    });
   } else if (type == configs::ResourceType::broker) {
-    answer = alter_broker(*broker, name, entries, incremental, validate_only, committed);
+    answer = co_await broker->meta_writer->run([&] {
+      return alter_broker(*broker, name, entries, incremental, validate_only, committed);
+    });
   } else {
     co_return AlterAnswer{ErrorCode::invalid_request,
                           "Unsupported resource type " + std::to_string(static_cast<int>(type))};

@@ -1,14 +1,13 @@
 // Glue shared by the admin handlers (CreateTopics, DeleteTopics, CreatePartitions,
 // AlterConfigs, IncrementalAlterConfigs, DeleteRecords): the one mapping from internal Status
-// to the Kafka error codes those APIs answer with, the lock that makes config
-// read-modify-write atomic, and applying a changed config to the partitions' logs.
+// to the Kafka error codes those APIs answer with, config changes (computed and committed on
+// the MetaWriter's one thread, which makes each read-modify-write atomic and keeps its fsync
+// off the shards), and applying a changed config to the partitions' logs.
 //
-// Threads: any shard. config_write_mutex() is a plain std::mutex held only across computing
-// and committing a change (registry or dynamic store, an fsync), never across a co_await.
+// Threads: any shard.
 #pragma once
 
 #include <asio.hpp>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,13 +23,6 @@ namespace cairn::broker {
 // POLICY_VIOLATION (a Cairn limit), io_error / no_space / fenced / corrupt ->
 // KAFKA_STORAGE_ERROR, anything else -> UNKNOWN_SERVER_ERROR.
 ErrorCode admin_error_code(const Status& status);
-
-// Serializes every read-modify-write of topic overrides and dynamic broker configs.
-std::mutex& config_write_mutex();
-
-// Topic names Cairn keeps for itself (its __consumer_offsets logs live outside the topic
-// registry): CreateTopics, DeleteTopics and CreatePartitions refuse them (POLICY_VIOLATION).
-bool is_reserved_topic(std::string_view name);
 
 // Applies what `topic` resolves to now (its overrides in the newest registry snapshot and the
 // broker layers) to every partition's log and produce checks. not_found if it is gone.

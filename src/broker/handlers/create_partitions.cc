@@ -14,6 +14,7 @@
 #include "broker/error_code.h"
 #include "broker/handlers/admin_support.h"
 #include "broker/handlers/handlers.h"
+#include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "protocol/generated/create_partitions.h"
 
@@ -34,7 +35,7 @@ Check refuse(ErrorCode error, std::string message) { return Check{error, std::mo
 Check check(const BrokerState& broker, const CreatePartitionsRequest::CreatePartitionsTopic& t) {
   Status legal = validate_topic_name(t.name);
   if (!legal.ok()) return refuse(ErrorCode::invalid_topic_exception, legal.message());
-  if (is_reserved_topic(t.name)) {
+  if (is_internal_topic(t.name)) {
     return refuse(ErrorCode::policy_violation, "Topic " + t.name + " is internal to Cairn");
   }
   std::shared_ptr<const TopicTable> topics = broker.topics->snapshot();
@@ -91,7 +92,8 @@ asio::awaitable<net::Reply> handle_create_partitions(RequestContext ctx) {
                                                     "Duplicate topic in request: " + topic.name)
                                            : check(*broker, topic);
     if (checked.error == ErrorCode::none && !request.validate_only) {
-      Result<TopicInfo> grown = broker->topics->set_partition_count(topic.name, topic.count);
+      Result<TopicInfo> grown = co_await broker->meta_writer->run(
+          [&] { return broker->topics->set_partition_count(topic.name, topic.count); });
       if (!grown.ok()) {
         // Another request changed the count meanwhile, or the registry could not persist.
         ErrorCode code = grown.status().code() == StatusCode::invalid_argument

@@ -2,12 +2,13 @@
 //
 // Each topic is checked on its own, in Kafka's order, and gets its own error; the others go
 // on. A name twice in one request: INVALID_REQUEST for it. Illegal name:
-// INVALID_TOPIC_EXCEPTION. Cairn's internal names (__consumer_offsets, __transaction_state):
-// POLICY_VIOLATION. Exists: TOPIC_ALREADY_EXISTS. num_partitions 0 or < -1 (or above the
-// registry's limit): INVALID_PARTITIONS; -1 means num.partitions. replication_factor other
-// than 1 or -1 (one node): INVALID_REPLICATION_FACTOR. Manual assignments together with a
-// count: INVALID_REQUEST; assignments that are not partitions 0..n-1 each on exactly this
-// broker: INVALID_REPLICA_ASSIGNMENT. Unknown config name or bad value: INVALID_CONFIG.
+// INVALID_TOPIC_EXCEPTION. Exists (__consumer_offsets always does): TOPIC_ALREADY_EXISTS. An
+// internal name not yet created (__transaction_state): POLICY_VIOLATION. num_partitions 0 or
+// < -1 (or above the registry's limit): INVALID_PARTITIONS; -1 means num.partitions.
+// replication_factor other than 1 or -1 (one node): INVALID_REPLICATION_FACTOR. Manual
+// assignments together with a count: INVALID_REQUEST; assignments that are not partitions
+// 0..n-1 each on exactly this broker: INVALID_REPLICA_ASSIGNMENT. Unknown config name or bad
+// value: INVALID_CONFIG.
 //
 // validate_only (v1+) runs every check and answers as if created, creating nothing. v5+ also
 // returns the partition count, replication factor and every config of the (would-be) topic.
@@ -109,12 +110,12 @@ Plan plan_topic(const BrokerState& broker, const TopicTable& topics,
                 const CreateTopicsRequest::CreatableTopic& topic) {
   Status legal = validate_topic_name(topic.name);
   if (!legal.ok()) return refuse(ErrorCode::invalid_topic_exception, legal.message());
-  if (is_reserved_topic(topic.name)) {
-    return refuse(ErrorCode::policy_violation,
-                  "Topic name " + topic.name + " is reserved for Cairn's internal use");
-  }
   if (topics.find(topic.name) != nullptr) {
     return refuse(ErrorCode::topic_already_exists, "Topic '" + topic.name + "' already exists.");
+  }
+  if (is_internal_topic(topic.name)) {
+    return refuse(ErrorCode::policy_violation,
+                  "Topic name " + topic.name + " is reserved for Cairn's internal use");
   }
   Plan plan = plan_counts(topic, broker.config);
   if (plan.error != ErrorCode::none) return plan;

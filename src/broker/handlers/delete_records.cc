@@ -1,6 +1,7 @@
 // DeleteRecords (key 21): moves partitions' log start offset (the low watermark) forward.
 //
-// Per partition: unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; offset -1 means the
+// Per partition: unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; an internal topic
+// (__consumer_offsets): INVALID_TOPIC_EXCEPTION, as in Kafka; offset -1 means the
 // high watermark; an offset above the high watermark (or below -1): OFFSET_OUT_OF_RANGE; one
 // below the current start changes nothing. The answer carries the new low watermark and is
 // sent once the move is durable (the log deletes whole segments below it; a reader never gets
@@ -28,6 +29,10 @@ asio::awaitable<DeleteRecordsResponse::DeleteRecordsPartitionResult> delete_part
   const TopicInfo* info = topics->find(topic);
   if (info == nullptr || partition < 0 || partition >= info->partition_count) {
     result.error_code = wire(ErrorCode::unknown_topic_or_partition);
+    co_return result;
+  }
+  if (is_internal_topic(topic)) {
+    result.error_code = wire(ErrorCode::invalid_topic_exception);
     co_return result;
   }
   if (offset < -1) {

@@ -15,6 +15,7 @@
 #include "broker/groups/coordinator.h"
 #include "broker/handlers/admin_support.h"
 #include "broker/handlers/handlers.h"
+#include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "protocol/generated/delete_topics.h"
 
@@ -27,7 +28,7 @@ using protocol::DeleteTopicsResponse;
 ErrorCode check(const BrokerState& broker, const std::string& name) {
   if (!broker.config.delete_topic_enable) return ErrorCode::topic_deletion_disabled;
   if (!validate_topic_name(name).ok()) return ErrorCode::invalid_topic_exception;
-  if (is_reserved_topic(name)) return ErrorCode::policy_violation;
+  if (is_internal_topic(name)) return ErrorCode::policy_violation;
   if (broker.topics->snapshot()->find(name) == nullptr) {
     return ErrorCode::unknown_topic_or_partition;
   }
@@ -35,7 +36,7 @@ ErrorCode check(const BrokerState& broker, const std::string& name) {
 }
 
 asio::awaitable<ErrorCode> delete_topic(const BrokerState* broker, std::string name) {
-  Status removed = broker->topics->remove(name);
+  Status removed = co_await broker->meta_writer->run([&] { return broker->topics->remove(name); });
   if (!removed.ok()) co_return admin_error_code(removed);
   Status deleted = co_await broker->partitions->delete_topic(name);
   if (!deleted.ok()) {

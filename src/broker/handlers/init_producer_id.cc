@@ -11,6 +11,7 @@
 
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
+#include "broker/meta_writer.h"
 #include "broker/producers/producer_id_allocator.h"
 #include "protocol/generated/init_producer_id.h"
 
@@ -26,7 +27,9 @@ asio::awaitable<net::Reply> handle_init_producer_id(RequestContext ctx) {
     response.error_code = wire(ErrorCode::coordinator_not_available);
     co_return respond(ctx, response);
   }
-  Result<ProducerId> id = ctx.broker->producer_ids->allocate();
+  // Every thousandth id reserves a block with an fsync: off the shard.
+  Result<ProducerId> id =
+      co_await ctx.broker->meta_writer->run([&] { return ctx.broker->producer_ids->allocate(); });
   if (!id.ok()) {
     spdlog::error("InitProducerId: {}", id.status().to_string());
     response.error_code = wire(ErrorCode::coordinator_not_available);

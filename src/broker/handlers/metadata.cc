@@ -28,7 +28,7 @@ MetadataResponse::MetadataResponseTopic describe_topic(const TopicInfo& topic, N
   MetadataResponse::MetadataResponseTopic out;
   out.error_code = wire(ErrorCode::none);
   out.name = topic.name;
-  out.is_internal = false;
+  out.is_internal = is_internal_topic(topic.name);
   out.partitions.reserve(static_cast<size_t>(topic.partition_count));
   for (int32_t p = 0; p < topic.partition_count; p++) {
     MetadataResponse::MetadataResponsePartition partition;
@@ -52,8 +52,7 @@ MetadataResponse::MetadataResponseTopic missing_topic(const std::string& name) {
 }
 
 bool may_auto_create(std::string_view name) {
-  return validate_topic_name(name).ok() && name != "__consumer_offsets" &&
-         name != "__transaction_state";
+  return validate_topic_name(name).ok() && !is_internal_topic(name);
 }
 
 // Creates `name` (auto.create.topics.enable). Returns its metadata, or the error to report.

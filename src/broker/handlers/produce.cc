@@ -2,7 +2,8 @@
 // owning shard, and answer per acks.
 //
 // Flow: the request's partitions are grouped by owning shard; one hop per shard appends them
-// (checks below, then Log::append, producer state, waking Fetches). Once every hop is back the
+// (checks below, then Log::append, producer state, waking Fetches), all hops at once
+// (net::await_all), so the request waits for its slowest shard. Once every hop is back the
 // ordering token is released — the connection's next request appends after this one — and:
 //   acks=0   no response at all (net::Reply::none);
 //   acks=1   answer now: the data is in the page cache, flushed within flush.ms;
@@ -12,6 +13,7 @@
 //
 // Per-partition checks, in Kafka's order (UnifiedLog.analyzeAndValidateRecords, LogValidator):
 //   unknown topic/partition          UNKNOWN_TOPIC_OR_PARTITION
+//   internal topic (__consumer_offsets)   INVALID_TOPIC_EXCEPTION
 //   log failed / fenced              KAFKA_STORAGE_ERROR
 //   batch bigger than max.message.bytes   MESSAGE_TOO_LARGE
 //   CRC, framing                     CORRUPT_MESSAGE
@@ -37,6 +39,7 @@
 #include "broker/partitions/durability_barrier.h"
 #include "broker/partitions/error_mapping.h"
 #include "broker/partitions/partition_manager.h"
+#include "net/await_callback.h"
 #include "protocol/generated/produce.h"
 #include "protocol/record_batch.h"
 
@@ -255,6 +258,10 @@ ProducePlan plan_produce(const RequestContext& ctx, const ProduceRequest& reques
         out.error_code = wire(ErrorCode::unknown_topic_or_partition);
         continue;
       }
+      if (is_internal_topic(topic.name)) {  // the broker alone writes them (Kafka's rule)
+        out.error_code = wire(ErrorCode::invalid_topic_exception);
+        continue;
+      }
       AppendInput input;
       input.slot = slot;
       input.topic = topic.name;
@@ -284,10 +291,14 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
 
   asio::any_io_executor executor = co_await asio::this_coro::executor;
   auto barrier = std::make_shared<DurabilityBarrier>(executor, slots.size());
-  std::vector<size_t> appended_slots;
+  std::vector<asio::awaitable<std::vector<AppendOutput>>> hops;
   for (auto& [shard, inputs] : plan.per_shard) {
-    std::vector<AppendOutput> outputs = co_await broker.shards->run_on(
-        shard, append_on_shard(&broker, version, acks, std::move(inputs), barrier));
+    hops.push_back(broker.shards->run_on(
+        shard, append_on_shard(&broker, version, acks, std::move(inputs), barrier)));
+  }
+  std::vector<std::vector<AppendOutput>> per_hop = co_await net::await_all(std::move(hops));
+  std::vector<size_t> appended_slots;
+  for (const std::vector<AppendOutput>& outputs : per_hop) {
     for (const AppendOutput& output : outputs) {
       ProduceResponse::PartitionProduceResponse& out = *slots[output.slot];
       out.error_code = wire(output.error);

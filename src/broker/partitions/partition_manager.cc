@@ -83,6 +83,24 @@ Status rebuild_producers(Partition& partition) {
 
 }  // namespace
 
+Status adopt_partition_dirs(const std::filesystem::path& data_dir, const TopicInfo& topic) {
+  bool adopted = false;
+  for (int32_t p = 0; p < topic.partition_count; p++) {
+    std::filesystem::path dir = data_dir / (topic.name + "-" + std::to_string(p));
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) continue;
+    Result<std::optional<std::string>> stored =
+        read_meta_file(dir / kTopicIdFile, kTopicIdFileBytesMax);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) continue;
+    spdlog::info("{}: adopting it as partition {} of {}", dir.string(), p, topic.name);
+    RETURN_IF_ERROR(write_meta_file(dir / kTopicIdFile, hex_of(topic.topic_id) + "\n"));
+    adopted = true;
+  }
+  if (!adopted) return Status();
+  return storage::posix_io().sync_dir(data_dir.string());
+}
+
 struct PartitionManager::ShardPartitions {
   // topic -> partition index -> partition (null for partitions other shards own).
   std::map<std::string, std::vector<std::shared_ptr<Partition>>, std::less<>> topics;
@@ -107,6 +125,7 @@ PartitionManager::PartitionManager(PartitionManagerOptions options)
     : options_(std::move(options)),
       clock_(options_.clock != nullptr ? options_.clock : &storage::system_clock()) {
   ASSERT(options_.shards != nullptr);
+  ASSERT(options_.resolver != nullptr);
   for (uint32_t i = 0; i < options_.shards->count(); i++) {
     shards_.push_back(std::make_unique<ShardPartitions>());
   }
@@ -126,8 +145,8 @@ Result<std::unique_ptr<PartitionManager>> PartitionManager::open(PartitionManage
   for (const auto& [name, topic] : topics.topics()) {
     Result<PartitionConfig> config = manager->resolve(topic);
     if (!config.ok()) {
-      spdlog::warn("topic {}: {}; using the broker defaults", name, config.status().message());
-      config = manager->options_.defaults;
+      spdlog::warn("topic {}: {}; using Kafka's defaults", name, config.status().message());
+      config = PartitionConfig();
     }
     for (int32_t p = 0; p < topic.partition_count; p++) {
       PartitionId id(p);
@@ -241,13 +260,16 @@ asio::awaitable<Result<TopicInfo>> PartitionManager::create_topic(TopicRegistry*
   proposed.configs = configs;
   Result<PartitionConfig> config = resolve(proposed);
   if (!config.ok()) co_return config.status();
-  Result<TopicInfo> topic = registry->create(std::move(name), partition_count, std::move(configs));
+  Result<TopicInfo> topic = co_await options_.meta_writer->run(
+      [&] { return registry->create(std::move(name), partition_count, std::move(configs)); });
   if (!topic.ok()) co_return topic.status();
   Status created = co_await create_partitions(*topic, 0);
   if (!created.ok()) co_return created;
   co_return topic;
 }
 
+// Per shard: which partitions are missing (a hop), open them on the MetaWriter (directory,
+// topic_id file and first segment, all fsynced there), then install them (a hop).
 asio::awaitable<Status> PartitionManager::create_partitions(TopicInfo topic,
                                                             int32_t first_partition) {
   ASSERT(first_partition >= 0);
@@ -255,31 +277,49 @@ asio::awaitable<Status> PartitionManager::create_partitions(TopicInfo topic,
   for (int32_t p = first_partition; p < topic.partition_count; p++) {
     per_shard[shard_of(topic.name, PartitionId(p)).value()].push_back(p);
   }
+  Result<PartitionConfig> resolved = resolve(topic);
+  PartitionConfig config = resolved.ok() ? *resolved : PartitionConfig();
   Status first;
   for (uint32_t i = 0; i < per_shard.size(); i++) {
     if (per_shard[i].empty()) continue;
-    Status status = co_await options_.shards->run_on(
-        net::ShardId(i), create_on_shard(this, topic, std::move(per_shard[i])));
+    net::ShardId shard(i);
+    std::vector<int32_t> missing = co_await options_.shards->run_on(
+        shard, missing_on_shard(this, topic, std::move(per_shard[i])));
+    if (missing.empty()) continue;
+    std::vector<std::shared_ptr<Partition>> opened =
+        co_await options_.meta_writer->run([this, &topic, &missing, &config] {
+          std::vector<std::shared_ptr<Partition>> out;
+          for (int32_t p : missing) out.push_back(open_partition(topic, PartitionId(p), config));
+          return out;
+        });
+    Status status =
+        co_await options_.shards->run_on(shard, install_on_shard(this, std::move(opened)));
     if (!status.ok() && first.ok()) first = status;
   }
   co_return first;
 }
 
-asio::awaitable<Status> PartitionManager::create_on_shard(PartitionManager* self, TopicInfo topic,
-                                                          std::vector<int32_t> partitions) {
+asio::awaitable<std::vector<int32_t>> PartitionManager::missing_on_shard(
+    PartitionManager* self, TopicInfo topic, std::vector<int32_t> partitions) {
   ShardPartitions& state = self->local();
-  Result<PartitionConfig> config = self->resolve(topic);
-  if (!config.ok()) config = self->options_.defaults;
-  Status first;
-  for (int32_t p : partitions) {
+  std::erase_if(partitions, [&](int32_t p) {
     Partition* existing = state.lookup(topic.name, PartitionId(p));
-    if (existing != nullptr && existing->topic_id == topic.topic_id) continue;
+    return existing != nullptr && existing->topic_id == topic.topic_id;
+  });
+  co_return partitions;
+}
+
+asio::awaitable<Status> PartitionManager::install_on_shard(
+    PartitionManager* self, std::vector<std::shared_ptr<Partition>> partitions) {
+  ShardPartitions& state = self->local();
+  Status first;
+  for (std::shared_ptr<Partition>& partition : partitions) {
+    Partition* existing = state.lookup(partition->topic, partition->id);
     if (existing != nullptr) {  // an older incarnation that was never deleted here
       existing->deleted = true;
       existing->log.reset();
       existing->notify_waiters();
     }
-    std::shared_ptr<Partition> partition = self->open_partition(topic, PartitionId(p), *config);
     Status health = partition->health();
     if (!health.ok() && first.ok()) first = health;
     state.insert(std::move(partition));
@@ -288,35 +328,42 @@ asio::awaitable<Status> PartitionManager::create_on_shard(PartitionManager* self
 }
 
 asio::awaitable<Status> PartitionManager::delete_topic(std::string topic) {
-  Status first;
+  std::vector<std::filesystem::path> dirs;
   for (uint32_t i = 0; i < shards_.size(); i++) {
-    Status status = co_await options_.shards->run_on(net::ShardId(i), delete_on_shard(this, topic));
-    if (!status.ok() && first.ok()) first = status;
+    std::vector<std::filesystem::path> retired =
+        co_await options_.shards->run_on(net::ShardId(i), delete_on_shard(this, topic));
+    dirs.insert(dirs.end(), retired.begin(), retired.end());
   }
-  co_return first;
+  if (dirs.empty()) co_return Status();
+  co_return co_await options_.meta_writer->run([this, &dirs] {
+    Status first;
+    for (const std::filesystem::path& dir : dirs) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+      if (ec && first.ok()) {
+        first = error(StatusCode::io_error, "remove " + dir.string() + ": " + ec.message());
+      }
+    }
+    if (first.ok()) first = storage::posix_io().sync_dir(options_.data_dir.string());
+    return first;
+  });
 }
 
-asio::awaitable<Status> PartitionManager::delete_on_shard(PartitionManager* self,
-                                                          std::string topic) {
+asio::awaitable<std::vector<std::filesystem::path>> PartitionManager::delete_on_shard(
+    PartitionManager* self, std::string topic) {
   ShardPartitions& state = self->local();
+  std::vector<std::filesystem::path> dirs;
   auto it = state.topics.find(topic);
-  if (it == state.topics.end()) co_return Status();
-  Status first;
+  if (it == state.topics.end()) co_return dirs;
   for (auto& partition : it->second) {
     if (partition == nullptr) continue;
     partition->deleted = true;
     partition->log.reset();  // like a crash: waiters for durability get shutting_down
     partition->notify_waiters();
-    std::error_code ec;
-    std::filesystem::path dir = self->partition_dir(partition->topic, partition->id);
-    std::filesystem::remove_all(dir, ec);
-    if (ec && first.ok()) {
-      first = error(StatusCode::io_error, "remove " + dir.string() + ": " + ec.message());
-    }
+    dirs.push_back(self->partition_dir(partition->topic, partition->id));
   }
   state.topics.erase(it);
-  if (first.ok()) first = storage::posix_io().sync_dir(self->options_.data_dir.string());
-  co_return first;
+  co_return dirs;
 }
 
 asio::awaitable<Status> PartitionManager::apply_config(TopicInfo topic) {
@@ -446,8 +493,7 @@ std::shared_ptr<Partition> PartitionManager::find(std::string_view topic,
 }
 
 Result<PartitionConfig> PartitionManager::resolve(const TopicInfo& topic) const {
-  if (options_.resolver) return options_.resolver(topic);
-  return resolve_partition_config(options_.defaults, topic.configs);
+  return options_.resolver(topic);
 }
 
 net::ShardId PartitionManager::shard_of(std::string_view topic, PartitionId partition) const {

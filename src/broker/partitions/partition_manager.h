@@ -11,7 +11,9 @@
 // - open() and close() run on the main thread while no shard runs (before start / after join).
 // - find() and local_partitions() run on the shard that owns the partitions (ASSERTed).
 // - The awaitable operations run on any shard: they hop to each owning shard (ShardSet::run_on)
-//   and resume on the caller's shard. They take their arguments by value.
+//   and resume on the caller's shard. They take their arguments by value. What they write to
+//   disk outside a Log (topics.json, a partition's directory and topic_id file, removing a
+//   deleted partition) runs on the MetaWriter's thread, so a slow disk never stalls a shard.
 //
 // Using it from a handler (admin APIs, auto-creation):
 //
@@ -41,6 +43,7 @@
 
 #include "base/status.h"
 #include "base/types.h"
+#include "broker/meta_writer.h"
 #include "broker/partitions/partition.h"
 #include "broker/partitions/partition_config.h"
 #include "broker/topics/topic_registry.h"
@@ -50,22 +53,30 @@
 
 namespace cairn::broker {
 
-// How a topic's configuration becomes the PartitionConfig its partitions enforce. Called on
-// the main thread (open) and on shard threads (create, apply_config); must be thread-safe.
+// How a topic's configuration becomes the PartitionConfig its partitions enforce: the server
+// installs configs::partition_resolver (the config catalog). Called on the main thread (open)
+// and on shard threads (create, apply_config); must be thread-safe.
 using ConfigResolver = std::function<Result<PartitionConfig>(const TopicInfo& topic)>;
 
 struct PartitionManagerOptions {
   std::filesystem::path data_dir;
-  // Without `resolver`: resolve_partition_config(defaults, topic.configs). The topic-config
-  // module (broker/configs, dynamic broker defaults) installs its own resolver instead.
-  PartitionConfig defaults;
-  ConfigResolver resolver;
+  ConfigResolver resolver;  // required
   const net::ShardSet* shards = nullptr;
+  // Where registry writes and partition directories are created and deleted (required once
+  // the shards run: create_topic, create_partitions, delete_topic).
+  MetaWriter* meta_writer = nullptr;
   storage::Flusher* flusher = nullptr;
   storage::Clock* clock = nullptr;  // null: the system clock
   // log.retention.check.interval.ms (Kafka's default: 5 minutes).
   std::chrono::milliseconds retention_check_interval{300'000};
 };
+
+// Main thread, before PartitionManager::open: writes `topic`'s id into every existing
+// DATA_DIR/<topic>-<partition> directory that has no topic_id file, so that open() keeps its
+// log instead of wiping it as another incarnation's. For data directories from before an
+// internal topic was in the registry (__consumer_offsets); never for user topics, whose
+// id-less directories may be half-deleted ones.
+Status adopt_partition_dirs(const std::filesystem::path& data_dir, const TopicInfo& topic);
 
 struct PartitionOffsets {
   Offset log_start_offset;
@@ -139,12 +150,20 @@ class PartitionManager {
   ShardPartitions& local() const;
   std::filesystem::path partition_dir(std::string_view topic, PartitionId partition) const;
   // Opens (creating or wiping a stale directory first) one partition's log on the calling
-  // thread, and rebuilds its producer state.
+  // thread (the main thread in open(), the MetaWriter's later), and rebuilds its producer
+  // state. The partition is then handed to its shard.
   std::shared_ptr<Partition> open_partition(const TopicInfo& topic, PartitionId partition,
                                             const PartitionConfig& config);
-  static asio::awaitable<Status> create_on_shard(PartitionManager* self, TopicInfo topic,
-                                                 std::vector<int32_t> partitions);
-  static asio::awaitable<Status> delete_on_shard(PartitionManager* self, std::string topic);
+  // The partitions of `partitions` this shard does not hold in `topic`'s incarnation.
+  static asio::awaitable<std::vector<int32_t>> missing_on_shard(PartitionManager* self,
+                                                                TopicInfo topic,
+                                                                std::vector<int32_t> partitions);
+  // Installs partitions opened on the MetaWriter (an older incarnation's is retired first).
+  static asio::awaitable<Status> install_on_shard(
+      PartitionManager* self, std::vector<std::shared_ptr<Partition>> partitions);
+  // Retires the topic's partitions here; returns their directories, to be removed.
+  static asio::awaitable<std::vector<std::filesystem::path>> delete_on_shard(
+      PartitionManager* self, std::string topic);
   static asio::awaitable<Status> config_on_shard(PartitionManager* self, std::string topic,
                                                  PartitionConfig config);
   // What a hop returns: ShardSet::run_on needs a default-constructible result.

@@ -65,6 +65,17 @@ inline constexpr size_t kTopicNameCharsMax = 249;
 inline constexpr int32_t kPartitionCountMax = 100'000;
 inline constexpr size_t kTopicCountMax = 100'000;
 
+// Internal topics: logs the broker writes itself, kept in the registry and opened by the
+// PartitionManager like any other topic, so they share its recovery, retention, fsync batching
+// and Fetch. Clients may read them; Produce, DeleteTopics, CreatePartitions and DeleteRecords
+// refuse them. __consumer_offsets holds consumer groups (broker/groups); __transaction_state is
+// reserved for transactions.
+inline constexpr std::string_view kConsumerOffsetsTopic = "__consumer_offsets";
+inline constexpr std::string_view kTransactionStateTopic = "__transaction_state";
+constexpr bool is_internal_topic(std::string_view name) {
+  return name == kConsumerOffsetsTopic || name == kTransactionStateTopic;
+}
+
 // Kafka's rule: 1..249 characters from [a-zA-Z0-9._-], and not "." or "..".
 Status validate_topic_name(std::string_view name);
 

@@ -1,0 +1,272 @@
+// PartitionManager on real shards and real logs in a temporary directory (its config resolver
+// is a seam: the server installs the catalog's, configs/resolve.h; here a stand-in reads
+// max.message.bytes): topics get their logs on the owning shards, data survives a
+// clean stop and an unclean one, DeleteRecords and topic deletion change what is on disk, a
+// config change reaches every partition, a stale directory of another incarnation is wiped
+// while an adopted id-less one (internal topics from an older data directory) is kept, and a
+// gathered hop to every shard (net::await_all) returns every shard's answer in order.
+#include "broker/partitions/partition_manager.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "broker/partitions/log_await.h"
+#include "net/await_callback.h"
+#include "protocol/record_batch.h"
+#include "storage/flusher.h"
+
+namespace cairn::broker {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PartitionManagerTest : public ::testing::Test {
+ protected:
+  PartitionManagerTest() {
+    dir_ = fs::temp_directory_path() /
+           ("cairn-partitions-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  ~PartitionManagerTest() override {
+    shutdown(true);
+    fs::remove_all(dir_);
+  }
+
+  void boot() {
+    shards_ = std::make_unique<net::ShardSet>(2);
+    auto registry = TopicRegistry::open(dir_ / "meta");
+    ASSERT_TRUE(registry.ok()) << registry.status().to_string();
+    registry_ = std::move(registry).value();
+    flusher_ = std::make_unique<storage::Flusher>(1);
+    PartitionManagerOptions options;
+    options.data_dir = dir_;
+    options.shards = shards_.get();
+    options.flusher = flusher_.get();
+    meta_writer_ = std::make_unique<MetaWriter>();
+    options.meta_writer = meta_writer_.get();
+    options.resolver = [](const TopicInfo& topic) -> Result<PartitionConfig> {
+      PartitionConfig config;
+      config.log.segment_bytes = 16 * 1024;
+      auto it = topic.configs.find("max.message.bytes");
+      if (it != topic.configs.end()) config.max_message_bytes = std::stoi(it->second);
+      return config;
+    };
+    auto manager = PartitionManager::open(options, *registry_->snapshot());
+    ASSERT_TRUE(manager.ok()) << manager.status().to_string();
+    manager_ = std::move(manager).value();
+    shards_->start();
+  }
+
+  // `clean`: close every log first; otherwise they are dropped open, as a killed process
+  // leaves them (acknowledged appends were waited for with await_durable).
+  void shutdown(bool clean) {
+    if (!shards_) return;
+    manager_->stop();
+    shards_->request_stop();
+    if (!shards_->wait_stopped(std::chrono::seconds(5))) shards_->stop_now();
+    shards_->join();
+    if (clean) {
+      EXPECT_TRUE(manager_->close().ok());
+    }
+    manager_.reset();
+    flusher_.reset();
+    meta_writer_.reset();
+    shards_.reset();
+    registry_.reset();
+  }
+
+  // use_future needs a default-constructible value; Result<T> is not.
+  template <typename T>
+  static asio::awaitable<std::optional<T>> optional_of(asio::awaitable<T> work) {
+    co_return co_await std::move(work);
+  }
+  template <typename T>
+  T run_on(net::ShardId shard, asio::awaitable<T> work) {
+    return *asio::co_spawn(shards_->executor(shard), optional_of(std::move(work)),
+                           asio::use_future)
+                .get();
+  }
+  template <typename T>
+  T run(asio::awaitable<T> work) {
+    return run_on(net::ShardId(0), std::move(work));
+  }
+
+  TopicInfo create(const std::string& name, int32_t partitions, TopicConfigs configs = {}) {
+    Result<TopicInfo> topic =
+        run(manager_->create_topic(registry_.get(), name, partitions, std::move(configs)));
+    EXPECT_TRUE(topic.ok()) << topic.status().to_string();
+    return topic.ok() ? *topic : TopicInfo();
+  }
+
+  // Appends `count` one-record batches to the partition on its shard, waits until durable.
+  static asio::awaitable<Status> append_on_shard(PartitionManager* manager, std::string topic,
+                                                 PartitionId id, int count) {
+    std::shared_ptr<Partition> partition = manager->find(topic, id);
+    if (partition == nullptr) co_return error(StatusCode::not_found, "no partition");
+    Offset last(-1);
+    for (int i = 0; i < count; i++) {
+      protocol::BatchBuilder builder(protocol::BatchOptions{});
+      std::string value = "record-" + std::to_string(i);
+      protocol::RecordInput record;
+      record.value = protocol::BytesView(reinterpret_cast<const uint8_t*>(value.data()),
+                                         value.size());
+      builder.add(record);
+      Result<std::vector<uint8_t>> batch = std::move(builder).build();
+      if (!batch.ok()) co_return batch.status();
+      Result<storage::AppendResult> appended = partition->log->append(*batch);
+      if (!appended.ok()) co_return appended.status();
+      last = appended->last_offset;
+    }
+    co_return co_await await_durable(*partition->log, last);
+  }
+  Status append(const std::string& topic, int32_t partition, int count) {
+    PartitionId id(partition);
+    return run_on(manager_->shard_of(topic, id), append_on_shard(manager_.get(), topic, id, count));
+  }
+
+  PartitionOffsets offsets(const std::string& topic, int32_t partition) {
+    Result<PartitionOffsets> result = run(manager_->offsets(topic, PartitionId(partition)));
+    EXPECT_TRUE(result.ok()) << result.status().to_string();
+    return result.ok() ? *result : PartitionOffsets{Offset(-1), Offset(-1), Offset(-1)};
+  }
+
+  static asio::awaitable<int32_t> max_message_bytes_on_shard(PartitionManager* manager,
+                                                             std::string topic, PartitionId id) {
+    std::shared_ptr<Partition> partition = manager->find(topic, id);
+    co_return partition == nullptr ? -1 : partition->config.max_message_bytes;
+  }
+  int32_t max_message_bytes(const std::string& topic, int32_t partition) {
+    PartitionId id(partition);
+    return run_on(manager_->shard_of(topic, id),
+                  max_message_bytes_on_shard(manager_.get(), topic, id));
+  }
+
+  fs::path dir_;
+  std::unique_ptr<net::ShardSet> shards_;
+  std::unique_ptr<TopicRegistry> registry_;
+  std::unique_ptr<storage::Flusher> flusher_;
+  std::unique_ptr<MetaWriter> meta_writer_;
+  std::unique_ptr<PartitionManager> manager_;
+};
+
+TEST_F(PartitionManagerTest, CreatedTopicHasEmptyLogsOnItsShards) {
+  boot();
+  TopicInfo topic = create("orders", 4);
+  EXPECT_EQ(topic.partition_count, 4);
+  for (int32_t p = 0; p < 4; p++) {
+    EXPECT_TRUE(fs::exists(dir_ / ("orders-" + std::to_string(p)) / "topic_id")) << p;
+    PartitionOffsets o = offsets("orders", p);
+    EXPECT_EQ(o.log_start_offset, Offset(0));
+    EXPECT_EQ(o.high_watermark, Offset(0));
+  }
+  Result<PartitionOffsets> missing = run(manager_->offsets("orders", PartitionId(4)));
+  EXPECT_EQ(missing.status().code(), StatusCode::not_found);
+}
+
+TEST_F(PartitionManagerTest, AppendedDataSurvivesCleanAndUncleanStops) {
+  boot();
+  create("ledger", 2);
+  ASSERT_TRUE(append("ledger", 0, 5).ok());
+  ASSERT_TRUE(append("ledger", 1, 2).ok());
+  shutdown(true);
+  boot();
+  EXPECT_EQ(offsets("ledger", 0).high_watermark, Offset(5));
+  ASSERT_TRUE(append("ledger", 0, 3).ok());
+  shutdown(false);
+  boot();
+  EXPECT_EQ(offsets("ledger", 0).high_watermark, Offset(8));
+  EXPECT_EQ(offsets("ledger", 1).high_watermark, Offset(2));
+}
+
+TEST_F(PartitionManagerTest, DeleteRecordsMovesTheStartAndRefusesPastTheEnd) {
+  boot();
+  create("audit", 1);  // 16 KiB segments (the resolver above)
+  ASSERT_TRUE(append("audit", 0, 10).ok());
+  Result<Offset> low = run(manager_->delete_records("audit", PartitionId(0), Offset(4)));
+  ASSERT_TRUE(low.ok()) << low.status().to_string();
+  EXPECT_EQ(*low, Offset(4));
+  EXPECT_EQ(offsets("audit", 0).log_start_offset, Offset(4));
+  Result<Offset> past = run(manager_->delete_records("audit", PartitionId(0), Offset(11)));
+  EXPECT_EQ(past.status().code(), StatusCode::out_of_range);
+  Result<Offset> lower = run(manager_->delete_records("audit", PartitionId(0), Offset(2)));
+  ASSERT_TRUE(lower.ok());
+  EXPECT_EQ(*lower, Offset(4)) << "a lower offset changes nothing";
+  shutdown(false);
+  boot();
+  EXPECT_EQ(offsets("audit", 0).log_start_offset, Offset(4));
+}
+
+TEST_F(PartitionManagerTest, DeletedTopicLeavesNothingBehind) {
+  boot();
+  create("temp", 2);
+  ASSERT_TRUE(append("temp", 1, 1).ok());
+  ASSERT_TRUE(registry_->remove("temp").ok());
+  ASSERT_TRUE(run(manager_->delete_topic("temp")).ok());
+  EXPECT_FALSE(fs::exists(dir_ / "temp-0"));
+  EXPECT_FALSE(fs::exists(dir_ / "temp-1"));
+  EXPECT_EQ(run(manager_->offsets("temp", PartitionId(1))).status().code(),
+            StatusCode::not_found);
+  // A new incarnation starts empty.
+  create("temp", 2);
+  EXPECT_EQ(offsets("temp", 1).high_watermark, Offset(0));
+}
+
+TEST_F(PartitionManagerTest, ConfigChangeReachesEveryPartition) {
+  boot();
+  TopicInfo topic = create("sized", 3);
+  for (int32_t p = 0; p < 3; p++) EXPECT_EQ(max_message_bytes("sized", p), 1048588);
+  Result<TopicInfo> changed = registry_->set_configs("sized", {{"max.message.bytes", "2048"}});
+  ASSERT_TRUE(changed.ok());
+  ASSERT_TRUE(run(manager_->apply_config(*changed)).ok());
+  for (int32_t p = 0; p < 3; p++) EXPECT_EQ(max_message_bytes("sized", p), 2048);
+}
+
+TEST_F(PartitionManagerTest, StaleDirectoryIsWipedAdoptedOneIsKept) {
+  boot();
+  create("kept", 1);
+  ASSERT_TRUE(append("kept", 0, 3).ok());
+  shutdown(true);
+  // kept-0 loses its topic_id (an older data directory); stale-0 belongs to a topic id the
+  // registry does not know.
+  fs::remove(dir_ / "kept-0" / "topic_id");
+  fs::create_directories(dir_ / "stale-0");
+  std::ofstream(dir_ / "stale-0" / "topic_id") << "00000000000000000000000000000000\n";
+  std::ofstream(dir_ / "stale-0" / "left-by-the-old-incarnation") << "old bytes";
+  {
+    auto registry = TopicRegistry::open(dir_ / "meta");
+    ASSERT_TRUE(registry.ok());
+    const TopicInfo* kept = (*registry)->snapshot()->find("kept");
+    ASSERT_NE(kept, nullptr);
+    ASSERT_TRUE(adopt_partition_dirs(dir_, *kept).ok());
+    ASSERT_TRUE((*registry)->create("stale", 1, {}).ok());
+  }
+  boot();
+  EXPECT_EQ(offsets("kept", 0).high_watermark, Offset(3));
+  EXPECT_EQ(offsets("stale", 0).high_watermark, Offset(0));
+  EXPECT_FALSE(fs::exists(dir_ / "stale-0" / "left-by-the-old-incarnation"));
+}
+
+// net::await_all runs hops to every shard at once and returns their answers in order.
+asio::awaitable<uint32_t> shard_here() { co_return net::ShardSet::current()->value(); }
+
+asio::awaitable<std::vector<uint32_t>> gather_shards(const net::ShardSet* shards) {
+  std::vector<asio::awaitable<uint32_t>> hops;
+  for (uint32_t i = 0; i < 6; i++) {
+    hops.push_back(shards->run_on(net::ShardId(i % 2), shard_here()));
+  }
+  co_return co_await net::await_all(std::move(hops));
+}
+
+TEST_F(PartitionManagerTest, GatheredHopsAnswerInOrder) {
+  boot();
+  std::vector<uint32_t> answers = run_on(net::ShardId(1), gather_shards(shards_.get()));
+  EXPECT_EQ(answers, (std::vector<uint32_t>{0, 1, 0, 1, 0, 1}));
+}
+
+}  // namespace
+}  // namespace cairn::broker
