@@ -50,9 +50,10 @@ std::string generate_cluster_id() {
   return id;
 }
 
-Result<std::string> load_or_create_cluster_id(const std::filesystem::path& meta_dir) {
+Result<std::string> load_or_create_cluster_id(const std::filesystem::path& meta_dir,
+                                              storage::Io& io) {
   std::filesystem::path path = meta_dir / "cluster_id";
-  Result<std::optional<std::string>> existing = read_meta_file(path, 1024);
+  Result<std::optional<std::string>> existing = read_meta_file(io, path, 1024);
   if (!existing.ok()) return existing.status();
   if (existing->has_value()) {
     std::string id = **existing;
@@ -63,7 +64,7 @@ Result<std::string> load_or_create_cluster_id(const std::filesystem::path& meta_
     return id;
   }
   std::string id = generate_cluster_id();
-  RETURN_IF_ERROR(write_meta_file(path, id + "\n"));
+  RETURN_IF_ERROR(write_meta_file(io, path, id + "\n"));
   return id;
 }
 

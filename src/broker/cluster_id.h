@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "storage/io.h"
 
 namespace cairn::broker {
 
@@ -15,7 +16,8 @@ inline constexpr size_t kClusterIdChars = 22;
 
 // Loads the id from `meta_dir`/cluster_id, creating it if the file is absent. A file that is
 // present but malformed is an error (corrupt): the broker must not silently change identity.
-Result<std::string> load_or_create_cluster_id(const std::filesystem::path& meta_dir);
+Result<std::string> load_or_create_cluster_id(const std::filesystem::path& meta_dir,
+                                              storage::Io& io);
 
 bool is_valid_cluster_id(std::string_view id);
 std::string generate_cluster_id();

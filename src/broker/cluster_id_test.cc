@@ -32,17 +32,19 @@ TEST(ClusterId, GeneratedIdsAreWellFormedAndDiffer) {
 
 TEST(ClusterId, CreatedOnceThenKept) {
   TempDir dir;
-  Result<std::string> first = load_or_create_cluster_id(dir.path() / "meta");
+  Result<std::string> first = load_or_create_cluster_id(dir.path() / "meta", storage::posix_io());
   ASSERT_TRUE(first.ok()) << first.status().to_string();
-  Result<std::string> second = load_or_create_cluster_id(dir.path() / "meta");
+  Result<std::string> second = load_or_create_cluster_id(dir.path() / "meta", storage::posix_io());
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(*first, *second);
 }
 
 TEST(ClusterId, MalformedFileIsAnErrorNotReplaced) {
   TempDir dir;
-  ASSERT_TRUE(write_meta_file(dir.path() / "meta" / "cluster_id", "not an id\n").ok());
-  Result<std::string> id = load_or_create_cluster_id(dir.path() / "meta");
+  ASSERT_TRUE(
+      write_meta_file(storage::posix_io(), dir.path() / "meta" / "cluster_id", "not an id\n")
+          .ok());
+  Result<std::string> id = load_or_create_cluster_id(dir.path() / "meta", storage::posix_io());
   EXPECT_EQ(StatusCode::corrupt, id.status().code());
 }
 

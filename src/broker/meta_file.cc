@@ -1,88 +1,58 @@
 #include "broker/meta_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <span>
 
 namespace cairn::broker {
-namespace {
 
-Status errno_status(const std::string& what, const std::filesystem::path& path) {
-  int e = errno;
-  StatusCode code = e == ENOSPC ? StatusCode::no_space : StatusCode::io_error;
-  return error(code, what + " " + path.string() + ": " + std::strerror(e));
-}
-
-Status fsync_directory(const std::filesystem::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_status("open directory", dir);
-  int rc = ::fsync(fd);
-  Status status = rc == 0 ? Status::ok_status() : errno_status("fsync directory", dir);
-  ::close(fd);
-  return status;
-}
-
-}  // namespace
-
-Result<std::optional<std::string>> read_meta_file(const std::filesystem::path& path,
+Result<std::optional<std::string>> read_meta_file(storage::Io& io,
+                                                  const std::filesystem::path& path,
                                                   size_t bytes_max) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return errno_status("open", path);
+  Result<std::shared_ptr<storage::File>> file =
+      io.open(path.string(), storage::OpenMode::read_only);
+  if (!file.ok()) {
+    if (file.status().code() == StatusCode::not_found) return std::optional<std::string>();
+    return file.status();
   }
-  std::string contents;
-  char buffer[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status status = errno_status("read", path);
-      ::close(fd);
-      return status;
-    }
-    if (n == 0) break;
-    contents.append(buffer, static_cast<size_t>(n));
-    if (contents.size() > bytes_max) {
-      ::close(fd);
-      return error(StatusCode::too_large,
-                   path.string() + " is larger than " + std::to_string(bytes_max) + " bytes");
-    }
+  Result<uint64_t> size = (*file)->size_bytes();
+  if (!size.ok()) return size.status();
+  if (*size > bytes_max) {
+    return error(StatusCode::too_large,
+                 path.string() + " is larger than " + std::to_string(bytes_max) + " bytes");
   }
-  ::close(fd);
+  std::string contents(*size, '\0');
+  std::span<uint8_t> out(reinterpret_cast<uint8_t*>(contents.data()), contents.size());
+  Result<size_t> read = (*file)->read_at(0, out);
+  if (!read.ok()) return read.status();
+  contents.resize(*read);
   return std::optional<std::string>(std::move(contents));
 }
 
-Status write_meta_file(const std::filesystem::path& path, std::string_view contents) {
-  std::filesystem::path dir = path.parent_path();
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return error(StatusCode::io_error, "create " + dir.string() + ": " + ec.message());
-  std::filesystem::path temporary = path;
-  temporary += ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status("create", temporary);
-  size_t written = 0;
-  while (written < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status status = errno_status("write", temporary);
-      ::close(fd);
-      return status;
-    }
-    written += static_cast<size_t>(n);
+Status write_meta_file(storage::Io& io, const std::filesystem::path& path,
+                       std::string_view contents) {
+  const std::string dir = path.parent_path().string();
+  RETURN_IF_ERROR(io.make_dirs(dir));
+  std::string temporary = path.string() + ".tmp";
+  {
+    Result<std::shared_ptr<storage::File>> file =
+        io.open(temporary, storage::OpenMode::create_truncate);
+    if (!file.ok()) return file.status();
+    RETURN_IF_ERROR((*file)->write_at(
+        0, std::span(reinterpret_cast<const uint8_t*>(contents.data()), contents.size())));
+    RETURN_IF_ERROR((*file)->sync());
   }
-  if (::fsync(fd) != 0) {
-    Status status = errno_status("fsync", temporary);
-    ::close(fd);
-    return status;
-  }
-  ::close(fd);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) return errno_status("rename", temporary);
-  return fsync_directory(dir);
+  RETURN_IF_ERROR(io.rename(temporary, path.string()));
+  return io.sync_dir(dir);
+}
+
+Status remove_flat_dir(storage::Io& io, const std::filesystem::path& dir) {
+  Result<bool> present = io.exists(dir.string());
+  if (!present.ok()) return present.status();
+  if (!*present) return Status();
+  Result<std::vector<std::string>> names = io.list_dir(dir.string());
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) RETURN_IF_ERROR(io.remove((dir / name).string()));
+  RETURN_IF_ERROR(io.remove_dir(dir.string()));
+  return io.sync_dir(dir.parent_path().string());
 }
 
 }  // namespace cairn::broker

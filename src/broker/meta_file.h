@@ -1,9 +1,11 @@
-// Small metadata files in the data directory (data/meta/*): read whole, replace atomically.
+// Small metadata files in the data directory (data/meta/*, a partition's topic_id and producer
+// snapshot): read whole, replace atomically, through the storage::Io seam (so the fault tests'
+// FaultIo reaches them as it reaches the logs).
 //
 // A replace writes `path.tmp`, fsyncs it, renames it over `path` and fsyncs the directory, so
 // after a crash the file holds either the old or the new contents, never a mix. Blocking
-// calls: use them at startup or for rare metadata changes (topic creation), never per record.
-// Any thread; callers serialize writes to the same path.
+// calls: use them at startup, on the MetaWriter (meta_writer.h) or at shutdown, never on a
+// shard loop. Any thread; callers serialize writes to the same path.
 #pragma once
 
 #include <cstddef>
@@ -13,15 +15,22 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "storage/io.h"
 
 namespace cairn::broker {
 
 // The contents of `path`, or nullopt if it does not exist. Files above `bytes_max` are an
 // error (too_large): metadata files are small, a huge one is corruption or a mistake.
-Result<std::optional<std::string>> read_meta_file(const std::filesystem::path& path,
+Result<std::optional<std::string>> read_meta_file(storage::Io& io,
+                                                  const std::filesystem::path& path,
                                                   size_t bytes_max);
 
 // Replaces `path` with `contents` durably (see above). Creates the directory if missing.
-Status write_meta_file(const std::filesystem::path& path, std::string_view contents);
+Status write_meta_file(storage::Io& io, const std::filesystem::path& path,
+                       std::string_view contents);
+
+// Removes the directory `dir` and the files in it (no subdirectories), then makes the removal
+// durable in its parent. A missing `dir` is not an error.
+Status remove_flat_dir(storage::Io& io, const std::filesystem::path& dir);
 
 }  // namespace cairn::broker

@@ -76,22 +76,24 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
 // included), consumer groups.
 Status Server::open_data(const BrokerConfig& config) {
   std::filesystem::path meta_dir = config.data_dir / "meta";
-  Result<std::string> cluster_id = load_or_create_cluster_id(meta_dir);
+  // Everything the broker persists goes through this one Io (the fault tests swap in FaultIo).
+  storage::Io& io = storage::posix_io();
+  Result<std::string> cluster_id = load_or_create_cluster_id(meta_dir, io);
   if (!cluster_id.ok()) return cluster_id.status();
-  Result<std::unique_ptr<TopicRegistry>> topics = TopicRegistry::open(meta_dir);
+  Result<std::unique_ptr<TopicRegistry>> topics = TopicRegistry::open(meta_dir, io);
   if (!topics.ok()) return topics.status();
   topics_ = std::move(topics).value();
   Result<groups::GroupConfig> group_config = groups::group_config_from(config.kafka_configs);
   if (!group_config.ok()) return group_config.status();
   Result<TopicInfo> offsets_topic = groups::ensure_offsets_topic(
-      *topics_, config.data_dir, group_config->offsets_topic_partition_count);
+      io, *topics_, config.data_dir, group_config->offsets_topic_partition_count);
   if (!offsets_topic.ok()) return offsets_topic.status();
   Result<std::unique_ptr<configs::DynamicConfigStore>> dynamic_configs =
-      configs::DynamicConfigStore::open(meta_dir);
+      configs::DynamicConfigStore::open(meta_dir, io);
   if (!dynamic_configs.ok()) return dynamic_configs.status();
   dynamic_configs_ = std::move(dynamic_configs).value();
   Result<std::unique_ptr<producers::ProducerIdAllocator>> producer_ids =
-      producers::ProducerIdAllocator::open(meta_dir);
+      producers::ProducerIdAllocator::open(meta_dir, io);
   if (!producer_ids.ok()) return producer_ids.status();
   producer_ids_ = std::move(producer_ids).value();
   flusher_ = std::make_unique<storage::Flusher>();
@@ -100,6 +102,7 @@ Status Server::open_data(const BrokerConfig& config) {
   partition_options.data_dir = config.data_dir;
   partition_options.shards = shards_.get();
   partition_options.flusher = flusher_.get();
+  partition_options.io = &io;
   partition_options.meta_writer = meta_writer_.get();
   partition_options.resolver =
       configs::partition_resolver(config.kafka_configs, dynamic_configs_.get());

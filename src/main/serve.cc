@@ -158,7 +158,8 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
   net::HostPort bound = (*server)->bound_address();
   spdlog::info("listening on {}:{}", bound.host, bound.port);
   if (!options.port_file.empty()) {
-    Status written = broker::write_meta_file(options.port_file, std::to_string(bound.port) + "\n");
+    Status written = broker::write_meta_file(storage::posix_io(), options.port_file,
+                                             std::to_string(bound.port) + "\n");
     if (!written.ok()) spdlog::error("--port-file: {}", written.to_string());
   }
 

@@ -55,6 +55,8 @@ class Io {
   // mkdir -p.
   virtual Status make_dirs(const std::string& dir) = 0;
   virtual Status remove(const std::string& path) = 0;
+  // rmdir(2): removes an empty directory.
+  virtual Status remove_dir(const std::string& dir) = 0;
   // rename(2): atomic replace of `target`.
   virtual Status rename(const std::string& source, const std::string& target) = 0;
   // fsync(2) on a directory: makes entries created, renamed or removed in it durable.

@@ -156,6 +156,11 @@ class PosixIo final : public Io {
     return Status();
   }
 
+  Status remove_dir(const std::string& dir) override {
+    if (::rmdir(dir.c_str()) != 0) return errno_status(errno, "rmdir " + dir);
+    return Status();
+  }
+
   Status rename(const std::string& source, const std::string& target) override {
     if (::rename(source.c_str(), target.c_str()) != 0) {
       return errno_status(errno, "rename " + source);

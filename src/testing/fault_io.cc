@@ -174,6 +174,15 @@ Status FaultIo::remove(const std::string& path) {
   return Status();
 }
 
+Status FaultIo::remove_dir(const std::string& dir) {
+  std::lock_guard lock(state_->mu);
+  for (const auto& [path, node] : state_->files) {
+    if (parent_of(path) == dir) return error(StatusCode::io_error, "FaultIo: not empty: " + dir);
+  }
+  if (state_->dirs.erase(dir) == 0) return error(StatusCode::not_found, "FaultIo: no " + dir);
+  return Status();
+}
+
 Status FaultIo::rename(const std::string& source, const std::string& target) {
   std::lock_guard lock(state_->mu);
   auto it = state_->files.find(source);

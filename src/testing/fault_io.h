@@ -41,6 +41,7 @@ class FaultIo final : public storage::Io {
   Result<std::vector<std::string>> list_dir(const std::string& dir) override;
   Status make_dirs(const std::string& dir) override;
   Status remove(const std::string& path) override;
+  Status remove_dir(const std::string& dir) override;
   Status rename(const std::string& source, const std::string& target) override;
   Status sync_dir(const std::string& dir) override;
   Result<bool> exists(const std::string& path) override;

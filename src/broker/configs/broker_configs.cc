@@ -74,14 +74,14 @@ Status finish_broker_config(BrokerConfig& config) {
   return Status::ok_status();
 }
 
-DynamicConfigStore::DynamicConfigStore(std::filesystem::path path,
+DynamicConfigStore::DynamicConfigStore(storage::Io& io, std::filesystem::path path,
                                        std::shared_ptr<const DynamicBrokerConfigs> table)
-    : path_(std::move(path)), table_(std::move(table)) {}
+    : io_(io), path_(std::move(path)), table_(std::move(table)) {}
 
 Result<std::unique_ptr<DynamicConfigStore>> DynamicConfigStore::open(
-    const std::filesystem::path& meta_dir) {
+    const std::filesystem::path& meta_dir, storage::Io& io) {
   std::filesystem::path path = meta_dir / "broker_configs.json";
-  Result<std::optional<std::string>> text = read_meta_file(path, kFileBytesMax);
+  Result<std::optional<std::string>> text = read_meta_file(io, path, kFileBytesMax);
   if (!text.ok()) return text.status();
   auto table = std::make_shared<DynamicBrokerConfigs>();
   if (text->has_value()) {
@@ -99,7 +99,7 @@ Result<std::unique_ptr<DynamicConfigStore>> DynamicConfigStore::open(
     table->cluster_default = std::move(cluster_default).value();
   }
   return std::unique_ptr<DynamicConfigStore>(
-      new DynamicConfigStore(std::move(path), std::move(table)));
+      new DynamicConfigStore(io, std::move(path), std::move(table)));
 }
 
 Status DynamicConfigStore::replace(bool cluster_default, ConfigMap configs) {
@@ -109,7 +109,7 @@ Status DynamicConfigStore::replace(bool cluster_default, ConfigMap configs) {
   nlohmann::json document = {{"format", kFormatVersion},
                              {"broker", to_json(next->broker)},
                              {"cluster_default", to_json(next->cluster_default)}};
-  RETURN_IF_ERROR(write_meta_file(path_, document.dump(1) + "\n"));
+  RETURN_IF_ERROR(write_meta_file(io_, path_, document.dump(1) + "\n"));
   table_.store(std::move(next));
   return Status::ok_status();
 }

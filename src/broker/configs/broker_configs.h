@@ -21,6 +21,7 @@
 
 #include "base/status.h"
 #include "broker/config.h"
+#include "storage/io.h"
 
 namespace cairn::broker::configs {
 
@@ -44,7 +45,9 @@ class DynamicConfigStore {
  public:
   // Loads `meta_dir`/broker_configs.json (absent: nothing set). Malformed: corrupt. Entries
   // that are no longer dynamic broker configs (or no longer valid) are dropped with a warning.
-  static Result<std::unique_ptr<DynamicConfigStore>> open(const std::filesystem::path& meta_dir);
+  // Reads and later writes through `io`, which must outlive the store.
+  static Result<std::unique_ptr<DynamicConfigStore>> open(const std::filesystem::path& meta_dir,
+                                                          storage::Io& io);
 
   std::shared_ptr<const DynamicBrokerConfigs> snapshot() const { return table_.load(); }
 
@@ -53,8 +56,10 @@ class DynamicConfigStore {
   Status replace(bool cluster_default, ConfigMap configs);
 
  private:
-  DynamicConfigStore(std::filesystem::path path, std::shared_ptr<const DynamicBrokerConfigs> t);
+  DynamicConfigStore(storage::Io& io, std::filesystem::path path,
+                     std::shared_ptr<const DynamicBrokerConfigs> t);
 
+  storage::Io& io_;
   std::filesystem::path path_;
   std::mutex write_mutex_;
   std::atomic<std::shared_ptr<const DynamicBrokerConfigs>> table_;

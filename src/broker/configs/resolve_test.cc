@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/meta_file.h"
+#include "testing/fault_io.h"
 
 namespace cairn::broker::configs {
 namespace {
@@ -133,7 +134,7 @@ TEST(PartitionConfig, AnOverrideThatNoLongerValidatesIsIgnored) {
 TEST(PartitionConfig, TheResolverSeesDynamicChangesAsTheyHappen) {
   char pattern[] = "/tmp/cairn_resolver_test_XXXXXX";
   std::filesystem::path dir = mkdtemp(pattern);
-  auto store = DynamicConfigStore::open(dir);
+  auto store = DynamicConfigStore::open(dir, storage::posix_io());
   ASSERT_TRUE(store.ok());
   ConfigResolver resolve = partition_resolver({{"log.segment.bytes", "8192"}}, store->get());
   TopicInfo topic;
@@ -171,27 +172,53 @@ TEST(DynamicConfigStore, ReplacedLayersSurviveReopen) {
   char pattern[] = "/tmp/cairn_dynamic_configs_test_XXXXXX";
   std::filesystem::path dir = mkdtemp(pattern);
   {
-    auto store = DynamicConfigStore::open(dir);
+    auto store = DynamicConfigStore::open(dir, storage::posix_io());
     ASSERT_TRUE(store.ok()) << store.status().to_string();
     EXPECT_TRUE((*store)->snapshot()->broker.empty());
     ASSERT_TRUE((*store)->replace(false, {{"log.retention.ms", "1000"}}).ok());
     ASSERT_TRUE((*store)->replace(true, {{"message.max.bytes", "5000"}}).ok());
   }
-  auto store = DynamicConfigStore::open(dir);
+  auto store = DynamicConfigStore::open(dir, storage::posix_io());
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((ConfigMap{{"log.retention.ms", "1000"}}), (*store)->snapshot()->broker);
   EXPECT_EQ((ConfigMap{{"message.max.bytes", "5000"}}), (*store)->snapshot()->cluster_default);
   // Entries that are not dynamic broker configs are dropped on load, not fatal.
-  ASSERT_TRUE(write_meta_file(dir / "broker_configs.json",
+  ASSERT_TRUE(write_meta_file(storage::posix_io(), dir / "broker_configs.json",
                               R"({"format": 1, "broker": {"num.partitions": "3",
                                   "log.retention.ms": "5"}, "cluster_default": {}})")
                   .ok());
-  store = DynamicConfigStore::open(dir);
+  store = DynamicConfigStore::open(dir, storage::posix_io());
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((ConfigMap{{"log.retention.ms", "5"}}), (*store)->snapshot()->broker);
-  ASSERT_TRUE(write_meta_file(dir / "broker_configs.json", "{not json").ok());
-  EXPECT_EQ(StatusCode::corrupt, DynamicConfigStore::open(dir).status().code());
+  ASSERT_TRUE(write_meta_file(storage::posix_io(), dir / "broker_configs.json", "{not json").ok());
+  EXPECT_EQ(StatusCode::corrupt,
+            DynamicConfigStore::open(dir, storage::posix_io()).status().code());
   std::filesystem::remove_all(dir);
+}
+
+// Through the Io seam: a change survives a power loss; one whose fsync fails (EIO) or that
+// finds the disk full (ENOSPC) is refused and changes nothing, before or after a power loss.
+TEST(DynamicConfigStore, ChangesAreDurableOrRefusedUnderFaults) {
+  testing::FaultIo io;
+  const std::filesystem::path meta = "/data/meta";
+  {
+    auto store = DynamicConfigStore::open(meta, io);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->replace(true, {{"log.retention.ms", "5000"}}).ok());
+    io.fail_syncs_after(0);
+    EXPECT_EQ(StatusCode::io_error, (*store)->replace(true, {{"log.retention.ms", "1"}}).code());
+    io.clear_sync_failure();
+    io.set_capacity_bytes(io.used_bytes());
+    EXPECT_EQ(StatusCode::no_space, (*store)->replace(false, {{"log.retention.ms", "2"}}).code());
+    io.set_capacity_bytes(UINT64_MAX);
+    EXPECT_EQ((ConfigMap{{"log.retention.ms", "5000"}}), (*store)->snapshot()->cluster_default);
+    EXPECT_TRUE((*store)->snapshot()->broker.empty());
+  }
+  io.power_loss(/*seed=*/11, /*torn=*/true);
+  auto store = DynamicConfigStore::open(meta, io);
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  EXPECT_EQ((ConfigMap{{"log.retention.ms", "5000"}}), (*store)->snapshot()->cluster_default);
+  EXPECT_TRUE((*store)->snapshot()->broker.empty());
 }
 
 }  // namespace

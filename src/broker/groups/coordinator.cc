@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <future>
 #include <map>
 #include <system_error>
@@ -25,23 +24,18 @@ TopicConfigs offsets_topic_configs() {
 }
 
 // The partitions of a data directory from before __consumer_offsets was in the topic
-// registry (data_dir/__consumer_offsets-N): their count is fixed for good, since every
+// registry (data_dir/__consumer_offsets-0, -1, ...): their count is fixed for good, since every
 // group's partition depends on it. 0 if there are none.
-int32_t existing_partition_count(const std::filesystem::path& data_dir) {
-  std::error_code error;
+Result<int32_t> existing_partition_count(storage::Io& io, const std::filesystem::path& data_dir) {
   int32_t count = 0;
-  const std::string prefix = std::string(kOffsetsTopic) + "-";
-  for (const auto& entry : std::filesystem::directory_iterator(data_dir, error)) {
-    std::string name = entry.path().filename().string();
-    if (!entry.is_directory() || !name.starts_with(prefix)) continue;
-    int32_t partition = -1;
-    const char* first = name.data() + prefix.size();
-    const char* last = name.data() + name.size();
-    auto [end, parse_error] = std::from_chars(first, last, partition);
-    if (parse_error != std::errc() || end != last || partition < 0) continue;
-    count = std::max(count, partition + 1);
+  while (true) {
+    std::string dir = (data_dir / (std::string(kOffsetsTopic) + "-" + std::to_string(count)))
+                          .string();
+    Result<bool> present = io.exists(dir);
+    if (!present.ok()) return present.status();
+    if (!*present) return count;
+    count++;
   }
-  return count;
 }
 
 }  // namespace
@@ -68,13 +62,19 @@ Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs) {
   return config;
 }
 
-Result<TopicInfo> ensure_offsets_topic(TopicRegistry& registry,
+Result<TopicInfo> ensure_offsets_topic(storage::Io& io, TopicRegistry& registry,
                                        const std::filesystem::path& data_dir,
                                        int32_t partition_count) {
   std::optional<TopicInfo> topic;
   if (const TopicInfo* registered = registry.snapshot()->find(kOffsetsTopic)) topic = *registered;
-  int32_t existing =
-      topic.has_value() ? topic->partition_count : existing_partition_count(data_dir);
+  int32_t existing = 0;
+  if (topic.has_value()) {
+    existing = topic->partition_count;
+  } else {
+    Result<int32_t> on_disk = existing_partition_count(io, data_dir);
+    if (!on_disk.ok()) return on_disk.status();
+    existing = *on_disk;
+  }
   if (existing > 0 && existing != partition_count) {
     spdlog::info(
         "{} has {} partitions; keeping them (offsets.topic.num.partitions {} applies only to "
@@ -91,7 +91,7 @@ Result<TopicInfo> ensure_offsets_topic(TopicRegistry& registry,
   // Every start, not only right after the create: a crash between the two must not leave the
   // old directories to be wiped as strangers. Internal topics are never deleted, so a
   // directory without its topic_id file is never a half-deleted one.
-  RETURN_IF_ERROR(adopt_partition_dirs(data_dir, *topic));
+  RETURN_IF_ERROR(adopt_partition_dirs(io, data_dir, *topic));
   return *topic;
 }
 

@@ -56,7 +56,7 @@ Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs);
 // (created durably with `partition_count` partitions, compacted). Its partition count never
 // changes once it exists: every group's partition depends on it. A data directory from before
 // the topic was registered keeps the __consumer_offsets-N directories it has (adopted).
-Result<TopicInfo> ensure_offsets_topic(TopicRegistry& registry,
+Result<TopicInfo> ensure_offsets_topic(storage::Io& io, TopicRegistry& registry,
                                        const std::filesystem::path& data_dir,
                                        int32_t partition_count);
 

@@ -39,10 +39,10 @@ class CoordinatorTest : public ::testing::Test {
 
   void boot() {
     shards_ = std::make_unique<net::ShardSet>(2);
-    auto registry = TopicRegistry::open(dir_ / "meta");
+    auto registry = TopicRegistry::open(dir_ / "meta", storage::posix_io());
     ASSERT_TRUE(registry.ok()) << registry.status().to_string();
     registry_ = std::move(registry).value();
-    auto topic = ensure_offsets_topic(*registry_, dir_, partition_count_);
+    auto topic = ensure_offsets_topic(storage::posix_io(), *registry_, dir_, partition_count_);
     ASSERT_TRUE(topic.ok()) << topic.status().to_string();
     flusher_ = std::make_unique<storage::Flusher>(1);
     PartitionManagerOptions partition_options;
@@ -51,7 +51,7 @@ class CoordinatorTest : public ::testing::Test {
     partition_options.flusher = flusher_.get();
     meta_writer_ = std::make_unique<MetaWriter>();
     partition_options.meta_writer = meta_writer_.get();
-    auto dynamic = configs::DynamicConfigStore::open(dir_ / "meta");
+    auto dynamic = configs::DynamicConfigStore::open(dir_ / "meta", storage::posix_io());
     ASSERT_TRUE(dynamic.ok()) << dynamic.status().to_string();
     dynamic_configs_ = std::move(dynamic).value();
     partition_options.resolver = configs::partition_resolver({}, dynamic_configs_.get());

@@ -31,31 +31,32 @@ std::string hex_of(const protocol::Uuid& id) {
 
 // Makes `dir` the home of `topic_id`: an existing directory of another incarnation of the
 // topic (or of none: a crash between creating it and writing its id) is wiped first.
-Status prepare_partition_dir(const std::filesystem::path& data_dir,
+Status prepare_partition_dir(storage::Io& io, const std::filesystem::path& data_dir,
                              const std::filesystem::path& dir, const std::string& topic_id) {
   Result<std::optional<std::string>> stored =
-      read_meta_file(dir / kTopicIdFile, kTopicIdFileBytesMax);
+      read_meta_file(io, dir / kTopicIdFile, kTopicIdFileBytesMax);
   if (stored.ok() && stored->has_value() && **stored == topic_id + "\n") return Status();
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec)) {
+  Result<bool> present = io.exists(dir.string());
+  if (!present.ok()) return present.status();
+  if (*present) {
     spdlog::warn("{}: belongs to another incarnation of the topic; wiping it", dir.string());
-    std::filesystem::remove_all(dir, ec);
-    if (ec) return error(StatusCode::io_error, "remove " + dir.string() + ": " + ec.message());
+    RETURN_IF_ERROR(remove_flat_dir(io, dir));
   }
   // write_meta_file creates `dir`, writes the id durably and syncs `dir`; the new directory's
   // own entry in the data directory needs a sync of the data directory.
-  RETURN_IF_ERROR(write_meta_file(dir / kTopicIdFile, topic_id + "\n"));
-  return storage::posix_io().sync_dir(data_dir.string());
+  RETURN_IF_ERROR(write_meta_file(io, dir / kTopicIdFile, topic_id + "\n"));
+  return io.sync_dir(data_dir.string());
 }
 
 // Rebuilds the producer state: the snapshot saved by the last clean stop (if it is still
 // valid for this log), then every batch after it.
-Status rebuild_producers(Partition& partition) {
+Status rebuild_producers(storage::Io& io, Partition& partition) {
   storage::Log& log = *partition.log;
   producers::ProducerStateTable& table = partition.producers;
   Offset from = log.log_start_offset();
   std::filesystem::path snapshot = std::filesystem::path(log.dir()) / kProducerSnapshotFile;
-  Result<std::optional<std::string>> bytes = read_meta_file(snapshot, kProducerSnapshotBytesMax);
+  Result<std::optional<std::string>> bytes =
+      read_meta_file(io, snapshot, kProducerSnapshotBytesMax);
   if (bytes.ok() && bytes->has_value()) {
     const std::string& text = **bytes;
     Result<Offset> valid_up_to =
@@ -83,22 +84,24 @@ Status rebuild_producers(Partition& partition) {
 
 }  // namespace
 
-Status adopt_partition_dirs(const std::filesystem::path& data_dir, const TopicInfo& topic) {
+Status adopt_partition_dirs(storage::Io& io, const std::filesystem::path& data_dir,
+                            const TopicInfo& topic) {
   bool adopted = false;
   for (int32_t p = 0; p < topic.partition_count; p++) {
     std::filesystem::path dir = data_dir / (topic.name + "-" + std::to_string(p));
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) continue;
+    Result<bool> present = io.exists(dir.string());
+    if (!present.ok()) return present.status();
+    if (!*present) continue;
     Result<std::optional<std::string>> stored =
-        read_meta_file(dir / kTopicIdFile, kTopicIdFileBytesMax);
+        read_meta_file(io, dir / kTopicIdFile, kTopicIdFileBytesMax);
     if (!stored.ok()) return stored.status();
     if (stored->has_value()) continue;
     spdlog::info("{}: adopting it as partition {} of {}", dir.string(), p, topic.name);
-    RETURN_IF_ERROR(write_meta_file(dir / kTopicIdFile, hex_of(topic.topic_id) + "\n"));
+    RETURN_IF_ERROR(write_meta_file(io, dir / kTopicIdFile, hex_of(topic.topic_id) + "\n"));
     adopted = true;
   }
   if (!adopted) return Status();
-  return storage::posix_io().sync_dir(data_dir.string());
+  return io.sync_dir(data_dir.string());
 }
 
 struct PartitionManager::ShardPartitions {
@@ -123,7 +126,8 @@ struct PartitionManager::ShardPartitions {
 
 PartitionManager::PartitionManager(PartitionManagerOptions options)
     : options_(std::move(options)),
-      clock_(options_.clock != nullptr ? options_.clock : &storage::system_clock()) {
+      clock_(options_.clock != nullptr ? options_.clock : &storage::system_clock()),
+      io_(options_.io != nullptr ? options_.io : &storage::posix_io()) {
   ASSERT(options_.shards != nullptr);
   ASSERT(options_.resolver != nullptr);
   for (uint32_t i = 0; i < options_.shards->count(); i++) {
@@ -135,12 +139,8 @@ PartitionManager::~PartitionManager() = default;
 
 Result<std::unique_ptr<PartitionManager>> PartitionManager::open(PartitionManagerOptions options,
                                                                  const TopicTable& topics) {
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) {
-    return error(StatusCode::io_error, "create " + options.data_dir.string() + ": " + ec.message());
-  }
   std::unique_ptr<PartitionManager> manager(new PartitionManager(std::move(options)));
+  RETURN_IF_ERROR(manager->io_->make_dirs(manager->options_.data_dir.string()));
   size_t opened = 0;
   for (const auto& [name, topic] : topics.topics()) {
     Result<PartitionConfig> config = manager->resolve(topic);
@@ -168,7 +168,7 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
   result->topic_id = topic.topic_id;
   result->config = config;
   std::filesystem::path dir = partition_dir(topic.name, partition);
-  Status prepared = prepare_partition_dir(options_.data_dir, dir, hex_of(topic.topic_id));
+  Status prepared = prepare_partition_dir(*io_, options_.data_dir, dir, hex_of(topic.topic_id));
   if (!prepared.ok()) {
     spdlog::error("{}: {}", dir.string(), prepared.to_string());
     result->open_error = prepared;
@@ -179,6 +179,7 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
   log_options.config = config.log;
   log_options.clock = clock_;
   log_options.flusher = options_.flusher;
+  log_options.io = io_;
   Result<std::unique_ptr<storage::Log>> log = storage::Log::open(std::move(log_options));
   if (!log.ok()) {
     spdlog::error("{}: cannot open the log: {}", dir.string(), log.status().to_string());
@@ -190,7 +191,7 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
     spdlog::error("{}: log fenced: {}", dir.string(), result->log->health().to_string());
     return result;
   }
-  Status rebuilt = rebuild_producers(*result);
+  Status rebuilt = rebuild_producers(*io_, *result);
   if (!rebuilt.ok()) {
     spdlog::error("{}: producer state rebuild failed: {}", dir.string(), rebuilt.to_string());
   }
@@ -233,7 +234,7 @@ Status PartitionManager::close() {
         if (status.ok() && partition->producers.size() > 0) {
           std::vector<uint8_t> bytes = partition->producers.encode(log.log_end_offset());
           status = write_meta_file(
-              std::filesystem::path(log.dir()) / kProducerSnapshotFile,
+              *io_, std::filesystem::path(log.dir()) / kProducerSnapshotFile,
               std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
         }
         if (!status.ok()) {
@@ -338,13 +339,9 @@ asio::awaitable<Status> PartitionManager::delete_topic(std::string topic) {
   co_return co_await options_.meta_writer->run([this, &dirs] {
     Status first;
     for (const std::filesystem::path& dir : dirs) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-      if (ec && first.ok()) {
-        first = error(StatusCode::io_error, "remove " + dir.string() + ": " + ec.message());
-      }
+      Status removed = remove_flat_dir(*io_, dir);
+      if (!removed.ok() && first.ok()) first = removed;
     }
-    if (first.ok()) first = storage::posix_io().sync_dir(options_.data_dir.string());
     return first;
   });
 }

@@ -50,6 +50,7 @@
 #include "net/shard_set.h"
 #include "storage/clock.h"
 #include "storage/flusher.h"
+#include "storage/io.h"
 
 namespace cairn::broker {
 
@@ -67,6 +68,9 @@ struct PartitionManagerOptions {
   MetaWriter* meta_writer = nullptr;
   storage::Flusher* flusher = nullptr;
   storage::Clock* clock = nullptr;  // null: the system clock
+  // Every file the manager and its logs touch (segments, topic_id, producer snapshots,
+  // directories). null: storage::posix_io(); the fault tests pass a testing::FaultIo.
+  storage::Io* io = nullptr;
   // log.retention.check.interval.ms (Kafka's default: 5 minutes).
   std::chrono::milliseconds retention_check_interval{300'000};
 };
@@ -76,7 +80,8 @@ struct PartitionManagerOptions {
 // log instead of wiping it as another incarnation's. For data directories from before an
 // internal topic was in the registry (__consumer_offsets); never for user topics, whose
 // id-less directories may be half-deleted ones.
-Status adopt_partition_dirs(const std::filesystem::path& data_dir, const TopicInfo& topic);
+Status adopt_partition_dirs(storage::Io& io, const std::filesystem::path& data_dir,
+                            const TopicInfo& topic);
 
 struct PartitionOffsets {
   Offset log_start_offset;
@@ -183,6 +188,7 @@ class PartitionManager {
 
   PartitionManagerOptions options_;
   storage::Clock* clock_;
+  storage::Io* io_;
   std::vector<std::unique_ptr<ShardPartitions>> shards_;
   std::atomic<bool> stopping_{false};
   bool closed_ = false;

@@ -39,7 +39,7 @@ class PartitionManagerTest : public ::testing::Test {
 
   void boot() {
     shards_ = std::make_unique<net::ShardSet>(2);
-    auto registry = TopicRegistry::open(dir_ / "meta");
+    auto registry = TopicRegistry::open(dir_ / "meta", storage::posix_io());
     ASSERT_TRUE(registry.ok()) << registry.status().to_string();
     registry_ = std::move(registry).value();
     flusher_ = std::make_unique<storage::Flusher>(1);
@@ -238,11 +238,11 @@ TEST_F(PartitionManagerTest, StaleDirectoryIsWipedAdoptedOneIsKept) {
   std::ofstream(dir_ / "stale-0" / "topic_id") << "00000000000000000000000000000000\n";
   std::ofstream(dir_ / "stale-0" / "left-by-the-old-incarnation") << "old bytes";
   {
-    auto registry = TopicRegistry::open(dir_ / "meta");
+    auto registry = TopicRegistry::open(dir_ / "meta", storage::posix_io());
     ASSERT_TRUE(registry.ok());
     const TopicInfo* kept = (*registry)->snapshot()->find("kept");
     ASSERT_NE(kept, nullptr);
-    ASSERT_TRUE(adopt_partition_dirs(dir_, *kept).ok());
+    ASSERT_TRUE(adopt_partition_dirs(storage::posix_io(), dir_, *kept).ok());
     ASSERT_TRUE((*registry)->create("stale", 1, {}).ok());
   }
   boot();

@@ -16,10 +16,10 @@ constexpr const char* kFileName = "producer_ids";
 }  // namespace
 
 Result<std::unique_ptr<ProducerIdAllocator>> ProducerIdAllocator::open(
-    const std::filesystem::path& meta_dir, int64_t block_size) {
+    const std::filesystem::path& meta_dir, storage::Io& io, int64_t block_size) {
   ASSERT(block_size >= 1);
   std::filesystem::path path = meta_dir / kFileName;
-  Result<std::optional<std::string>> text = read_meta_file(path, kFileBytesMax);
+  Result<std::optional<std::string>> text = read_meta_file(io, path, kFileBytesMax);
   if (!text.ok()) return text.status();
   int64_t first_unreserved = 0;
   if (text->has_value()) {
@@ -34,7 +34,7 @@ Result<std::unique_ptr<ProducerIdAllocator>> ProducerIdAllocator::open(
     }
   }
   return std::unique_ptr<ProducerIdAllocator>(
-      new ProducerIdAllocator(std::move(path), first_unreserved, block_size));
+      new ProducerIdAllocator(io, std::move(path), first_unreserved, block_size));
 }
 
 Result<ProducerId> ProducerIdAllocator::allocate() {
@@ -45,7 +45,7 @@ Result<ProducerId> ProducerIdAllocator::allocate() {
       return error(StatusCode::too_large, "producer id space exhausted");
     }
     int64_t new_end = block_end_ + block_size_;
-    RETURN_IF_ERROR(write_meta_file(path_, std::to_string(new_end) + "\n"));
+    RETURN_IF_ERROR(write_meta_file(io_, path_, std::to_string(new_end) + "\n"));
     block_end_ = new_end;
   }
   return ProducerId(next_++);

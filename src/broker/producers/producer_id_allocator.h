@@ -18,6 +18,7 @@
 
 #include "base/status.h"
 #include "base/types.h"
+#include "storage/io.h"
 
 namespace cairn::broker::producers {
 
@@ -25,8 +26,10 @@ class ProducerIdAllocator {
  public:
   static constexpr int64_t kDefaultBlockSize = 1000;
 
-  // Reads `meta_dir`/producer_ids (absent: ids start at 0). corrupt if it does not parse.
+  // Reads `meta_dir`/producer_ids (absent: ids start at 0) through `io`, which must outlive
+  // the allocator. corrupt if it does not parse.
   static Result<std::unique_ptr<ProducerIdAllocator>> open(const std::filesystem::path& meta_dir,
+                                                           storage::Io& io,
                                                            int64_t block_size = kDefaultBlockSize);
 
   // The next id. Errors: io_error / no_space when a block cannot be reserved (nothing is
@@ -34,12 +37,15 @@ class ProducerIdAllocator {
   Result<ProducerId> allocate();
 
  private:
-  ProducerIdAllocator(std::filesystem::path path, int64_t first_unreserved, int64_t block_size)
-      : path_(std::move(path)),
+  ProducerIdAllocator(storage::Io& io, std::filesystem::path path, int64_t first_unreserved,
+                      int64_t block_size)
+      : io_(io),
+        path_(std::move(path)),
         next_(first_unreserved),
         block_end_(first_unreserved),
         block_size_(block_size) {}
 
+  storage::Io& io_;
   const std::filesystem::path path_;
   std::mutex mu_;
   int64_t next_;       // guarded by mu_

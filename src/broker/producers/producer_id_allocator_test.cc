@@ -24,7 +24,7 @@ class ProducerIdAllocatorTest : public ::testing::Test {
 TEST_F(ProducerIdAllocatorTest, IdsAreUniqueAcrossRestarts) {
   std::set<int64_t> seen;
   for (int run = 0; run < 3; run++) {
-    auto allocator = ProducerIdAllocator::open(dir_, /*block_size=*/4);
+    auto allocator = ProducerIdAllocator::open(dir_, storage::posix_io(), /*block_size=*/4);
     ASSERT_TRUE(allocator.ok()) << allocator.status().to_string();
     for (int i = 0; i < 6; i++) {  // crosses a block boundary; the rest of the block is skipped
       Result<ProducerId> id = (*allocator)->allocate();
@@ -38,7 +38,7 @@ TEST_F(ProducerIdAllocatorTest, IdsAreUniqueAcrossRestarts) {
 TEST_F(ProducerIdAllocatorTest, CorruptFileIsAnError) {
   std::filesystem::create_directories(dir_);
   std::ofstream(dir_ / "producer_ids") << "banana\n";
-  EXPECT_FALSE(ProducerIdAllocator::open(dir_).ok());
+  EXPECT_FALSE(ProducerIdAllocator::open(dir_, storage::posix_io()).ok());
 }
 
 }  // namespace

@@ -131,12 +131,14 @@ Status validate_topic_name(std::string_view name) {
   return Status::ok_status();
 }
 
-TopicRegistry::TopicRegistry(std::filesystem::path path, std::shared_ptr<const TopicTable> table)
-    : path_(std::move(path)), table_(std::move(table)) {}
+TopicRegistry::TopicRegistry(storage::Io& io, std::filesystem::path path,
+                             std::shared_ptr<const TopicTable> table)
+    : io_(io), path_(std::move(path)), table_(std::move(table)) {}
 
-Result<std::unique_ptr<TopicRegistry>> TopicRegistry::open(const std::filesystem::path& meta_dir) {
+Result<std::unique_ptr<TopicRegistry>> TopicRegistry::open(const std::filesystem::path& meta_dir,
+                                                           storage::Io& io) {
   std::filesystem::path path = meta_dir / "topics.json";
-  Result<std::optional<std::string>> text = read_meta_file(path, kTopicsFileBytesMax);
+  Result<std::optional<std::string>> text = read_meta_file(io, path, kTopicsFileBytesMax);
   if (!text.ok()) return text.status();
   auto table = std::make_shared<const TopicTable>();
   if (text->has_value()) {
@@ -146,11 +148,11 @@ Result<std::unique_ptr<TopicRegistry>> TopicRegistry::open(const std::filesystem
     }
     table = std::make_shared<const TopicTable>(std::move(topics).value(), 1);
   }
-  return std::unique_ptr<TopicRegistry>(new TopicRegistry(path, std::move(table)));
+  return std::unique_ptr<TopicRegistry>(new TopicRegistry(io, path, std::move(table)));
 }
 
 Status TopicRegistry::commit(Topics topics) {
-  RETURN_IF_ERROR(write_meta_file(path_, encode_topics(topics)));
+  RETURN_IF_ERROR(write_meta_file(io_, path_, encode_topics(topics)));
   uint64_t version = table_.load()->version() + 1;
   table_.store(std::make_shared<const TopicTable>(std::move(topics), version));
   return Status::ok_status();

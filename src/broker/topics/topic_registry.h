@@ -27,6 +27,7 @@
 
 #include "base/status.h"
 #include "protocol/reader.h"
+#include "storage/io.h"
 
 namespace cairn::broker {
 
@@ -81,8 +82,10 @@ Status validate_topic_name(std::string_view name);
 
 class TopicRegistry {
  public:
-  // Loads `meta_dir`/topics.json (absent: no topics). A malformed file is an error (corrupt).
-  static Result<std::unique_ptr<TopicRegistry>> open(const std::filesystem::path& meta_dir);
+  // Loads `meta_dir`/topics.json (absent: no topics) through `io`, which it then writes
+  // through too (it must outlive the registry). A malformed file is an error (corrupt).
+  static Result<std::unique_ptr<TopicRegistry>> open(const std::filesystem::path& meta_dir,
+                                                     storage::Io& io);
 
   std::shared_ptr<const TopicTable> snapshot() const { return table_.load(); }
 
@@ -98,10 +101,12 @@ class TopicRegistry {
 
  private:
   using Topics = std::map<std::string, TopicInfo, std::less<>>;
-  explicit TopicRegistry(std::filesystem::path path, std::shared_ptr<const TopicTable> table);
+  TopicRegistry(storage::Io& io, std::filesystem::path path,
+                std::shared_ptr<const TopicTable> table);
   // REQUIRES: write_mutex_ held. Persists `topics`, then publishes them.
   Status commit(Topics topics);
 
+  storage::Io& io_;
   std::filesystem::path path_;
   std::mutex write_mutex_;
   std::atomic<std::shared_ptr<const TopicTable>> table_;

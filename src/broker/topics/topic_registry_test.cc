@@ -15,7 +15,7 @@ class TopicRegistryTest : public ::testing::Test {
   }
   ~TopicRegistryTest() override { std::filesystem::remove_all(dir_); }
   std::unique_ptr<TopicRegistry> open() {
-    auto registry = TopicRegistry::open(dir_);
+    auto registry = TopicRegistry::open(dir_, storage::posix_io());
     EXPECT_TRUE(registry.ok()) << registry.status().to_string();
     return registry.ok() ? std::move(registry).value() : nullptr;
   }
@@ -93,8 +93,8 @@ TEST_F(TopicRegistryTest, CorruptFileIsAnError) {
         R"({"format": 1, "topics": [{"name": "a b", "topic_id": )"
         R"("00000000000000000000000000000000", "partitions": 1, )"
         R"("configs": {}}]})"}) {
-    ASSERT_TRUE(write_meta_file(dir_ / "topics.json", text).ok());
-    auto registry = TopicRegistry::open(dir_);
+    ASSERT_TRUE(write_meta_file(storage::posix_io(), dir_ / "topics.json", text).ok());
+    auto registry = TopicRegistry::open(dir_, storage::posix_io());
     EXPECT_EQ(StatusCode::corrupt, registry.status().code()) << text;
   }
 }
