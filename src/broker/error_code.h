@@ -1,12 +1,15 @@
 // Kafka error codes (the wire values of Kafka's org.apache.kafka.common.protocol.Errors).
 //
-// Handlers speak Status/Result internally and map to these only at the wire edge, one mapping
-// function per boundary (map_storage_error in partitions/error_mapping.h for the log). Never
-// cast an integer to ErrorCode: add the code here. Add codes here as handlers need
-// them; the numbers are Kafka's and never change. Constants; any thread.
+// Handlers speak Status/Result internally and map to these only at the wire edge, through the
+// one mapping below (kafka_error); a handler that answers a Status differently for its API
+// (CreatePartitions: invalid_argument is INVALID_PARTITIONS) does so before calling it. Never
+// cast an integer to ErrorCode: add the code here. Add codes here as handlers need them; the
+// numbers are Kafka's and never change. Constants and a pure function; any thread.
 #pragma once
 
 #include <cstdint>
+
+#include "base/status.h"
 
 namespace cairn::broker {
 
@@ -78,5 +81,40 @@ enum class ErrorCode : int16_t {
 };
 
 constexpr int16_t wire(ErrorCode code) { return static_cast<int16_t>(code); }
+
+// The Kafka error for an internal Status. Storage failures (io_error, no_space, a fenced or
+// corrupt log, a log closed under a request) are KAFKA_STORAGE_ERROR, which clients retry; a
+// missing topic or partition UNKNOWN_TOPIC_OR_PARTITION; an offset outside the log
+// OFFSET_OUT_OF_RANGE; the registry's already_exists TOPIC_ALREADY_EXISTS, invalid_argument
+// INVALID_REQUEST, too_large (a limit) POLICY_VIOLATION; a timeout REQUEST_TIMED_OUT; anything
+// else (a bug) UNKNOWN_SERVER_ERROR.
+inline ErrorCode kafka_error(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::ok:
+      return ErrorCode::none;
+    case StatusCode::not_found:
+      return ErrorCode::unknown_topic_or_partition;
+    case StatusCode::out_of_range:
+      return ErrorCode::offset_out_of_range;
+    case StatusCode::already_exists:
+      return ErrorCode::topic_already_exists;
+    case StatusCode::invalid_argument:
+      return ErrorCode::invalid_request;
+    case StatusCode::too_large:
+      return ErrorCode::policy_violation;
+    case StatusCode::io_error:
+    case StatusCode::no_space:
+    case StatusCode::fenced:
+    case StatusCode::corrupt:
+    case StatusCode::shutting_down:
+      return ErrorCode::kafka_storage_error;
+    case StatusCode::timed_out:
+      return ErrorCode::request_timed_out;
+    case StatusCode::unsupported:
+    case StatusCode::internal:
+      return ErrorCode::unknown_server_error;
+  }
+  return ErrorCode::unknown_server_error;
+}
 
 }  // namespace cairn::broker

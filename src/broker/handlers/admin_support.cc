@@ -34,7 +34,7 @@ AlterAnswer alter_topic(const BrokerState& broker, const std::string& name,
   if (!outcome.ok()) return {outcome.error, outcome.message};
   if (validate_only || outcome.configs == topic->configs) return {};
   Result<TopicInfo> set = broker.topics->set_configs(name, std::move(outcome.configs));
-  if (!set.ok()) return {admin_error_code(set.status()), set.status().message()};
+  if (!set.ok()) return {kafka_error(set.status()), set.status().message()};
   committed = true;
   return {};
 }
@@ -57,36 +57,12 @@ AlterAnswer alter_broker(const BrokerState& broker, const std::string& name,
   if (!outcome.ok()) return {outcome.error, outcome.message};
   if (validate_only || outcome.configs == current) return {};
   Status replaced = broker.dynamic_configs->replace(cluster_default, std::move(outcome.configs));
-  if (!replaced.ok()) return {admin_error_code(replaced), replaced.message()};
+  if (!replaced.ok()) return {kafka_error(replaced), replaced.message()};
   committed = true;
   return {};
 }
 
 }  // namespace
-
-ErrorCode admin_error_code(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::ok:
-      return ErrorCode::none;
-    case StatusCode::not_found:
-      return ErrorCode::unknown_topic_or_partition;
-    case StatusCode::already_exists:
-      return ErrorCode::topic_already_exists;
-    case StatusCode::out_of_range:
-      return ErrorCode::offset_out_of_range;
-    case StatusCode::invalid_argument:
-      return ErrorCode::invalid_request;
-    case StatusCode::too_large:
-      return ErrorCode::policy_violation;
-    case StatusCode::io_error:
-    case StatusCode::no_space:
-    case StatusCode::fenced:
-    case StatusCode::corrupt:
-      return ErrorCode::kafka_storage_error;
-    default:
-      return ErrorCode::unknown_server_error;
-  }
-}
 
 asio::awaitable<Status> apply_topic_config(const BrokerState* broker, std::string topic) {
   std::shared_ptr<const TopicTable> topics = broker->topics->snapshot();

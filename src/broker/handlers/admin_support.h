@@ -1,8 +1,8 @@
 // Glue shared by the admin handlers (CreateTopics, DeleteTopics, CreatePartitions,
-// AlterConfigs, IncrementalAlterConfigs, DeleteRecords): the one mapping from internal Status
-// to the Kafka error codes those APIs answer with, config changes (computed and committed on
-// the MetaWriter's one thread, which makes each read-modify-write atomic and keeps its fsync
-// off the shards), and applying a changed config to the partitions' logs.
+// AlterConfigs, IncrementalAlterConfigs, DeleteRecords): config changes (computed and committed
+// on the MetaWriter's one thread, which makes each read-modify-write atomic and keeps its
+// fsync off the shards), and applying a changed config to the partitions' logs. Their errors
+// go to the wire through kafka_error (error_code.h).
 //
 // Threads: any shard.
 #pragma once
@@ -17,12 +17,6 @@
 #include "broker/error_code.h"
 
 namespace cairn::broker {
-
-// not_found -> UNKNOWN_TOPIC_OR_PARTITION, already_exists -> TOPIC_ALREADY_EXISTS,
-// out_of_range -> OFFSET_OUT_OF_RANGE, invalid_argument -> INVALID_REQUEST, too_large ->
-// POLICY_VIOLATION (a Cairn limit), io_error / no_space / fenced / corrupt ->
-// KAFKA_STORAGE_ERROR, anything else -> UNKNOWN_SERVER_ERROR.
-ErrorCode admin_error_code(const Status& status);
 
 // Applies what `topic` resolves to now (its overrides in the newest registry snapshot and the
 // broker layers) to every partition's log and produce checks. not_found if it is gone.

@@ -98,13 +98,13 @@ asio::awaitable<net::Reply> handle_create_partitions(RequestContext ctx) {
         // Another request changed the count meanwhile, or the registry could not persist.
         ErrorCode code = grown.status().code() == StatusCode::invalid_argument
                              ? ErrorCode::invalid_partitions
-                             : admin_error_code(grown.status());
+                             : kafka_error(grown.status());
         checked = refuse(code, grown.status().message());
       } else {
         int32_t old_count = checked.old_count;
         Status created = co_await broker->partitions->create_partitions(*grown, old_count);
         if (!created.ok()) {
-          checked = refuse(admin_error_code(created), created.message());
+          checked = refuse(kafka_error(created), created.message());
         } else {
           spdlog::info("topic {}: {} -> {} partitions", topic.name, old_count, topic.count);
         }

@@ -175,7 +175,7 @@ asio::awaitable<net::Reply> handle_create_topics(RequestContext ctx) {
       Result<TopicInfo> created = co_await broker->partitions->create_topic(
           broker->topics, topic.name, plan.partition_count, plan.configs);
       if (!created.ok()) {
-        plan = refuse(admin_error_code(created.status()), created.status().message());
+        plan = refuse(kafka_error(created.status()), created.status().message());
         spdlog::warn("CreateTopics {}: {}", topic.name, created.status().to_string());
       } else {
         spdlog::info("created topic {} with {} partition(s)", topic.name, plan.partition_count);

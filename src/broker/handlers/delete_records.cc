@@ -42,7 +42,7 @@ asio::awaitable<DeleteRecordsResponse::DeleteRecordsPartitionResult> delete_part
   Result<Offset> low = co_await broker->partitions->delete_records(
       std::move(topic), PartitionId(partition), Offset(offset));
   if (!low.ok()) {
-    result.error_code = wire(admin_error_code(low.status()));
+    result.error_code = wire(kafka_error(low.status()));
     co_return result;
   }
   result.error_code = wire(ErrorCode::none);

@@ -37,7 +37,7 @@ ErrorCode check(const BrokerState& broker, const std::string& name) {
 
 asio::awaitable<ErrorCode> delete_topic(const BrokerState* broker, std::string name) {
   Status removed = co_await broker->meta_writer->run([&] { return broker->topics->remove(name); });
-  if (!removed.ok()) co_return admin_error_code(removed);
+  if (!removed.ok()) co_return kafka_error(removed);
   Status deleted = co_await broker->partitions->delete_topic(name);
   if (!deleted.ok()) {
     // The topic is gone from the registry (clients see it deleted); the leftover directories

@@ -28,7 +28,6 @@
 
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
-#include "broker/partitions/error_mapping.h"
 #include "broker/partitions/fetch_wakeup.h"
 #include "broker/partitions/partition_manager.h"
 #include "protocol/generated/fetch.h"
@@ -74,7 +73,7 @@ ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& b
   }
   Status health = partition->health();
   if (!health.ok()) {
-    out.error = map_storage_error(health);
+    out.error = kafka_error(health);
     return out;
   }
   storage::Log& log = *partition->log;
@@ -88,7 +87,7 @@ ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& b
       log.read(input.fetch_offset, static_cast<uint64_t>(std::max<int64_t>(limit, 0)),
                out.last_stable_offset);
   if (!read.ok()) {
-    out.error = map_storage_error(read.status());
+    out.error = kafka_error(read.status());
     return out;
   }
   if (read->empty()) return out;

@@ -14,7 +14,6 @@
 
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
-#include "broker/partitions/error_mapping.h"
 #include "broker/partitions/partition_manager.h"
 #include "protocol/generated/list_offsets.h"
 #include "protocol/record_batch.h"
@@ -66,17 +65,17 @@ Lookup lookup_one(const BrokerState& broker, const std::string& topic, Partition
   std::shared_ptr<Partition> partition = broker.partitions->find(topic, id);
   if (partition == nullptr) return Lookup{ErrorCode::unknown_topic_or_partition};
   Status health = partition->health();
-  if (!health.ok()) return Lookup{map_storage_error(health)};
+  if (!health.ok()) return Lookup{kafka_error(health)};
   storage::Log& log = *partition->log;
   if (timestamp == kEarliestTimestamp) return Lookup{ErrorCode::none, log.log_start_offset()};
   if (timestamp == kLatestTimestamp) return Lookup{ErrorCode::none, partition->high_watermark()};
   if (timestamp < 0) return Lookup{};  // other special values (e.g. -3, KIP-734) are not served
   Result<std::optional<Offset>> batch = log.offset_for_timestamp(TimestampMs(timestamp));
-  if (!batch.ok()) return Lookup{map_storage_error(batch.status())};
+  if (!batch.ok()) return Lookup{kafka_error(batch.status())};
   if (!batch->has_value()) return Lookup{};
   Result<Lookup> found =
       find_record_by_time(log, **batch, TimestampMs(timestamp), partition->high_watermark());
-  if (!found.ok()) return Lookup{map_storage_error(found.status())};
+  if (!found.ok()) return Lookup{kafka_error(found.status())};
   return *found;
 }
 

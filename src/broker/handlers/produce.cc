@@ -37,7 +37,6 @@
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
 #include "broker/partitions/durability_barrier.h"
-#include "broker/partitions/error_mapping.h"
 #include "broker/partitions/partition_manager.h"
 #include "net/await_callback.h"
 #include "protocol/generated/produce.h"
@@ -155,7 +154,7 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
   std::shared_ptr<Partition> partition = broker.partitions->find(input.topic, input.partition);
   if (partition == nullptr) return fail(ErrorCode::unknown_topic_or_partition);
   Status health = partition->health();
-  if (!health.ok()) return fail(map_storage_error(health));
+  if (!health.ok()) return fail(kafka_error(health));
   storage::Log& log = *partition->log;
   const PartitionConfig& config = partition->config;
   out.log_start_offset = log.log_start_offset();
@@ -201,7 +200,7 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
   Result<storage::AppendResult> appended = log.append(batch, storage::Log::Crc::already_verified);
   if (!appended.ok()) {
     spdlog::warn("{}: append failed: {}", log.dir(), appended.status().to_string());
-    return fail(map_storage_error(appended.status()));
+    return fail(kafka_error(appended.status()));
   }
   out.base_offset = appended->base_offset;
   if (idempotent) {

@@ -27,7 +27,8 @@
 //
 // Errors: not_found (no such partition here), out_of_range (DeleteRecords past the high
 // watermark), invalid_argument (a topic config that does not parse), io_error / no_space /
-// fenced / corrupt from storage (KAFKA_STORAGE_ERROR at the wire edge, see error_mapping.h).
+// fenced / corrupt from storage (KAFKA_STORAGE_ERROR at the wire edge: kafka_error in
+// error_code.h).
 #pragma once
 
 #include <asio.hpp>
