@@ -1,5 +1,6 @@
 #include "broker/meta_file.h"
 
+#include <algorithm>
 #include <span>
 
 namespace cairn::broker {
@@ -44,12 +45,14 @@ Status write_meta_file(storage::Io& io, const std::filesystem::path& path,
   return io.sync_dir(dir);
 }
 
-Status remove_flat_dir(storage::Io& io, const std::filesystem::path& dir) {
+Status remove_flat_dir(storage::Io& io, const std::filesystem::path& dir, std::string_view last) {
   Result<bool> present = io.exists(dir.string());
   if (!present.ok()) return present.status();
   if (!*present) return Status();
   Result<std::vector<std::string>> names = io.list_dir(dir.string());
   if (!names.ok()) return names.status();
+  std::stable_partition(names->begin(), names->end(),
+                        [last](const std::string& name) { return name != last; });
   for (const std::string& name : *names) RETURN_IF_ERROR(io.remove((dir / name).string()));
   RETURN_IF_ERROR(io.remove_dir(dir.string()));
   return io.sync_dir(dir.parent_path().string());

@@ -29,8 +29,10 @@ Result<std::optional<std::string>> read_meta_file(storage::Io& io,
 Status write_meta_file(storage::Io& io, const std::filesystem::path& path,
                        std::string_view contents);
 
-// Removes the directory `dir` and the files in it (no subdirectories), then makes the removal
-// durable in its parent. A missing `dir` is not an error.
-Status remove_flat_dir(storage::Io& io, const std::filesystem::path& dir);
+// Removes the directory `dir` and the files in it (no subdirectories), the file named `last`
+// (if any) after all the others, then makes the removal durable in its parent. A missing `dir`
+// is not an error. A crash midway leaves `last` in place with whatever else remains.
+Status remove_flat_dir(storage::Io& io, const std::filesystem::path& dir,
+                       std::string_view last = {});
 
 }  // namespace cairn::broker

@@ -8,7 +8,11 @@
 // same in configs/resolve_test.cc.)
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "broker/partitions/log_await.h"
 #include "broker/partitions/partition_manager.h"
@@ -21,6 +25,48 @@ namespace cairn::broker {
 namespace {
 
 const std::filesystem::path kDataDir = "/data";
+
+// FaultIo, recording the order of removals, and listing directories in reverse name order
+// (readdir promises no order; FaultIo's is sorted, which would put topic_id last by luck).
+class RecordingIo final : public storage::Io {
+ public:
+  explicit RecordingIo(storage::Io& io) : io_(io) {}
+  Result<std::shared_ptr<storage::File>> open(const std::string& path,
+                                              storage::OpenMode mode) override {
+    return io_.open(path, mode);
+  }
+  Result<std::vector<std::string>> list_dir(const std::string& dir) override {
+    Result<std::vector<std::string>> names = io_.list_dir(dir);
+    if (names.ok()) std::sort(names->rbegin(), names->rend());
+    return names;
+  }
+  Status make_dirs(const std::string& dir) override { return io_.make_dirs(dir); }
+  Status remove(const std::string& path) override {
+    std::lock_guard lock(mu_);
+    removed_.push_back(path);
+    return io_.remove(path);
+  }
+  Status remove_dir(const std::string& dir) override { return io_.remove_dir(dir); }
+  Status rename(const std::string& source, const std::string& target) override {
+    return io_.rename(source, target);
+  }
+  Status sync_dir(const std::string& dir) override { return io_.sync_dir(dir); }
+  Result<bool> exists(const std::string& path) override { return io_.exists(path); }
+
+  std::vector<std::string> removed_under(const std::string& dir) {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const std::string& path : removed_) {
+      if (path.starts_with(dir + "/")) out.push_back(path.substr(dir.size() + 1));
+    }
+    return out;
+  }
+
+ private:
+  storage::Io& io_;
+  std::mutex mu_;
+  std::vector<std::string> removed_;
+};
 
 class PartitionFaultsTest : public ::testing::Test {
  protected:
@@ -38,7 +84,7 @@ class PartitionFaultsTest : public ::testing::Test {
     options.shards = shards_.get();
     options.flusher = flusher_.get();
     options.meta_writer = meta_writer_.get();
-    options.io = &io_;
+    options.io = &recording_;
     options.resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
       PartitionConfig config;
       config.log.segment_bytes = 64 * 1024;
@@ -145,6 +191,7 @@ class PartitionFaultsTest : public ::testing::Test {
   }
 
   testing::FaultIo io_;
+  RecordingIo recording_{io_};
   std::unique_ptr<net::ShardSet> shards_;
   std::unique_ptr<TopicRegistry> registry_;
   std::unique_ptr<storage::Flusher> flusher_;
@@ -178,6 +225,20 @@ TEST_F(PartitionFaultsTest, DeletionSurvivesPowerLoss) {
   EXPECT_EQ(registry_->snapshot()->find("scratch"), nullptr);
   EXPECT_FALSE(dir_exists("scratch-0"));
   EXPECT_FALSE(dir_exists("scratch-1"));
+}
+
+// A crash in the middle of a deletion must not leave segments without their topic_id (an
+// id-less directory could otherwise be taken for an empty one): the id goes last.
+TEST_F(PartitionFaultsTest, DeletionRemovesTheTopicIdLast) {
+  boot();
+  ASSERT_TRUE(create("doomed", 1).ok());
+  ASSERT_TRUE(append("doomed", 3).ok());
+  ASSERT_TRUE(registry_->remove("doomed").ok());
+  ASSERT_TRUE(run_on(net::ShardId(0), manager_->delete_topic("doomed")).ok());
+  std::vector<std::string> removed = recording_.removed_under((kDataDir / "doomed-0").string());
+  ASSERT_GE(removed.size(), 2u);
+  EXPECT_EQ(removed.back(), "topic_id");
+  EXPECT_FALSE(dir_exists("doomed-0"));
 }
 
 TEST_F(PartitionFaultsTest, ConfigChangesSurvivePowerLoss) {

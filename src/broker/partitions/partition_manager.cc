@@ -30,7 +30,9 @@ std::string hex_of(const protocol::Uuid& id) {
 }
 
 // Makes `dir` the home of `topic_id`: an existing directory of another incarnation of the
-// topic (or of none: a crash between creating it and writing its id) is wiped first.
+// topic (or of none: a crash between creating it and writing its id) is wiped first. Wiping
+// and deleting remove the topic_id file last, so a crash midway leaves a directory that still
+// names its old incarnation (wiped again on the next open), never an id-less one with records.
 Status prepare_partition_dir(storage::Io& io, const std::filesystem::path& data_dir,
                              const std::filesystem::path& dir, const std::string& topic_id) {
   Result<std::optional<std::string>> stored =
@@ -40,7 +42,7 @@ Status prepare_partition_dir(storage::Io& io, const std::filesystem::path& data_
   if (!present.ok()) return present.status();
   if (*present) {
     spdlog::warn("{}: belongs to another incarnation of the topic; wiping it", dir.string());
-    RETURN_IF_ERROR(remove_flat_dir(io, dir));
+    RETURN_IF_ERROR(remove_flat_dir(io, dir, kTopicIdFile));
   }
   // write_meta_file creates `dir`, writes the id durably and syncs `dir`; the new directory's
   // own entry in the data directory needs a sync of the data directory.
@@ -339,7 +341,7 @@ asio::awaitable<Status> PartitionManager::delete_topic(std::string topic) {
   co_return co_await options_.meta_writer->run([this, &dirs] {
     Status first;
     for (const std::filesystem::path& dir : dirs) {
-      Status removed = remove_flat_dir(*io_, dir);
+      Status removed = remove_flat_dir(*io_, dir, kTopicIdFile);
       if (!removed.ok() && first.ok()) first = removed;
     }
     return first;
