@@ -146,6 +146,9 @@ void Server::stop(std::chrono::milliseconds grace) {
     shards_->stop_now();
   }
   shards_->join();
+  // Finish the queued metadata writes now: their closures point into coroutine frames, which
+  // live until the shards are destroyed. (After stop_now, nothing resumes them.)
+  meta_writer_.reset();
   Status closed = partitions_->close();
   if (!closed.ok()) spdlog::error("closing the logs: {}", closed.to_string());
 }

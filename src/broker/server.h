@@ -47,7 +47,7 @@ class Server {
   // and shards go before the state they point to; the partitions (their logs) go before the
   // flusher that syncs them.
   std::unique_ptr<DataDirLock> data_dir_lock_;
-  // After the shards have joined, no write is queued any more; destroyed after the shards.
+  // Reset by stop() once the shards have joined, before their coroutine frames go.
   std::unique_ptr<MetaWriter> meta_writer_;
   std::unique_ptr<TopicRegistry> topics_;
   std::unique_ptr<configs::DynamicConfigStore> dynamic_configs_;
