@@ -83,7 +83,8 @@ enum class ErrorCode : int16_t {
 constexpr int16_t wire(ErrorCode code) { return static_cast<int16_t>(code); }
 
 // The Kafka error for an internal Status. Storage failures (io_error, no_space, a fenced or
-// corrupt log, a log closed under a request) are KAFKA_STORAGE_ERROR, which clients retry; a
+// corrupt log, a log closed under a request, an unreadable on-disk format) are
+// KAFKA_STORAGE_ERROR, which clients retry; a
 // missing topic or partition UNKNOWN_TOPIC_OR_PARTITION; an offset outside the log
 // OFFSET_OUT_OF_RANGE; the registry's already_exists TOPIC_ALREADY_EXISTS, invalid_argument
 // INVALID_REQUEST, too_large (a limit) POLICY_VIOLATION; a timeout REQUEST_TIMED_OUT; anything
@@ -107,10 +108,10 @@ inline ErrorCode kafka_error(const Status& status) {
     case StatusCode::fenced:
     case StatusCode::corrupt:
     case StatusCode::shutting_down:
+    case StatusCode::unsupported:  // a log in an on-disk format this build cannot read
       return ErrorCode::kafka_storage_error;
     case StatusCode::timed_out:
       return ErrorCode::request_timed_out;
-    case StatusCode::unsupported:
     case StatusCode::internal:
       return ErrorCode::unknown_server_error;
   }

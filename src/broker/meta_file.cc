@@ -51,9 +51,17 @@ Status remove_flat_dir(storage::Io& io, const std::filesystem::path& dir, std::s
   if (!*present) return Status();
   Result<std::vector<std::string>> names = io.list_dir(dir.string());
   if (!names.ok()) return names.status();
-  std::stable_partition(names->begin(), names->end(),
-                        [last](const std::string& name) { return name != last; });
-  for (const std::string& name : *names) RETURN_IF_ERROR(io.remove((dir / name).string()));
+  auto last_file = std::stable_partition(names->begin(), names->end(),
+                                         [last](const std::string& name) { return name != last; });
+  for (auto it = names->begin(); it != last_file; ++it) {
+    RETURN_IF_ERROR(io.remove((dir / *it).string()));
+  }
+  if (last_file != names->end()) {
+    // The removals above are durable before `last` goes (unlinks may reach the disk in any
+    // order otherwise).
+    RETURN_IF_ERROR(io.sync_dir(dir.string()));
+    RETURN_IF_ERROR(io.remove((dir / *last_file).string()));
+  }
   RETURN_IF_ERROR(io.remove_dir(dir.string()));
   return io.sync_dir(dir.parent_path().string());
 }

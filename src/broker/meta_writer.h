@@ -9,13 +9,16 @@
 //
 // `fn` runs on the writer thread, after every write queued before it (one thread: writes never
 // interleave, so a read-modify-write needs no further lock); the coroutine resumes on its own
-// executor with fn's result. `fn` may capture the coroutine's locals by reference: the
+// executor with fn's result, or with fn's exception rethrown (never on the writer thread, where
+// it would end the process). `fn` may capture the coroutine's locals by reference: the
 // coroutine stays suspended until fn has returned. Destruction finishes the queued writes.
 // Thread safety: run() from any coroutine.
 #pragma once
 
 #include <asio.hpp>
+#include <exception>
 #include <functional>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -33,9 +36,24 @@ class MetaWriter {
   template <typename F>
   asio::awaitable<std::invoke_result_t<F&>> run(F fn) {
     using T = std::invoke_result_t<F&>;
-    return net::await_callback<T>([this, fn = std::move(fn)](std::function<void(T)> done) mutable {
-      asio::post(pool_, [fn = std::move(fn), done = std::move(done)]() mutable { done(fn()); });
-    });
+    struct Outcome {
+      std::optional<T> value;
+      std::exception_ptr failure;
+    };
+    Outcome outcome = co_await net::await_callback<Outcome>(
+        [this, &fn](std::function<void(Outcome)> done) {
+          asio::post(pool_, [&fn, done = std::move(done)] {
+            Outcome result;
+            try {
+              result.value.emplace(fn());
+            } catch (...) {
+              result.failure = std::current_exception();
+            }
+            done(std::move(result));
+          });
+        });
+    if (outcome.failure) std::rethrow_exception(outcome.failure);
+    co_return std::move(*outcome.value);
   }
 
  private:

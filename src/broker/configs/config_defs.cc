@@ -378,6 +378,40 @@ std::string allowed_list(const Validator& validator) {
   return "[" + out + "]";
 }
 
+// Well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). Kafka's
+// strings are UTF-8, and the JSON files configs are stored in cannot hold anything else.
+bool is_utf8(std::string_view text) {
+  static constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<uint8_t>(text[i]);
+    size_t extra = 0;
+    if (byte >= 0x80) {
+      if ((byte >> 5) == 0x6) {
+        extra = 1;
+      } else if ((byte >> 4) == 0xe) {
+        extra = 2;
+      } else if ((byte >> 3) == 0x1e) {
+        extra = 3;
+      } else {
+        return false;  // a continuation byte first, or 0xf8..0xff
+      }
+    }
+    if (extra >= text.size() - i) return false;  // truncated sequence
+    uint32_t code = extra == 0 ? byte : byte & (0x3fu >> extra);
+    for (size_t k = 1; k <= extra; k++) {
+      auto next = static_cast<uint8_t>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    if (code < kSmallest[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
 Status invalid(const ConfigDef& def, std::string_view value, std::string_view why) {
   return error(StatusCode::invalid_argument, "Invalid value " + std::string(value) +
                                                  " for configuration " + std::string(def.name) +
@@ -473,6 +507,10 @@ const ConfigDef* find_topic_config(std::string_view name) { return find_in(kTopi
 const ConfigDef* find_broker_config(std::string_view name) { return find_in(kBrokerConfigs, name); }
 
 Result<std::string> validate_value(const ConfigDef& def, std::string_view value) {
+  if (!is_utf8(value)) {
+    return error(StatusCode::invalid_argument, "Invalid value for configuration " +
+                                                   std::string(def.name) + ": not UTF-8");
+  }
   Result<std::string> normalized = validate_typed(def, trim(value));
   if (!normalized.ok()) return normalized;
   if (def.validator.check != nullptr) {

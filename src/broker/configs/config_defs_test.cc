@@ -48,6 +48,21 @@ TEST(ConfigDefs, TheConfigsTheIssueNamesAreEnforced) {
   EXPECT_EQ(nullptr, find_broker_config("zookeeper.connect"));
 }
 
+// Values end up in JSON files (topics.json, broker_configs.json), which hold only UTF-8.
+TEST(ConfigDefs, ValuesMustBeUtf8) {
+  const ConfigDef* def = find_topic_config("follower.replication.throttled.replicas");
+  ASSERT_NE(def, nullptr);
+  EXPECT_TRUE(validate_value(*def, "0:0,1:0").ok());
+  for (std::string_view bad : {"\xff", "0:0\xc0\x80", "\xe2\x82", "\xed\xa0\x80",
+                               "\xf4\x90\x80\x80"}) {
+    Result<std::string> refused = validate_value(*def, bad);
+    EXPECT_EQ(refused.status().code(), StatusCode::invalid_argument);
+  }
+  const ConfigDef* text = find_topic_config("message.format.version");
+  ASSERT_NE(text, nullptr);
+  EXPECT_TRUE(validate_value(*text, "3.0-\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80").ok());
+}
+
 TEST(ConfigDefs, LongValuesParseWithRangeChecks) {
   const ConfigDef& retention = *find_topic_config("retention.ms");
   EXPECT_EQ("86400000", *validate_value(retention, " 86400000 "));

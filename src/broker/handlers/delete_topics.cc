@@ -36,9 +36,18 @@ ErrorCode check(const BrokerState& broker, const std::string& name) {
 }
 
 asio::awaitable<ErrorCode> delete_topic(const BrokerState* broker, std::string name) {
-  Status removed = co_await broker->meta_writer->run([&] { return broker->topics->remove(name); });
-  if (!removed.ok()) co_return kafka_error(removed);
-  Status deleted = co_await broker->partitions->delete_topic(name);
+  // The incarnation removed, read where it is removed (a concurrent re-creation of the name
+  // must keep its logs).
+  auto remove = [&]() -> Result<protocol::Uuid> {
+    const TopicInfo* topic = broker->topics->snapshot()->find(name);
+    if (topic == nullptr) return error(StatusCode::not_found, "no topic " + name);
+    protocol::Uuid id = topic->topic_id;
+    RETURN_IF_ERROR(broker->topics->remove(name));
+    return id;
+  };
+  Result<protocol::Uuid> removed = co_await broker->meta_writer->run(remove);
+  if (!removed.ok()) co_return kafka_error(removed.status());
+  Status deleted = co_await broker->partitions->delete_topic(name, *removed);
   if (!deleted.ok()) {
     // The topic is gone from the registry (clients see it deleted); the leftover directories
     // are wiped when a topic of that name is created again.

@@ -37,6 +37,9 @@ struct Partition {
   producers::ProducerStateTable producers;
   std::vector<std::shared_ptr<FetchWakeup>> waiters;
   bool deleted = false;
+  // A placeholder reserved by PartitionManager::create_partitions while its log is opened off
+  // the shard; open_error says so (UNKNOWN_TOPIC_OR_PARTITION to clients, who retry).
+  bool being_created = false;
 
   // A log that exists and is not closed. Even then its health() may say fenced or io_error.
   bool usable() const { return log != nullptr && !deleted; }

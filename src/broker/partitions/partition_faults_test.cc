@@ -218,8 +218,9 @@ TEST_F(PartitionFaultsTest, DeletionSurvivesPowerLoss) {
   boot();
   ASSERT_TRUE(create("scratch", 2).ok());
   ASSERT_TRUE(append("scratch", 2).ok());
+  protocol::Uuid id = registry_->snapshot()->find("scratch")->topic_id;
   ASSERT_TRUE(registry_->remove("scratch").ok());
-  ASSERT_TRUE(run_on(net::ShardId(1), manager_->delete_topic("scratch")).ok());
+  ASSERT_TRUE(run_on(net::ShardId(1), manager_->delete_topic("scratch", id)).ok());
   power_loss();
   boot();
   EXPECT_EQ(registry_->snapshot()->find("scratch"), nullptr);
@@ -233,8 +234,9 @@ TEST_F(PartitionFaultsTest, DeletionRemovesTheTopicIdLast) {
   boot();
   ASSERT_TRUE(create("doomed", 1).ok());
   ASSERT_TRUE(append("doomed", 3).ok());
+  protocol::Uuid id = registry_->snapshot()->find("doomed")->topic_id;
   ASSERT_TRUE(registry_->remove("doomed").ok());
-  ASSERT_TRUE(run_on(net::ShardId(0), manager_->delete_topic("doomed")).ok());
+  ASSERT_TRUE(run_on(net::ShardId(0), manager_->delete_topic("doomed", id)).ok());
   std::vector<std::string> removed = recording_.removed_under((kDataDir / "doomed-0").string());
   ASSERT_GE(removed.size(), 2u);
   EXPECT_EQ(removed.back(), "topic_id");

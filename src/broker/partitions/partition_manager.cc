@@ -37,7 +37,10 @@ Status prepare_partition_dir(storage::Io& io, const std::filesystem::path& data_
                              const std::filesystem::path& dir, const std::string& topic_id) {
   Result<std::optional<std::string>> stored =
       read_meta_file(io, dir / kTopicIdFile, kTopicIdFileBytesMax);
-  if (stored.ok() && stored->has_value() && **stored == topic_id + "\n") return Status();
+  // Only a readable answer may wipe: an unreadable topic_id (EIO, EMFILE, a file too large)
+  // keeps the records, and the partition reports the error.
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value() && **stored == topic_id + "\n") return Status();
   Result<bool> present = io.exists(dir.string());
   if (!present.ok()) return present.status();
   if (*present) {
@@ -271,8 +274,12 @@ asio::awaitable<Result<TopicInfo>> PartitionManager::create_topic(TopicRegistry*
   co_return topic;
 }
 
-// Per shard: which partitions are missing (a hop), open them on the MetaWriter (directory,
-// topic_id file and first segment, all fsynced there), then install them (a hop).
+// Per shard: reserve the missing partitions (a hop: placeholders that say "being created", and
+// an older incarnation still installed there is retired first), open them on the MetaWriter
+// (directory, topic_id file and first segment, all fsynced there), then install them in place
+// of their placeholders (a hop). A concurrent creation of the same partition finds the
+// placeholder and leaves it alone; a deletion meanwhile retires the placeholder, and the
+// opened partition is then dropped and its directory removed.
 asio::awaitable<Status> PartitionManager::create_partitions(TopicInfo topic,
                                                             int32_t first_partition) {
   ASSERT(first_partition >= 0);
@@ -286,61 +293,85 @@ asio::awaitable<Status> PartitionManager::create_partitions(TopicInfo topic,
   for (uint32_t i = 0; i < per_shard.size(); i++) {
     if (per_shard[i].empty()) continue;
     net::ShardId shard(i);
-    std::vector<int32_t> missing = co_await options_.shards->run_on(
-        shard, missing_on_shard(this, topic, std::move(per_shard[i])));
-    if (missing.empty()) continue;
+    std::vector<int32_t> reserved = co_await options_.shards->run_on(
+        shard, reserve_on_shard(this, topic, std::move(per_shard[i])));
+    if (reserved.empty()) continue;
     std::vector<std::shared_ptr<Partition>> opened =
-        co_await options_.meta_writer->run([this, &topic, &missing, &config] {
+        co_await options_.meta_writer->run([this, &topic, &reserved, &config] {
           std::vector<std::shared_ptr<Partition>> out;
-          for (int32_t p : missing) out.push_back(open_partition(topic, PartitionId(p), config));
+          for (int32_t p : reserved) out.push_back(open_partition(topic, PartitionId(p), config));
           return out;
         });
-    Status status =
+    InstallResult installed =
         co_await options_.shards->run_on(shard, install_on_shard(this, std::move(opened)));
-    if (!status.ok() && first.ok()) first = status;
+    if (!installed.status.ok() && first.ok()) first = installed.status;
+    if (!installed.orphaned.empty()) {
+      co_await remove_incarnation_dirs(std::move(installed.orphaned), topic.topic_id);
+    }
   }
   co_return first;
 }
 
-asio::awaitable<std::vector<int32_t>> PartitionManager::missing_on_shard(
+asio::awaitable<std::vector<int32_t>> PartitionManager::reserve_on_shard(
     PartitionManager* self, TopicInfo topic, std::vector<int32_t> partitions) {
   ShardPartitions& state = self->local();
-  std::erase_if(partitions, [&](int32_t p) {
+  std::vector<int32_t> reserved;
+  for (int32_t p : partitions) {
     Partition* existing = state.lookup(topic.name, PartitionId(p));
-    return existing != nullptr && existing->topic_id == topic.topic_id;
-  });
-  co_return partitions;
+    if (existing != nullptr && existing->topic_id == topic.topic_id) continue;
+    if (existing != nullptr) self->retire(*existing);  // an older incarnation never deleted here
+    auto placeholder = std::make_shared<Partition>();
+    placeholder->topic = topic.name;
+    placeholder->id = PartitionId(p);
+    placeholder->topic_id = topic.topic_id;
+    placeholder->being_created = true;
+    placeholder->open_error = error(StatusCode::not_found, "partition is being created");
+    state.insert(std::move(placeholder));
+    reserved.push_back(p);
+  }
+  co_return reserved;
 }
 
-asio::awaitable<Status> PartitionManager::install_on_shard(
+asio::awaitable<PartitionManager::InstallResult> PartitionManager::install_on_shard(
     PartitionManager* self, std::vector<std::shared_ptr<Partition>> partitions) {
   ShardPartitions& state = self->local();
-  Status first;
+  InstallResult result;
   for (std::shared_ptr<Partition>& partition : partitions) {
-    Partition* existing = state.lookup(partition->topic, partition->id);
-    if (existing != nullptr) {  // an older incarnation that was never deleted here
-      existing->deleted = true;
-      existing->log.reset();
-      existing->notify_waiters();
+    Partition* slot = state.lookup(partition->topic, partition->id);
+    if (slot == nullptr || !slot->being_created || slot->topic_id != partition->topic_id) {
+      // Deleted (or replaced) while its log was being opened.
+      result.orphaned.push_back(self->partition_dir(partition->topic, partition->id));
+      continue;
     }
+    slot->notify_waiters();
     Status health = partition->health();
-    if (!health.ok() && first.ok()) first = health;
+    if (!health.ok() && result.status.ok()) result.status = health;
     state.insert(std::move(partition));
   }
-  co_return first;
+  co_return result;
 }
 
-asio::awaitable<Status> PartitionManager::delete_topic(std::string topic) {
+asio::awaitable<Status> PartitionManager::delete_topic(std::string topic, protocol::Uuid topic_id) {
   std::vector<std::filesystem::path> dirs;
   for (uint32_t i = 0; i < shards_.size(); i++) {
-    std::vector<std::filesystem::path> retired =
-        co_await options_.shards->run_on(net::ShardId(i), delete_on_shard(this, topic));
+    std::vector<std::filesystem::path> retired = co_await options_.shards->run_on(
+        net::ShardId(i), delete_on_shard(this, topic, topic_id));
     dirs.insert(dirs.end(), retired.begin(), retired.end());
   }
+  co_return co_await remove_incarnation_dirs(std::move(dirs), topic_id);
+}
+
+asio::awaitable<Status> PartitionManager::remove_incarnation_dirs(
+    std::vector<std::filesystem::path> dirs, protocol::Uuid topic_id) {
   if (dirs.empty()) co_return Status();
-  co_return co_await options_.meta_writer->run([this, &dirs] {
+  const std::string expected = hex_of(topic_id) + "\n";
+  co_return co_await options_.meta_writer->run([this, &dirs, &expected] {
     Status first;
     for (const std::filesystem::path& dir : dirs) {
+      // A new incarnation of the name may own the directory by now: leave it alone.
+      Result<std::optional<std::string>> stored =
+          read_meta_file(*io_, dir / kTopicIdFile, kTopicIdFileBytesMax);
+      if (!stored.ok() || !stored->has_value() || **stored != expected) continue;
       Status removed = remove_flat_dir(*io_, dir, kTopicIdFile);
       if (!removed.ok() && first.ok()) first = removed;
     }
@@ -348,20 +379,30 @@ asio::awaitable<Status> PartitionManager::delete_topic(std::string topic) {
   });
 }
 
+void PartitionManager::retire(Partition& partition) {
+  partition.deleted = true;
+  partition.log.reset();  // like a crash: waiters for durability get shutting_down
+  partition.notify_waiters();
+}
+
 asio::awaitable<std::vector<std::filesystem::path>> PartitionManager::delete_on_shard(
-    PartitionManager* self, std::string topic) {
+    PartitionManager* self, std::string topic, protocol::Uuid topic_id) {
   ShardPartitions& state = self->local();
   std::vector<std::filesystem::path> dirs;
   auto it = state.topics.find(topic);
   if (it == state.topics.end()) co_return dirs;
+  bool any_left = false;
   for (auto& partition : it->second) {
     if (partition == nullptr) continue;
-    partition->deleted = true;
-    partition->log.reset();  // like a crash: waiters for durability get shutting_down
-    partition->notify_waiters();
+    if (partition->topic_id != topic_id) {  // a newer incarnation of the name
+      any_left = true;
+      continue;
+    }
+    self->retire(*partition);
     dirs.push_back(self->partition_dir(partition->topic, partition->id));
+    partition.reset();
   }
-  state.topics.erase(it);
+  if (!any_left) state.topics.erase(it);
   co_return dirs;
 }
 

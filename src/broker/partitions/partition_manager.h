@@ -19,7 +19,7 @@
 //
 //   PartitionManager& pm = *ctx.broker->partitions;
 //   Result<TopicInfo> t = co_await pm.create_topic(*ctx.broker->topics, name, 3, configs);
-//   Status s = co_await pm.delete_topic(name);                 // after TopicRegistry::remove
+//   Status s = co_await pm.delete_topic(name, id);             // after TopicRegistry::remove
 //   Status s = co_await pm.create_partitions(info, old_count); // after set_partition_count
 //   Status s = co_await pm.apply_config(info);                 // after set_configs
 //   Result<Offset> low = co_await pm.delete_records("t", PartitionId(0), Offset(42));
@@ -121,9 +121,10 @@ class PartitionManager {
   // owning shards (for a new topic: 0; after CreatePartitions: the old count). Partitions
   // that already exist are left alone.
   asio::awaitable<Status> create_partitions(TopicInfo topic, int32_t first_partition);
-  // Closes and deletes every log of `topic` (call after TopicRegistry::remove). Fetches
-  // waiting on it wake up and see UNKNOWN_TOPIC_OR_PARTITION.
-  asio::awaitable<Status> delete_topic(std::string topic);
+  // Closes and deletes every log of incarnation `topic_id` of `topic` (call after
+  // TopicRegistry::remove); a newer incarnation of the name is left alone. Fetches waiting on
+  // it wake up and see UNKNOWN_TOPIC_OR_PARTITION.
+  asio::awaitable<Status> delete_topic(std::string topic, protocol::Uuid topic_id);
   // Re-resolves the topic's config (resolve(topic)) and applies it to every partition's log
   // (Log::set_config) and produce checks. After a change of broker-wide defaults, call it for
   // every topic.
@@ -160,16 +161,26 @@ class PartitionManager {
   // state. The partition is then handed to its shard.
   std::shared_ptr<Partition> open_partition(const TopicInfo& topic, PartitionId partition,
                                             const PartitionConfig& config);
-  // The partitions of `partitions` this shard does not hold in `topic`'s incarnation.
-  static asio::awaitable<std::vector<int32_t>> missing_on_shard(PartitionManager* self,
+  // Reserves (with a being_created placeholder) the partitions of `partitions` this shard does
+  // not hold in `topic`'s incarnation, retiring an older incarnation's; returns them.
+  static asio::awaitable<std::vector<int32_t>> reserve_on_shard(PartitionManager* self,
                                                                 TopicInfo topic,
                                                                 std::vector<int32_t> partitions);
-  // Installs partitions opened on the MetaWriter (an older incarnation's is retired first).
-  static asio::awaitable<Status> install_on_shard(
+  struct InstallResult {
+    Status status;
+    std::vector<std::filesystem::path> orphaned;  // opened, but deleted meanwhile
+  };
+  // Installs partitions opened on the MetaWriter in place of their placeholders.
+  static asio::awaitable<InstallResult> install_on_shard(
       PartitionManager* self, std::vector<std::shared_ptr<Partition>> partitions);
-  // Retires the topic's partitions here; returns their directories, to be removed.
+  // Retires incarnation `topic_id` of the topic's partitions here; returns their directories.
   static asio::awaitable<std::vector<std::filesystem::path>> delete_on_shard(
-      PartitionManager* self, std::string topic);
+      PartitionManager* self, std::string topic, protocol::Uuid topic_id);
+  // On the MetaWriter: removes those of `dirs` whose topic_id file names `topic_id`.
+  asio::awaitable<Status> remove_incarnation_dirs(std::vector<std::filesystem::path> dirs,
+                                                  protocol::Uuid topic_id);
+  // Marks a partition deleted, drops its log (like a crash) and wakes its Fetches.
+  void retire(Partition& partition);
   static asio::awaitable<Status> config_on_shard(PartitionManager* self, std::string topic,
                                                  PartitionConfig config);
   // What a hop returns: ShardSet::run_on needs a default-constructible result.

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <stdexcept>
 
 #include "broker/partitions/log_await.h"
 #include "net/await_callback.h"
@@ -205,8 +206,9 @@ TEST_F(PartitionManagerTest, DeletedTopicLeavesNothingBehind) {
   boot();
   create("temp", 2);
   ASSERT_TRUE(append("temp", 1, 1).ok());
+  protocol::Uuid id = registry_->snapshot()->find("temp")->topic_id;
   ASSERT_TRUE(registry_->remove("temp").ok());
-  ASSERT_TRUE(run(manager_->delete_topic("temp")).ok());
+  ASSERT_TRUE(run(manager_->delete_topic("temp", id)).ok());
   EXPECT_FALSE(fs::exists(dir_ / "temp-0"));
   EXPECT_FALSE(fs::exists(dir_ / "temp-1"));
   EXPECT_EQ(run(manager_->offsets("temp", PartitionId(1))).status().code(),
@@ -214,6 +216,51 @@ TEST_F(PartitionManagerTest, DeletedTopicLeavesNothingBehind) {
   // A new incarnation starts empty.
   create("temp", 2);
   EXPECT_EQ(offsets("temp", 1).high_watermark, Offset(0));
+}
+
+// A deletion that arrives after the name was created again (a producer auto-created it) takes
+// only its own incarnation: the new one keeps its logs and files.
+TEST_F(PartitionManagerTest, LateDeletionLeavesTheNewIncarnationAlone) {
+  boot();
+  create("reborn", 2);
+  ASSERT_TRUE(append("reborn", 0, 2).ok());
+  protocol::Uuid old_id = registry_->snapshot()->find("reborn")->topic_id;
+  ASSERT_TRUE(registry_->remove("reborn").ok());
+  create("reborn", 2);  // retires the old incarnation's partitions as it reserves its own
+  ASSERT_TRUE(append("reborn", 0, 3).ok());
+  ASSERT_TRUE(run(manager_->delete_topic("reborn", old_id)).ok());
+  EXPECT_EQ(offsets("reborn", 0).high_watermark, Offset(3));
+  EXPECT_TRUE(fs::exists(dir_ / "reborn-0" / "topic_id"));
+  EXPECT_TRUE(fs::exists(dir_ / "reborn-1" / "topic_id"));
+  ASSERT_TRUE(append("reborn", 1, 1).ok());
+  shutdown(true);
+  boot();
+  EXPECT_EQ(offsets("reborn", 0).high_watermark, Offset(3));
+  EXPECT_EQ(offsets("reborn", 1).high_watermark, Offset(1));
+}
+
+// Two CreatePartitions racing over the same new partitions: the second finds them reserved
+// and opens nothing; every partition ends up with one working log.
+TEST_F(PartitionManagerTest, ConcurrentCreationOfTheSamePartitionsOpensThemOnce) {
+  boot();
+  create("grown", 1);
+  Result<TopicInfo> grown = registry_->set_partition_count("grown", 6);
+  ASSERT_TRUE(grown.ok());
+  auto first = asio::co_spawn(shards_->executor(net::ShardId(0)),
+                              optional_of(manager_->create_partitions(*grown, 1)),
+                              asio::use_future);
+  auto second = asio::co_spawn(shards_->executor(net::ShardId(1)),
+                               optional_of(manager_->create_partitions(*grown, 1)),
+                               asio::use_future);
+  EXPECT_TRUE(first.get()->ok());
+  EXPECT_TRUE(second.get()->ok());
+  for (int32_t p = 0; p < 6; p++) {
+    ASSERT_TRUE(append("grown", p, 2).ok()) << p;
+    EXPECT_EQ(offsets("grown", p).high_watermark, Offset(2)) << p;
+  }
+  shutdown(true);
+  boot();
+  for (int32_t p = 0; p < 6; p++) EXPECT_EQ(offsets("grown", p).high_watermark, Offset(2)) << p;
 }
 
 TEST_F(PartitionManagerTest, ConfigChangeReachesEveryPartition) {
@@ -260,6 +307,20 @@ asio::awaitable<std::vector<uint32_t>> gather_shards(const net::ShardSet* shards
     hops.push_back(shards->run_on(net::ShardId(i % 2), shard_here()));
   }
   co_return co_await net::await_all(std::move(hops));
+}
+
+asio::awaitable<int> throw_on_the_writer(MetaWriter* writer) {
+  co_return co_await writer->run([]() -> int { throw std::runtime_error("disk on fire"); });
+}
+
+// An exception on the writer thread reaches the coroutine that asked (the connection closes),
+// instead of ending the process.
+TEST_F(PartitionManagerTest, MetaWriterExceptionsReachTheCaller) {
+  boot();
+  auto future = asio::co_spawn(shards_->executor(net::ShardId(0)),
+                               throw_on_the_writer(meta_writer_.get()), asio::use_future);
+  EXPECT_THROW(future.get(), std::runtime_error);
+  create("still-works", 1);
 }
 
 TEST_F(PartitionManagerTest, GatheredHopsAnswerInOrder) {
