@@ -65,6 +65,11 @@ asio::awaitable<void> gather_one(std::shared_ptr<Gather<T>> state, size_t index,
 template <typename T>
 asio::awaitable<std::vector<T>> await_all(std::vector<asio::awaitable<T>> work) {
   if (work.empty()) co_return std::vector<T>();
+  if (work.size() == 1) {  // nothing to overlap: no gathering state, no extra coroutine
+    std::vector<T> results;
+    results.push_back(co_await std::move(work[0]));
+    co_return results;
+  }
   auto state = std::make_shared<detail::Gather<T>>();
   state->results.resize(work.size());
   state->pending = work.size();
