@@ -16,13 +16,11 @@
 #include "broker/configs/resolve.h"
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
-#include "broker/meta_writer.h"
-#include "broker/partitions/partition_manager.h"
+#include "broker/partitions/partition_test_harness.h"
 #include "protocol/generated/fetch.h"
 #include "protocol/generated/produce.h"
 #include "protocol/record_batch.h"
 #include "protocol/request_header.h"
-#include "storage/flusher.h"
 
 namespace cairn::broker {
 namespace {
@@ -34,57 +32,31 @@ using protocol::FetchResponse;
 using protocol::ProduceRequest;
 using protocol::ProduceResponse;
 
-class ProduceFetchTest : public ::testing::Test {
+class ProduceFetchTest : public ::testing::Test, protected PartitionHarness {
  protected:
   ProduceFetchTest() {
     dir_ = fs::temp_directory_path() /
            ("cairn-handlers-" + std::to_string(getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
-    shards_ = std::make_unique<net::ShardSet>(2);
-    registry_ = TopicRegistry::open(dir_ / "meta", storage::posix_io()).value();
     dynamic_ = configs::DynamicConfigStore::open(dir_ / "meta", storage::posix_io()).value();
-    flusher_ = std::make_unique<storage::Flusher>(1);
-    PartitionManagerOptions options;
-    options.data_dir = dir_;
-    options.shards = shards_.get();
-    options.flusher = flusher_.get();
-    options.meta_writer = &meta_writer_;
-    options.resolver = configs::partition_resolver({}, dynamic_.get());
-    partitions_ = PartitionManager::open(options, *registry_->snapshot()).value();
+    boot_partitions(dir_, storage::posix_io(), configs::partition_resolver({}, dynamic_.get()));
     EXPECT_TRUE(configs::finish_broker_config(state_.config).ok());
     state_.node_id = NodeId(0);
     state_.topics = registry_.get();
     state_.dynamic_configs = dynamic_.get();
     state_.shards = shards_.get();
-    state_.partitions = partitions_.get();
-    state_.meta_writer = &meta_writer_;
-    shards_->start();
-    partitions_->start();
+    state_.partitions = manager_.get();
+    state_.meta_writer = meta_writer_.get();
   }
   ~ProduceFetchTest() override {
-    partitions_->stop();
-    shards_->request_stop();
-    if (!shards_->wait_stopped(std::chrono::seconds(5))) shards_->stop_now();
-    shards_->join();
-    EXPECT_TRUE(partitions_->close().ok());
+    stop_partitions(/*clean=*/true);
     fs::remove_all(dir_);
-  }
-
-  template <typename T>
-  static asio::awaitable<std::optional<T>> optional_of(asio::awaitable<T> work) {
-    co_return co_await std::move(work);
-  }
-  template <typename T>
-  T run(asio::awaitable<T> work) {
-    return *asio::co_spawn(shards_->executor(net::ShardId(0)), optional_of(std::move(work)),
-                           asio::use_future)
-                .get();
   }
 
   void create(const std::string& name, int32_t partitions, TopicConfigs configs = {}) {
     Result<TopicInfo> topic =
-        run(partitions_->create_topic(registry_.get(), name, partitions, std::move(configs)));
+        run(manager_->create_topic(registry_.get(), name, partitions, std::move(configs)));
     ASSERT_TRUE(topic.ok()) << topic.status().to_string();
   }
 
@@ -176,17 +148,12 @@ class ProduceFetchTest : public ::testing::Test {
   }
 
   Offset high_watermark(const std::string& topic, int32_t partition) {
-    Result<PartitionOffsets> offsets = run(partitions_->offsets(topic, PartitionId(partition)));
+    Result<PartitionOffsets> offsets = run(manager_->offsets(topic, PartitionId(partition)));
     return offsets.ok() ? offsets->high_watermark : Offset(-1);
   }
 
   fs::path dir_;
-  std::unique_ptr<net::ShardSet> shards_;
-  std::unique_ptr<TopicRegistry> registry_;
   std::unique_ptr<configs::DynamicConfigStore> dynamic_;
-  std::unique_ptr<storage::Flusher> flusher_;
-  MetaWriter meta_writer_;
-  std::unique_ptr<PartitionManager> partitions_;
   BrokerState state_;
   std::vector<uint8_t> reply_bytes_;
 };

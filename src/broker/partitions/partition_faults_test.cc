@@ -14,11 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/partitions/log_await.h"
-#include "broker/partitions/partition_manager.h"
-#include "net/shard_set.h"
-#include "protocol/record_batch.h"
-#include "storage/flusher.h"
+#include "broker/partitions/partition_test_harness.h"
 #include "testing/fault_io.h"
 
 namespace cairn::broker {
@@ -68,50 +64,18 @@ class RecordingIo final : public storage::Io {
   std::vector<std::string> removed_;
 };
 
-class PartitionFaultsTest : public ::testing::Test {
+class PartitionFaultsTest : public ::testing::Test, protected PartitionHarness {
  protected:
   ~PartitionFaultsTest() override { stop(/*clean=*/true); }
 
   void boot() {
-    shards_ = std::make_unique<net::ShardSet>(2);
-    auto registry = TopicRegistry::open(kDataDir / "meta", io_);
-    ASSERT_TRUE(registry.ok()) << registry.status().to_string();
-    registry_ = std::move(registry).value();
-    flusher_ = std::make_unique<storage::Flusher>(1);
-    meta_writer_ = std::make_unique<MetaWriter>();
-    PartitionManagerOptions options;
-    options.data_dir = kDataDir;
-    options.shards = shards_.get();
-    options.flusher = flusher_.get();
-    options.meta_writer = meta_writer_.get();
-    options.io = &recording_;
-    options.resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
+    boot_partitions(kDataDir, recording_, [](const TopicInfo&) -> Result<PartitionConfig> {
       PartitionConfig config;
       config.log.segment_bytes = 64 * 1024;
       return config;
-    };
-    auto manager = PartitionManager::open(options, *registry_->snapshot());
-    ASSERT_TRUE(manager.ok()) << manager.status().to_string();
-    manager_ = std::move(manager).value();
-    shards_->start();
+    });
   }
-
-  // clean: every log closed (producer snapshots written). Otherwise the process dies.
-  void stop(bool clean) {
-    if (!shards_) return;
-    manager_->stop();
-    shards_->request_stop();
-    if (!shards_->wait_stopped(std::chrono::seconds(5))) shards_->stop_now();
-    shards_->join();
-    if (clean) {
-      EXPECT_TRUE(manager_->close().ok());
-    }
-    manager_.reset();
-    meta_writer_.reset();
-    flusher_.reset();
-    shards_.reset();
-    registry_.reset();
-  }
+  void stop(bool clean) { stop_partitions(clean); }
 
   // The process and the machine die: only what was synced is left.
   void power_loss() {
@@ -119,54 +83,8 @@ class PartitionFaultsTest : public ::testing::Test {
     io_.power_loss(/*seed=*/7, /*torn=*/true);
   }
 
-  template <typename T>
-  static asio::awaitable<std::optional<T>> optional_of(asio::awaitable<T> work) {
-    co_return co_await std::move(work);
-  }
-  template <typename T>
-  T run_on(net::ShardId shard, asio::awaitable<T> work) {
-    return *asio::co_spawn(shards_->executor(shard), optional_of(std::move(work)),
-                           asio::use_future)
-                .get();
-  }
-
   Result<TopicInfo> create(const std::string& name, int32_t partitions) {
     return run_on(net::ShardId(0), manager_->create_topic(registry_.get(), name, partitions, {}));
-  }
-
-  // Appends `count` batches of one record (idempotent producer `producer` when >= 0) and waits
-  // until they are durable.
-  static asio::awaitable<Status> append_on_shard(PartitionManager* manager, std::string topic,
-                                                 int count, int64_t producer) {
-    std::shared_ptr<Partition> partition = manager->find(topic, PartitionId(0));
-    if (partition == nullptr || !partition->usable()) {
-      co_return error(StatusCode::not_found, "no partition");
-    }
-    Offset last(-1);
-    for (int i = 0; i < count; i++) {
-      protocol::BatchOptions options;
-      if (producer >= 0) {
-        options.producer_id = ProducerId(producer);
-        options.producer_epoch = ProducerEpoch(0);
-        options.base_sequence = Sequence(i);
-      }
-      protocol::BatchBuilder builder(options);
-      const std::string value = "posting-" + std::to_string(i);
-      protocol::RecordInput record;
-      record.value =
-          protocol::BytesView(reinterpret_cast<const uint8_t*>(value.data()), value.size());
-      builder.add(record);
-      Result<std::vector<uint8_t>> batch = std::move(builder).build();
-      if (!batch.ok()) co_return batch.status();
-      Result<storage::AppendResult> appended = partition->log->append(*batch);
-      if (!appended.ok()) co_return appended.status();
-      last = appended->last_offset;
-    }
-    co_return co_await await_durable(*partition->log, last);
-  }
-  Status append(const std::string& topic, int count, int64_t producer = -1) {
-    return run_on(manager_->shard_of(topic, PartitionId(0)),
-                  append_on_shard(manager_.get(), topic, count, producer));
   }
 
   Offset high_watermark(const std::string& topic) {
@@ -192,18 +110,13 @@ class PartitionFaultsTest : public ::testing::Test {
 
   testing::FaultIo io_;
   RecordingIo recording_{io_};
-  std::unique_ptr<net::ShardSet> shards_;
-  std::unique_ptr<TopicRegistry> registry_;
-  std::unique_ptr<storage::Flusher> flusher_;
-  std::unique_ptr<MetaWriter> meta_writer_;
-  std::unique_ptr<PartitionManager> manager_;
 };
 
 TEST_F(PartitionFaultsTest, CreatedTopicAndItsDataSurvivePowerLoss) {
   boot();
   Result<TopicInfo> created = create("ledger", 3);
   ASSERT_TRUE(created.ok()) << created.status().to_string();
-  ASSERT_TRUE(append("ledger", 4).ok());
+  ASSERT_TRUE(append("ledger", 0, 4).ok());
   power_loss();
   boot();
   const TopicInfo* topic = registry_->snapshot()->find("ledger");
@@ -217,7 +130,7 @@ TEST_F(PartitionFaultsTest, CreatedTopicAndItsDataSurvivePowerLoss) {
 TEST_F(PartitionFaultsTest, DeletionSurvivesPowerLoss) {
   boot();
   ASSERT_TRUE(create("scratch", 2).ok());
-  ASSERT_TRUE(append("scratch", 2).ok());
+  ASSERT_TRUE(append("scratch", 0, 2).ok());
   protocol::Uuid id = registry_->snapshot()->find("scratch")->topic_id;
   ASSERT_TRUE(registry_->remove("scratch").ok());
   ASSERT_TRUE(run_on(net::ShardId(1), manager_->delete_topic("scratch", id)).ok());
@@ -233,7 +146,7 @@ TEST_F(PartitionFaultsTest, DeletionSurvivesPowerLoss) {
 TEST_F(PartitionFaultsTest, DeletionRemovesTheTopicIdLast) {
   boot();
   ASSERT_TRUE(create("doomed", 1).ok());
-  ASSERT_TRUE(append("doomed", 3).ok());
+  ASSERT_TRUE(append("doomed", 0, 3).ok());
   protocol::Uuid id = registry_->snapshot()->find("doomed")->topic_id;
   ASSERT_TRUE(registry_->remove("doomed").ok());
   ASSERT_TRUE(run_on(net::ShardId(0), manager_->delete_topic("doomed", id)).ok());
@@ -265,7 +178,7 @@ TEST_F(PartitionFaultsTest, FailedFsyncLeavesNoHalfCreatedTopic) {
   boot();
   EXPECT_EQ(registry_->snapshot()->find("orders"), nullptr);
   ASSERT_TRUE(create("orders", 2).ok());
-  ASSERT_TRUE(append("orders", 1).ok());
+  ASSERT_TRUE(append("orders", 0, 1).ok());
   EXPECT_EQ(high_watermark("orders"), Offset(1));
 }
 
@@ -277,7 +190,7 @@ TEST_F(PartitionFaultsTest, FullDiskLeavesNoHalfCreatedTopic) {
   EXPECT_EQ(registry_->snapshot()->find("orders"), nullptr);
   io_.set_capacity_bytes(UINT64_MAX);
   ASSERT_TRUE(create("orders", 2).ok());
-  ASSERT_TRUE(append("orders", 3).ok());
+  ASSERT_TRUE(append("orders", 0, 3).ok());
   power_loss();
   boot();
   EXPECT_EQ(high_watermark("orders"), Offset(3));
@@ -286,7 +199,7 @@ TEST_F(PartitionFaultsTest, FullDiskLeavesNoHalfCreatedTopic) {
 TEST_F(PartitionFaultsTest, ProducerSnapshotGoesThroughTheIo) {
   boot();
   ASSERT_TRUE(create("payments", 1).ok());
-  ASSERT_TRUE(append("payments", 3, /*producer=*/7).ok());
+  ASSERT_TRUE(append("payments", 0, 3, /*producer=*/7).ok());
   stop(/*clean=*/true);
   boot();  // producer 7 rebuilt from the log's batch headers
   EXPECT_EQ(producers("payments"), 1u);

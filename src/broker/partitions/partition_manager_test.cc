@@ -15,17 +15,15 @@
 #include <optional>
 #include <stdexcept>
 
-#include "broker/partitions/log_await.h"
+#include "broker/partitions/partition_test_harness.h"
 #include "net/await_callback.h"
-#include "protocol/record_batch.h"
-#include "storage/flusher.h"
 
 namespace cairn::broker {
 namespace {
 
 namespace fs = std::filesystem;
 
-class PartitionManagerTest : public ::testing::Test {
+class PartitionManagerTest : public ::testing::Test, protected PartitionHarness {
  protected:
   PartitionManagerTest() {
     dir_ = fs::temp_directory_path() /
@@ -39,95 +37,22 @@ class PartitionManagerTest : public ::testing::Test {
   }
 
   void boot() {
-    shards_ = std::make_unique<net::ShardSet>(2);
-    auto registry = TopicRegistry::open(dir_ / "meta", storage::posix_io());
-    ASSERT_TRUE(registry.ok()) << registry.status().to_string();
-    registry_ = std::move(registry).value();
-    flusher_ = std::make_unique<storage::Flusher>(1);
-    PartitionManagerOptions options;
-    options.data_dir = dir_;
-    options.shards = shards_.get();
-    options.flusher = flusher_.get();
-    meta_writer_ = std::make_unique<MetaWriter>();
-    options.meta_writer = meta_writer_.get();
-    options.resolver = [](const TopicInfo& topic) -> Result<PartitionConfig> {
+    auto resolver = [](const TopicInfo& topic) -> Result<PartitionConfig> {
       PartitionConfig config;
       config.log.segment_bytes = 16 * 1024;
       auto it = topic.configs.find("max.message.bytes");
       if (it != topic.configs.end()) config.max_message_bytes = std::stoi(it->second);
       return config;
     };
-    auto manager = PartitionManager::open(options, *registry_->snapshot());
-    ASSERT_TRUE(manager.ok()) << manager.status().to_string();
-    manager_ = std::move(manager).value();
-    shards_->start();
+    boot_partitions(dir_, storage::posix_io(), resolver);
   }
-
-  // `clean`: close every log first; otherwise they are dropped open, as a killed process
-  // leaves them (acknowledged appends were waited for with await_durable).
-  void shutdown(bool clean) {
-    if (!shards_) return;
-    manager_->stop();
-    shards_->request_stop();
-    if (!shards_->wait_stopped(std::chrono::seconds(5))) shards_->stop_now();
-    shards_->join();
-    if (clean) {
-      EXPECT_TRUE(manager_->close().ok());
-    }
-    manager_.reset();
-    flusher_.reset();
-    meta_writer_.reset();
-    shards_.reset();
-    registry_.reset();
-  }
-
-  // use_future needs a default-constructible value; Result<T> is not.
-  template <typename T>
-  static asio::awaitable<std::optional<T>> optional_of(asio::awaitable<T> work) {
-    co_return co_await std::move(work);
-  }
-  template <typename T>
-  T run_on(net::ShardId shard, asio::awaitable<T> work) {
-    return *asio::co_spawn(shards_->executor(shard), optional_of(std::move(work)),
-                           asio::use_future)
-                .get();
-  }
-  template <typename T>
-  T run(asio::awaitable<T> work) {
-    return run_on(net::ShardId(0), std::move(work));
-  }
+  void shutdown(bool clean) { stop_partitions(clean); }
 
   TopicInfo create(const std::string& name, int32_t partitions, TopicConfigs configs = {}) {
     Result<TopicInfo> topic =
         run(manager_->create_topic(registry_.get(), name, partitions, std::move(configs)));
     EXPECT_TRUE(topic.ok()) << topic.status().to_string();
     return topic.ok() ? *topic : TopicInfo();
-  }
-
-  // Appends `count` one-record batches to the partition on its shard, waits until durable.
-  static asio::awaitable<Status> append_on_shard(PartitionManager* manager, std::string topic,
-                                                 PartitionId id, int count) {
-    std::shared_ptr<Partition> partition = manager->find(topic, id);
-    if (partition == nullptr) co_return error(StatusCode::not_found, "no partition");
-    Offset last(-1);
-    for (int i = 0; i < count; i++) {
-      protocol::BatchBuilder builder(protocol::BatchOptions{});
-      std::string value = "record-" + std::to_string(i);
-      protocol::RecordInput record;
-      record.value = protocol::BytesView(reinterpret_cast<const uint8_t*>(value.data()),
-                                         value.size());
-      builder.add(record);
-      Result<std::vector<uint8_t>> batch = std::move(builder).build();
-      if (!batch.ok()) co_return batch.status();
-      Result<storage::AppendResult> appended = partition->log->append(*batch);
-      if (!appended.ok()) co_return appended.status();
-      last = appended->last_offset;
-    }
-    co_return co_await await_durable(*partition->log, last);
-  }
-  Status append(const std::string& topic, int32_t partition, int count) {
-    PartitionId id(partition);
-    return run_on(manager_->shard_of(topic, id), append_on_shard(manager_.get(), topic, id, count));
   }
 
   PartitionOffsets offsets(const std::string& topic, int32_t partition) {
@@ -148,11 +73,6 @@ class PartitionManagerTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<net::ShardSet> shards_;
-  std::unique_ptr<TopicRegistry> registry_;
-  std::unique_ptr<storage::Flusher> flusher_;
-  std::unique_ptr<MetaWriter> meta_writer_;
-  std::unique_ptr<PartitionManager> manager_;
 };
 
 TEST_F(PartitionManagerTest, CreatedTopicHasEmptyLogsOnItsShards) {
