@@ -64,6 +64,7 @@ enum class ErrorCode : int16_t {
   concurrent_transactions = 51,
   transactional_id_authorization_failed = 53,
   security_disabled = 54,
+  operation_not_attempted = 55,
   kafka_storage_error = 56,
   sasl_authentication_failed = 58,
   unknown_producer_id = 59,
@@ -76,6 +77,7 @@ enum class ErrorCode : int16_t {
   fenced_instance_id = 82,
   group_subscribed_to_topic = 86,
   invalid_record = 87,
+  unstable_offset_commit = 88,
   throttling_quota_exceeded = 89,
   producer_fenced = 90,
 };

@@ -17,16 +17,20 @@ bool in_sequence(Sequence last, Sequence next) {
   return next.value() == last.value() + 1;
 }
 
-// Snapshot layout (little endian):
-//   u32 magic "CPS1" | u16 version (1) | i64 valid_up_to | u32 producer count
-//   per producer: i64 producer_id | i16 epoch | u8 batch count (<= 5)
+// Snapshot layout (little endian; docs/format/partition-dir.md):
+//   u32 magic "CPS1" | u16 version (2; 1 is still read) | i64 valid_up_to | u32 producer count
+//   per producer: i64 producer_id | i16 epoch | [v2: i64 open transaction's first offset or -1]
+//                 | u8 batch count (<= 5)
 //     per batch: i32 first_sequence | i32 last_sequence | i64 first_offset | i64 last_offset
 //                | i64 max_timestamp
+//   [v2: u32 aborted count | per aborted transaction: i64 producer_id | i64 first_offset
+//        | i64 last_offset | i64 last_stable_offset]
 //   u32 crc32c of everything before it
 constexpr uint32_t kSnapshotMagic = 0x31535043;  // "CPS1"
-constexpr uint16_t kSnapshotVersion = 1;
+constexpr uint16_t kSnapshotVersion = 2;
 constexpr size_t kBatchBytes = 4 + 4 + 8 + 8 + 8;
 constexpr size_t kProducerBytes = 8 + 2 + 1;
+constexpr size_t kAbortedBytes = 4 * 8;
 constexpr size_t kHeadBytes = 4 + 2 + 8 + 4;
 
 template <typename T>
@@ -66,37 +70,51 @@ Sequence last_sequence_of(Sequence first, int32_t last_offset_delta) {
 SequenceCheck ProducerStateTable::check(const ProducerBatch& batch) const {
   ASSERT(batch.producer_id.value() >= 0);
   auto it = entries_.find(batch.producer_id);
-  if (it == entries_.end()) return {SequenceVerdict::append, {}};
-  const Entry& entry = it->second;
-  if (batch.epoch < entry.epoch) return {SequenceVerdict::invalid_epoch, {}};
-  if (batch.epoch > entry.epoch) {
+  const Entry* entry = it == entries_.end() ? nullptr : &it->second;
+  if (entry != nullptr && batch.epoch < entry->epoch) return {SequenceVerdict::invalid_epoch, {}};
+  bool open_here = entry != nullptr && entry->txn_first_offset.value() >= 0;
+  if (batch.transactional) {
+    auto allowed = allowed_.find(batch.producer_id);
+    bool added = allowed != allowed_.end() && allowed->second == batch.epoch;
+    if (!added && !(open_here && entry->epoch == batch.epoch)) {
+      return {SequenceVerdict::invalid_txn_state, {}};
+    }
+  } else if (open_here) {
+    return {SequenceVerdict::invalid_txn_state, {}};
+  }
+  if (entry == nullptr) return {SequenceVerdict::append, {}};
+  if (batch.epoch > entry->epoch) {
     // A new epoch starts its sequences at 0.
     if (batch.first_sequence.value() != 0) return {SequenceVerdict::out_of_order, {}};
     return {SequenceVerdict::append, {}};
   }
-  for (const ProducerBatch& cached : entry.batches) {
+  for (const ProducerBatch& cached : entry->batches) {
     if (cached.first_sequence == batch.first_sequence &&
         cached.last_sequence == batch.last_sequence) {
       return {SequenceVerdict::duplicate, cached};
     }
   }
-  if (entry.batches.empty()) return {SequenceVerdict::append, {}};
-  if (!in_sequence(entry.batches.back().last_sequence, batch.first_sequence)) {
+  if (entry->batches.empty()) return {SequenceVerdict::append, {}};
+  if (!in_sequence(entry->batches.back().last_sequence, batch.first_sequence)) {
     return {SequenceVerdict::out_of_order, {}};
   }
   return {SequenceVerdict::append, {}};
+}
+
+ProducerStateTable::Entry& ProducerStateTable::entry_for(ProducerId producer_id) {
+  auto it = entries_.find(producer_id);
+  if (it == entries_.end()) {
+    if (entries_.size() >= kProducersPerPartitionMax) evict_one();
+    it = entries_.emplace(producer_id, Entry{}).first;
+  }
+  return it->second;
 }
 
 void ProducerStateTable::record(const ProducerBatch& batch) {
   ASSERT(batch.producer_id.value() >= 0);
   ASSERT(batch.first_offset.value() >= 0);
   ASSERT(batch.last_offset >= batch.first_offset);
-  auto it = entries_.find(batch.producer_id);
-  if (it == entries_.end()) {
-    if (entries_.size() >= kProducersPerPartitionMax) evict_one();
-    it = entries_.emplace(batch.producer_id, Entry{}).first;
-  }
-  Entry& entry = it->second;
+  Entry& entry = entry_for(batch.producer_id);
   if (batch.epoch < entry.epoch) return;  // replay of a fenced write: nothing to learn
   if (batch.epoch > entry.epoch) {
     entry.epoch = batch.epoch;
@@ -105,13 +123,73 @@ void ProducerStateTable::record(const ProducerBatch& batch) {
   entry.batches.push_back(batch);
   while (entry.batches.size() > kBatchesPerProducer) entry.batches.pop_front();
   entry.last_touch = ++touch_counter_;
+  if (batch.transactional && entry.txn_first_offset.value() < 0) {
+    entry.txn_first_offset = batch.first_offset;
+    ongoing_.emplace(batch.first_offset, batch.producer_id);
+  }
+}
+
+void ProducerStateTable::allow_transaction(ProducerId producer_id, ProducerEpoch epoch) {
+  allowed_[producer_id] = epoch;
+}
+
+bool ProducerStateTable::marker_allowed(ProducerId producer_id, ProducerEpoch epoch) const {
+  const Entry* entry = find(producer_id);
+  return entry == nullptr || epoch >= entry->epoch;
+}
+
+void ProducerStateTable::complete_transaction(ProducerId producer_id, ProducerEpoch epoch,
+                                              bool commit, Offset marker_offset) {
+  ASSERT(producer_id.value() >= 0);
+  allowed_.erase(producer_id);
+  Entry& entry = entry_for(producer_id);
+  if (epoch < entry.epoch) return;  // replay of a marker a newer epoch overtook
+  if (epoch > entry.epoch) {
+    entry.epoch = epoch;
+    entry.batches.clear();
+  }
+  entry.last_touch = ++touch_counter_;
+  if (entry.txn_first_offset.value() < 0) return;  // nothing of the transaction landed here
+  Offset first = entry.txn_first_offset;
+  ongoing_.erase(first);
+  entry.txn_first_offset = Offset(-1);
+  if (commit) return;
+  aborted_.push_back({producer_id, first, marker_offset, last_stable_offset(next(marker_offset))});
+}
+
+Offset ProducerStateTable::last_stable_offset(Offset high_watermark) const {
+  if (ongoing_.empty()) return high_watermark;
+  return std::min(ongoing_.begin()->first, high_watermark);
+}
+
+std::vector<AbortedTxn> ProducerStateTable::aborted_between(Offset from, Offset upper) const {
+  std::vector<AbortedTxn> out;
+  auto it = std::lower_bound(aborted_.begin(), aborted_.end(), from,
+                             [](const AbortedTxn& a, Offset o) { return a.last_offset < o; });
+  for (; it != aborted_.end(); ++it) {
+    if (it->first_offset < upper) out.push_back(*it);
+    // Every later abort happened with this LSO or a higher one; a transaction that began
+    // below `upper` was open then, so the LSO could not pass `upper` while it was: done.
+    if (it->last_stable_offset > upper) break;
+  }
+  return out;
+}
+
+void ProducerStateTable::clear() {
+  entries_.clear();
+  ongoing_.clear();
+  aborted_.clear();
+  allowed_.clear();
 }
 
 void ProducerStateTable::forget_below(Offset log_start_offset) {
   std::erase_if(entries_, [&](const auto& item) {
     const Entry& entry = item.second;
+    if (entry.txn_first_offset.value() >= 0) return false;
     return entry.batches.empty() || entry.batches.back().last_offset < log_start_offset;
   });
+  std::erase_if(aborted_,
+                [&](const AbortedTxn& a) { return a.last_offset < log_start_offset; });
 }
 
 const ProducerStateTable::Entry* ProducerStateTable::find(ProducerId producer_id) const {
@@ -120,9 +198,14 @@ const ProducerStateTable::Entry* ProducerStateTable::find(ProducerId producer_id
 }
 
 void ProducerStateTable::evict_one() {
-  auto oldest = std::min_element(
-      entries_.begin(), entries_.end(),
-      [](const auto& a, const auto& b) { return a.second.last_touch < b.second.last_touch; });
+  // Never a producer whose transaction is open: the LSO depends on it.
+  auto oldest = entries_.end();
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->second.txn_first_offset.value() >= 0) continue;
+    if (oldest == entries_.end() || it->second.last_touch < oldest->second.last_touch) {
+      oldest = it;
+    }
+  }
   if (oldest != entries_.end()) entries_.erase(oldest);
 }
 
@@ -144,6 +227,7 @@ std::vector<uint8_t> ProducerStateTable::encode(Offset valid_up_to) const {
     ASSERT(entry->batches.size() <= kBatchesPerProducer);
     put<int64_t>(out, id.value());
     put<int16_t>(out, entry->epoch.value());
+    put<int64_t>(out, entry->txn_first_offset.value());
     put<uint8_t>(out, static_cast<uint8_t>(entry->batches.size()));
     for (const ProducerBatch& batch : entry->batches) {
       put<int32_t>(out, batch.first_sequence.value());
@@ -152,6 +236,13 @@ std::vector<uint8_t> ProducerStateTable::encode(Offset valid_up_to) const {
       put<int64_t>(out, batch.last_offset.value());
       put<int64_t>(out, batch.max_timestamp.value());
     }
+  }
+  put<uint32_t>(out, static_cast<uint32_t>(aborted_.size()));
+  for (const AbortedTxn& aborted : aborted_) {
+    put<int64_t>(out, aborted.producer_id.value());
+    put<int64_t>(out, aborted.first_offset.value());
+    put<int64_t>(out, aborted.last_offset.value());
+    put<int64_t>(out, aborted.last_stable_offset.value());
   }
   put<uint32_t>(out, crc32c::value(out.data(), out.size()));
   return out;
@@ -171,26 +262,35 @@ Result<Offset> ProducerStateTable::decode(std::span<const uint8_t> bytes) {
   int64_t valid_up_to = 0;
   uint32_t count = 0;
   if (!reader.get(&magic) || magic != kSnapshotMagic) return corrupt("magic");
-  if (!reader.get(&version) || version != kSnapshotVersion) return corrupt("version");
+  if (!reader.get(&version) || (version != 1 && version != kSnapshotVersion)) {
+    return corrupt("version");
+  }
   if (!reader.get(&valid_up_to) || valid_up_to < 0) return corrupt("offset");
   if (!reader.get(&count) || count > kProducersPerPartitionMax ||
       count > reader.left() / kProducerBytes) {
     return corrupt("count");
   }
   std::unordered_map<ProducerId, Entry> entries;
+  std::map<Offset, ProducerId> ongoing;
+  std::vector<AbortedTxn> aborted;
   uint64_t touch = 0;
   for (uint32_t i = 0; i < count; i++) {
     int64_t id = 0;
     int16_t epoch = 0;
+    int64_t txn_first = -1;
     uint8_t batch_count = 0;
-    if (!reader.get(&id) || !reader.get(&epoch) || !reader.get(&batch_count)) {
+    if (!reader.get(&id) || !reader.get(&epoch) || (version >= 2 && !reader.get(&txn_first)) ||
+        !reader.get(&batch_count)) {
       return corrupt("producer");
     }
-    if (id < 0 || batch_count > kBatchesPerProducer || entries.count(ProducerId(id)) != 0) {
+    if (id < 0 || batch_count > kBatchesPerProducer || entries.count(ProducerId(id)) != 0 ||
+        txn_first < -1 || txn_first >= valid_up_to || ongoing.contains(Offset(txn_first))) {
       return corrupt("producer fields");
     }
     Entry entry;
     entry.epoch = ProducerEpoch(epoch);
+    entry.txn_first_offset = Offset(txn_first);
+    if (txn_first >= 0) ongoing.emplace(Offset(txn_first), ProducerId(id));
     for (uint8_t b = 0; b < batch_count; b++) {
       int32_t first_sequence = 0, last_sequence = 0;
       int64_t first_offset = 0, last_offset = 0, max_timestamp = 0;
@@ -208,8 +308,30 @@ Result<Offset> ProducerStateTable::decode(std::span<const uint8_t> bytes) {
     entry.last_touch = ++touch;
     entries.emplace(ProducerId(id), std::move(entry));
   }
+  if (version >= 2) {
+    uint32_t aborted_count = 0;
+    if (!reader.get(&aborted_count) || aborted_count > reader.left() / kAbortedBytes) {
+      return corrupt("aborted count");
+    }
+    aborted.reserve(aborted_count);
+    for (uint32_t i = 0; i < aborted_count; i++) {
+      int64_t id = 0, first = 0, last = 0, stable = 0;
+      if (!reader.get(&id) || !reader.get(&first) || !reader.get(&last) || !reader.get(&stable)) {
+        return corrupt("aborted transaction");
+      }
+      bool ordered = aborted.empty() || aborted.back().last_offset.value() < last;
+      if (id < 0 || first < 0 || last < first || last >= valid_up_to || stable < 0 ||
+          !ordered) {
+        return corrupt("aborted transaction fields");
+      }
+      aborted.push_back({ProducerId(id), Offset(first), Offset(last), Offset(stable)});
+    }
+  }
   if (reader.left() != 0) return corrupt("trailing bytes");
   entries_ = std::move(entries);
+  ongoing_ = std::move(ongoing);
+  aborted_ = std::move(aborted);
+  allowed_.clear();
   touch_counter_ = touch;
   return Offset(valid_up_to);
 }

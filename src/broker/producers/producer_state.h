@@ -15,8 +15,21 @@
 //                                                             (OUT_OF_ORDER_SEQUENCE_NUMBER)
 //     - unknown producer id (never seen, or its batches
 //       were deleted by retention): any sequence is taken  -> append
+//     - transactional batch: the partition must be in the producer's transaction — it has
+//       written here since its last marker, or the transaction coordinator said it added the
+//       partition (allow_transaction; KIP-890's guard against hanging transactions)
+//                                                          -> else invalid_txn_state
+//     - plain batch while the producer's transaction here is open -> invalid_txn_state
 //   record(batch)  after a successful append, and for every batch of the log on recovery
 //                  (replaying the log rebuilds exactly the state the appends built).
+//   complete_transaction(...)  after a COMMIT/ABORT control batch (a marker) was appended.
+//
+// Transactions: the first offset of each producer's open transaction gives the last stable
+// offset (LSO: the first offset no read_committed consumer may see yet — the smallest open
+// transaction's first offset, or the high watermark); every aborted transaction is kept as
+// (producer id, first offset, marker offset, LSO after the abort) — Kafka's aborted
+// transaction index — until retention deletes its marker, so a read_committed Fetch can list
+// the aborted ranges of what it returns (aborted_between).
 //
 // Bounds: five batches per producer (Kafka's NUM_BATCHES_TO_RETAIN, what librdkafka assumes
 // with max.in.flight <= 5); at most kProducersPerPartitionMax producers per partition — past
@@ -31,6 +44,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -52,9 +66,25 @@ struct ProducerBatch {
   Offset first_offset{-1};     // set once appended
   Offset last_offset{-1};
   TimestampMs max_timestamp{-1};
+  bool transactional = false;
 };
 
-enum class SequenceVerdict : uint8_t { append, duplicate, out_of_order, invalid_epoch };
+enum class SequenceVerdict : uint8_t {
+  append,
+  duplicate,
+  out_of_order,
+  invalid_epoch,
+  invalid_txn_state
+};
+
+// One aborted transaction of a partition (Kafka's AbortedTxn, .txnindex entry).
+struct AbortedTxn {
+  ProducerId producer_id{-1};
+  Offset first_offset{-1};
+  Offset last_offset{-1};         // the ABORT marker's offset
+  Offset last_stable_offset{-1};  // the partition's LSO right after the marker
+  bool operator==(const AbortedTxn&) const = default;
+};
 
 struct SequenceCheck {
   SequenceVerdict verdict = SequenceVerdict::append;
@@ -70,15 +100,36 @@ class ProducerStateTable {
     ProducerEpoch epoch{-1};
     std::deque<ProducerBatch> batches;  // oldest first, at most kBatchesPerProducer
     uint64_t last_touch = 0;            // recency for eviction (a counter, not a clock)
+    Offset txn_first_offset{-1};        // first offset of its open transaction here, or -1
   };
 
   // REQUIRES: batch.producer_id >= 0.
   SequenceCheck check(const ProducerBatch& batch) const;
   // Remembers an appended batch. REQUIRES: producer_id >= 0, offsets set.
   void record(const ProducerBatch& batch);
-  // Forgets producers whose last batch is below `log_start_offset` (retention, DeleteRecords).
+  // Forgets producers whose last batch is below `log_start_offset` (retention, DeleteRecords)
+  // unless their transaction is open, and the aborted transactions whose marker is below it.
   void forget_below(Offset log_start_offset);
-  void clear() { entries_.clear(); }
+  void clear();
+
+  // --- transactions ---
+  // The coordinator added this partition to the transaction of (producer_id, epoch): its
+  // transactional batches may come. Not persisted (the coordinator says it again on restart).
+  void allow_transaction(ProducerId producer_id, ProducerEpoch epoch);
+  // Whether a marker of `epoch` may end the producer's transaction here (no newer epoch wrote).
+  bool marker_allowed(ProducerId producer_id, ProducerEpoch epoch) const;
+  // A marker for (producer_id, epoch) was appended at `marker_offset`: the producer's open
+  // transaction here (if any) ends, committed or aborted (then remembered in the aborted list).
+  // A marker of a newer epoch also fences the older one. REQUIRES: marker_allowed.
+  void complete_transaction(ProducerId producer_id, ProducerEpoch epoch, bool commit,
+                            Offset marker_offset);
+  // The smallest first offset of an open transaction, or `high_watermark` if none is open.
+  Offset last_stable_offset(Offset high_watermark) const;
+  // The aborted transactions a read_committed consumer of [from, upper) must know: marker at
+  // or after `from`, first offset below `upper`. In marker order.
+  std::vector<AbortedTxn> aborted_between(Offset from, Offset upper) const;
+  const std::vector<AbortedTxn>& aborted() const { return aborted_; }
+  size_t open_transactions() const { return ongoing_.size(); }
 
   size_t size() const { return entries_.size(); }
   const Entry* find(ProducerId producer_id) const;
@@ -91,9 +142,14 @@ class ProducerStateTable {
 
  private:
   void evict_one();
+  Entry& entry_for(ProducerId producer_id);
 
   std::unordered_map<ProducerId, Entry> entries_;
   uint64_t touch_counter_ = 0;
+  // first offset -> producer, for every open transaction (the LSO is the first key).
+  std::map<Offset, ProducerId> ongoing_;
+  std::vector<AbortedTxn> aborted_;  // by marker offset
+  std::unordered_map<ProducerId, ProducerEpoch> allowed_;
 };
 
 }  // namespace cairn::broker::producers

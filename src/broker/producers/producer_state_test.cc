@@ -124,5 +124,119 @@ TEST(ProducerStateTable, EvictsLeastRecentlyUsedPastTheBound) {
   EXPECT_NE(table.find(ProducerId(1)), nullptr);
 }
 
+
+ProducerBatch txn(int64_t id, int16_t epoch, int32_t first, int32_t count, int64_t offset) {
+  ProducerBatch b = batch(id, epoch, first, count, offset);
+  b.transactional = true;
+  return b;
+}
+
+TEST(ProducerStateTable, TransactionalBatchNeedsThePartitionInTheTransaction) {
+  ProducerStateTable table;
+  EXPECT_EQ(table.check(txn(7, 0, 0, 1, -1)).verdict, SequenceVerdict::invalid_txn_state);
+  table.allow_transaction(ProducerId(7), ProducerEpoch(1));  // another epoch
+  EXPECT_EQ(table.check(txn(7, 0, 0, 1, -1)).verdict, SequenceVerdict::invalid_txn_state);
+  table.allow_transaction(ProducerId(7), ProducerEpoch(0));
+  EXPECT_EQ(table.check(txn(7, 0, 0, 1, -1)).verdict, SequenceVerdict::append);
+  table.record(txn(7, 0, 0, 1, 5));
+  // While it is open: more transactional batches go on; a plain batch is refused.
+  EXPECT_EQ(table.check(txn(7, 0, 1, 1, -1)).verdict, SequenceVerdict::append);
+  EXPECT_EQ(table.check(batch(7, 0, 1, 1, -1)).verdict, SequenceVerdict::invalid_txn_state);
+  table.complete_transaction(ProducerId(7), ProducerEpoch(0), true, Offset(6));
+  // After the marker the partition must be added again.
+  EXPECT_EQ(table.check(txn(7, 0, 1, 1, -1)).verdict, SequenceVerdict::invalid_txn_state);
+  EXPECT_EQ(table.check(batch(7, 0, 1, 1, -1)).verdict, SequenceVerdict::append);
+}
+
+TEST(ProducerStateTable, LastStableOffsetIsTheFirstOpenTransaction) {
+  ProducerStateTable table;
+  EXPECT_EQ(table.last_stable_offset(Offset(10)), Offset(10));
+  table.allow_transaction(ProducerId(1), ProducerEpoch(0));
+  table.allow_transaction(ProducerId(2), ProducerEpoch(0));
+  table.record(txn(1, 0, 0, 2, 10));
+  table.record(batch(3, 0, 0, 2, 12));
+  table.record(txn(2, 0, 0, 1, 14));
+  table.record(txn(1, 0, 2, 1, 15));
+  EXPECT_EQ(table.last_stable_offset(Offset(16)), Offset(10));
+  EXPECT_EQ(table.open_transactions(), 2u);
+  table.complete_transaction(ProducerId(1), ProducerEpoch(0), true, Offset(16));
+  EXPECT_EQ(table.last_stable_offset(Offset(17)), Offset(14));
+  table.complete_transaction(ProducerId(2), ProducerEpoch(0), false, Offset(17));
+  EXPECT_EQ(table.last_stable_offset(Offset(18)), Offset(18));
+  ASSERT_EQ(table.aborted().size(), 1u);
+  EXPECT_EQ(table.aborted()[0],
+            (AbortedTxn{ProducerId(2), Offset(14), Offset(17), Offset(18)}));
+}
+
+TEST(ProducerStateTable, AbortedBetweenListsOverlappingAborts) {
+  ProducerStateTable table;
+  // Producer 1: [0, 2] aborted at 9 while producer 2's [5, 6] stays open until 12 (aborted).
+  table.allow_transaction(ProducerId(1), ProducerEpoch(0));
+  table.allow_transaction(ProducerId(2), ProducerEpoch(0));
+  table.record(txn(1, 0, 0, 3, 0));
+  table.record(txn(2, 0, 0, 2, 5));
+  table.complete_transaction(ProducerId(1), ProducerEpoch(0), false, Offset(9));
+  table.complete_transaction(ProducerId(2), ProducerEpoch(0), false, Offset(12));
+  table.allow_transaction(ProducerId(1), ProducerEpoch(0));
+  table.record(txn(1, 0, 3, 1, 20));
+  table.complete_transaction(ProducerId(1), ProducerEpoch(0), false, Offset(21));
+  ASSERT_EQ(table.aborted().size(), 3u);
+  EXPECT_EQ(table.aborted()[0].last_stable_offset, Offset(5));  // producer 2 still open
+  auto ids = [](const std::vector<AbortedTxn>& list) {
+    std::vector<int64_t> out;
+    for (const AbortedTxn& a : list) out.push_back(a.first_offset.value());
+    return out;
+  };
+  EXPECT_EQ(ids(table.aborted_between(Offset(0), Offset(5))), (std::vector<int64_t>{0}));
+  EXPECT_EQ(ids(table.aborted_between(Offset(0), Offset(13))), (std::vector<int64_t>{0, 5}));
+  EXPECT_EQ(ids(table.aborted_between(Offset(10), Offset(30))), (std::vector<int64_t>{5, 20}));
+  EXPECT_EQ(ids(table.aborted_between(Offset(13), Offset(20))), (std::vector<int64_t>{}));
+  EXPECT_EQ(ids(table.aborted_between(Offset(22), Offset(30))), (std::vector<int64_t>{}));
+  table.forget_below(Offset(10));
+  EXPECT_EQ(table.aborted().size(), 2u);
+}
+
+TEST(ProducerStateTable, MarkerOfANewerEpochFencesTheOldOne) {
+  ProducerStateTable table;
+  table.allow_transaction(ProducerId(7), ProducerEpoch(3));
+  table.record(txn(7, 3, 0, 2, 0));
+  EXPECT_FALSE(table.marker_allowed(ProducerId(7), ProducerEpoch(2)));
+  ASSERT_TRUE(table.marker_allowed(ProducerId(7), ProducerEpoch(4)));
+  table.complete_transaction(ProducerId(7), ProducerEpoch(4), false, Offset(2));
+  EXPECT_EQ(table.check(batch(7, 3, 2, 1, -1)).verdict, SequenceVerdict::invalid_epoch);
+  EXPECT_EQ(table.check(batch(7, 4, 0, 1, -1)).verdict, SequenceVerdict::append);
+  EXPECT_EQ(table.last_stable_offset(Offset(3)), Offset(3));
+}
+
+TEST(ProducerStateTable, SnapshotKeepsTransactions) {
+  ProducerStateTable table;
+  table.allow_transaction(ProducerId(1), ProducerEpoch(0));
+  table.allow_transaction(ProducerId(2), ProducerEpoch(0));
+  table.record(txn(1, 0, 0, 2, 0));
+  table.record(txn(2, 0, 0, 2, 2));
+  table.complete_transaction(ProducerId(1), ProducerEpoch(0), false, Offset(4));
+  std::vector<uint8_t> bytes = table.encode(Offset(5));
+  ProducerStateTable decoded;
+  ASSERT_EQ(decoded.decode(bytes).value(), Offset(5));
+  EXPECT_EQ(decoded.last_stable_offset(Offset(5)), Offset(2));
+  EXPECT_EQ(decoded.aborted(), table.aborted());
+  EXPECT_EQ(decoded.check(txn(2, 0, 2, 1, -1)).verdict, SequenceVerdict::append);
+  EXPECT_EQ(decoded.check(batch(2, 0, 2, 1, -1)).verdict, SequenceVerdict::invalid_txn_state);
+  // The KIP-890 permission is not persisted: the coordinator grants it again.
+  EXPECT_EQ(decoded.check(txn(1, 0, 2, 1, -1)).verdict, SequenceVerdict::invalid_txn_state);
+}
+
+TEST(ProducerStateTable, OpenTransactionsAreNeverEvicted) {
+  ProducerStateTable table;
+  table.allow_transaction(ProducerId(0), ProducerEpoch(0));
+  table.record(txn(0, 0, 0, 1, 0));
+  for (size_t i = 1; i <= kProducersPerPartitionMax; i++) {
+    table.record(batch(static_cast<int64_t>(i), 0, 0, 1, static_cast<int64_t>(i)));
+  }
+  EXPECT_NE(table.find(ProducerId(0)), nullptr);
+  EXPECT_EQ(table.find(ProducerId(1)), nullptr);
+  EXPECT_EQ(table.last_stable_offset(Offset(100'000)), Offset(0));
+}
+
 }  // namespace
 }  // namespace cairn::broker::producers
