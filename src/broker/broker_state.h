@@ -22,6 +22,9 @@ namespace cairn::broker {
 namespace groups {
 class GroupCoordinator;
 }
+namespace txn {
+class TxnCoordinator;
+}
 
 class PartitionManager;
 class MetaWriter;
@@ -44,6 +47,8 @@ struct BrokerState {
   const net::ShardSet* shards = nullptr;
   // Consumer groups and committed offsets (groups/coordinator.h); null when not running.
   const groups::GroupCoordinator* groups = nullptr;
+  // Transactional ids and their transactions (txn/txn_coordinator.h); null when not running.
+  const txn::TxnCoordinator* txn = nullptr;
   // Every partition's log and producer state, per owning shard (partitions/partition_manager.h).
   PartitionManager* partitions = nullptr;
   // Producer ids for InitProducerId, unique across restarts; internally synchronized.

@@ -63,6 +63,7 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   state.config = std::move(config);
   server->shards_->start();
   server->groups_->start();
+  server->txn_->start();
   server->partitions_->start();
   server->listener_->start();
   server->started_ = true;
@@ -88,6 +89,11 @@ Status Server::open_data(const BrokerConfig& config) {
   Result<TopicInfo> offsets_topic = groups::ensure_offsets_topic(
       io, *topics_, config.data_dir, group_config->offsets_topic_partition_count);
   if (!offsets_topic.ok()) return offsets_topic.status();
+  Result<txn::TxnConfig> txn_config = txn::txn_config_from(config.kafka_configs);
+  if (!txn_config.ok()) return txn_config.status();
+  Result<TopicInfo> txn_topic =
+      txn::ensure_txn_topic(io, *topics_, config.data_dir, txn_config->partition_count);
+  if (!txn_topic.ok()) return txn_topic.status();
   Result<std::unique_ptr<configs::DynamicConfigStore>> dynamic_configs =
       configs::DynamicConfigStore::open(meta_dir, io);
   if (!dynamic_configs.ok()) return dynamic_configs.status();
@@ -126,6 +132,15 @@ Status Server::open_data(const BrokerConfig& config) {
   groups_ = groups::GroupCoordinator::open(*shards_, partitions_.get(), *offsets_topic,
                                            std::move(group_options));
   state.groups = groups_.get();
+  // Transactions: __transaction_state is replayed once the shards run.
+  txn::TxnCoordinatorDeps txn_deps;
+  txn_deps.shards = shards_.get();
+  txn_deps.partitions = partitions_.get();
+  txn_deps.groups = groups_.get();
+  txn_deps.producer_ids = producer_ids_.get();
+  txn_deps.meta_writer = meta_writer_.get();
+  txn_ = txn::TxnCoordinator::open(txn_deps, *txn_topic, *txn_config);
+  state.txn = txn_.get();
   return Status();
 }
 
@@ -139,6 +154,7 @@ void Server::stop(std::chrono::milliseconds grace) {
   stopped_ = true;
   listener_->stop();
   if (groups_ != nullptr) groups_->stop();
+  if (txn_ != nullptr) txn_->stop();
   partitions_->stop();
   shards_->request_stop();
   if (!shards_->wait_stopped(grace)) {

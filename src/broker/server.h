@@ -20,6 +20,7 @@
 #include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
+#include "broker/txn/txn_coordinator.h"
 #include "net/listener.h"
 #include "net/shard_set.h"
 #include "storage/flusher.h"
@@ -58,6 +59,7 @@ class Server {
   std::unique_ptr<net::ShardSet> shards_;
   // Destroyed after the listener (connections hop to it), before the shards (its timers).
   std::unique_ptr<groups::GroupCoordinator> groups_;
+  std::unique_ptr<txn::TxnCoordinator> txn_;
   std::unique_ptr<net::Listener> listener_;
   bool started_ = false;
   bool stopped_ = false;

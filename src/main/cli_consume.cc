@@ -41,6 +41,7 @@ struct ConsumeFlags {
   std::string format = "json";
   bool json = false;
   std::string group;
+  std::string isolation = "read_committed";
 };
 
 // Formats records to stdout, buffered; flush() when idle and at the end.
@@ -278,6 +279,12 @@ Status run_consume(const ConsumeFlags& flags) {
   if (!output.ok()) return output.status();
   auto options = client_options(flags.connection);
   if (!options.ok()) return options.status();
+  if (flags.isolation != "read_committed" && flags.isolation != "read_uncommitted") {
+    return error(StatusCode::invalid_argument,
+                 "--isolation must be read_committed or read_uncommitted");
+  }
+  // First, so that an -X isolation.level=... still wins.
+  options->properties.insert(options->properties.begin(), "isolation.level=" + flags.isolation);
   if (flags.count < 0) return error(StatusCode::invalid_argument, "--num must be >= 0");
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
@@ -289,9 +296,8 @@ Status run_consume(const ConsumeFlags& flags) {
 
 void add_consume_command(CLI::App& app) {
   auto flags = std::make_shared<ConsumeFlags>();
-  CLI::App* cmd =
-      app.add_subcommand("consume",
-                         "Print records of topics (follows until Ctrl-C, -n, -e or -o A:B)");
+  CLI::App* cmd = app.add_subcommand(
+      "consume", "Print records of topics (follows until Ctrl-C, -n, -e or -o A:B)");
   cmd->add_option("topics", flags->topics, "Topics to read")->required();
   cmd->add_option("-o,--offset", flags->offset,
                   "Where to start: start, end, N, +N, -N, @timestamp_ms or @-duration, "
@@ -307,6 +313,10 @@ void add_consume_command(CLI::App& app) {
   cmd->add_flag("--json", flags->json, "One JSON object per record (same as -f json)");
   cmd->add_option("-g,--group", flags->group,
                   "Consume as a member of this consumer group and commit offsets");
+  cmd->add_option("--isolation", flags->isolation,
+                  "read_committed (only committed transactions) or read_uncommitted (also "
+                  "aborted and open ones)")
+      ->capture_default_str();
   add_connection_flags(cmd, flags->connection);
   cmd->callback([flags]() { run_command([&]() { return run_consume(*flags); }); });
 }

@@ -314,17 +314,28 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "socket.send.buffer.bytes", .type = int32, .default_value = "102400",
      .validator = between(-1, kIntMax), .read_only = true,
      .documentation = "Reported only; Cairn leaves socket buffers to the kernel."},
+    {.name = "transaction.abort.timed.out.transaction.cleanup.interval.ms", .type = int32,
+     .default_value = "10000", .validator = between(1, kIntMax), .support = kEnforced,
+     .read_only = true,
+     .documentation = "How often open transactions are checked against their timeout."},
     {.name = "transaction.max.timeout.ms", .type = int32, .default_value = "900000",
-     .validator = between(1, kIntMax), .read_only = true,
+     .validator = between(1, kIntMax), .support = kEnforced, .read_only = true,
      .documentation = "Largest transaction timeout a producer may ask for."},
+    {.name = "transaction.remove.expired.transaction.cleanup.interval.ms", .type = int32,
+     .default_value = "3600000", .validator = between(1, kIntMax), .support = kEnforced,
+     .read_only = true,
+     .documentation = "How often idle transactional ids are checked for expiry."},
     {.name = "transaction.state.log.min.isr", .type = int32, .default_value = "2",
      .validator = between(1, kIntMax), .read_only = true,
      .documentation = "Reported only (one node)."},
+    {.name = "transaction.state.log.num.partitions", .type = int32, .default_value = "16",
+     .validator = between(1, 1000), .support = kEnforced, .read_only = true,
+     .documentation = "Partitions of __transaction_state, fixed once it exists (Cairn: 16)."},
     {.name = "transaction.state.log.replication.factor", .type = int16, .default_value = "3",
      .validator = between(1, 32767), .read_only = true,
      .documentation = "Reported only (one node)."},
     {.name = "transactional.id.expiration.ms", .type = int32, .default_value = "604800000",
-     .validator = between(1, kIntMax), .read_only = true,
+     .validator = between(1, kIntMax), .support = kEnforced, .read_only = true,
      .documentation = "How long an idle transactional id is kept."},
     {.name = "unclean.leader.election.enable", .type = boolean, .default_value = "false",
      .documentation = "Default of unclean.leader.election.enable."},
@@ -508,8 +519,8 @@ const ConfigDef* find_broker_config(std::string_view name) { return find_in(kBro
 
 Result<std::string> validate_value(const ConfigDef& def, std::string_view value) {
   if (!is_utf8(value)) {
-    return error(StatusCode::invalid_argument, "Invalid value for configuration " +
-                                                   std::string(def.name) + ": not UTF-8");
+    return error(StatusCode::invalid_argument,
+                 "Invalid value for configuration " + std::string(def.name) + ": not UTF-8");
   }
   Result<std::string> normalized = validate_typed(def, trim(value));
   if (!normalized.ok()) return normalized;

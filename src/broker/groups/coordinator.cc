@@ -29,8 +29,8 @@ TopicConfigs offsets_topic_configs() {
 Result<int32_t> existing_partition_count(storage::Io& io, const std::filesystem::path& data_dir) {
   int32_t count = 0;
   while (true) {
-    std::string dir = (data_dir / (std::string(kOffsetsTopic) + "-" + std::to_string(count)))
-                          .string();
+    std::string dir =
+        (data_dir / (std::string(kOffsetsTopic) + "-" + std::to_string(count))).string();
     Result<bool> present = io.exists(dir);
     if (!present.ok()) return present.status();
     if (!*present) return count;
@@ -82,9 +82,9 @@ Result<TopicInfo> ensure_offsets_topic(storage::Io& io, TopicRegistry& registry,
         kOffsetsTopic, existing, partition_count);
   }
   if (!topic.has_value()) {
-    Result<TopicInfo> created = registry.create(
-        std::string(kOffsetsTopic), existing > 0 ? existing : partition_count,
-        offsets_topic_configs());
+    Result<TopicInfo> created =
+        registry.create(std::string(kOffsetsTopic), existing > 0 ? existing : partition_count,
+                        offsets_topic_configs());
     if (!created.ok()) return created.status();
     topic = std::move(created).value();
   }
@@ -217,9 +217,19 @@ asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* c
   ShardCoordinator& local = coordinator->local();
   std::vector<ErrorCode> errors;
   for (const CommitPartition& p : request.partitions) errors.push_back(p.error);
-  ErrorCode allowed = local.manager().check_offset_commit(
-      request.group_id, request.generation_id, request.member_id, request.group_instance_id,
-      local.now_ms());
+  ErrorCode allowed = ErrorCode::none;
+  if (local.manager().is_loading(request.group_id)) {
+    allowed = ErrorCode::coordinator_load_in_progress;
+  } else if (request.producer.has_value() &&
+             local.producer_fenced(local.partition_of(request.group_id),
+                                   request.producer->producer_id, request.producer->epoch)) {
+    allowed = ErrorCode::producer_fenced;
+  } else if (!request.producer.has_value() || request.generation_id >= 0 ||
+             !request.member_id.empty()) {
+    allowed = local.manager().check_offset_commit(request.group_id, request.generation_id,
+                                                  request.member_id, request.group_instance_id,
+                                                  local.now_ms());
+  }
   local.rearm();
   if (allowed != ErrorCode::none) {
     std::fill(errors.begin(), errors.end(), allowed);
@@ -247,7 +257,8 @@ asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* c
   }
   if (records.empty()) co_return errors;
   int32_t partition = local.partition_of(request.group_id);
-  Result<Offset> base = co_await local.append_durable(partition, std::move(records));
+  Result<Offset> base =
+      co_await local.append_durable(partition, std::move(records), request.producer);
   if (!base.ok()) {
     spdlog::warn("{}-{}: commit of group '{}' failed: {}", kOffsetsTopic, partition,
                  request.group_id, base.status().to_string());
@@ -256,8 +267,13 @@ asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* c
   }
   for (size_t n = 0; n < written.size(); ++n) {
     values[n].record_offset = Offset(base->value() + static_cast<int64_t>(n));
-    local.manager().apply_offset_commit(request.group_id, request.partitions[written[n]].key,
-                                        std::move(values[n]), now_ms);
+    const TopicPartitionKey& key = request.partitions[written[n]].key;
+    if (request.producer.has_value()) {
+      local.manager().add_pending_txn_offset(request.producer->producer_id, request.group_id, key,
+                                             std::move(values[n]));
+    } else {
+      local.manager().apply_offset_commit(request.group_id, key, std::move(values[n]), now_ms);
+    }
   }
   local.rearm();
   co_return errors;
@@ -265,7 +281,8 @@ asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* c
 
 asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
                                            std::string group_id,
-                                           std::optional<std::vector<TopicPartitionKey>> keys) {
+                                           std::optional<std::vector<TopicPartitionKey>> keys,
+                                           bool require_stable) {
   ShardCoordinator& local = coordinator->local();
   FetchResult result;
   if (local.manager().is_loading(group_id)) {
@@ -286,9 +303,18 @@ asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
       auto it = group->offsets.find(fetched.key);
       if (it != group->offsets.end()) fetched.committed = it->second;
     }
+    if (require_stable && local.manager().has_pending_txn_offset(group_id, fetched.key)) {
+      fetched.error = ErrorCode::unstable_offset_commit;
+    }
     result.offsets.push_back(std::move(fetched));
   }
   co_return result;
+}
+
+void complete_txn_offsets(const GroupCoordinator* coordinator, int32_t partition,
+                          ProducerId producer_id, bool commit) {
+  ShardCoordinator& local = coordinator->local(coordinator->shard_for_partition(partition));
+  local.manager().complete_txn_offsets(producer_id, commit, local.now_ms());
 }
 
 asio::awaitable<GroupSummary> describe_group(const GroupCoordinator* coordinator,

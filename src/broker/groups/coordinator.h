@@ -34,6 +34,7 @@
 #include "base/status.h"
 #include "broker/configs/broker_configs.h"
 #include "broker/groups/group_manager.h"
+#include "broker/partitions/internal_append.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/topics/topic_registry.h"
 #include "net/shard_set.h"
@@ -61,7 +62,7 @@ Result<TopicInfo> ensure_offsets_topic(storage::Io& io, TopicRegistry& registry,
                                        int32_t partition_count);
 
 struct CoordinatorOptions {
-  GroupConfig config;  // offsets_topic_partition_count: set by open() from the topic
+  GroupConfig config;               // offsets_topic_partition_count: set by open() from the topic
   storage::Clock* clock = nullptr;  // null: the system clock
   // Rewrite a partition's live state and drop its prefix once it holds this many bytes more
   // than the last rewrite left (and at least 4x the live state).
@@ -118,11 +119,16 @@ struct CommitRequest {
   std::optional<std::string> group_instance_id;
   int64_t retention_time_ms = -1;  // OffsetCommit v2-4; -1: the broker's retention
   std::vector<CommitPartition> partitions;
+  // TxnOffsetCommit: the offsets belong to this producer's transaction and stay pending until
+  // its marker. Generation -1 with member "" (v0-2) skips the membership checks.
+  std::optional<InternalProducer> producer;
 };
 
 struct FetchedOffset {
   TopicPartitionKey key;
   std::optional<CommittedOffset> committed;  // nullopt: nothing committed
+  // UNSTABLE_OFFSET_COMMIT when asked for stable offsets while a transaction holds one.
+  ErrorCode error = ErrorCode::none;
 };
 struct FetchResult {
   ErrorCode error = ErrorCode::none;
@@ -164,10 +170,12 @@ asio::awaitable<LeaveResult> leave_group(const GroupCoordinator* coordinator, st
 // One error per partition, in order.
 asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* coordinator,
                                                        CommitRequest request);
-// `keys` nullopt: every committed offset of the group.
+// `keys` nullopt: every committed offset of the group. `require_stable` (OffsetFetch v7+):
+// a key a pending transactional commit holds answers UNSTABLE_OFFSET_COMMIT.
 asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
                                            std::string group_id,
-                                           std::optional<std::vector<TopicPartitionKey>> keys);
+                                           std::optional<std::vector<TopicPartitionKey>> keys,
+                                           bool require_stable = false);
 asio::awaitable<GroupSummary> describe_group(const GroupCoordinator* coordinator,
                                              std::string group_id);
 asio::awaitable<ErrorCode> delete_group(const GroupCoordinator* coordinator, std::string group_id);
@@ -176,6 +184,12 @@ asio::awaitable<OffsetDeleteResult> delete_offsets(const GroupCoordinator* coord
                                                    std::vector<TopicPartitionKey> keys);
 // The groups of the calling shard (ListGroups runs it on every shard).
 asio::awaitable<ListResult> list_local_groups(const GroupCoordinator* coordinator);
+
+// On the shard of __consumer_offsets partition `partition`, right after the transaction
+// coordinator appended a marker of `producer_id` there: its pending offsets of that partition's
+// groups become committed (or are dropped).
+void complete_txn_offsets(const GroupCoordinator* coordinator, int32_t partition,
+                          ProducerId producer_id, bool commit);
 
 // --- from any shard ---
 // After DeleteTopics: every group, on every shard, forgets its committed offsets of `topic`

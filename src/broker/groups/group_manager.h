@@ -128,6 +128,17 @@ class GroupManager {
   // needed. A record older than the one already applied for its key is ignored.
   void apply_offset_commit(const std::string& group_id, const TopicPartitionKey& key,
                            CommittedOffset committed, int64_t now_ms);
+  // --- transactional offsets (TxnOffsetCommit) ---
+  // A transactional commit of `producer_id` is durable (or was replayed): it stays pending
+  // — invisible to OffsetFetch — until the producer's transaction marker lands.
+  void add_pending_txn_offset(ProducerId producer_id, const std::string& group_id,
+                              const TopicPartitionKey& key, CommittedOffset committed);
+  // The producer's marker landed: its pending offsets become committed, or are dropped.
+  void complete_txn_offsets(ProducerId producer_id, bool commit, int64_t now_ms);
+  // Whether a transaction holds a pending offset for the key (OffsetFetch require_stable).
+  bool has_pending_txn_offset(const std::string& group_id, const TopicPartitionKey& key) const;
+  size_t pending_txn_producers() const { return pending_txn_.size(); }
+
   // A tombstone for one committed offset (replay of OffsetDelete, DeleteGroups or expiry).
   void apply_offset_tombstone(const std::string& group_id, const TopicPartitionKey& key);
   OffsetDeleteResult delete_offsets(const std::string& group_id,
@@ -215,6 +226,12 @@ class GroupManager {
   std::map<std::string, std::unique_ptr<Group>> groups_;
   std::set<std::pair<int64_t, std::string>> deadlines_;
   std::set<int32_t> loading_partitions_;
+  struct PendingOffset {
+    std::string group_id;
+    TopicPartitionKey key;
+    CommittedOffset committed;
+  };
+  std::map<int64_t, std::vector<PendingOffset>> pending_txn_;  // by producer id
   // The latest `now_ms` seen; used when an asynchronous store completes.
   int64_t last_now_ms_ = 0;
 };

@@ -241,4 +241,37 @@ ErrorCode GroupManager::delete_group(const std::string& group_id,
   return ErrorCode::none;
 }
 
+void GroupManager::add_pending_txn_offset(ProducerId producer_id, const std::string& group_id,
+                                          const TopicPartitionKey& key, CommittedOffset committed) {
+  std::vector<PendingOffset>& pending = pending_txn_[producer_id.value()];
+  for (PendingOffset& p : pending) {
+    if (p.group_id == group_id && p.key == key) {
+      p.committed = std::move(committed);  // a later commit in the same transaction wins
+      return;
+    }
+  }
+  pending.push_back({group_id, key, std::move(committed)});
+}
+
+void GroupManager::complete_txn_offsets(ProducerId producer_id, bool commit, int64_t now_ms) {
+  auto it = pending_txn_.find(producer_id.value());
+  if (it == pending_txn_.end()) return;
+  std::vector<PendingOffset> pending = std::move(it->second);
+  pending_txn_.erase(it);
+  if (!commit) return;
+  for (PendingOffset& p : pending) {
+    apply_offset_commit(p.group_id, p.key, std::move(p.committed), now_ms);
+  }
+}
+
+bool GroupManager::has_pending_txn_offset(const std::string& group_id,
+                                          const TopicPartitionKey& key) const {
+  for (const auto& [producer, pending] : pending_txn_) {
+    for (const PendingOffset& p : pending) {
+      if (p.group_id == group_id && p.key == key) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace cairn::broker::groups

@@ -7,6 +7,7 @@
 
 #include "broker/groups/offsets_format.h"
 #include "broker/partitions/log_await.h"
+#include "broker/partitions/transactions.h"
 #include "protocol/record_batch.h"
 
 namespace cairn::broker::groups {
@@ -15,21 +16,7 @@ namespace {
 
 constexpr uint64_t kReplayReadBytes = 1 << 20;
 constexpr size_t kDecompressedBytesMax = 64 << 20;
-constexpr size_t kRecordsPerBatchMax = 1000;
 constexpr int64_t kMaintenanceIntervalMs = 30'000;
-Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsRecord> records, int64_t now_ms) {
-  protocol::BatchOptions options;
-  options.base_timestamp = TimestampMs(now_ms);
-  protocol::BatchBuilder builder(options);
-  for (const OffsetsRecord& record : records) {
-    protocol::RecordInput input;
-    input.key = protocol::BytesView(record.key);
-    if (record.value.has_value()) input.value = protocol::BytesView(*record.value);
-    builder.add(input);
-  }
-  return std::move(builder).build();
-}
-
 }  // namespace
 
 ShardCoordinator::ShardCoordinator(net::ShardId shard, asio::any_io_executor executor,
@@ -118,6 +105,16 @@ asio::awaitable<void> ShardCoordinator::load_partition(int32_t id) {
 Status ShardCoordinator::replay_batches(std::span<const uint8_t> bytes) {
   protocol::BatchSplitter splitter(bytes);
   while (std::optional<model::RecordBatchView> batch = splitter.next()) {
+    if (batch->is_control()) {
+      // A transaction's marker: its pending offset commits here become committed, or go.
+      Result<TxnMarker> marker = decode_marker_batch(*batch);
+      if (marker.ok()) {
+        manager_.complete_txn_offsets(batch->producer_id(), marker->commit, now_ms());
+      }
+      continue;
+    }
+    std::optional<ProducerId> producer;
+    if (batch->is_transactional()) producer = batch->producer_id();
     Result<protocol::BatchRecords> records =
         protocol::BatchRecords::open(*batch, kDecompressedBytesMax);
     if (!records.ok()) return records.status();
@@ -125,7 +122,7 @@ Status ShardCoordinator::replay_batches(std::span<const uint8_t> bytes) {
     protocol::Record record;
     while (reader.next(&record)) {
       if (!record.key.has_value()) continue;  // not one of ours; Kafka skips these too
-      apply_record(record.offset, *record.key, record.value);
+      apply_record(record.offset, *record.key, record.value, producer);
     }
     RETURN_IF_ERROR(reader.status());
   }
@@ -134,7 +131,8 @@ Status ShardCoordinator::replay_batches(std::span<const uint8_t> bytes) {
 }
 
 void ShardCoordinator::apply_record(Offset offset, std::span<const uint8_t> key_bytes,
-                                    std::optional<std::span<const uint8_t>> value) {
+                                    std::optional<std::span<const uint8_t>> value,
+                                    std::optional<ProducerId> producer) {
   Result<OffsetsRecordKey> key = decode_offsets_key(key_bytes);
   if (!key.ok()) {
     spdlog::warn("{}: skipping record at offset {}: {}", kOffsetsTopic, offset.value(),
@@ -150,6 +148,10 @@ void ShardCoordinator::apply_record(Offset offset, std::span<const uint8_t> key_
       return;
     }
     committed->record_offset = offset;
+    if (producer.has_value()) {
+      return manager_.add_pending_txn_offset(*producer, commit->group_id, commit->key,
+                                             std::move(*committed));
+    }
     return manager_.apply_offset_commit(commit->group_id, commit->key, std::move(*committed),
                                         now_ms());
   }
@@ -172,33 +174,20 @@ void ShardCoordinator::apply_record(Offset offset, std::span<const uint8_t> key_
 // Appends
 
 Result<storage::AppendResult> ShardCoordinator::append(int32_t id,
-                                                       const std::vector<OffsetsRecord>& records) {
+                                                       const std::vector<OffsetsRecord>& records,
+                                                       std::optional<InternalProducer> producer) {
   ASSERT(!records.empty());
   OffsetsPartition* p = usable(id);
   if (p == nullptr) {
     return error(StatusCode::not_found,
                  std::string(kOffsetsTopic) + "-" + std::to_string(id) + " is not available");
   }
-  storage::Log& log = *p->partition->log;
-  std::optional<storage::AppendResult> total;
-  for (size_t start = 0; start < records.size(); start += kRecordsPerBatchMax) {
-    size_t count = std::min(kRecordsPerBatchMax, records.size() - start);
-    Result<std::vector<uint8_t>> batch =
-        build_batch(std::span(records).subspan(start, count), now_ms());
-    if (!batch.ok()) return batch.status();
-    Result<storage::AppendResult> appended = log.append(*batch);
-    if (!appended.ok()) return appended.status();
-    p->partition->notify_waiters();  // Fetches reading __consumer_offsets
-    ASSERT(appended->last_offset.value() - appended->base_offset.value() + 1 ==
-           static_cast<int64_t>(count));
-    if (!total.has_value()) {
-      total = *appended;
-    } else {
-      ASSERT(appended->base_offset == next(total->last_offset));
-      total->last_offset = appended->last_offset;
-    }
-  }
-  return *total;
+  return append_internal(*p->partition, records, TimestampMs(now_ms()), producer);
+}
+
+bool ShardCoordinator::producer_fenced(int32_t id, ProducerId producer_id, ProducerEpoch epoch) {
+  OffsetsPartition* p = usable(id);
+  return p != nullptr && !p->partition->producers.marker_allowed(producer_id, epoch);
 }
 
 asio::awaitable<Status> ShardCoordinator::wait_durable(int32_t id, Offset offset) {
@@ -210,8 +199,8 @@ asio::awaitable<Status> ShardCoordinator::wait_durable(int32_t id, Offset offset
 }
 
 asio::awaitable<Result<Offset>> ShardCoordinator::append_durable(
-    int32_t id, std::vector<OffsetsRecord> records) {
-  Result<storage::AppendResult> appended = append(id, records);
+    int32_t id, std::vector<OffsetsRecord> records, std::optional<InternalProducer> producer) {
+  Result<storage::AppendResult> appended = append(id, records, producer);
   if (!appended.ok()) co_return appended.status();
   OffsetsPartition& p = partitions_.at(id);
   ++p.appends_in_flight;

@@ -23,6 +23,7 @@
 #include "base/types.h"
 #include "broker/groups/coordinator.h"
 #include "broker/groups/group_manager.h"
+#include "broker/partitions/internal_append.h"
 #include "broker/partitions/partition_manager.h"
 #include "net/await_callback.h"
 #include "net/shard_set.h"
@@ -32,10 +33,7 @@
 namespace cairn::broker::groups {
 
 // One record of __consumer_offsets (offsets_format.h); no value is a tombstone.
-struct OffsetsRecord {
-  std::vector<uint8_t> key;
-  std::optional<std::vector<uint8_t>> value;
-};
+using OffsetsRecord = InternalRecord;
 
 class ShardCoordinator {
  public:
@@ -65,8 +63,13 @@ class ShardCoordinator {
   // Appends `records` to the partition as one batch and waits until it is fsynced. Returns the
   // offset of the first record. Errors: the log's (io_error, no_space, shutting_down), or
   // not_found if the partition's log is not usable.
+  // With `producer`: a transactional batch of that producer (TxnOffsetCommit).
   asio::awaitable<Result<Offset>> append_durable(int32_t partition,
-                                                 std::vector<OffsetsRecord> records);
+                                                 std::vector<OffsetsRecord> records,
+                                                 std::optional<InternalProducer> producer = {});
+  // Whether a marker of a newer epoch of the producer already reached the partition (a
+  // TxnOffsetCommit of this epoch comes from a fenced zombie).
+  bool producer_fenced(int32_t partition, ProducerId producer_id, ProducerEpoch epoch);
   // A deleted group's last GroupMetadata is no longer live (compaction must not rewrite it).
   void forget_stored_metadata(const std::string& group_id) { stored_metadata_.erase(group_id); }
   // Offset expiry (every offsets_retention_check_interval_ms) and compaction checks; runs on
@@ -74,8 +77,8 @@ class ShardCoordinator {
   void run_maintenance();
 
   // Appends without waiting (records whose loss in a crash is harmless: expiry tombstones).
-  Result<storage::AppendResult> append(int32_t partition,
-                                       const std::vector<OffsetsRecord>& records);
+  Result<storage::AppendResult> append(int32_t partition, const std::vector<OffsetsRecord>& records,
+                                       std::optional<InternalProducer> producer = {});
 
  private:
   struct OffsetsPartition {
@@ -92,8 +95,10 @@ class ShardCoordinator {
   asio::awaitable<Status> wait_durable(int32_t partition, Offset offset);
   asio::awaitable<void> load_partition(int32_t partition);
   Status replay_batches(std::span<const uint8_t> bytes);
+  // `producer`: the record is a transactional offset commit of that producer (pending).
   void apply_record(Offset offset, std::span<const uint8_t> key,
-                    std::optional<std::span<const uint8_t>> value);
+                    std::optional<std::span<const uint8_t>> value,
+                    std::optional<ProducerId> producer);
 
   void store_group(const Group& group, std::function<void(ErrorCode)> done);
   asio::awaitable<void> finish_store(int32_t partition, Offset last,

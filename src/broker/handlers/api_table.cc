@@ -5,6 +5,8 @@
 
 #include "base/assert.h"
 #include "broker/handlers/handlers.h"
+#include "protocol/generated/add_offsets_to_txn.h"
+#include "protocol/generated/add_partitions_to_txn.h"
 #include "protocol/generated/alter_configs.h"
 #include "protocol/generated/api_versions.h"
 #include "protocol/generated/create_partitions.h"
@@ -14,6 +16,7 @@
 #include "protocol/generated/delete_topics.h"
 #include "protocol/generated/describe_configs.h"
 #include "protocol/generated/describe_groups.h"
+#include "protocol/generated/end_txn.h"
 #include "protocol/generated/fetch.h"
 #include "protocol/generated/find_coordinator.h"
 #include "protocol/generated/heartbeat.h"
@@ -29,6 +32,7 @@
 #include "protocol/generated/offset_fetch.h"
 #include "protocol/generated/produce.h"
 #include "protocol/generated/sync_group.h"
+#include "protocol/generated/txn_offset_commit.h"
 
 namespace cairn::broker {
 namespace {
@@ -66,6 +70,10 @@ const ApiEntry kApiTable[] = {
     row(protocol::DeleteTopicsRequest::kApiKey, handle_delete_topics),
     row(protocol::DeleteRecordsRequest::kApiKey, handle_delete_records),
     row(protocol::InitProducerIdRequest::kApiKey, handle_init_producer_id),
+    row(protocol::AddPartitionsToTxnRequest::kApiKey, handle_add_partitions_to_txn),
+    row(protocol::AddOffsetsToTxnRequest::kApiKey, handle_add_offsets_to_txn),
+    row(protocol::EndTxnRequest::kApiKey, handle_end_txn),
+    row(protocol::TxnOffsetCommitRequest::kApiKey, handle_txn_offset_commit),
     row(protocol::DescribeConfigsRequest::kApiKey, handle_describe_configs),
     row(protocol::AlterConfigsRequest::kApiKey, handle_alter_configs),
     row(protocol::CreatePartitionsRequest::kApiKey, handle_create_partitions),

@@ -10,10 +10,12 @@
 //   partition it read (partitions/fetch_wakeup.h); the next append there wakes it, and it
 //   reads everything again. A partition error (unknown partition, out of range, storage)
 //   answers at once, as Kafka does.
-// - Visibility: the high watermark is the log end offset (single node, RF=1); until
-//   transactions exist the last stable offset equals it, so read_committed and
-//   read_uncommitted read the same range, and aborted_transactions is an empty list for
-//   read_committed and null for read_uncommitted.
+// - Visibility: read_uncommitted reads up to the high watermark (the log end offset: single
+//   node, RF=1), aborted data and markers included, and gets aborted_transactions = null;
+//   read_committed reads up to the last stable offset (the first open transaction) and gets
+//   the aborted transactions that overlap what it returned (marker at or after the fetch
+//   offset, first offset below the end of the returned batches), so the client can drop
+//   their records. Markers themselves are sent too; clients skip control batches.
 // - OFFSET_OUT_OF_RANGE for a fetch offset below the log start or above the log end.
 // - Shutdown: PartitionManager::stop wakes every waiting Fetch, which then answers with what
 //   it has without reading again (a hop to a shard that already stopped would never return).
@@ -44,6 +46,7 @@ struct ReadInput {
   PartitionId partition;
   Offset fetch_offset;
   int64_t partition_max_bytes = 0;
+  bool read_committed = false;
 };
 
 struct ReadOutput {
@@ -54,6 +57,7 @@ struct ReadOutput {
   Offset log_start_offset{-1};
   std::vector<protocol::FileRange> ranges;
   uint64_t size_bytes = 0;
+  std::vector<producers::AbortedTxn> aborted;  // read_committed only
 };
 
 // What one pass over the shards carries along: the response's byte budget.
@@ -83,9 +87,9 @@ ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& b
   if (wakeup != nullptr) partition->add_waiter(wakeup);
   int64_t limit = std::min(input.partition_max_bytes, budget.remaining_bytes);
   if (budget.have_data && limit <= 0) return out;
+  Offset visible = input.read_committed ? out.last_stable_offset : out.high_watermark;
   Result<storage::ReadResult> read =
-      log.read(input.fetch_offset, static_cast<uint64_t>(std::max<int64_t>(limit, 0)),
-               out.last_stable_offset);
+      log.read(input.fetch_offset, static_cast<uint64_t>(std::max<int64_t>(limit, 0)), visible);
   if (!read.ok()) {
     out.error = kafka_error(read.status());
     return out;
@@ -100,6 +104,9 @@ ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& b
                                              static_cast<uint32_t>(range.size_bytes), range.file});
   }
   out.size_bytes = read->size_bytes;
+  if (input.read_committed) {
+    out.aborted = partition->producers.aborted_between(input.fetch_offset, read->next_offset);
+  }
   budget.remaining_bytes -= static_cast<int64_t>(read->size_bytes);
   budget.have_data = true;
   return out;
@@ -154,7 +161,12 @@ void fill(FetchResponse::PartitionData& out, ReadOutput& read, bool read_committ
   out.last_stable_offset = read.last_stable_offset.value();
   out.log_start_offset = read.log_start_offset.value();
   if (read_committed) {
-    out.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>();
+    std::vector<FetchResponse::AbortedTransaction> aborted(read.aborted.size());
+    for (size_t i = 0; i < read.aborted.size(); i++) {
+      aborted[i].producer_id = read.aborted[i].producer_id.value();
+      aborted[i].first_offset = read.aborted[i].first_offset.value();
+    }
+    out.aborted_transactions = std::move(aborted);
   } else {
     out.aborted_transactions = std::nullopt;
   }
@@ -190,9 +202,12 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
       out.partition_index = partition.partition;
       slots.push_back(&out);
       if (partition.partition < 0) continue;  // answered unknown below
-      ReadInput input{slots.size() - 1, topic.topic, PartitionId(partition.partition),
+      ReadInput input{slots.size() - 1,
+                      topic.topic,
+                      PartitionId(partition.partition),
                       Offset(partition.fetch_offset),
-                      std::max<int64_t>(partition.partition_max_bytes, 0)};
+                      std::max<int64_t>(partition.partition_max_bytes, 0),
+                      read_committed};
       per_shard[broker.shard_of(topic.topic, input.partition)].push_back(std::move(input));
     }
   }

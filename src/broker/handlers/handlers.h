@@ -17,6 +17,11 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx);
 asio::awaitable<net::Reply> handle_fetch(RequestContext ctx);
 asio::awaitable<net::Reply> handle_list_offsets(RequestContext ctx);
 asio::awaitable<net::Reply> handle_init_producer_id(RequestContext ctx);
+// Transactions (txn/).
+asio::awaitable<net::Reply> handle_add_partitions_to_txn(RequestContext ctx);
+asio::awaitable<net::Reply> handle_add_offsets_to_txn(RequestContext ctx);
+asio::awaitable<net::Reply> handle_end_txn(RequestContext ctx);
+asio::awaitable<net::Reply> handle_txn_offset_commit(RequestContext ctx);
 // Consumer groups (groups/).
 asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx);
 asio::awaitable<net::Reply> handle_join_group(RequestContext ctx);

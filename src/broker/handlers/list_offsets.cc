@@ -1,11 +1,12 @@
 // ListOffsets (key 2): an offset per partition for a timestamp.
 //
 //   -2 (EARLIEST)  the log start offset
-//   -1 (LATEST)    the high watermark (= last stable offset until transactions exist, so
-//                  read_committed gives the same answer)
+//   -1 (LATEST)    the high watermark; for read_committed (isolation_level 1, v2+) the last
+//                  stable offset
 //   t >= 0         the offset of the first record whose timestamp is >= t, with that
 //                  record's timestamp (Kafka's record-level answer: the time index finds the
-//                  batch, then the batch's records are read); none: offset -1, timestamp -1
+//                  batch, then the batch's records are read); none: offset -1, timestamp -1.
+//                  Only offsets below the high watermark (read_committed: the LSO) count.
 // v0 answers in old_style_offsets ([offset], or [] when none). Each partition hops to its
 // owning shard. Errors: UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR.
 #include <map>
@@ -61,20 +62,20 @@ Result<Lookup> find_record_by_time(storage::Log& log, Offset from, TimestampMs t
 }
 
 Lookup lookup_one(const BrokerState& broker, const std::string& topic, PartitionId id,
-                  int64_t timestamp) {
+                  int64_t timestamp, bool read_committed) {
   std::shared_ptr<Partition> partition = broker.partitions->find(topic, id);
   if (partition == nullptr) return Lookup{ErrorCode::unknown_topic_or_partition};
   Status health = partition->health();
   if (!health.ok()) return Lookup{kafka_error(health)};
   storage::Log& log = *partition->log;
   if (timestamp == kEarliestTimestamp) return Lookup{ErrorCode::none, log.log_start_offset()};
-  if (timestamp == kLatestTimestamp) return Lookup{ErrorCode::none, partition->high_watermark()};
+  Offset visible = read_committed ? partition->last_stable_offset() : partition->high_watermark();
+  if (timestamp == kLatestTimestamp) return Lookup{ErrorCode::none, visible};
   if (timestamp < 0) return Lookup{};  // other special values (e.g. -3, KIP-734) are not served
   Result<std::optional<Offset>> batch = log.offset_for_timestamp(TimestampMs(timestamp));
   if (!batch.ok()) return Lookup{kafka_error(batch.status())};
   if (!batch->has_value()) return Lookup{};
-  Result<Lookup> found =
-      find_record_by_time(log, **batch, TimestampMs(timestamp), partition->high_watermark());
+  Result<Lookup> found = find_record_by_time(log, **batch, TimestampMs(timestamp), visible);
   if (!found.ok()) return Lookup{kafka_error(found.status())};
   return *found;
 }
@@ -84,6 +85,7 @@ struct LookupInput {
   std::string topic;
   PartitionId partition;
   int64_t timestamp = 0;
+  bool read_committed = false;
 };
 
 asio::awaitable<std::vector<std::pair<size_t, Lookup>>> lookup_on_shard(
@@ -91,8 +93,8 @@ asio::awaitable<std::vector<std::pair<size_t, Lookup>>> lookup_on_shard(
   std::vector<std::pair<size_t, Lookup>> out;
   out.reserve(inputs.size());
   for (const LookupInput& input : inputs) {
-    out.emplace_back(input.slot,
-                     lookup_one(*broker, input.topic, input.partition, input.timestamp));
+    out.emplace_back(input.slot, lookup_one(*broker, input.topic, input.partition, input.timestamp,
+                                            input.read_committed));
   }
   co_return out;
 }
@@ -126,7 +128,7 @@ asio::awaitable<net::Reply> handle_list_offsets(RequestContext ctx) {
         continue;
       }
       LookupInput input{slots.size() - 1, topic.name, PartitionId(partition.partition_index),
-                        partition.timestamp};
+                        partition.timestamp, request.isolation_level == 1};
       per_shard[broker.shard_of(topic.name, input.partition)].push_back(std::move(input));
     }
   }

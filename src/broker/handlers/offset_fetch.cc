@@ -2,8 +2,9 @@
 // (v2+, topics null) all of them. A partition without a commit answers offset -1, empty
 // metadata and no error, as Kafka does. While the group's __consumer_offsets partition is
 // being replayed the answer is COORDINATOR_LOAD_IN_PROGRESS (top level from v2, per partition
-// before). v5+ carry the committed leader epoch; v7's require_stable has nothing to wait for
-// (no transactional offsets are pending).
+// before). v5+ carry the committed leader epoch. Offsets a transaction committed are shown
+// once its COMMIT marker landed; v7's require_stable makes a partition whose transactional
+// commit is still pending answer UNSTABLE_OFFSET_COMMIT (the client retries).
 #include <map>
 
 #include "broker/error_code.h"
@@ -50,7 +51,9 @@ asio::awaitable<net::Reply> handle_offset_fetch(RequestContext ctx) {
     result.error = ErrorCode::coordinator_not_available;
   } else {
     result = co_await groups::on_group_shard(
-        ctx, request.group_id, groups::fetch_offsets(ctx.broker->groups, request.group_id, keys));
+        ctx, request.group_id,
+        groups::fetch_offsets(ctx.broker->groups, request.group_id, keys,
+                              version >= 7 && request.require_stable));
   }
   OffsetFetchResponse response;
   if (result.error != ErrorCode::none && version >= 2) {
@@ -79,7 +82,7 @@ asio::awaitable<net::Reply> handle_offset_fetch(RequestContext ctx) {
       response.topics.back().name = fetched.key.topic;
     }
     response.topics[it->second].partitions.push_back(
-        to_partition(fetched.key.partition, fetched.committed, ErrorCode::none));
+        to_partition(fetched.key.partition, fetched.committed, fetched.error));
   }
   co_return respond(ctx, response);
 }

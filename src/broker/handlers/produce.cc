@@ -20,9 +20,11 @@
 //   base offset != 0, record rules   INVALID_RECORD (UNSUPPORTED_COMPRESSION_TYPE for codecs)
 //   batch bigger than segment.bytes  RECORD_LIST_TOO_LARGE
 //   CreateTime out of message.timestamp.difference.max.ms   INVALID_TIMESTAMP
-//   transactional batch (no transactions yet)               INVALID_TXN_STATE
-//   idempotence (producers/producer_state.h): duplicate -> the original offsets;
-//   OUT_OF_ORDER_SEQUENCE_NUMBER; INVALID_PRODUCER_EPOCH
+//   transactional batch without a producer id                INVALID_RECORD
+//   idempotence and transactions (producers/producer_state.h): duplicate -> the original
+//   offsets; OUT_OF_ORDER_SEQUENCE_NUMBER; INVALID_PRODUCER_EPOCH; INVALID_TXN_STATE for a
+//   transactional batch to a partition not in the producer's transaction (KIP-890), or a
+//   plain one while its transaction here is open
 // Produce v0-2 carry legacy message sets (magic 0/1), which Cairn does not store:
 // UNSUPPORTED_FOR_MESSAGE_FORMAT per partition. (They are advertised only because librdkafka
 // enables compression codecs only when the Produce range reaches v0; it then sends v3+.)
@@ -99,8 +101,8 @@ bool timestamps_within(model::RecordBatchView batch, int64_t now_ms, int64_t lim
 }
 
 // The checks a produced batch passes before anything is appended: request version, size,
-// framing and CRC (validate_produce_records fills `check`), offsets, no transactions yet,
-// timestamps. ErrorCode::none when the batch may go on.
+// framing and CRC (validate_produce_records fills `check`), offsets, timestamps. ErrorCode::none
+// when the batch may go on.
 ErrorCode check_batch(int16_t version, const AppendInput& input, const PartitionConfig& config,
                       int64_t now_ms, protocol::BatchCheck& check) {
   if (version < kProduceVersionBatchesMin) return ErrorCode::unsupported_for_message_format;
@@ -114,7 +116,7 @@ ErrorCode check_batch(int16_t version, const AppendInput& input, const Partition
   const model::RecordBatchView& view = *check.batch;
   if (view.base_offset().value() != 0) return ErrorCode::invalid_record;
   if (view.size_bytes() > config.log.segment_bytes) return ErrorCode::record_list_too_large;
-  if (view.is_transactional()) return ErrorCode::invalid_txn_state;
+  if (view.is_transactional() && view.producer_id().value() < 0) return ErrorCode::invalid_record;
   if (config.timestamp_type == TimestampType::create_time &&
       config.timestamp_difference_max_ms != std::numeric_limits<int64_t>::max() &&
       !timestamps_within(view, now_ms, config.timestamp_difference_max_ms)) {
@@ -142,6 +144,33 @@ TimestampMs stamp_timestamps(std::span<uint8_t> batch, const protocol::BatchChec
   return view.max_timestamp();
 }
 
+producers::ProducerBatch producer_batch_of(const model::RecordBatchView& view) {
+  producers::ProducerBatch producer;
+  producer.producer_id = view.producer_id();
+  producer.epoch = view.producer_epoch();
+  producer.first_sequence = view.base_sequence();
+  producer.last_sequence =
+      producers::last_sequence_of(view.base_sequence(), view.last_offset_delta());
+  producer.transactional = view.is_transactional();
+  return producer;
+}
+
+// The error of a refused idempotent or transactional batch.
+ErrorCode sequence_error(producers::SequenceVerdict verdict) {
+  switch (verdict) {
+    case producers::SequenceVerdict::out_of_order:
+      return ErrorCode::out_of_order_sequence_number;
+    case producers::SequenceVerdict::invalid_epoch:
+      return ErrorCode::invalid_producer_epoch;
+    case producers::SequenceVerdict::invalid_txn_state:
+      return ErrorCode::invalid_txn_state;
+    case producers::SequenceVerdict::append:
+    case producers::SequenceVerdict::duplicate:
+      break;
+  }
+  return ErrorCode::unknown_server_error;
+}
+
 // Checks and appends one partition's batch. Runs on the owning shard.
 AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks,
                         const AppendInput& input, DurabilityBarrier* barrier) {
@@ -167,27 +196,18 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
   producers::ProducerBatch producer;
   bool idempotent = view.producer_id().value() >= 0;
   if (idempotent) {
-    producer.producer_id = view.producer_id();
-    producer.epoch = view.producer_epoch();
-    producer.first_sequence = view.base_sequence();
-    producer.last_sequence =
-        producers::last_sequence_of(view.base_sequence(), view.last_offset_delta());
+    producer = producer_batch_of(view);
     producers::SequenceCheck sequence = partition->producers.check(producer);
-    switch (sequence.verdict) {
-      case producers::SequenceVerdict::append:
-        break;
-      case producers::SequenceVerdict::duplicate:
-        out.base_offset = sequence.original.first_offset;
-        if (config.timestamp_type == TimestampType::log_append_time) {
-          out.log_append_time = sequence.original.max_timestamp;
-        }
-        if (acks == -1)
-          log.wait_durable(sequence.original.last_offset, barrier->callback(out.slot));
-        return out;
-      case producers::SequenceVerdict::out_of_order:
-        return fail(ErrorCode::out_of_order_sequence_number);
-      case producers::SequenceVerdict::invalid_epoch:
-        return fail(ErrorCode::invalid_producer_epoch);
+    if (sequence.verdict == producers::SequenceVerdict::duplicate) {
+      out.base_offset = sequence.original.first_offset;
+      if (config.timestamp_type == TimestampType::log_append_time) {
+        out.log_append_time = sequence.original.max_timestamp;
+      }
+      if (acks == -1) log.wait_durable(sequence.original.last_offset, barrier->callback(out.slot));
+      return out;
+    }
+    if (sequence.verdict != producers::SequenceVerdict::append) {
+      return fail(sequence_error(sequence.verdict));
     }
   }
 

@@ -4,7 +4,8 @@
 // High watermark: Cairn is a single node with replication factor 1, so a record is committed
 // as soon as it is in the log: the high watermark is the log end offset, and consumers may see
 // acks=1 data before it is fsynced (as a single-broker Kafka with RF=1 does). The last stable
-// offset is the high watermark until transactions exist.
+// offset (what read_committed consumers may see) stops at the first open transaction
+// (producers/producer_state.h; markers: transactions.h).
 //
 // Lifetime: PartitionManager keeps partitions in shared_ptrs; code that suspends (a produce
 // waiting for fsync) holds a shared_ptr, never a raw pointer, across the suspension. A deleted
@@ -51,7 +52,7 @@ struct Partition {
   }
   // REQUIRES: usable().
   Offset high_watermark() const { return log->log_end_offset(); }
-  Offset last_stable_offset() const { return high_watermark(); }
+  Offset last_stable_offset() const { return producers.last_stable_offset(high_watermark()); }
 
   // Wakes every waiting Fetch (after an append or a log-start change).
   void notify_waiters() {

@@ -7,7 +7,9 @@
 #include "base/assert.h"
 #include "broker/meta_file.h"
 #include "broker/partitions/log_await.h"
+#include "broker/partitions/transactions.h"
 #include "broker/shard_map.h"
+#include "protocol/record_batch.h"
 #include "storage/io.h"
 
 namespace cairn::broker {
@@ -16,7 +18,7 @@ namespace {
 constexpr const char* kTopicIdFile = "topic_id";
 constexpr const char* kProducerSnapshotFile = "producer_state.snapshot";
 constexpr size_t kTopicIdFileBytesMax = 64;
-constexpr size_t kProducerSnapshotBytesMax = 8 * MiB;
+constexpr size_t kProducerSnapshotBytesMax = 64 * MiB;
 
 std::string hex_of(const protocol::Uuid& id) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -53,8 +55,20 @@ Status prepare_partition_dir(storage::Io& io, const std::filesystem::path& data_
   return io.sync_dir(data_dir.string());
 }
 
+// The marker in the control batch `header` describes (one small read).
+Result<TxnMarker> read_marker(storage::Log& log, const storage::BatchHeader& header) {
+  Result<storage::ReadResult> read = log.read(header.base_offset, 1, header.next_offset());
+  if (!read.ok()) return read.status();
+  Result<std::vector<uint8_t>> bytes = log.copy(*read);
+  if (!bytes.ok()) return bytes.status();
+  protocol::BatchSplitter splitter(*bytes);
+  std::optional<model::RecordBatchView> batch = splitter.next();
+  if (!batch.has_value()) return error(StatusCode::corrupt, "unreadable control batch");
+  return decode_marker_batch(*batch);
+}
+
 // Rebuilds the producer state: the snapshot saved by the last clean stop (if it is still
-// valid for this log), then every batch after it.
+// valid for this log), then every batch after it (markers end transactions).
 Status rebuild_producers(storage::Io& io, Partition& partition) {
   storage::Log& log = *partition.log;
   producers::ProducerStateTable& table = partition.producers;
@@ -74,15 +88,37 @@ Status rebuild_producers(storage::Io& io, Partition& partition) {
                    valid_up_to.ok() ? "past the log end" : valid_up_to.status().message());
     }
   }
-  Status scanned = log.scan_headers(from, [&table](const storage::BatchHeader& header) {
-    if (header.producer_id.value() < 0 || header.is_control() || header.base_sequence.value() < 0) {
+  Status marker_status;
+  Status scanned = log.scan_headers(from, [&](const storage::BatchHeader& header) {
+    if (header.producer_id.value() < 0) return true;
+    if (header.is_control()) {
+      // A marker: its type (commit or abort) is in its one record.
+      Result<TxnMarker> marker = read_marker(log, header);
+      if (marker.status().code() == StatusCode::unsupported) return true;  // not a txn marker
+      if (!marker.ok()) {
+        marker_status = marker.status();
+        return false;
+      }
+      if (table.marker_allowed(header.producer_id, header.producer_epoch)) {
+        table.complete_transaction(header.producer_id, header.producer_epoch, marker->commit,
+                                   header.base_offset);
+      }
       return true;
     }
-    table.record({header.producer_id, header.producer_epoch, header.base_sequence,
-                  producers::last_sequence_of(header.base_sequence, header.last_offset_delta),
-                  header.base_offset, header.last_offset(), header.max_timestamp});
+    if (header.base_sequence.value() < 0) return true;
+    producers::ProducerBatch batch{
+        header.producer_id,
+        header.producer_epoch,
+        header.base_sequence,
+        producers::last_sequence_of(header.base_sequence, header.last_offset_delta),
+        header.base_offset,
+        header.last_offset(),
+        header.max_timestamp};
+    batch.transactional = header.is_transactional();
+    table.record(batch);
     return true;
   });
+  if (scanned.ok()) scanned = marker_status;
   table.forget_below(log.log_start_offset());
   return scanned;
 }
@@ -236,7 +272,8 @@ Status PartitionManager::close() {
         if (partition == nullptr || !partition->usable()) continue;
         storage::Log& log = *partition->log;
         Status status = log.close();
-        if (status.ok() && partition->producers.size() > 0) {
+        if (status.ok() &&
+            (partition->producers.size() > 0 || !partition->producers.aborted().empty())) {
           std::vector<uint8_t> bytes = partition->producers.encode(log.log_end_offset());
           status = write_meta_file(
               *io_, std::filesystem::path(log.dir()) / kProducerSnapshotFile,
@@ -354,8 +391,8 @@ asio::awaitable<PartitionManager::InstallResult> PartitionManager::install_on_sh
 asio::awaitable<Status> PartitionManager::delete_topic(std::string topic, protocol::Uuid topic_id) {
   std::vector<std::filesystem::path> dirs;
   for (uint32_t i = 0; i < shards_.size(); i++) {
-    std::vector<std::filesystem::path> retired = co_await options_.shards->run_on(
-        net::ShardId(i), delete_on_shard(this, topic, topic_id));
+    std::vector<std::filesystem::path> retired =
+        co_await options_.shards->run_on(net::ShardId(i), delete_on_shard(this, topic, topic_id));
     dirs.insert(dirs.end(), retired.begin(), retired.end());
   }
   co_return co_await remove_incarnation_dirs(std::move(dirs), topic_id);

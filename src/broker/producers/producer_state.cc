@@ -57,6 +57,52 @@ class SnapshotReader {
   size_t at_ = 0;
 };
 
+// One cached batch of a producer in a snapshot.
+Result<ProducerBatch> decode_batch(SnapshotReader& reader, int64_t id, int16_t epoch,
+                                   int64_t valid_up_to) {
+  int32_t first_sequence = 0, last_sequence = 0;
+  int64_t first_offset = 0, last_offset = 0, max_timestamp = 0;
+  if (!reader.get(&first_sequence) || !reader.get(&last_sequence) || !reader.get(&first_offset) ||
+      !reader.get(&last_offset) || !reader.get(&max_timestamp)) {
+    return error(StatusCode::corrupt, "producer snapshot: batch");
+  }
+  if (first_offset < 0 || last_offset < first_offset || last_offset >= valid_up_to) {
+    return error(StatusCode::corrupt, "producer snapshot: batch offsets");
+  }
+  return ProducerBatch{ProducerId(id),
+                       ProducerEpoch(epoch),
+                       Sequence(first_sequence),
+                       Sequence(last_sequence),
+                       Offset(first_offset),
+                       Offset(last_offset),
+                       TimestampMs(max_timestamp)};
+}
+
+// The aborted-transaction list of a v2 snapshot.
+Result<std::vector<AbortedTxn>> decode_aborted(SnapshotReader& reader, int64_t valid_up_to) {
+  auto corrupt = [](const char* why) {
+    return error(StatusCode::corrupt, std::string("producer snapshot: ") + why);
+  };
+  std::vector<AbortedTxn> aborted;
+  uint32_t aborted_count = 0;
+  if (!reader.get(&aborted_count) || aborted_count > reader.left() / kAbortedBytes) {
+    return corrupt("aborted count");
+  }
+  aborted.reserve(aborted_count);
+  for (uint32_t i = 0; i < aborted_count; i++) {
+    int64_t id = 0, first = 0, last = 0, stable = 0;
+    if (!reader.get(&id) || !reader.get(&first) || !reader.get(&last) || !reader.get(&stable)) {
+      return corrupt("aborted transaction");
+    }
+    bool ordered = aborted.empty() || aborted.back().last_offset.value() < last;
+    if (id < 0 || first < 0 || last < first || last >= valid_up_to || stable < 0 || !ordered) {
+      return corrupt("aborted transaction fields");
+    }
+    aborted.push_back({ProducerId(id), Offset(first), Offset(last), Offset(stable)});
+  }
+  return aborted;
+}
+
 }  // namespace
 
 Sequence last_sequence_of(Sequence first, int32_t last_offset_delta) {
@@ -188,8 +234,7 @@ void ProducerStateTable::forget_below(Offset log_start_offset) {
     if (entry.txn_first_offset.value() >= 0) return false;
     return entry.batches.empty() || entry.batches.back().last_offset < log_start_offset;
   });
-  std::erase_if(aborted_,
-                [&](const AbortedTxn& a) { return a.last_offset < log_start_offset; });
+  std::erase_if(aborted_, [&](const AbortedTxn& a) { return a.last_offset < log_start_offset; });
 }
 
 const ProducerStateTable::Entry* ProducerStateTable::find(ProducerId producer_id) const {
@@ -292,40 +337,17 @@ Result<Offset> ProducerStateTable::decode(std::span<const uint8_t> bytes) {
     entry.txn_first_offset = Offset(txn_first);
     if (txn_first >= 0) ongoing.emplace(Offset(txn_first), ProducerId(id));
     for (uint8_t b = 0; b < batch_count; b++) {
-      int32_t first_sequence = 0, last_sequence = 0;
-      int64_t first_offset = 0, last_offset = 0, max_timestamp = 0;
-      if (!reader.get(&first_sequence) || !reader.get(&last_sequence) ||
-          !reader.get(&first_offset) || !reader.get(&last_offset) || !reader.get(&max_timestamp)) {
-        return corrupt("batch");
-      }
-      if (first_offset < 0 || last_offset < first_offset || last_offset >= valid_up_to) {
-        return corrupt("batch offsets");
-      }
-      entry.batches.push_back({ProducerId(id), ProducerEpoch(epoch), Sequence(first_sequence),
-                               Sequence(last_sequence), Offset(first_offset), Offset(last_offset),
-                               TimestampMs(max_timestamp)});
+      Result<ProducerBatch> batch = decode_batch(reader, id, epoch, valid_up_to);
+      if (!batch.ok()) return batch.status();
+      entry.batches.push_back(*batch);
     }
     entry.last_touch = ++touch;
     entries.emplace(ProducerId(id), std::move(entry));
   }
   if (version >= 2) {
-    uint32_t aborted_count = 0;
-    if (!reader.get(&aborted_count) || aborted_count > reader.left() / kAbortedBytes) {
-      return corrupt("aborted count");
-    }
-    aborted.reserve(aborted_count);
-    for (uint32_t i = 0; i < aborted_count; i++) {
-      int64_t id = 0, first = 0, last = 0, stable = 0;
-      if (!reader.get(&id) || !reader.get(&first) || !reader.get(&last) || !reader.get(&stable)) {
-        return corrupt("aborted transaction");
-      }
-      bool ordered = aborted.empty() || aborted.back().last_offset.value() < last;
-      if (id < 0 || first < 0 || last < first || last >= valid_up_to || stable < 0 ||
-          !ordered) {
-        return corrupt("aborted transaction fields");
-      }
-      aborted.push_back({ProducerId(id), Offset(first), Offset(last), Offset(stable)});
-    }
+    Result<std::vector<AbortedTxn>> decoded = decode_aborted(reader, valid_up_to);
+    if (!decoded.ok()) return decoded.status();
+    aborted = std::move(decoded).value();
   }
   if (reader.left() != 0) return corrupt("trailing bytes");
   entries_ = std::move(entries);

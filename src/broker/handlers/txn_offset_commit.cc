@@ -1,0 +1,92 @@
+// TxnOffsetCommit (key 28, v0-3): a transactional producer commits its consumer group's
+// offsets inside its transaction (send_offsets_to_transaction). They are written to the
+// group's __consumer_offsets partition as a transactional batch of the producer and stay
+// pending — OffsetFetch does not show them, or answers UNSTABLE_OFFSET_COMMIT when asked for
+// stable offsets — until the transaction's marker lands there: then they are committed, or
+// dropped on abort. v3 (KIP-447) carries the group generation, member id and instance id,
+// checked like OffsetCommit's so a zombie of a rebalanced group is fenced
+// (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID); v0-2 skip those checks. A
+// producer epoch older than one whose marker already reached the partition is
+// PRODUCER_FENCED (v3; INVALID_PRODUCER_EPOCH before). Per-partition errors as OffsetCommit's.
+#include "protocol/generated/txn_offset_commit.h"
+#include "broker/error_code.h"
+#include "broker/groups/handler_support.h"
+#include "broker/handlers/handlers.h"
+
+namespace cairn::broker {
+
+namespace {
+
+using protocol::TxnOffsetCommitRequest;
+using protocol::TxnOffsetCommitResponse;
+
+constexpr int16_t kGroupMetadataFromVersion = 3;
+
+groups::CommitRequest to_commit(const RequestContext& ctx, TxnOffsetCommitRequest& request) {
+  groups::CommitRequest commit;
+  commit.group_id = request.group_id;
+  commit.producer =
+      InternalProducer{ProducerId(request.producer_id), ProducerEpoch(request.producer_epoch)};
+  if (ctx.api_version() >= kGroupMetadataFromVersion) {
+    commit.generation_id = request.generation_id;
+    commit.member_id = request.member_id;
+    commit.group_instance_id = request.group_instance_id;
+  }
+  std::shared_ptr<const TopicTable> topics = ctx.broker->topics->snapshot();
+  const int32_t metadata_max_bytes = ctx.broker->groups->config().offset_metadata_max_bytes;
+  for (auto& topic : request.topics) {
+    const TopicInfo* info = topics->find(topic.name);
+    for (auto& partition : topic.partitions) {
+      groups::CommitPartition p;
+      p.key = {topic.name, PartitionId(partition.partition_index)};
+      p.offset = Offset(partition.committed_offset);
+      p.leader_epoch = LeaderEpoch(partition.committed_leader_epoch);
+      p.metadata = partition.committed_metadata.value_or("");
+      if (info == nullptr || partition.partition_index < 0 ||
+          partition.partition_index >= info->partition_count) {
+        p.error = ErrorCode::unknown_topic_or_partition;
+      } else if (p.metadata.size() > static_cast<size_t>(metadata_max_bytes)) {
+        p.error = ErrorCode::offset_metadata_too_large;
+      }
+      commit.partitions.push_back(std::move(p));
+    }
+  }
+  return commit;
+}
+
+}  // namespace
+
+asio::awaitable<net::Reply> handle_txn_offset_commit(RequestContext ctx) {
+  TxnOffsetCommitRequest request;
+  if (!ctx.decode(request)) co_return net::Reply::close();
+  std::vector<ErrorCode> errors;
+  if (ctx.broker->groups == nullptr) {
+    for (const auto& topic : request.topics) {
+      errors.insert(errors.end(), topic.partitions.size(), ErrorCode::coordinator_not_available);
+    }
+  } else {
+    groups::CommitRequest commit = to_commit(ctx, request);
+    const std::string group_id = commit.group_id;
+    errors = co_await groups::on_group_shard(
+        ctx, group_id, groups::commit_offsets(ctx.broker->groups, std::move(commit)));
+  }
+  TxnOffsetCommitResponse response;
+  size_t next = 0;
+  for (const auto& topic : request.topics) {
+    TxnOffsetCommitResponse::TxnOffsetCommitResponseTopic out;
+    out.name = topic.name;
+    for (const auto& partition : topic.partitions) {
+      ASSERT(next < errors.size());
+      ErrorCode error = errors[next++];
+      if (error == ErrorCode::producer_fenced && ctx.api_version() < kGroupMetadataFromVersion) {
+        error = ErrorCode::invalid_producer_epoch;
+      }
+      out.partitions.push_back({partition.partition_index, wire(error)});
+    }
+    response.topics.push_back(std::move(out));
+  }
+  ASSERT(next == errors.size());
+  co_return respond(ctx, response);
+}
+
+}  // namespace cairn::broker

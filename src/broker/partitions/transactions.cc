@@ -1,0 +1,45 @@
+#include "broker/partitions/transactions.h"
+
+#include "base/assert.h"
+#include "protocol/record_batch.h"
+
+namespace cairn::broker {
+Result<TxnMarker> decode_marker_batch(const model::RecordBatchView& batch) {
+  if (!batch.is_control()) return error(StatusCode::corrupt, "not a control batch");
+  Result<protocol::BatchRecords> records = protocol::BatchRecords::open(batch, 1 << 16);
+  if (!records.ok()) return records.status();
+  protocol::RecordReader reader = records->reader();
+  protocol::Record record;
+  if (!reader.next(&record)) {
+    RETURN_IF_ERROR(reader.status());
+    return error(StatusCode::corrupt, "control batch without a record");
+  }
+  Result<protocol::ControlRecord> control = protocol::decode_control_record(record);
+  if (!control.ok()) return error(StatusCode::corrupt, control.status().message());
+  if (control->type != protocol::ControlType::abort &&
+      control->type != protocol::ControlType::commit) {
+    return error(StatusCode::unsupported, "not a transaction marker");
+  }
+  return TxnMarker{control->type == protocol::ControlType::commit, control->coordinator_epoch};
+}
+
+Result<Offset> append_marker(Partition& partition, ProducerId producer_id, ProducerEpoch epoch,
+                             bool commit, TimestampMs now) {
+  ASSERT(partition.usable());
+  if (!partition.producers.marker_allowed(producer_id, epoch)) {
+    return error(StatusCode::invalid_argument, "a newer producer epoch wrote here");
+  }
+  protocol::ControlBatchInput input;
+  input.producer_id = producer_id;
+  input.producer_epoch = epoch;
+  input.type = commit ? protocol::ControlType::commit : protocol::ControlType::abort;
+  input.timestamp = now;
+  std::vector<uint8_t> batch = protocol::build_control_batch(input);
+  Result<storage::AppendResult> appended = partition.log->append(batch);
+  if (!appended.ok()) return appended.status();
+  partition.producers.complete_transaction(producer_id, epoch, commit, appended->last_offset);
+  partition.notify_waiters();
+  return appended->last_offset;
+}
+
+}  // namespace cairn::broker

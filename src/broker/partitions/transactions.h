@@ -1,0 +1,42 @@
+// Transaction markers on a partition: the control batch that ends a producer's transaction
+// (Kafka's EndTransactionMarker) and what appending one does to the partition.
+//
+// A marker is a v2 control batch (protocol::build_control_batch: transactional + control
+// attributes, the producer's id and epoch, one record of type COMMIT or ABORT). Clients never
+// hand these to the application; read_committed consumers use them (with Fetch's
+// aborted_transactions) to drop aborted data.
+//
+//   Result<Offset> at = append_marker(*partition, pid, epoch, /*commit=*/true, now_ms);
+//   Status durable = co_await await_durable(*partition->log, *at);
+//
+// Shard thread (the partition's owner) only.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/status.h"
+#include "base/types.h"
+#include "broker/partitions/partition.h"
+#include "model/record_batch_view.h"
+
+namespace cairn::broker {
+
+struct TxnMarker {
+  bool commit = false;
+  int32_t coordinator_epoch = 0;
+};
+
+// The marker of a control batch. corrupt if `batch` is not a well-formed control batch;
+// unsupported for a control batch of another type (e.g. KRaft's leader change).
+Result<TxnMarker> decode_marker_batch(const model::RecordBatchView& batch);
+
+// Appends a marker ending (producer_id, epoch)'s transaction on `partition`, updates its
+// producer state (LSO, aborted list) and wakes its Fetches. Returns the marker's offset.
+// invalid_argument if a newer epoch of the producer already wrote here (a stale marker);
+// the log's error if the append fails. REQUIRES: partition.usable().
+Result<Offset> append_marker(Partition& partition, ProducerId producer_id, ProducerEpoch epoch,
+                             bool commit, TimestampMs now);
+
+}  // namespace cairn::broker
