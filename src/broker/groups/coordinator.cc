@@ -212,24 +212,37 @@ asio::awaitable<LeaveResult> leave_group(const GroupCoordinator* coordinator, st
   co_return result;
 }
 
+namespace {
+
+// Whether the request may commit: the group is loaded; a transactional commit comes from the
+// producer whose open transaction holds the group's partition (AddOffsetsToTxn) and not from a
+// fenced epoch; and the member checks (OffsetCommit always, TxnOffsetCommit v3).
+ErrorCode commit_allowed(ShardCoordinator& local, const CommitRequest& request) {
+  if (local.manager().is_loading(request.group_id)) return ErrorCode::coordinator_load_in_progress;
+  if (request.producer.has_value()) {
+    int32_t partition = local.partition_of(request.group_id);
+    const InternalProducer& producer = *request.producer;
+    if (local.producer_fenced(partition, producer.producer_id, producer.epoch)) {
+      return ErrorCode::producer_fenced;
+    }
+    if (!local.in_transaction(partition, producer.producer_id, producer.epoch)) {
+      return ErrorCode::invalid_txn_state;
+    }
+    if (request.generation_id < 0 && request.member_id.empty()) return ErrorCode::none;
+  }
+  return local.manager().check_offset_commit(request.group_id, request.generation_id,
+                                             request.member_id, request.group_instance_id,
+                                             local.now_ms());
+}
+
+}  // namespace
+
 asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* coordinator,
                                                        CommitRequest request) {
   ShardCoordinator& local = coordinator->local();
   std::vector<ErrorCode> errors;
   for (const CommitPartition& p : request.partitions) errors.push_back(p.error);
-  ErrorCode allowed = ErrorCode::none;
-  if (local.manager().is_loading(request.group_id)) {
-    allowed = ErrorCode::coordinator_load_in_progress;
-  } else if (request.producer.has_value() &&
-             local.producer_fenced(local.partition_of(request.group_id),
-                                   request.producer->producer_id, request.producer->epoch)) {
-    allowed = ErrorCode::producer_fenced;
-  } else if (!request.producer.has_value() || request.generation_id >= 0 ||
-             !request.member_id.empty()) {
-    allowed = local.manager().check_offset_commit(request.group_id, request.generation_id,
-                                                  request.member_id, request.group_instance_id,
-                                                  local.now_ms());
-  }
+  ErrorCode allowed = commit_allowed(local, request);
   local.rearm();
   if (allowed != ErrorCode::none) {
     std::fill(errors.begin(), errors.end(), allowed);
@@ -257,23 +270,32 @@ asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* c
   }
   if (records.empty()) co_return errors;
   int32_t partition = local.partition_of(request.group_id);
-  Result<Offset> base =
-      co_await local.append_durable(partition, std::move(records), request.producer);
+  // A transactional commit is pending from the moment it is in the log, as Kafka does: the
+  // transaction's marker may land while the commit still waits for its fsync.
+  std::function<void(Offset)> on_appended;
+  if (request.producer.has_value()) {
+    on_appended = [&](Offset base) {
+      for (size_t n = 0; n < written.size(); ++n) {
+        values[n].record_offset = Offset(base.value() + static_cast<int64_t>(n));
+        local.manager().add_pending_txn_offset(partition, request.producer->producer_id,
+                                               request.group_id, request.partitions[written[n]].key,
+                                               values[n]);
+      }
+    };
+  }
+  Result<Offset> base = co_await local.append_durable(partition, std::move(records),
+                                                      request.producer, std::move(on_appended));
   if (!base.ok()) {
     spdlog::warn("{}-{}: commit of group '{}' failed: {}", kOffsetsTopic, partition,
                  request.group_id, base.status().to_string());
     for (size_t i : written) errors[i] = ErrorCode::coordinator_not_available;
     co_return errors;
   }
+  if (request.producer.has_value()) co_return errors;
   for (size_t n = 0; n < written.size(); ++n) {
     values[n].record_offset = Offset(base->value() + static_cast<int64_t>(n));
-    const TopicPartitionKey& key = request.partitions[written[n]].key;
-    if (request.producer.has_value()) {
-      local.manager().add_pending_txn_offset(request.producer->producer_id, request.group_id, key,
-                                             std::move(values[n]));
-    } else {
-      local.manager().apply_offset_commit(request.group_id, key, std::move(values[n]), now_ms);
-    }
+    local.manager().apply_offset_commit(request.group_id, request.partitions[written[n]].key,
+                                        std::move(values[n]), now_ms);
   }
   local.rearm();
   co_return errors;
@@ -314,7 +336,7 @@ asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
 void complete_txn_offsets(const GroupCoordinator* coordinator, int32_t partition,
                           ProducerId producer_id, bool commit) {
   ShardCoordinator& local = coordinator->local(coordinator->shard_for_partition(partition));
-  local.manager().complete_txn_offsets(producer_id, commit, local.now_ms());
+  local.manager().complete_txn_offsets(partition, producer_id, commit, local.now_ms());
 }
 
 asio::awaitable<GroupSummary> describe_group(const GroupCoordinator* coordinator,

@@ -129,15 +129,19 @@ class GroupManager {
   void apply_offset_commit(const std::string& group_id, const TopicPartitionKey& key,
                            CommittedOffset committed, int64_t now_ms);
   // --- transactional offsets (TxnOffsetCommit) ---
-  // A transactional commit of `producer_id` is durable (or was replayed): it stays pending
-  // — invisible to OffsetFetch — until the producer's transaction marker lands.
-  void add_pending_txn_offset(ProducerId producer_id, const std::string& group_id,
-                              const TopicPartitionKey& key, CommittedOffset committed);
-  // The producer's marker landed: its pending offsets become committed, or are dropped.
-  void complete_txn_offsets(ProducerId producer_id, bool commit, int64_t now_ms);
+  // A transactional commit of `producer_id` was appended to __consumer_offsets partition
+  // `partition` (or replayed): it stays pending — invisible to OffsetFetch — until the
+  // producer's transaction marker lands on that partition.
+  void add_pending_txn_offset(int32_t partition, ProducerId producer_id,
+                              const std::string& group_id, const TopicPartitionKey& key,
+                              CommittedOffset committed);
+  // The producer's marker landed on `partition`: its pending offsets there become committed,
+  // or are dropped.
+  void complete_txn_offsets(int32_t partition, ProducerId producer_id, bool commit, int64_t now_ms);
   // Whether a transaction holds a pending offset for the key (OffsetFetch require_stable).
   bool has_pending_txn_offset(const std::string& group_id, const TopicPartitionKey& key) const;
-  size_t pending_txn_producers() const { return pending_txn_.size(); }
+  // Whether any transaction holds pending offsets on `partition`.
+  bool has_pending_txn(int32_t partition) const;
 
   // A tombstone for one committed offset (replay of OffsetDelete, DeleteGroups or expiry).
   void apply_offset_tombstone(const std::string& group_id, const TopicPartitionKey& key);
@@ -231,7 +235,8 @@ class GroupManager {
     TopicPartitionKey key;
     CommittedOffset committed;
   };
-  std::map<int64_t, std::vector<PendingOffset>> pending_txn_;  // by producer id
+  // By (__consumer_offsets partition, producer id).
+  std::map<std::pair<int32_t, int64_t>, std::vector<PendingOffset>> pending_txn_;
   // The latest `now_ms` seen; used when an asynchronous store completes.
   int64_t last_now_ms_ = 0;
 };

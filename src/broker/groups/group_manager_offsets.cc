@@ -1,6 +1,7 @@
 // GroupManager: committed offsets, admin operations (delete group, delete offsets, expiry) and
 // loading from __consumer_offsets. Membership and timers are in group_manager.cc.
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "broker/groups/consumer_protocol.h"
@@ -241,9 +242,10 @@ ErrorCode GroupManager::delete_group(const std::string& group_id,
   return ErrorCode::none;
 }
 
-void GroupManager::add_pending_txn_offset(ProducerId producer_id, const std::string& group_id,
-                                          const TopicPartitionKey& key, CommittedOffset committed) {
-  std::vector<PendingOffset>& pending = pending_txn_[producer_id.value()];
+void GroupManager::add_pending_txn_offset(int32_t partition, ProducerId producer_id,
+                                          const std::string& group_id, const TopicPartitionKey& key,
+                                          CommittedOffset committed) {
+  std::vector<PendingOffset>& pending = pending_txn_[{partition, producer_id.value()}];
   for (PendingOffset& p : pending) {
     if (p.group_id == group_id && p.key == key) {
       p.committed = std::move(committed);  // a later commit in the same transaction wins
@@ -253,8 +255,9 @@ void GroupManager::add_pending_txn_offset(ProducerId producer_id, const std::str
   pending.push_back({group_id, key, std::move(committed)});
 }
 
-void GroupManager::complete_txn_offsets(ProducerId producer_id, bool commit, int64_t now_ms) {
-  auto it = pending_txn_.find(producer_id.value());
+void GroupManager::complete_txn_offsets(int32_t partition, ProducerId producer_id, bool commit,
+                                        int64_t now_ms) {
+  auto it = pending_txn_.find({partition, producer_id.value()});
   if (it == pending_txn_.end()) return;
   std::vector<PendingOffset> pending = std::move(it->second);
   pending_txn_.erase(it);
@@ -266,12 +269,17 @@ void GroupManager::complete_txn_offsets(ProducerId producer_id, bool commit, int
 
 bool GroupManager::has_pending_txn_offset(const std::string& group_id,
                                           const TopicPartitionKey& key) const {
-  for (const auto& [producer, pending] : pending_txn_) {
+  for (const auto& [owner, pending] : pending_txn_) {
     for (const PendingOffset& p : pending) {
       if (p.group_id == group_id && p.key == key) return true;
     }
   }
   return false;
+}
+
+bool GroupManager::has_pending_txn(int32_t partition) const {
+  auto it = pending_txn_.lower_bound({partition, std::numeric_limits<int64_t>::min()});
+  return it != pending_txn_.end() && it->first.first == partition;
 }
 
 }  // namespace cairn::broker::groups

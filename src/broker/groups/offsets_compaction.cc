@@ -13,8 +13,8 @@
 // the old prefix followed by the rewrite (same state: the rewrite is newer) or the rewrite
 // alone. The rewrite waits until no append of this partition awaits durability: such a record
 // is not yet applied, so the rewrite would copy an older value past it. It also waits while a
-// transaction holds pending offsets on this shard: they live only in the prefix until their
-// marker lands.
+// transaction holds pending offsets on this partition: they live only in the prefix until
+// their marker lands.
 #include <spdlog/spdlog.h>
 
 #include "broker/groups/offsets_format.h"
@@ -27,7 +27,7 @@ void ShardCoordinator::maybe_compact(int32_t id) {
   if (usable_partition == nullptr) return;
   OffsetsPartition& p = *usable_partition;
   if (stopping_ || p.compacting || p.appends_in_flight > 0 || manager_.is_partition_loading(id) ||
-      manager_.pending_txn_producers() > 0) {
+      manager_.has_pending_txn(id)) {
     return;
   }
   storage::Log& log = *p.partition->log;

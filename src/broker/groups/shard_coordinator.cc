@@ -76,13 +76,15 @@ asio::awaitable<void> ShardCoordinator::load_partition(int32_t id) {
   std::shared_ptr<Partition> partition = partitions_.at(id).partition;
   storage::Log& log = *partition->log;
   Offset offset = log.log_start_offset();
-  const Offset end = log.log_end_offset();
   size_t batches = 0;
-  while (offset < end && !stopping_) {
+  // Up to the end as it is when the replay catches up, not as it was when it began: the
+  // transaction coordinator may append markers meanwhile, and they must be replayed too.
+  while (offset < log.log_end_offset() && !stopping_) {
+    const Offset end = log.log_end_offset();
     Result<storage::ReadResult> read = log.read(offset, kReplayReadBytes, end);
     Result<std::vector<uint8_t>> bytes =
         read.ok() ? log.copy(*read) : Result<std::vector<uint8_t>>(read.status());
-    Status replayed = bytes.ok() ? replay_batches(*bytes) : bytes.status();
+    Status replayed = bytes.ok() ? replay_batches(id, *bytes) : bytes.status();
     if (!replayed.ok()) {
       // Serving this partition's groups from a partial replay could hand out stale offsets:
       // its groups keep answering COORDINATOR_LOAD_IN_PROGRESS until an operator steps in.
@@ -98,18 +100,19 @@ asio::awaitable<void> ShardCoordinator::load_partition(int32_t id) {
   }
   if (stopping_) co_return;
   manager_.set_loading(id, false);
-  spdlog::info("{}-{}: loaded {} batches up to offset {}", kOffsetsTopic, id, batches, end.value());
+  spdlog::info("{}-{}: loaded {} batches up to offset {}", kOffsetsTopic, id, batches,
+               offset.value());
   rearm();
 }
 
-Status ShardCoordinator::replay_batches(std::span<const uint8_t> bytes) {
+Status ShardCoordinator::replay_batches(int32_t id, std::span<const uint8_t> bytes) {
   protocol::BatchSplitter splitter(bytes);
   while (std::optional<model::RecordBatchView> batch = splitter.next()) {
     if (batch->is_control()) {
       // A transaction's marker: its pending offset commits here become committed, or go.
       Result<TxnMarker> marker = decode_marker_batch(*batch);
       if (marker.ok()) {
-        manager_.complete_txn_offsets(batch->producer_id(), marker->commit, now_ms());
+        manager_.complete_txn_offsets(id, batch->producer_id(), marker->commit, now_ms());
       }
       continue;
     }
@@ -122,7 +125,7 @@ Status ShardCoordinator::replay_batches(std::span<const uint8_t> bytes) {
     protocol::Record record;
     while (reader.next(&record)) {
       if (!record.key.has_value()) continue;  // not one of ours; Kafka skips these too
-      apply_record(record.offset, *record.key, record.value, producer);
+      apply_record(id, record.offset, *record.key, record.value, producer);
     }
     RETURN_IF_ERROR(reader.status());
   }
@@ -130,7 +133,8 @@ Status ShardCoordinator::replay_batches(std::span<const uint8_t> bytes) {
   return Status();
 }
 
-void ShardCoordinator::apply_record(Offset offset, std::span<const uint8_t> key_bytes,
+void ShardCoordinator::apply_record(int32_t partition, Offset offset,
+                                    std::span<const uint8_t> key_bytes,
                                     std::optional<std::span<const uint8_t>> value,
                                     std::optional<ProducerId> producer) {
   Result<OffsetsRecordKey> key = decode_offsets_key(key_bytes);
@@ -149,7 +153,7 @@ void ShardCoordinator::apply_record(Offset offset, std::span<const uint8_t> key_
     }
     committed->record_offset = offset;
     if (producer.has_value()) {
-      return manager_.add_pending_txn_offset(*producer, commit->group_id, commit->key,
+      return manager_.add_pending_txn_offset(partition, *producer, commit->group_id, commit->key,
                                              std::move(*committed));
     }
     return manager_.apply_offset_commit(commit->group_id, commit->key, std::move(*committed),
@@ -190,6 +194,11 @@ bool ShardCoordinator::producer_fenced(int32_t id, ProducerId producer_id, Produ
   return p != nullptr && !p->partition->producers.marker_allowed(producer_id, epoch);
 }
 
+bool ShardCoordinator::in_transaction(int32_t id, ProducerId producer_id, ProducerEpoch epoch) {
+  OffsetsPartition* p = usable(id);
+  return p != nullptr && p->partition->producers.transaction_allowed(producer_id, epoch);
+}
+
 asio::awaitable<Status> ShardCoordinator::wait_durable(int32_t id, Offset offset) {
   std::shared_ptr<Partition> partition = partitions_.at(id).partition;
   if (partition == nullptr || !partition->usable()) {
@@ -199,9 +208,11 @@ asio::awaitable<Status> ShardCoordinator::wait_durable(int32_t id, Offset offset
 }
 
 asio::awaitable<Result<Offset>> ShardCoordinator::append_durable(
-    int32_t id, std::vector<OffsetsRecord> records, std::optional<InternalProducer> producer) {
+    int32_t id, std::vector<OffsetsRecord> records, std::optional<InternalProducer> producer,
+    std::function<void(Offset)> on_appended) {
   Result<storage::AppendResult> appended = append(id, records, producer);
   if (!appended.ok()) co_return appended.status();
+  if (on_appended) on_appended(appended->base_offset);
   OffsetsPartition& p = partitions_.at(id);
   ++p.appends_in_flight;
   Status durable = co_await wait_durable(id, appended->last_offset);

@@ -64,12 +64,17 @@ class ShardCoordinator {
   // offset of the first record. Errors: the log's (io_error, no_space, shutting_down), or
   // not_found if the partition's log is not usable.
   // With `producer`: a transactional batch of that producer (TxnOffsetCommit).
+  // `on_appended` (if set) runs with the first offset once appended, before the wait.
   asio::awaitable<Result<Offset>> append_durable(int32_t partition,
                                                  std::vector<OffsetsRecord> records,
-                                                 std::optional<InternalProducer> producer = {});
+                                                 std::optional<InternalProducer> producer = {},
+                                                 std::function<void(Offset)> on_appended = nullptr);
   // Whether a marker of a newer epoch of the producer already reached the partition (a
   // TxnOffsetCommit of this epoch comes from a fenced zombie).
   bool producer_fenced(int32_t partition, ProducerId producer_id, ProducerEpoch epoch);
+  // Whether the transaction coordinator added the partition to (producer, epoch)'s open
+  // transaction (AddOffsetsToTxn).
+  bool in_transaction(int32_t partition, ProducerId producer_id, ProducerEpoch epoch);
   // A deleted group's last GroupMetadata is no longer live (compaction must not rewrite it).
   void forget_stored_metadata(const std::string& group_id) { stored_metadata_.erase(group_id); }
   // Offset expiry (every offsets_retention_check_interval_ms) and compaction checks; runs on
@@ -94,9 +99,9 @@ class ShardCoordinator {
   OffsetsPartition* usable(int32_t id);
   asio::awaitable<Status> wait_durable(int32_t partition, Offset offset);
   asio::awaitable<void> load_partition(int32_t partition);
-  Status replay_batches(std::span<const uint8_t> bytes);
+  Status replay_batches(int32_t partition, std::span<const uint8_t> bytes);
   // `producer`: the record is a transactional offset commit of that producer (pending).
-  void apply_record(Offset offset, std::span<const uint8_t> key,
+  void apply_record(int32_t partition, Offset offset, std::span<const uint8_t> key,
                     std::optional<std::span<const uint8_t>> value,
                     std::optional<ProducerId> producer);
 

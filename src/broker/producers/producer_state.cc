@@ -19,8 +19,8 @@ bool in_sequence(Sequence last, Sequence next) {
 
 // Snapshot layout (little endian; docs/format/partition-dir.md):
 //   u32 magic "CPS1" | u16 version (2; 1 is still read) | i64 valid_up_to | u32 producer count
-//   per producer: i64 producer_id | i16 epoch | [v2: i64 open transaction's first offset or -1]
-//                 | u8 batch count (<= 5)
+//   per producer: i64 producer_id | i16 epoch | [v2: i64 open transaction's first offset or -1
+//                 | i64 last marker offset or -1] | u8 batch count (<= 5)
 //     per batch: i32 first_sequence | i32 last_sequence | i64 first_offset | i64 last_offset
 //                | i64 max_timestamp
 //   [v2: u32 aborted count | per aborted transaction: i64 producer_id | i64 first_offset
@@ -195,6 +195,7 @@ void ProducerStateTable::complete_transaction(ProducerId producer_id, ProducerEp
     entry.batches.clear();
   }
   entry.last_touch = ++touch_counter_;
+  entry.marker_offset = marker_offset;
   if (entry.txn_first_offset.value() < 0) return;  // nothing of the transaction landed here
   Offset first = entry.txn_first_offset;
   ongoing_.erase(first);
@@ -232,7 +233,9 @@ void ProducerStateTable::forget_below(Offset log_start_offset) {
   std::erase_if(entries_, [&](const auto& item) {
     const Entry& entry = item.second;
     if (entry.txn_first_offset.value() >= 0) return false;
-    return entry.batches.empty() || entry.batches.back().last_offset < log_start_offset;
+    Offset last = entry.marker_offset;
+    if (!entry.batches.empty()) last = std::max(last, entry.batches.back().last_offset);
+    return last < log_start_offset;
   });
   std::erase_if(aborted_, [&](const AbortedTxn& a) { return a.last_offset < log_start_offset; });
 }
@@ -273,6 +276,7 @@ std::vector<uint8_t> ProducerStateTable::encode(Offset valid_up_to) const {
     put<int64_t>(out, id.value());
     put<int16_t>(out, entry->epoch.value());
     put<int64_t>(out, entry->txn_first_offset.value());
+    put<int64_t>(out, entry->marker_offset.value());
     put<uint8_t>(out, static_cast<uint8_t>(entry->batches.size()));
     for (const ProducerBatch& batch : entry->batches) {
       put<int32_t>(out, batch.first_sequence.value());
@@ -323,18 +327,22 @@ Result<Offset> ProducerStateTable::decode(std::span<const uint8_t> bytes) {
     int64_t id = 0;
     int16_t epoch = 0;
     int64_t txn_first = -1;
+    int64_t marker = -1;
     uint8_t batch_count = 0;
-    if (!reader.get(&id) || !reader.get(&epoch) || (version >= 2 && !reader.get(&txn_first)) ||
+    if (!reader.get(&id) || !reader.get(&epoch) ||
+        (version >= 2 && (!reader.get(&txn_first) || !reader.get(&marker))) ||
         !reader.get(&batch_count)) {
       return corrupt("producer");
     }
     if (id < 0 || batch_count > kBatchesPerProducer || entries.count(ProducerId(id)) != 0 ||
-        txn_first < -1 || txn_first >= valid_up_to || ongoing.contains(Offset(txn_first))) {
+        txn_first < -1 || txn_first >= valid_up_to || ongoing.contains(Offset(txn_first)) ||
+        marker < -1 || marker >= valid_up_to) {
       return corrupt("producer fields");
     }
     Entry entry;
     entry.epoch = ProducerEpoch(epoch);
     entry.txn_first_offset = Offset(txn_first);
+    entry.marker_offset = Offset(marker);
     if (txn_first >= 0) ongoing.emplace(Offset(txn_first), ProducerId(id));
     for (uint8_t b = 0; b < batch_count; b++) {
       Result<ProducerBatch> batch = decode_batch(reader, id, epoch, valid_up_to);

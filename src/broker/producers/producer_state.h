@@ -101,6 +101,7 @@ class ProducerStateTable {
     std::deque<ProducerBatch> batches;  // oldest first, at most kBatchesPerProducer
     uint64_t last_touch = 0;            // recency for eviction (a counter, not a clock)
     Offset txn_first_offset{-1};        // first offset of its open transaction here, or -1
+    Offset marker_offset{-1};           // its last marker here (keeps a fencing epoch), or -1
   };
 
   // REQUIRES: batch.producer_id >= 0.
@@ -116,6 +117,12 @@ class ProducerStateTable {
   // The coordinator added this partition to the transaction of (producer_id, epoch): its
   // transactional batches may come. Not persisted (the coordinator says it again on restart).
   void allow_transaction(ProducerId producer_id, ProducerEpoch epoch);
+  // Whether the coordinator added this partition to (producer_id, epoch)'s transaction and no
+  // marker ended it since.
+  bool transaction_allowed(ProducerId producer_id, ProducerEpoch epoch) const {
+    auto it = allowed_.find(producer_id);
+    return it != allowed_.end() && it->second == epoch;
+  }
   // Whether a marker of `epoch` may end the producer's transaction here (no newer epoch wrote).
   bool marker_allowed(ProducerId producer_id, ProducerEpoch epoch) const;
   // A marker for (producer_id, epoch) was appended at `marker_offset`: the producer's open

@@ -215,6 +215,8 @@ class TxnShard {
   // Aborts the id's open transaction with its epoch bumped (fences the old producer).
   asio::awaitable<Status> fence_and_abort(std::string id);
   asio::awaitable<void> background(std::string id, bool fence);
+  // Before a new epoch: completes a prepared transaction, aborts (fencing) an open one.
+  asio::awaitable<Status> settle(std::string id);
   void schedule_tick();
   void tick();
   void expire_ids();
@@ -244,18 +246,19 @@ asio::awaitable<void> TxnShard::load() {
     }
     co_await load_partition(id);
   }
-  // Finish what a crash interrupted; let open transactions go on (or time out).
-  std::vector<std::string> prepared;
+  // Finish what a crash interrupted (spawned first: nothing may start a new transaction of
+  // the id before), and let open transactions go on (or time out).
+  std::vector<TxnMetadata> ongoing;
   for (const auto& [id, metadata] : txns_) {
     if (metadata.state == TxnState::prepare_commit || metadata.state == TxnState::prepare_abort ||
         metadata.state == TxnState::prepare_epoch_fence) {
-      prepared.push_back(id);
+      asio::co_spawn(executor_, background(id, false), asio::detached);
     } else if (metadata.state == TxnState::ongoing) {
-      co_await allow_partitions(owner_, metadata.partitions, metadata.producer_id, metadata.epoch);
+      ongoing.push_back(metadata);
     }
   }
-  for (const std::string& id : prepared) {
-    asio::co_spawn(executor_, background(id, false), asio::detached);
+  for (const TxnMetadata& metadata : ongoing) {
+    co_await allow_partitions(owner_, metadata.partitions, metadata.producer_id, metadata.epoch);
   }
   schedule_tick();
 }
@@ -344,6 +347,10 @@ asio::awaitable<Status> TxnShard::complete(std::string id) {
   auto it = txns_.find(id);
   if (it == txns_.end()) co_return Status();
   TxnMetadata next = it->second;
+  if (next.state != TxnState::prepare_commit && next.state != TxnState::prepare_abort &&
+      next.state != TxnState::prepare_epoch_fence) {
+    co_return Status();  // completed meanwhile
+  }
   bool commit = next.state == TxnState::prepare_commit;
   Status written =
       co_await write_markers(owner_, next.partitions, next.producer_id, next.epoch, commit);
@@ -359,13 +366,27 @@ asio::awaitable<Status> TxnShard::complete(std::string id) {
 }
 
 asio::awaitable<Status> TxnShard::fence_and_abort(std::string id) {
-  TxnMetadata next = txns_.at(id);
-  ASSERT(next.state == TxnState::ongoing);
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second.state != TxnState::ongoing) co_return Status();
+  TxnMetadata next = it->second;
   next.epoch = ProducerEpoch(static_cast<int16_t>(next.epoch.value() + 1));
   next.state = TxnState::prepare_abort;
   Status stored = co_await persist(std::move(next));
   if (!stored.ok()) co_return stored;
   co_return co_await complete(id);
+}
+
+asio::awaitable<Status> TxnShard::settle(std::string id) {
+  switch (txns_.at(id).state) {
+    case TxnState::prepare_commit:
+    case TxnState::prepare_abort:
+    case TxnState::prepare_epoch_fence:
+      co_return co_await complete(id);
+    case TxnState::ongoing:
+      co_return co_await fence_and_abort(id);
+    default:
+      co_return Status();
+  }
 }
 
 asio::awaitable<void> TxnShard::background(std::string id, bool fence) {
@@ -464,27 +485,19 @@ asio::awaitable<InitResult> TxnShard::init(InitRequest request) {
   auto it = txns_.find(id);
   if (it != txns_.end()) {
     const TxnMetadata& current = it->second;
-    // KIP-360: a producer recovering with its id and epoch must still own them.
-    if (request.producer_id.value() >= 0 &&
-        (request.producer_id != current.producer_id || request.epoch != current.epoch)) {
-      co_return InitResult{ErrorCode::producer_fenced};
-    }
-    switch (current.state) {
-      case TxnState::prepare_commit:
-      case TxnState::prepare_abort:
-      case TxnState::prepare_epoch_fence: {
-        Status done = co_await complete(id);
-        if (!done.ok()) co_return InitResult{ErrorCode::concurrent_transactions};
-        break;
+    // KIP-360: a producer recovering with its id and epoch must still own them; a retry whose
+    // first answer was lost (it still names the epoch before the bump) gets the same answer.
+    if (request.producer_id.value() >= 0) {
+      if (request.producer_id != current.producer_id) {
+        co_return InitResult{ErrorCode::producer_fenced};
       }
-      case TxnState::ongoing: {
-        Status done = co_await fence_and_abort(id);
-        if (!done.ok()) co_return InitResult{ErrorCode::concurrent_transactions};
-        break;
+      if (request.epoch == current.last_epoch && current.state == TxnState::empty) {
+        co_return InitResult{ErrorCode::none, current.producer_id, current.epoch};
       }
-      default:
-        break;
+      if (request.epoch != current.epoch) co_return InitResult{ErrorCode::producer_fenced};
     }
+    Status settled = co_await settle(id);
+    if (!settled.ok()) co_return InitResult{ErrorCode::concurrent_transactions};
   }
   TxnMetadata next;
   it = txns_.find(id);
@@ -494,6 +507,7 @@ asio::awaitable<InitResult> TxnShard::init(InitRequest request) {
   next.state = TxnState::empty;
   next.partitions.clear();
   next.start_ms = -1;
+  next.last_epoch = next.epoch;
   if (it == txns_.end() || next.epoch.value() >= kEpochBumpMax) {
     producers::ProducerIdAllocator* ids = owner_->deps().producer_ids;
     Result<ProducerId> allocated =
@@ -504,6 +518,7 @@ asio::awaitable<InitResult> TxnShard::init(InitRequest request) {
     }
     next.producer_id = *allocated;
     next.epoch = ProducerEpoch(0);
+    next.last_epoch = ProducerEpoch(-1);
   } else {
     next.epoch = ProducerEpoch(static_cast<int16_t>(next.epoch.value() + 1));
   }
@@ -533,20 +548,21 @@ asio::awaitable<ErrorCode> TxnShard::add(AddRequest request) {
     next.partitions.clear();
     next.start_ms = now_ms();
   }
-  std::set<TxnPartition> added;
-  for (TxnPartition& tp : request.partitions) {
-    if (!next.partitions.contains(tp)) added.insert(tp);
-  }
-  if (added.empty() && current->state == TxnState::ongoing) co_return ErrorCode::none;
-  next.partitions.insert(added.begin(), added.end());
+  std::set<TxnPartition> requested(request.partitions.begin(), request.partitions.end());
+  bool grows = false;
+  for (const TxnPartition& tp : requested) grows |= !next.partitions.contains(tp);
   Busy guard(this, id);
-  Status stored = co_await persist(std::move(next));
-  if (!stored.ok()) {
-    spdlog::warn("AddPartitionsToTxn '{}': {}", id, stored.to_string());
-    co_return ErrorCode::coordinator_not_available;
+  if (grows || current->state != TxnState::ongoing) {
+    next.partitions.insert(requested.begin(), requested.end());
+    Status stored = co_await persist(std::move(next));
+    if (!stored.ok()) {
+      spdlog::warn("AddPartitionsToTxn '{}': {}", id, stored.to_string());
+      co_return ErrorCode::coordinator_not_available;
+    }
   }
-  // The partitions accept the producer's transactional batches from now on (KIP-890).
-  co_await allow_partitions(owner_, std::move(added), request.producer_id, request.epoch);
+  // The partitions accept the producer's transactional batches from now on (KIP-890); a
+  // retried request grants them again (a partition created meanwhile gets it too).
+  co_await allow_partitions(owner_, std::move(requested), request.producer_id, request.epoch);
   co_return ErrorCode::none;
 }
 
@@ -610,10 +626,13 @@ std::unique_ptr<TxnCoordinator> TxnCoordinator::open(TxnCoordinatorDeps deps,
 void TxnCoordinator::start() {
   ASSERT(!started_);
   started_ = true;
+  std::vector<std::future<void>> loaded;
   for (uint32_t s = 0; s < locals_.size(); s++) {
     TxnShard* local = locals_[s].get();
-    asio::co_spawn(deps_.shards->executor(net::ShardId(s)), local->load(), asio::detached);
+    loaded.push_back(
+        asio::co_spawn(deps_.shards->executor(net::ShardId(s)), local->load(), asio::use_future));
   }
+  for (std::future<void>& done : loaded) done.get();
 }
 
 void TxnCoordinator::stop() {

@@ -91,7 +91,9 @@ class TxnCoordinator {
   TxnCoordinator(const TxnCoordinator&) = delete;
   TxnCoordinator& operator=(const TxnCoordinator&) = delete;
 
-  // Main thread, once the shards run: each shard replays its partitions.
+  // Main thread, once the shards run and before the listener accepts: each shard replays its
+  // partitions; returns once all have. Until then nothing could tell a partition which
+  // producers' transactions it is part of (KIP-890's guard), so the broker waits for it.
   void start();
   // Main thread, before the shards stop: cancels the timers. Blocks until every shard did.
   void stop();

@@ -54,6 +54,9 @@ struct TxnMetadata {
   std::set<TxnPartition> partitions;  // of the open (or completing) transaction
   int64_t last_update_ms = -1;
   int64_t start_ms = -1;  // when the open transaction began; -1 when none is open
+  // Not stored (Kafka keeps it in memory too): the epoch before the last InitProducerId bump,
+  // so a KIP-360 re-initialization retried with it gets the same answer again.
+  ProducerEpoch last_epoch{-1};
 };
 
 std::vector<uint8_t> encode_txn_key(const std::string& transactional_id);
