@@ -10,7 +10,8 @@
 // CleanerCrash: kills the process (every later Io call fails, then power loss) at each Io
 // step of a clean run in turn — every file create, write, fsync, rename, removal and directory
 // fsync — and checks that the reopened log is healthy and holds exactly the old or exactly the
-// new record set. A second pass fails just one Io call and lets the broker go on.
+// new record set; then kills the recovering open at each of its Io steps too, when the first
+// crash left a committed swap to finish. A last pass fails just one Io call and goes on.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -416,6 +417,74 @@ TEST(CleanerCrash, EveryIoStepLeavesTheOldOrTheNewSet) {
   EXPECT_GT(crashes, 20);
   EXPECT_GT(old_seen, 0);
   EXPECT_GT(new_seen, 0);
+}
+
+// Crashes the clean at `point`, then the open that recovers at `recovery_point` (if the first
+// crash left a committed swap to finish), then opens for good. Returns the open log, or null
+// when the clean finished before `point`; *swap_pending says whether there was a swap to
+// finish.
+std::unique_ptr<Log> crash_twice(testing::FaultIo& io, testing::FakeClock& clock, int64_t point,
+                                 int64_t recovery_point, bool* swap_pending, bool* recovery_done) {
+  CrashIo crash_io(io);
+  auto log = prepare(crash_io, clock);
+  crash_io.arm(point, CrashIo::Mode::kill);
+  EXPECT_TRUE(log->clean(crash_clean_options()).ok() || crash_io.tripped());
+  if (!crash_io.tripped()) return nullptr;
+  log.reset();
+  io.power_loss(static_cast<uint64_t>(point), /*torn=*/false);
+  *swap_pending = *io.exists(kDir + "/" + format::kCleanerSwapName);
+  *recovery_done = true;
+  if (*swap_pending) {
+    CrashIo recovery_io(io);
+    recovery_io.arm(recovery_point, CrashIo::Mode::kill);
+    LogOptions options;
+    options.dir = kDir;
+    options.io = &recovery_io;
+    options.clock = &clock;
+    options.config = crash_config();
+    {
+      auto recovering = Log::open(options);  // dropped before the power loss
+    }
+    *recovery_done = !recovery_io.tripped();
+    io.power_loss(static_cast<uint64_t>(recovery_point), /*torn=*/false);
+  }
+  return open_log(io, clock, crash_config());
+}
+
+TEST(CleanerCrash, ACrashDuringRecoveryStillFinishesTheSwap) {
+  std::vector<LogRecord> new_set;
+  {
+    testing::FaultIo io;
+    testing::FakeClock clock;
+    auto log = prepare(io, clock);
+    ASSERT_TRUE(log->clean(crash_clean_options()).ok());
+    new_set = all_records(*log);
+  }
+  int double_crashes = 0;
+  for (int64_t point = 0; point < 10'000; point++) {
+    bool swap_pending = false;
+    bool clean_finished = true;
+    for (int64_t recovery_point = 0; recovery_point < 1000; recovery_point++) {
+      testing::FaultIo io;
+      testing::FakeClock clock;
+      bool recovery_done = false;
+      auto log = crash_twice(io, clock, point, recovery_point, &swap_pending, &recovery_done);
+      if (log == nullptr && !recovery_done) {
+        clean_finished = true;
+        break;
+      }
+      clean_finished = false;
+      ASSERT_NE(log, nullptr) << point << "/" << recovery_point;
+      if (!swap_pending) break;  // covered by EveryIoStepLeavesTheOldOrTheNewSet
+      ASSERT_EQ(all_records(*log), new_set) << "crash " << point << ", then " << recovery_point;
+      expect_no_leftovers(io);
+      if (recovery_done) break;
+      double_crashes++;
+    }
+    if (clean_finished) break;
+  }
+  std::printf("crashes during recovery: %d\n", double_crashes);
+  EXPECT_GT(double_crashes, 5);
 }
 
 TEST(CleanerCrash, OneFailedIoCallAbortsTheRunOrFailsTheLogUntilReopen) {
