@@ -182,7 +182,11 @@ Result<std::optional<std::vector<uint8_t>>> Cleaner::records_of(
     return std::optional<std::vector<uint8_t>>();
   }
   auto records = options_.decompress(view->compression(), view->records_bytes());
-  if (!records.ok()) return records.status();
+  if (!records.ok()) {
+    // Too large to expand, or a codec this build lacks: the batch stays as it is.
+    if (records.status().code() == StatusCode::io_error) return records.status();
+    return std::optional<std::vector<uint8_t>>();
+  }
   return std::optional<std::vector<uint8_t>>(std::move(records.value()));
 }
 

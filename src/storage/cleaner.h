@@ -61,8 +61,9 @@ struct CleanOptions {
   uint64_t key_map_bytes = 16 * MiB;
   // Ignore min.cleanable.dirty.ratio (tests, tools).
   bool force = false;
-  // Codecs for compressed batches (src/protocol/compression.h). Without them a compressed
-  // batch is kept whole and its keys do not supersede older records (safe, less compaction).
+  // Codecs for compressed batches (src/protocol/compression.h). Without them, or when
+  // decompression fails (too large, unsupported codec), a compressed batch is kept whole and
+  // its keys do not supersede older records (safe, less compaction).
   // Rewritten compressed batches are recompressed with their own codec.
   Decompressor decompress;
   Compressor compress;

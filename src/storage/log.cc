@@ -197,7 +197,11 @@ Result<bool> Log::start_clean(const CleanOptions& options) {
 Result<bool> Log::clean_step(uint64_t budget_bytes) {
   if (cleaner_ == nullptr) return false;
   Status status = writable();
-  auto more = status.ok() ? cleaner_->step(budget_bytes) : Result<bool>(status);
+  if (!status.ok()) {
+    abort_clean();
+    return status;
+  }
+  auto more = cleaner_->step(budget_bytes);
   if (!more.ok() || !*more) {
     if (!more.ok()) cleaner_stats_.runs_aborted++;
     cleaner_.reset();  // a failed step has removed its staged files
