@@ -507,7 +507,8 @@ TEST_F(CleanerTest, CompressedBatchesGoThroughTheCallersCodec) {
     decompressed++;
     return Result<std::vector<uint8_t>>(std::vector<uint8_t>(payload.begin(), payload.end()));
   };
-  options.compress = [&](model::Compression codec, std::span<const uint8_t> records) {
+  options.compress = [&](model::Compression codec, std::span<const uint8_t> records,
+                         std::span<const uint8_t>) {
     EXPECT_EQ(codec, model::Compression::gzip);
     compressed++;
     return Result<std::vector<uint8_t>>(std::vector<uint8_t>(records.begin(), records.end()));

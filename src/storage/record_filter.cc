@@ -75,7 +75,7 @@ Result<std::vector<uint8_t>> rebuild_batch(model::RecordBatchView batch,
   RETURN_IF_ERROR(walked);
   if (batch.compression() != model::Compression::none && kept_count > 0) {
     if (!compress) return error(StatusCode::unsupported, "no compressor for a compressed batch");
-    auto compressed = compress(batch.compression(), kept);
+    auto compressed = compress(batch.compression(), kept, batch.records_bytes());
     if (!compressed.ok()) return compressed.status();
     kept = std::move(compressed.value());
   }

@@ -30,9 +30,10 @@ struct RecordRef {
 Status walk_records(std::span<const uint8_t> records, int32_t count,
                     const std::function<void(const RecordRef&)>& visit);
 
-// Compresses a records section with the codec of the batch's attributes.
-using Compressor = std::function<Result<std::vector<uint8_t>>(model::Compression codec,
-                                                              std::span<const uint8_t> records)>;
+// Compresses a records section with the codec of the batch's attributes. `original` is the
+// batch's compressed payload as it was, for framing choices (xerial vs raw snappy).
+using Compressor = std::function<Result<std::vector<uint8_t>>(
+    model::Compression codec, std::span<const uint8_t> records, std::span<const uint8_t> original)>;
 
 // A copy of `batch` holding only the records whose `keep` flag is set: the same header
 // (base offset, last offset delta, timestamps, producer fields, attributes), recordsCount and

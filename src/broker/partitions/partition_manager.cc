@@ -564,8 +564,14 @@ asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self,
   options.decompress = [](model::Compression codec, std::span<const uint8_t> payload) {
     return protocol::compression::decompress(codec, payload, kCleanerDecompressedBytesMax);
   };
-  options.compress = [](model::Compression codec, std::span<const uint8_t> records) {
-    return protocol::compression::compress(codec, records);
+  options.compress = [](model::Compression codec, std::span<const uint8_t> records,
+                        std::span<const uint8_t> original) {
+    // Keep the framing the producer chose: the Java client writes xerial-framed snappy.
+    bool xerial = codec == model::Compression::snappy &&
+                  protocol::compression::is_xerial_snappy(original);
+    return protocol::compression::compress(codec, records,
+                                           xerial ? protocol::compression::SnappyFraming::xerial
+                                                  : protocol::compression::SnappyFraming::raw);
   };
   // TODO(transactions): options.discard names the batches of aborted transactions.
   storage::Log& log = *partition->log;

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -245,19 +246,29 @@ TEST_F(PartitionManagerTest, MetaWriterExceptionsReachTheCaller) {
 }
 
 // Compaction wiring: the shard's cleaner loop compacts a cleanup.policy=compact topic in
-// steps (keeping the latest record per key, offsets intact) and leaves a delete topic alone.
+// steps (keeping the latest record per key, offsets intact, compressed batches recompressed
+// with their own codec through protocol::compression) and leaves a delete topic alone.
 static asio::awaitable<Status> append_keyed_on_shard(PartitionManager* manager, std::string topic,
                                                      int count) {
   std::shared_ptr<Partition> partition = manager->find(topic, PartitionId(0));
   if (partition == nullptr || !partition->usable()) co_return error(StatusCode::not_found, "");
   Offset last(-1);
+  constexpr model::Compression kCodecs[] = {model::Compression::none, model::Compression::gzip,
+                                            model::Compression::snappy, model::Compression::lz4,
+                                            model::Compression::zstd};
   for (int i = 0; i < count; i++) {
-    protocol::BatchBuilder builder(protocol::BatchOptions{});
+    protocol::BatchOptions options;
+    options.compression = kCodecs[i % 5];
+    protocol::BatchBuilder builder(options);
+    // Two records a batch: the first key repeats (compacted away), the second is unique.
     std::string key = "key-" + std::to_string(i % 5);
     std::string value = "value-" + std::to_string(i);
+    std::string unique = "unique-" + std::to_string(i);
     protocol::RecordInput record;
     record.key = protocol::bytes_of(key);
     record.value = protocol::bytes_of(value);
+    builder.add(record);
+    record.key = protocol::bytes_of(unique);
     builder.add(record);
     Result<std::vector<uint8_t>> batch = std::move(builder).build();
     if (!batch.ok()) co_return batch.status();
@@ -274,6 +285,37 @@ static asio::awaitable<uint64_t> cleaner_runs_on_shard(PartitionManager* manager
                                                        std::string topic) {
   std::shared_ptr<Partition> partition = manager->find(topic, PartitionId(0));
   co_return partition == nullptr ? 0 : partition->log->cleaner_stats().runs;
+}
+
+// key -> (value, offset) of every record in partition 0, decoded through protocol.
+using KeyedRecords = std::multimap<std::string, std::pair<std::string, int64_t>>;
+static asio::awaitable<std::optional<KeyedRecords>> records_on_shard(PartitionManager* manager,
+                                                                     std::string topic) {
+  std::shared_ptr<Partition> partition = manager->find(topic, PartitionId(0));
+  storage::Log& log = *partition->log;
+  Result<storage::ReadResult> read = log.read(Offset(0), 1 << 24, log.log_end_offset());
+  if (!read.ok()) co_return std::nullopt;
+  Result<std::vector<uint8_t>> bytes = log.copy(*read);
+  if (!bytes.ok()) co_return std::nullopt;
+  Result<protocol::SplitBatches> batches = protocol::split_batches(*bytes);
+  if (!batches.ok()) co_return std::nullopt;
+  KeyedRecords records;
+  for (const model::RecordBatchView& batch : batches->batches) {
+    protocol::ValidateOptions validate;
+    validate.origin = protocol::BatchOrigin::log;
+    if (!protocol::validate_batch(batch, validate).ok()) co_return std::nullopt;
+    Result<protocol::BatchRecords> opened = protocol::BatchRecords::open(batch, 1 << 24);
+    if (!opened.ok()) co_return std::nullopt;
+    protocol::RecordReader reader = opened->reader();
+    protocol::Record record;
+    while (reader.next(&record)) {
+      records.emplace(std::string(record.key->begin(), record.key->end()),
+                      std::make_pair(std::string(record.value->begin(), record.value->end()),
+                                     record.offset.value()));
+    }
+    if (!reader.status().ok()) co_return std::nullopt;
+  }
+  co_return records;
 }
 
 TEST_F(PartitionManagerTest, CleanerLoopCompactsCompactedTopicsOnly) {
@@ -307,11 +349,26 @@ TEST_F(PartitionManagerTest, CleanerLoopCompactsCompactedTopicsOnly) {
   EXPECT_GE(runs, 1u);
   net::ShardId stream_shard = manager_->shard_of("stream", PartitionId(0));
   EXPECT_EQ(0u, run_on(stream_shard, cleaner_runs_on_shard(manager_.get(), "stream")));
-  EXPECT_EQ(Offset(100), offsets("table", 0).high_watermark);
+  EXPECT_EQ(Offset(200), offsets("table", 0).high_watermark);
+  std::optional<KeyedRecords> records =
+      run_on(table_shard, records_on_shard(manager_.get(), "table"));
+  ASSERT_TRUE(records.has_value());
+  for (int k = 0; k < 5; k++) {
+    // Only the latest of the repeated key stays: batch 95 + k, record 0, offset 2 * (95 + k).
+    std::string key = "key-" + std::to_string(k);
+    ASSERT_EQ(1u, records->count(key)) << key;
+    EXPECT_EQ("value-" + std::to_string(95 + k), records->find(key)->second.first);
+    EXPECT_EQ(2 * (95 + k), records->find(key)->second.second);
+  }
+  for (int i = 0; i < 100; i++) {
+    auto it = records->find("unique-" + std::to_string(i));
+    ASSERT_NE(it, records->end()) << i;
+    EXPECT_EQ(2 * i + 1, it->second.second);
+  }
   // The compacted data survives a clean stop and reopen.
   shutdown(true);
   boot();
-  EXPECT_EQ(Offset(100), offsets("table", 0).high_watermark);
+  EXPECT_EQ(Offset(200), offsets("table", 0).high_watermark);
 }
 
 TEST_F(PartitionManagerTest, GatheredHopsAnswerInOrder) {
