@@ -10,7 +10,9 @@
 //     clean point of the run before) and delete.retention.ms has passed since its batch's
 //     max timestamp;
 //   - null-key records and control batches are kept; batches the `discard` hook names
-//     (aborted transactions) are dropped; the last batch of each producer id is kept whole;
+//     (aborted transactions) are dropped; the last batch of each producer id keeps its header
+//     (emptied if none of its records stay), and so does the last batch of each segment;
+//   - a compressed batch it cannot read is kept whole, and tombstones after it stay;
 //   - segments younger than min.compaction.lag.ms are not touched; a run starts only when the
 //     dirty share of the cleanable bytes reaches min.cleanable.dirty.ratio, or the dirty data
 //     is older than max.compaction.lag.ms, or the caller forces it.
@@ -155,7 +157,8 @@ class Cleaner {
   std::unordered_map<int64_t, Offset> producer_last_batch_;  // producer id -> base offset
 
   Phase phase_ = Phase::producers;
-  bool committed_ = false;  // cleaner.swap is durable: the new set wins, even after a crash
+  bool committed_ = false;    // cleaner.swap is durable: the new set wins, even after a crash
+  bool opaque_seen_ = false;  // passed a batch it could not read: tombstones stay
   uint64_t records_removed_ = 0;
   uint64_t batches_removed_ = 0;
   uint64_t bytes_written_ = 0;

@@ -105,17 +105,21 @@ Status Cleaner::clean_batch(Source& source, const BatchHeader& header) {
   bool producer_last =
       producer != producer_last_batch_.end() && producer->second == header.base_offset;
   // The segment's last batch keeps the segment's next offset (segments stay contiguous); a
-  // producer's last batch keeps its sequence for dedupe. Both stay, emptied at most.
+  // producer's last batch keeps its epoch and sequences (all in the header) for dedupe. Both
+  // stay, emptied at most. (Keeping a producer's superseded records would let a value outlive
+  // its key's tombstone once the tombstone expires; Kafka keeps only the header too.)
   bool must_stay = last_in_segment || producer_last;
   bool discarded = !header.is_control() && options_.discard && options_.discard(header);
   std::vector<uint8_t> keep(static_cast<size_t>(std::max(header.records_count, 0)), 1);
   std::optional<std::vector<uint8_t>> records;
-  if (header.is_control() || header.base_offset >= map_end_ || (producer_last && !discarded)) {
-    // kept whole
-  } else {
+  if (!header.is_control() && header.base_offset < map_end_) {
     auto section = records_of(*batch);
     if (!section.ok()) return section.status();
     records = std::move(section.value());
+    // A batch the run cannot read may hold older values of any key: no tombstone after it may
+    // go in this run (each run walks from the log start, so it always passes such a batch
+    // before the tombstones above it).
+    if (!records.has_value()) opaque_seen_ = true;
   }
   int32_t removed = 0;
   if (records.has_value()) {
@@ -127,7 +131,7 @@ Status Cleaner::clean_batch(Source& source, const BatchHeader& header) {
         auto latest = map_->get(hash_key(*record.key));
         bool superseded = latest.has_value() && *latest > offset;
         bool tombstone_expired =
-            record.tombstone && offset < previous_clean_point_ &&
+            record.tombstone && !opaque_seen_ && offset < previous_clean_point_ &&
             header.max_timestamp.value() <= now_ms_ - log_.config_.delete_retention_ms;
         drop = superseded || tombstone_expired;
       }
