@@ -29,6 +29,20 @@ struct LogConfig {
   // How often the flusher also persists the active segment's index header (the recovery
   // point): after an unclean stop, at most this much of the tail is re-scanned.
   int64_t checkpoint_interval_ms = 1000;
+
+  // cleanup.policy: "delete" (retention), "compact" (the cleaner keeps the latest record per
+  // key, docs/compaction.md) or both. Retention applies only with cleanup_delete.
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  // min.cleanable.dirty.ratio: clean once dirty bytes / cleanable bytes reach this.
+  double min_cleanable_dirty_ratio = 0.5;
+  // min.compaction.lag.ms: a segment whose newest batch is younger than this is not cleaned.
+  int64_t min_compaction_lag_ms = 0;
+  // max.compaction.lag.ms: dirty data older than this is cleaned whatever the dirty ratio.
+  int64_t max_compaction_lag_ms = INT64_MAX;
+  // delete.retention.ms: how long a tombstone (null value) outlives its batch's timestamp once
+  // a clean has covered it (docs/compaction.md, "Tombstones").
+  int64_t delete_retention_ms = 24LL * 3600 * 1000;
 };
 
 // Positions in the offset index are 32-bit, and a segment must hold at least one batch.
@@ -45,6 +59,19 @@ inline Status validate(const LogConfig& config) {
   }
   if (config.index_interval_bytes == 0 || config.flush_bytes == 0) {
     return error(StatusCode::invalid_argument, "index_interval_bytes/flush_bytes must be > 0");
+  }
+  if (!config.cleanup_delete && !config.cleanup_compact) {
+    return error(StatusCode::invalid_argument, "cleanup policy needs delete and/or compact");
+  }
+  if (!(config.min_cleanable_dirty_ratio >= 0.0 && config.min_cleanable_dirty_ratio <= 1.0)) {
+    return error(StatusCode::invalid_argument, "min_cleanable_dirty_ratio outside [0, 1]");
+  }
+  if (config.min_compaction_lag_ms < 0 || config.delete_retention_ms < 0 ||
+      config.max_compaction_lag_ms < 1) {
+    return error(StatusCode::invalid_argument, "compaction lags / delete_retention_ms");
+  }
+  if (config.max_compaction_lag_ms < config.min_compaction_lag_ms) {
+    return error(StatusCode::invalid_argument, "max_compaction_lag_ms < min_compaction_lag_ms");
   }
   return Status();
 }

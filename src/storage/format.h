@@ -26,6 +26,8 @@ inline constexpr uint16_t kVersion = 1;
 inline constexpr uint32_t kIndexMagic = 0x43524958;        // "CRIX"
 inline constexpr uint32_t kMetaMagic = 0x4352504d;         // "CRPM"
 inline constexpr uint32_t kCleanMarkerMagic = 0x43524353;  // "CRCS"
+inline constexpr uint32_t kCleanerCheckpointMagic = 0x43524350;  // "CRCP"
+inline constexpr uint32_t kCleanerSwapMagic = 0x43525357;        // "CRSW"
 
 inline constexpr const char* kLogSuffix = ".log";
 inline constexpr const char* kOffsetIndexSuffix = ".index";
@@ -33,6 +35,14 @@ inline constexpr const char* kTimeIndexSuffix = ".timeindex";
 inline constexpr const char* kMetaName = "partition.meta";
 inline constexpr const char* kMetaTempName = "partition.meta.tmp";
 inline constexpr const char* kCleanMarkerName = "clean_shutdown";
+// Log compaction (docs/format/compaction.md): replacement segment files are written as
+// <base>.log.cleaned etc., committed by cleaner.swap, and the clean point is kept in
+// cleaner.checkpoint. Both small records are replaced by rename from their .tmp.
+inline constexpr const char* kCleanedSuffix = ".cleaned";
+inline constexpr const char* kCleanerCheckpointName = "cleaner.checkpoint";
+inline constexpr const char* kCleanerCheckpointTempName = "cleaner.checkpoint.tmp";
+inline constexpr const char* kCleanerSwapName = "cleaner.swap";
+inline constexpr const char* kCleanerSwapTempName = "cleaner.swap.tmp";
 
 enum class IndexKind : uint16_t { offset = 1, time = 2 };
 
@@ -64,7 +74,8 @@ Result<IndexHeader> decode_index_header(std::span<const uint8_t> bytes, IndexKin
 
 // partition.meta and clean_shutdown are one small record each (big-endian):
 //   0 magic u32 | 4 version u16 | 6 reserved u16 | 8 value i64 | 16 crc u32 (over [0, 16))
-// partition.meta's value is the log start offset; clean_shutdown's is the log end offset.
+// partition.meta's value is the log start offset; clean_shutdown's is the log end offset;
+// cleaner.checkpoint's and cleaner.swap's is a clean point (the offset dirty data starts at).
 inline constexpr size_t kSmallRecordBytes = 20;
 void encode_small_record(uint32_t magic, int64_t value, std::span<uint8_t> out);
 Result<int64_t> decode_small_record(uint32_t magic, std::span<const uint8_t> bytes);

@@ -16,6 +16,7 @@ Log::Log(LogOptions options)
       config_(options.config) {}
 
 Log::~Log() {
+  abort_clean();
   if (sync_ != nullptr) {
     sync_->close();
     sync_->fail_waiters(error(StatusCode::shutting_down, "log dropped without close"));
@@ -46,6 +47,7 @@ Offset Log::log_end_offset() const {
 
 Status Log::close() {
   if (closed_) return Status();
+  abort_clean();
   closed_ = true;
   Status status = health();
   if (status.ok() && tail_dirty_) status = active().files()->log->truncate(active().size_bytes());
@@ -177,6 +179,51 @@ LogInfo Log::info() const {
   info.size_bytes = 0;
   for (const auto& [base, segment] : segments_) info.size_bytes += segment->size_bytes();
   return info;
+}
+
+}  // namespace cairn::storage
+
+namespace cairn::storage {
+
+Result<bool> Log::start_clean(const CleanOptions& options) {
+  RETURN_IF_ERROR(writable());
+  if (cleaner_ != nullptr) return error(StatusCode::invalid_argument, "a clean is running");
+  auto cleaner = Cleaner::plan(*this, options);
+  if (!cleaner.ok()) return cleaner.status();
+  cleaner_ = std::move(cleaner.value());
+  return cleaner_ != nullptr;
+}
+
+Result<bool> Log::clean_step(uint64_t budget_bytes) {
+  if (cleaner_ == nullptr) return false;
+  Status status = writable();
+  if (!status.ok()) {
+    abort_clean();
+    return status;
+  }
+  auto more = cleaner_->step(budget_bytes);
+  if (!more.ok() || !*more) {
+    if (!more.ok()) cleaner_stats_.runs_aborted++;
+    cleaner_.reset();  // a failed step has removed its staged files
+  }
+  return more;
+}
+
+void Log::abort_clean() {
+  if (cleaner_ == nullptr) return;
+  cleaner_->abort();
+  cleaner_.reset();
+  cleaner_stats_.runs_aborted++;
+}
+
+Result<bool> Log::clean(const CleanOptions& options) {
+  auto started = start_clean(options);
+  if (!started.ok() || !*started) return started;
+  while (true) {
+    auto more = clean_step(64 * MiB);
+    if (!more.ok()) return more.status();
+    if (!*more) return true;
+  }
 }
 
 }  // namespace cairn::storage

@@ -40,6 +40,7 @@
 #include "base/status.h"
 #include "base/types.h"
 #include "storage/batch_header.h"
+#include "storage/cleaner.h"
 #include "storage/clock.h"
 #include "storage/config.h"
 #include "storage/io.h"
@@ -142,6 +143,18 @@ class Log {
   // Seals the active segment and starts a new one (no-op if the active one is empty).
   Status roll();
 
+  // Log compaction (cleaner.h, docs/compaction.md). start_clean plans a run: false when there
+  // is nothing to clean yet (policy without compact, lag, dirty ratio). Then call clean_step
+  // until it returns false, yielding in between; the last step swaps the segments. A run in
+  // progress is dropped by close() and by retention deleting one of its segments.
+  Result<bool> start_clean(const CleanOptions& options);
+  Result<bool> clean_step(uint64_t budget_bytes);
+  void abort_clean();
+  bool cleaning() const { return cleaner_ != nullptr; }
+  // A whole run at once (tests, tools): start_clean and clean_step until done.
+  Result<bool> clean(const CleanOptions& options);
+  const CleanerStats& cleaner_stats() const { return cleaner_stats_; }
+
   Offset log_start_offset() const { return log_start_offset_; }
   Offset log_end_offset() const;
   Offset durable_offset() const { return sync_->durable_offset(); }
@@ -155,6 +168,7 @@ class Log {
 
  private:
   friend class LogOpener;
+  friend class Cleaner;
   Log(LogOptions options);
   Status writable() const;
   Status maybe_roll(uint64_t batch_bytes, int32_t last_offset_delta);
@@ -177,6 +191,8 @@ class Log {
   bool closed_ = false;
   bool tail_dirty_ = false;  // a failed append may have left bytes past the active's end
   LogInfo info_;
+  std::unique_ptr<Cleaner> cleaner_;
+  CleanerStats cleaner_stats_;
 };
 
 }  // namespace cairn::storage

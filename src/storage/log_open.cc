@@ -56,6 +56,17 @@ Result<std::unique_ptr<Log>> Log::open(LogOptions options) {
 
 Status LogOpener::open() {
   RETURN_IF_ERROR(io_.make_dirs(log_.dir_));
+  // First finish or roll back an interrupted compaction swap (docs/format/compaction.md), so
+  // the listing below sees one consistent segment set.
+  auto clean_point = recover_cleaner_files(io_, log_.dir_);
+  if (!clean_point.ok() && clean_point.status().code() != StatusCode::corrupt) {
+    return clean_point.status();
+  }
+  if (!clean_point.ok()) {
+    RETURN_IF_ERROR(fence("cleaner.swap unreadable: " + clean_point.status().message()));
+    return finish();
+  }
+  log_.cleaner_stats_.clean_point = *clean_point;
   RETURN_IF_ERROR(list());
   if (!fenced_) RETURN_IF_ERROR(open_segments());
   if (!fenced_ && !segments_.empty()) RETURN_IF_ERROR(recover());

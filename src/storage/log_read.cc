@@ -147,13 +147,16 @@ Result<size_t> Log::delete_old_segments(bool by_retention) {
     bool below_start = oldest.next_offset() <= log_start_offset_;
     int64_t newest_ms =
         oldest.max_timestamp().value() >= 0 ? oldest.max_timestamp().value() : oldest.created_ms();
+    // Retention by time and size applies only with cleanup.policy delete.
+    bool by_policy = by_retention && config_.cleanup_delete;
     bool expired =
-        by_retention && config_.retention_ms >= 0 && now_ms - newest_ms > config_.retention_ms;
+        by_policy && config_.retention_ms >= 0 && now_ms - newest_ms > config_.retention_ms;
     bool over_size =
-        by_retention && config_.retention_bytes >= 0 &&
+        by_policy && config_.retention_bytes >= 0 &&
         total_bytes - oldest.size_bytes() >= static_cast<uint64_t>(config_.retention_bytes);
     if (!below_start && !expired && !over_size) break;
     if (sync_->pending(oldest.files().get())) break;
+    abort_clean();  // the run may have read this segment; it plans anew next time
     Status status = oldest.remove_files(io_);
     if (!status.ok()) {
       if (status.code() == StatusCode::io_error) append_failed_ = status;

@@ -13,16 +13,18 @@ constexpr size_t kHeaderWindowBytes = 16 * 1024;
 using model::batch_layout::kHeaderBytes;
 
 std::string path_of(const SegmentFiles& files, const char* suffix) {
-  return files.dir + "/" + format::segment_file_name(files.base_offset, suffix);
+  return files.dir + "/" + format::segment_file_name(files.base_offset, suffix) +
+         files.name_suffix;
 }
 
 }  // namespace
 
 Result<std::unique_ptr<Segment>> Segment::create(Io& io, const std::string& dir, Offset base_offset,
-                                                 int64_t now_ms) {
+                                                 int64_t now_ms, const std::string& name_suffix) {
   auto files = std::make_shared<SegmentFiles>();
   files->dir = dir;
   files->base_offset = base_offset;
+  files->name_suffix = name_suffix;
   auto log = io.open(path_of(*files, format::kLogSuffix), OpenMode::create_truncate);
   if (!log.ok()) return log.status();
   files->log = std::move(log.value());
@@ -90,7 +92,7 @@ SyncPoint Segment::sync_point() const {
 
 void Segment::note_batch(const BatchHeader& h, uint64_t index_interval_bytes) {
   ASSERT(h.position == size_bytes_);
-  ASSERT(h.base_offset == next_offset_);
+  ASSERT(h.base_offset >= next_offset_);  // compacted segments have gaps
   if (h.position > 0 && bytes_since_index_entry_ >= index_interval_bytes) {
     uint32_t rel = relative(h.base_offset);
     OffsetIndexEntry entry{rel, static_cast<uint32_t>(h.position)};
@@ -122,7 +124,7 @@ void Segment::note_batch(const BatchHeader& h, uint64_t index_interval_bytes) {
 
 Status Segment::append(std::span<const uint8_t> batch, const BatchHeader& header,
                        uint64_t index_interval_bytes) {
-  ASSERT(header.base_offset == next_offset_);
+  ASSERT(header.base_offset >= next_offset_);
   ASSERT(batch.size() == header.size_bytes());
   ASSERT(header.position == size_bytes_);
   RETURN_IF_ERROR(ensure_index_loaded(index_interval_bytes));

@@ -33,6 +33,9 @@ struct SegmentFiles {
   std::shared_ptr<File> log;
   std::shared_ptr<File> offset_index;  // null until opened
   std::shared_ptr<File> time_index;    // null until opened
+  // Appended to every file name: ".cleaned" while the cleaner writes a replacement segment
+  // (docs/format/compaction.md), else empty.
+  std::string name_suffix;
 
   // Flusher-owned: touched only by whoever runs this log's flush job (one at a time, handed
   // over under the LogSync mutex), or before the segment is published to the LogSync.
@@ -57,7 +60,8 @@ class Segment {
  public:
   // Creates empty .log/.index/.timeindex files for a new segment (truncating leftovers).
   static Result<std::unique_ptr<Segment>> create(Io& io, const std::string& dir, Offset base_offset,
-                                                 int64_t now_ms);
+                                                 int64_t now_ms,
+                                                 const std::string& name_suffix = "");
   // Opens an existing segment's .log without reading it. The caller then either trusts the
   // index header (adopt_header) or scans (recover_from).
   static Result<std::unique_ptr<Segment>> open_existing(Io& io, const std::string& dir,
@@ -73,7 +77,8 @@ class Segment {
   SyncPoint sync_point() const;
 
   // REQUIRES: `batch` is a whole v2 batch already stamped with its base offset, which is
-  // next_offset(); `header` is its decoded header. Writes it at the end of the .log.
+  // next_offset() or (a compacted segment, see the cleaner) above it; `header` is its decoded
+  // header. Writes it at the end of the .log.
   // On failure nothing changes (bytes past the end may have been written; they are
   // overwritten by the next append and cut by close/recovery).
   Status append(std::span<const uint8_t> batch, const BatchHeader& header,
@@ -111,6 +116,8 @@ class Segment {
   // Reads the on-disk index headers (either may fail: corrupt / not_found).
   Result<format::IndexHeader> read_header(format::IndexKind kind);
 
+  // The cleaner renamed this (staged) segment's files to their final names: drop the suffix.
+  void clear_name_suffix() { files_->name_suffix.clear(); }
   // Closes nothing; deletes the three files (the data stays readable through open handles).
   Status remove_files(Io& io);
 

@@ -112,7 +112,8 @@ Result<Segment::ScanResult> Segment::recover_from(
 }
 
 // Reads the .log from `from` to its end in large chunks and accepts batch after batch while
-// each has a sane header, fits in the file, continues the offsets and passes its CRC.
+// each has a sane header, fits in the file, continues the offsets (a compacted segment may skip
+// offsets, never go back) and passes its CRC.
 Status Segment::scan_batches(uint64_t from, uint64_t index_interval_bytes, ScanResult* result) {
   auto file_size = files_->log->size_bytes();
   if (!file_size.ok()) return file_size.status();
@@ -145,7 +146,7 @@ Status Segment::scan_batches(uint64_t from, uint64_t index_interval_bytes, ScanR
     RETURN_IF_ERROR(ensure(position, kHeaderBytes));
     auto header = decode_batch_header(
         std::span(chunk.data() + (position - chunk_position), kHeaderBytes), position);
-    if (!header.ok() || header->size_bytes() > left || header->base_offset != next_offset_ ||
+    if (!header.ok() || header->size_bytes() > left || header->base_offset < next_offset_ ||
         header->next_offset().value() - base_offset().value() > INT32_MAX) {
       result->clean_end = false;
       break;
@@ -174,7 +175,8 @@ Status Segment::truncate(uint64_t size_bytes) {
 Status Segment::remove_files(Io& io) {
   for (const char* suffix :
        {format::kLogSuffix, format::kOffsetIndexSuffix, format::kTimeIndexSuffix}) {
-    Status status = io.remove(files_->dir + "/" + format::segment_file_name(base_offset(), suffix));
+    Status status = io.remove(files_->dir + "/" + format::segment_file_name(base_offset(), suffix) +
+                              files_->name_suffix);
     if (!status.ok() && status.code() != StatusCode::not_found) return status;
   }
   return Status();

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/types.h"
@@ -23,6 +25,18 @@ struct BatchSpec {
 };
 
 std::vector<uint8_t> build_batch(const BatchSpec& spec);
+
+// A record with a key and a value, either of which may be null (a null value is a tombstone).
+struct KeyedRecord {
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+};
+
+// A batch of `records` (at least one) with the header fields of `spec` (its record_count,
+// value_bytes and seed are ignored), record i at offset delta i and timestamp
+// base_timestamp + i * timestamp_step_ms. For compaction tests.
+std::vector<uint8_t> build_keyed_batch(const std::vector<KeyedRecord>& records,
+                                       const BatchSpec& spec);
 
 // A batch of about `total_bytes` (at least the header plus one record).
 std::vector<uint8_t> build_batch_of_size(size_t total_bytes, uint64_t seed, TimestampMs timestamp);

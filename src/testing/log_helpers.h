@@ -3,10 +3,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "model/record_batch_view.h"
 #include "storage/log.h"
+#include "storage/record_filter.h"
 #include "testing/batch_builder.h"
 
 namespace cairn::testing {
@@ -38,6 +41,36 @@ inline Result<std::vector<std::vector<uint8_t>>> read_batches(storage::Log& log,
     next = read->next_offset;
   }
   return batches;
+}
+
+// One record as a compaction test sees it.
+struct LogRecord {
+  Offset offset;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  bool operator==(const LogRecord&) const = default;
+};
+
+// Every record of the (uncompressed) batches in [from, end), in offset order.
+inline Result<std::vector<LogRecord>> read_records(storage::Log& log, Offset from, Offset end) {
+  auto batches = read_batches(log, from, end, 1 << 20);
+  if (!batches.ok()) return batches.status();
+  std::vector<LogRecord> records;
+  auto text = [](const std::optional<std::span<const uint8_t>>& bytes) {
+    return bytes ? std::optional<std::string>(std::string(bytes->begin(), bytes->end()))
+                 : std::nullopt;
+  };
+  for (const auto& batch : *batches) {
+    auto view = model::RecordBatchView::parse(batch);
+    if (!view.ok()) return view.status();
+    Status status = storage::walk_records(
+        view->records_bytes(), view->records_count(), [&](const storage::RecordRef& record) {
+          records.push_back(LogRecord{Offset(view->base_offset().value() + record.offset_delta),
+                                      text(record.key), text(record.value)});
+        });
+    if (!status.ok()) return status;
+  }
+  return records;
 }
 
 }  // namespace cairn::testing

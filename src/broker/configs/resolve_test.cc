@@ -116,6 +116,28 @@ TEST(PartitionConfig, CompactOnlyTurnsRetentionOff) {
   EXPECT_EQ(1000, both.log.retention_ms);
 }
 
+TEST(PartitionConfig, CompactionConfigsReachTheLog) {
+  Fixture f;
+  PartitionConfig plain = partition_config(f.layers(), {});
+  EXPECT_TRUE(plain.log.cleanup_delete);
+  EXPECT_FALSE(plain.log.cleanup_compact);
+  PartitionConfig compact = partition_config(
+      f.layers(), {{"cleanup.policy", "compact"},
+                   {"min.cleanable.dirty.ratio", "0.25"},
+                   {"min.compaction.lag.ms", "1000"},
+                   {"max.compaction.lag.ms", "500"},
+                   {"delete.retention.ms", "60000"}});
+  EXPECT_FALSE(compact.log.cleanup_delete);
+  EXPECT_TRUE(compact.log.cleanup_compact);
+  EXPECT_DOUBLE_EQ(0.25, compact.log.min_cleanable_dirty_ratio);
+  EXPECT_EQ(1000, compact.log.min_compaction_lag_ms);
+  EXPECT_EQ(1000, compact.log.max_compaction_lag_ms);  // never below min.compaction.lag.ms
+  EXPECT_EQ(60000, compact.log.delete_retention_ms);
+  PartitionConfig both = partition_config(f.layers(), {{"cleanup.policy", "compact,delete"}});
+  EXPECT_TRUE(both.log.cleanup_delete);
+  EXPECT_TRUE(both.log.cleanup_compact);
+}
+
 TEST(PartitionConfig, NeverMeansAVeryLongTimeNotAnOverflow) {
   Fixture f;
   PartitionConfig settings = partition_config(

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <map>
 #include <system_error>
 
 #include "base/assert.h"
@@ -9,6 +11,7 @@
 #include "broker/partitions/log_await.h"
 #include "broker/partitions/transactions.h"
 #include "broker/shard_map.h"
+#include "protocol/compression.h"
 #include "protocol/record_batch.h"
 #include "storage/io.h"
 
@@ -19,6 +22,8 @@ constexpr const char* kTopicIdFile = "topic_id";
 constexpr const char* kProducerSnapshotFile = "producer_state.snapshot";
 constexpr size_t kTopicIdFileBytesMax = 64;
 constexpr size_t kProducerSnapshotBytesMax = 64 * MiB;
+// A compressed batch the cleaner cannot expand within this is kept whole, uncompacted.
+constexpr size_t kCleanerDecompressedBytesMax = 64 * MiB;
 
 std::string hex_of(const protocol::Uuid& id) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -149,6 +154,7 @@ struct PartitionManager::ShardPartitions {
   // topic -> partition index -> partition (null for partitions other shards own).
   std::map<std::string, std::vector<std::shared_ptr<Partition>>, std::less<>> topics;
   asio::steady_timer* retention_timer = nullptr;  // set while the retention loop waits
+  asio::steady_timer* cleaner_timer = nullptr;    // set while the cleaner loop waits
 
   Partition* lookup(std::string_view topic, PartitionId partition) const {
     auto it = topics.find(topic);
@@ -243,6 +249,8 @@ void PartitionManager::start() {
   for (uint32_t i = 0; i < options_.shards->count(); i++) {
     asio::co_spawn(options_.shards->executor(net::ShardId(i)),
                    retention_loop(this, net::ShardId(i)), asio::detached);
+    asio::co_spawn(options_.shards->executor(net::ShardId(i)), cleaner_loop(this, net::ShardId(i)),
+                   asio::detached);
   }
 }
 
@@ -252,6 +260,7 @@ void PartitionManager::stop() {
     ShardPartitions* state = shards_[i].get();
     options_.shards->post(net::ShardId(i), [state] {
       if (state->retention_timer != nullptr) state->retention_timer->cancel();
+      if (state->cleaner_timer != nullptr) state->cleaner_timer->cancel();
       for (auto& [name, partitions] : state->topics) {
         for (auto& partition : partitions) {
           if (partition != nullptr) partition->notify_waiters();
@@ -554,6 +563,104 @@ asio::awaitable<void> PartitionManager::retention_loop(PartitionManager* self, n
       }
     }
   }
+}
+
+// Compaction (docs/compaction.md): every cleaner_check_interval, each compacted log of this
+// shard gets a run if its dirty ratio or max.compaction.lag.ms asks for one. Internal topics
+// are left to their owners (the group coordinator compacts __consumer_offsets itself).
+asio::awaitable<void> PartitionManager::cleaner_loop(PartitionManager* self, net::ShardId shard) {
+  ShardPartitions& state = self->shard_state(shard);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!self->stopping_.load()) {
+    timer.expires_after(self->options_.cleaner_check_interval);
+    state.cleaner_timer = &timer;
+    asio::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    state.cleaner_timer = nullptr;
+    if (self->stopping_.load()) break;
+    // Collected first: the topic map may change while a run yields.
+    std::vector<std::shared_ptr<Partition>> compacted;
+    for (auto& [name, partitions] : state.topics) {
+      if (is_internal_topic(name)) continue;
+      for (auto& partition : partitions) {
+        if (partition != nullptr && partition->usable() &&
+            partition->log->config().cleanup_compact) {
+          compacted.push_back(partition);
+        }
+      }
+    }
+    for (auto& partition : compacted) co_await clean_partition(self, shard, partition);
+  }
+}
+
+asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self, net::ShardId shard,
+                                                        std::shared_ptr<Partition> partition) {
+  ShardPartitions& state = self->shard_state(shard);
+  storage::CleanOptions options;
+  options.upper_bound = partition->last_stable_offset();
+  options.key_map_bytes = self->options_.cleaner_key_map_bytes;
+  options.decompress = [](model::Compression codec, std::span<const uint8_t> payload) {
+    return protocol::compression::decompress(codec, payload, kCleanerDecompressedBytesMax);
+  };
+  options.compress = [](model::Compression codec, std::span<const uint8_t> records,
+                        std::span<const uint8_t> original) {
+    // Keep the framing the producer chose: the Java client writes xerial-framed snappy.
+    bool xerial =
+        codec == model::Compression::snappy && protocol::compression::is_xerial_snappy(original);
+    return protocol::compression::compress(codec, records,
+                                           xerial ? protocol::compression::SnappyFraming::xerial
+                                                  : protocol::compression::SnappyFraming::raw);
+  };
+  // Records of aborted transactions go (control markers stay): the aborted list as of now,
+  // per producer, by marker offset. Nothing at or past the upper bound (the LSO) is cleaned,
+  // so every transaction below it is complete and already in the list if it was aborted.
+  auto aborted = std::make_shared<std::map<int64_t, std::vector<producers::AbortedTxn>>>();
+  for (const producers::AbortedTxn& a : partition->producers.aborted()) {
+    (*aborted)[a.producer_id.value()].push_back(a);
+  }
+  options.discard = [aborted](const storage::BatchHeader& header) {
+    if (!header.is_transactional() || header.is_control()) return false;
+    auto it = aborted->find(header.producer_id.value());
+    if (it == aborted->end()) return false;
+    const std::vector<producers::AbortedTxn>& list = it->second;
+    auto found = std::lower_bound(
+        list.begin(), list.end(), header.base_offset,
+        [](const producers::AbortedTxn& a, Offset offset) { return a.last_offset < offset; });
+    return found != list.end() && found->first_offset <= header.base_offset;
+  };
+  storage::Log& log = *partition->log;
+  Result<bool> started = log.start_clean(options);
+  if (!started.ok()) {
+    spdlog::warn("{}: compaction: {}", log.dir(), started.status().to_string());
+    co_return;
+  }
+  if (!*started) co_return;
+  uint64_t step_bytes = self->options_.cleaner_step_bytes;
+  uint64_t rate = self->options_.cleaner_bytes_per_second;
+  auto pause = rate == 0 ? std::chrono::microseconds(0)
+                         : std::chrono::microseconds(step_bytes * 1'000'000 / rate);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    Result<bool> more = partition->log->clean_step(step_bytes);
+    if (!more.ok()) {
+      spdlog::warn("{}: compaction: {}", partition->log->dir(), more.status().to_string());
+      co_return;
+    }
+    if (!*more) break;
+    // Yield to the event loop (and throttle) between steps; stop() cancels the wait.
+    timer.expires_after(pause);
+    state.cleaner_timer = &timer;
+    asio::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    state.cleaner_timer = nullptr;
+    if (self->stopping_.load() || !partition->usable()) {
+      if (partition->usable()) partition->log->abort_clean();
+      co_return;
+    }
+  }
+  const storage::CleanerStats& stats = partition->log->cleaner_stats();
+  spdlog::info("{}: compacted up to offset {} ({} records removed so far)", partition->log->dir(),
+               stats.clean_point.value(), stats.records_removed);
 }
 
 std::shared_ptr<Partition> PartitionManager::find(std::string_view topic,

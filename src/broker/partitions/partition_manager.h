@@ -1,8 +1,10 @@
 // PartitionManager: every partition this broker hosts, each owned by one shard (shard_map.h).
 //
 // Per shard it keeps the map topic -> partition -> Partition (its storage::Log, idempotent
-// producer state, waiting Fetches; partition.h), and a retention timer that calls
-// Log::apply_retention on that shard's logs every retention_check_interval. A partition lives
+// producer state, waiting Fetches; partition.h), a retention timer that calls
+// Log::apply_retention on that shard's logs every retention_check_interval, and a cleaner
+// loop that compacts the shard's cleanup.policy=compact logs (docs/compaction.md) in steps of
+// cleaner_step_bytes, yielding to the event loop between steps. A partition lives
 // in DATA_DIR/<topic>-<partition>/ (Kafka's layout) beside a `topic_id` file naming the topic
 // incarnation it belongs to; a directory whose topic_id does not match the registry (left by
 // a deleted topic of the same name) is wiped before use.
@@ -74,6 +76,14 @@ struct PartitionManagerOptions {
   storage::Io* io = nullptr;
   // log.retention.check.interval.ms (Kafka's default: 5 minutes).
   std::chrono::milliseconds retention_check_interval{300'000};
+  // Compaction: how often a shard looks for logs to clean (Kafka's log.cleaner.backoff.ms),
+  // the bytes one step may read before the shard yields, the cleaner's read rate per shard
+  // (log.cleaner.io.max.bytes.per.second; 0: unthrottled) and its key table per run
+  // (log.cleaner.dedupe.buffer.size).
+  std::chrono::milliseconds cleaner_check_interval{15'000};
+  uint64_t cleaner_step_bytes = 1 << 20;
+  uint64_t cleaner_bytes_per_second = 0;
+  uint64_t cleaner_key_map_bytes = 16 << 20;
 };
 
 // Main thread, before PartitionManager::open: writes `topic`'s id into every existing
@@ -197,6 +207,9 @@ class PartitionManager {
                                                                        std::string topic,
                                                                        PartitionId partition);
   static asio::awaitable<void> retention_loop(PartitionManager* self, net::ShardId shard);
+  static asio::awaitable<void> cleaner_loop(PartitionManager* self, net::ShardId shard);
+  static asio::awaitable<void> clean_partition(PartitionManager* self, net::ShardId shard,
+                                               std::shared_ptr<Partition> partition);
 
   PartitionManagerOptions options_;
   storage::Clock* clock_;

@@ -12,8 +12,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include "broker/partitions/partition_test_harness.h"
 #include "net/await_callback.h"
@@ -241,6 +243,132 @@ TEST_F(PartitionManagerTest, MetaWriterExceptionsReachTheCaller) {
                                throw_on_the_writer(meta_writer_.get()), asio::use_future);
   EXPECT_THROW(future.get(), std::runtime_error);
   create("still-works", 1);
+}
+
+// Compaction wiring: the shard's cleaner loop compacts a cleanup.policy=compact topic in
+// steps (keeping the latest record per key, offsets intact, compressed batches recompressed
+// with their own codec through protocol::compression) and leaves a delete topic alone.
+static asio::awaitable<Status> append_keyed_on_shard(PartitionManager* manager, std::string topic,
+                                                     int count) {
+  std::shared_ptr<Partition> partition = manager->find(topic, PartitionId(0));
+  if (partition == nullptr || !partition->usable()) co_return error(StatusCode::not_found, "");
+  Offset last(-1);
+  constexpr model::Compression kCodecs[] = {model::Compression::none, model::Compression::gzip,
+                                            model::Compression::snappy, model::Compression::lz4,
+                                            model::Compression::zstd};
+  for (int i = 0; i < count; i++) {
+    protocol::BatchOptions options;
+    options.compression = kCodecs[i % 5];
+    protocol::BatchBuilder builder(options);
+    // Two records a batch: the first key repeats (compacted away), the second is unique.
+    std::string key = "key-" + std::to_string(i % 5);
+    std::string value = "value-" + std::to_string(i);
+    std::string unique = "unique-" + std::to_string(i);
+    protocol::RecordInput record;
+    record.key = protocol::bytes_of(key);
+    record.value = protocol::bytes_of(value);
+    builder.add(record);
+    record.key = protocol::bytes_of(unique);
+    builder.add(record);
+    Result<std::vector<uint8_t>> batch = std::move(builder).build();
+    if (!batch.ok()) co_return batch.status();
+    Result<storage::AppendResult> appended = partition->log->append(*batch);
+    if (!appended.ok()) co_return appended.status();
+    last = appended->last_offset;
+  }
+  Status rolled = partition->log->roll();
+  if (!rolled.ok()) co_return rolled;
+  co_return co_await await_flushed(*partition->log);
+}
+
+static asio::awaitable<uint64_t> cleaner_runs_on_shard(PartitionManager* manager,
+                                                       std::string topic) {
+  std::shared_ptr<Partition> partition = manager->find(topic, PartitionId(0));
+  co_return partition == nullptr ? 0 : partition->log->cleaner_stats().runs;
+}
+
+// key -> (value, offset) of every record in partition 0, decoded through protocol.
+using KeyedRecords = std::multimap<std::string, std::pair<std::string, int64_t>>;
+static asio::awaitable<std::optional<KeyedRecords>> records_on_shard(PartitionManager* manager,
+                                                                     std::string topic) {
+  std::shared_ptr<Partition> partition = manager->find(topic, PartitionId(0));
+  storage::Log& log = *partition->log;
+  Result<storage::ReadResult> read = log.read(Offset(0), 1 << 24, log.log_end_offset());
+  if (!read.ok()) co_return std::nullopt;
+  Result<std::vector<uint8_t>> bytes = log.copy(*read);
+  if (!bytes.ok()) co_return std::nullopt;
+  Result<protocol::SplitBatches> batches = protocol::split_batches(*bytes);
+  if (!batches.ok()) co_return std::nullopt;
+  KeyedRecords records;
+  for (const model::RecordBatchView& batch : batches->batches) {
+    protocol::ValidateOptions validate;
+    validate.origin = protocol::BatchOrigin::log;
+    if (!protocol::validate_batch(batch, validate).ok()) co_return std::nullopt;
+    Result<protocol::BatchRecords> opened = protocol::BatchRecords::open(batch, 1 << 24);
+    if (!opened.ok()) co_return std::nullopt;
+    protocol::RecordReader reader = opened->reader();
+    protocol::Record record;
+    while (reader.next(&record)) {
+      records.emplace(std::string(record.key->begin(), record.key->end()),
+                      std::make_pair(std::string(record.value->begin(), record.value->end()),
+                                     record.offset.value()));
+    }
+    if (!reader.status().ok()) co_return std::nullopt;
+  }
+  co_return records;
+}
+
+TEST_F(PartitionManagerTest, CleanerLoopCompactsCompactedTopicsOnly) {
+  auto resolver = [](const TopicInfo& topic) -> Result<PartitionConfig> {
+    PartitionConfig config;
+    config.log.segment_bytes = 1024;
+    auto it = topic.configs.find("cleanup.policy");
+    if (it != topic.configs.end() && it->second == "compact") {
+      config.log.cleanup_compact = true;
+      config.log.cleanup_delete = false;
+    }
+    return config;
+  };
+  boot_partitions(dir_, storage::posix_io(), resolver, [](PartitionManagerOptions& options) {
+    options.cleaner_check_interval = std::chrono::milliseconds(20);
+    options.cleaner_step_bytes = 512;  // many steps, each yielding to the shard
+  });
+  manager_->start();  // the retention and cleaner loops, as the server starts them
+  create("table", 1, {{"cleanup.policy", "compact"}});
+  create("stream", 1);
+  for (const char* topic : {"table", "stream"}) {
+    net::ShardId shard = manager_->shard_of(topic, PartitionId(0));
+    ASSERT_TRUE(run_on(shard, append_keyed_on_shard(manager_.get(), topic, 100)).ok());
+  }
+  net::ShardId table_shard = manager_->shard_of("table", PartitionId(0));
+  uint64_t runs = 0;
+  for (int i = 0; i < 500 && runs == 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    runs = run_on(table_shard, cleaner_runs_on_shard(manager_.get(), "table"));
+  }
+  EXPECT_GE(runs, 1u);
+  net::ShardId stream_shard = manager_->shard_of("stream", PartitionId(0));
+  EXPECT_EQ(0u, run_on(stream_shard, cleaner_runs_on_shard(manager_.get(), "stream")));
+  EXPECT_EQ(Offset(200), offsets("table", 0).high_watermark);
+  std::optional<KeyedRecords> records =
+      run_on(table_shard, records_on_shard(manager_.get(), "table"));
+  ASSERT_TRUE(records.has_value());
+  for (int k = 0; k < 5; k++) {
+    // Only the latest of the repeated key stays: batch 95 + k, record 0, offset 2 * (95 + k).
+    std::string key = "key-" + std::to_string(k);
+    ASSERT_EQ(1u, records->count(key)) << key;
+    EXPECT_EQ("value-" + std::to_string(95 + k), records->find(key)->second.first);
+    EXPECT_EQ(2 * (95 + k), records->find(key)->second.second);
+  }
+  for (int i = 0; i < 100; i++) {
+    auto it = records->find("unique-" + std::to_string(i));
+    ASSERT_NE(it, records->end()) << i;
+    EXPECT_EQ(2 * i + 1, it->second.second);
+  }
+  // The compacted data survives a clean stop and reopen.
+  shutdown(true);
+  boot();
+  EXPECT_EQ(Offset(200), offsets("table", 0).high_watermark);
 }
 
 TEST_F(PartitionManagerTest, GatheredHopsAnswerInOrder) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,9 +39,10 @@ T run_on(const net::ShardSet& shards, net::ShardId shard, asio::awaitable<T> wor
 class PartitionHarness {
  protected:
   // Opens the registry in `data_dir`/meta and the PartitionManager over it, then starts the
-  // shards.
+  // shards. `tweak` may change the options (intervals) before the manager opens.
   void boot_partitions(const std::filesystem::path& data_dir, storage::Io& io,
-                       ConfigResolver resolver) {
+                       ConfigResolver resolver,
+                       const std::function<void(PartitionManagerOptions&)>& tweak = nullptr) {
     shards_ = std::make_unique<net::ShardSet>(2);
     auto registry = TopicRegistry::open(data_dir / "meta", io);
     ASSERT_TRUE(registry.ok()) << registry.status().to_string();
@@ -54,6 +56,7 @@ class PartitionHarness {
     options.meta_writer = meta_writer_.get();
     options.io = &io;
     options.resolver = std::move(resolver);
+    if (tweak) tweak(options);
     auto manager = PartitionManager::open(options, *registry_->snapshot());
     ASSERT_TRUE(manager.ok()) << manager.status().to_string();
     manager_ = std::move(manager).value();
