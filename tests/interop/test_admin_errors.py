@@ -74,10 +74,10 @@ class AdminErrors(harness.BrokerTestCase):
                          self.admin.partition_counts(["errors-config"]))
 
     def test_internal_topics_are_refused(self):
-        # __consumer_offsets always exists (Kafka answers so too); __transaction_state is
-        # reserved until transactions create it. Neither may be deleted or grown.
+        # __consumer_offsets and __transaction_state always exist (Kafka answers so too once
+        # it created them). Neither may be deleted or grown.
         self.assertEqual(aw.TOPIC_ALREADY_EXISTS, self.create("__consumer_offsets"))
-        self.assertEqual(aw.POLICY_VIOLATION, self.create("__transaction_state"))
+        self.assertEqual(aw.TOPIC_ALREADY_EXISTS, self.create("__transaction_state"))
         self.assertEqual([("__consumer_offsets", aw.POLICY_VIOLATION)],
                          self.admin.delete_topics(["__consumer_offsets"]))
         [(_, code, _)] = self.admin.create_partitions([("__consumer_offsets", 64, None)])

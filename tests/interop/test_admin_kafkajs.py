@@ -45,7 +45,8 @@ class KafkajsAdmin(unittest.TestCase):
         self.assertEqual({"error": ["INVALID_REPLICATION_FACTOR"]}, out["badReplication"])
         self.assertEqual({"error": ["INVALID_CONFIG"]}, out["badConfig"])
         # validateOnly created nothing; listTopics includes internal topics, as against Kafka
-        self.assertEqual(["__consumer_offsets", "kjs-orders"], out["topics"])
+        self.assertEqual(["__consumer_offsets", "__transaction_state", "kjs-orders"],
+                         out["topics"])
 
         before = out["configsBefore"]
         self.assertEqual(31, len(before))
@@ -68,7 +69,7 @@ class KafkajsAdmin(unittest.TestCase):
         self.assertEqual({"low": "10", "high": "10"}, out["offsetsAtEnd"])
         self.assertIn("ok", out["deleted"])
         self.assertEqual({"error": ["UNKNOWN_TOPIC_OR_PARTITION"]}, out["deleteMissing"])
-        self.assertEqual(["__consumer_offsets"], out["topicsAfter"])
+        self.assertEqual(["__consumer_offsets", "__transaction_state"], out["topicsAfter"])
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ class ConfluentMetadata(harness.BrokerTestCase):
         self.assertEqual([0], list(metadata.brokers))
         self.assertEqual(self.broker.host, metadata.brokers[0].host)
         self.assertEqual(self.broker.port, metadata.brokers[0].port)
-        # All topics, the internal __consumer_offsets included (Kafka lists it too).
-        self.assertEqual({"orders", "audit", "__consumer_offsets"}, set(metadata.topics))
+        # All topics, the internal ones included (Kafka lists them too).
+        self.assertEqual({"orders", "audit", "__consumer_offsets", "__transaction_state"},
+                         set(metadata.topics))
         orders = metadata.topics["orders"]
         self.assertIsNone(orders.error)
         self.assertEqual({0, 1, 2}, set(orders.partitions))

@@ -101,6 +101,8 @@ class ConsumerOffsetsTopicTest(BrokerTestCase):
         topics = {name: (code, internal, len(partitions))
                   for code, name, internal, partitions in response.topics}
         self.assertEqual((0, True, OFFSETS_PARTITIONS), topics[OFFSETS])
+        # The transaction coordinator's topic exists from the start too (16 partitions).
+        self.assertEqual((0, True, 16), topics["__transaction_state"])
         self.assertBrokerHealthy()
 
     def test_commit_by_librdkafka_is_read_by_kafka_python(self):
@@ -178,7 +180,9 @@ class ConsumerOffsetsTopicTest(BrokerTestCase):
                 capture_output=True, text=True, timeout=60, env=cli_env(), check=True)
             return [line.split()[0] for line in result.stdout.splitlines()[1:]]
         self.assertNotIn(OFFSETS, listed())
+        self.assertNotIn("__transaction_state", listed())
         self.assertIn(OFFSETS, listed("--internal"))
+        self.assertIn("__transaction_state", listed("--internal"))
 
 
 if __name__ == "__main__":

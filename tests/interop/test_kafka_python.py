@@ -46,7 +46,8 @@ class KafkaPythonMetadata(harness.BrokerTestCase):
             self.assertEqual(0, cluster["controller_id"])
             self.assertEqual([(0, self.broker.host, self.broker.port)],
                              [(b["node_id"], b["host"], b["port"]) for b in cluster["brokers"]])
-            self.assertEqual({"orders", "audit", "__consumer_offsets"}, set(admin.list_topics()))
+            self.assertEqual({"orders", "audit", "__consumer_offsets", "__transaction_state"},
+                             set(admin.list_topics()))
             described = {t["topic"]: t for t in admin.describe_topics(["orders", "missing"])}
             self.assertEqual(0, described["orders"]["error_code"])
             self.assertEqual(3, len(described["orders"]["partitions"]))

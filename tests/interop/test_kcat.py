@@ -32,7 +32,8 @@ class KcatMetadata(harness.BrokerTestCase):
         self.assertEqual(0, listing["controllerid"])
         self.assertEqual([{"id": 0, "name": self.broker.bootstrap}], listing["brokers"])
         topics = {t["topic"]: t for t in listing["topics"]}
-        self.assertEqual({"orders", "audit", "__consumer_offsets"}, set(topics))
+        self.assertEqual({"orders", "audit", "__consumer_offsets", "__transaction_state"},
+                         set(topics))
         orders = topics["orders"]["partitions"]
         self.assertEqual([0, 1, 2], sorted(p["partition"] for p in orders))
         for p in orders:

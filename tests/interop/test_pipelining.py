@@ -46,7 +46,8 @@ class Pipelining(harness.BrokerTestCase):
                 else:
                     names = [t[1] for t in response.topics]
                     # v0's empty list means every topic, the internal one included.
-                    expected = ["orders"] if request.topics else ["__consumer_offsets", "orders"]
+                    expected = (["orders"] if request.topics else
+                                ["__consumer_offsets", "__transaction_state", "orders"])
                     self.assertEqual(expected, names)
         self.assertBrokerHealthy()
 
@@ -92,9 +93,9 @@ class Pipelining(harness.BrokerTestCase):
             self.assertEqual([(0, self.broker.host, self.broker.port, None)], every["brokers"])
             self.assertEqual(self.broker.cluster_id(), every["cluster_id"])
             self.assertEqual(0, every["controller_id"])
-            self.assertEqual(["__consumer_offsets", "orders"],
+            self.assertEqual(["__consumer_offsets", "__transaction_state", "orders"],
                              [t["name"] for t in every["topics"]])
-            partitions = every["topics"][1]["partitions"]
+            partitions = every["topics"][2]["partitions"]
             self.assertEqual([0, 1, 2], [p["index"] for p in partitions])
             for p in partitions:
                 self.assertEqual((0, 0, 0, [0], [0], []),

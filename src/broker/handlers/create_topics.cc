@@ -2,8 +2,9 @@
 //
 // Each topic is checked on its own, in Kafka's order, and gets its own error; the others go
 // on. A name twice in one request: INVALID_REQUEST for it. Illegal name:
-// INVALID_TOPIC_EXCEPTION. Exists (__consumer_offsets always does): TOPIC_ALREADY_EXISTS. An
-// internal name not yet created (__transaction_state): POLICY_VIOLATION. num_partitions 0 or
+// INVALID_TOPIC_EXCEPTION. Exists (the internal __consumer_offsets and __transaction_state
+// always do): TOPIC_ALREADY_EXISTS. Another internal name not in the registry:
+// POLICY_VIOLATION. num_partitions 0 or
 // < -1 (or above the registry's limit): INVALID_PARTITIONS; -1 means num.partitions.
 // replication_factor other than 1 or -1 (one node): INVALID_REPLICATION_FACTOR. Manual
 // assignments together with a count: INVALID_REQUEST; assignments that are not partitions
