@@ -566,8 +566,9 @@ asio::awaitable<void> PartitionManager::retention_loop(PartitionManager* self, n
 }
 
 // Compaction (docs/compaction.md): every cleaner_check_interval, each compacted log of this
-// shard gets a run if its dirty ratio or max.compaction.lag.ms asks for one. Internal topics
-// are left to their owners (the group coordinator compacts __consumer_offsets itself).
+// shard gets a run if its dirty ratio or max.compaction.lag.ms asks for one — user topics and
+// __transaction_state (its coordinator replays the latest state per id, which is what the
+// cleaner keeps). __consumer_offsets is left to the group coordinator, which rewrites it.
 asio::awaitable<void> PartitionManager::cleaner_loop(PartitionManager* self, net::ShardId shard) {
   ShardPartitions& state = self->shard_state(shard);
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -581,7 +582,7 @@ asio::awaitable<void> PartitionManager::cleaner_loop(PartitionManager* self, net
     // Collected first: the topic map may change while a run yields.
     std::vector<std::shared_ptr<Partition>> compacted;
     for (auto& [name, partitions] : state.topics) {
-      if (is_internal_topic(name)) continue;
+      if (name == kConsumerOffsetsTopic) continue;
       for (auto& partition : partitions) {
         if (partition != nullptr && partition->usable() &&
             partition->log->config().cleanup_compact) {

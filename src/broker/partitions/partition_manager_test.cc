@@ -133,8 +133,7 @@ TEST_F(PartitionManagerTest, DeletedTopicLeavesNothingBehind) {
   ASSERT_TRUE(run(manager_->delete_topic("temp", id)).ok());
   EXPECT_FALSE(fs::exists(dir_ / "temp-0"));
   EXPECT_FALSE(fs::exists(dir_ / "temp-1"));
-  EXPECT_EQ(run(manager_->offsets("temp", PartitionId(1))).status().code(),
-            StatusCode::not_found);
+  EXPECT_EQ(run(manager_->offsets("temp", PartitionId(1))).status().code(), StatusCode::not_found);
   // A new incarnation starts empty.
   create("temp", 2);
   EXPECT_EQ(offsets("temp", 1).high_watermark, Offset(0));
@@ -168,12 +167,12 @@ TEST_F(PartitionManagerTest, ConcurrentCreationOfTheSamePartitionsOpensThemOnce)
   create("grown", 1);
   Result<TopicInfo> grown = registry_->set_partition_count("grown", 6);
   ASSERT_TRUE(grown.ok());
-  auto first = asio::co_spawn(shards_->executor(net::ShardId(0)),
-                              optional_of(manager_->create_partitions(*grown, 1)),
-                              asio::use_future);
-  auto second = asio::co_spawn(shards_->executor(net::ShardId(1)),
-                               optional_of(manager_->create_partitions(*grown, 1)),
-                               asio::use_future);
+  auto first =
+      asio::co_spawn(shards_->executor(net::ShardId(0)),
+                     optional_of(manager_->create_partitions(*grown, 1)), asio::use_future);
+  auto second =
+      asio::co_spawn(shards_->executor(net::ShardId(1)),
+                     optional_of(manager_->create_partitions(*grown, 1)), asio::use_future);
   EXPECT_TRUE(first.get()->ok());
   EXPECT_TRUE(second.get()->ok());
   for (int32_t p = 0; p < 6; p++) {
@@ -375,6 +374,44 @@ TEST_F(PartitionManagerTest, GatheredHopsAnswerInOrder) {
   boot();
   std::vector<uint32_t> answers = run_on(net::ShardId(1), gather_shards(shards_.get()));
   EXPECT_EQ(answers, (std::vector<uint32_t>{0, 1, 0, 1, 0, 1}));
+}
+
+// The transaction coordinator's topic is compacted by the same loop; __consumer_offsets is
+// not (its coordinator rewrites it).
+TEST_F(PartitionManagerTest, CleanerLoopCompactsTheTransactionLogButNotTheOffsetsTopic) {
+  auto resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
+    PartitionConfig config;
+    config.log.segment_bytes = 1024;
+    config.log.cleanup_compact = true;
+    config.log.cleanup_delete = false;
+    return config;
+  };
+  boot_partitions(dir_, storage::posix_io(), resolver, [](PartitionManagerOptions& options) {
+    options.cleaner_check_interval = std::chrono::milliseconds(20);
+  });
+  manager_->start();
+  for (std::string topic :
+       {std::string(kTransactionStateTopic), std::string(kConsumerOffsetsTopic)}) {
+    create(topic, 1);
+    ASSERT_TRUE(run_on(manager_->shard_of(topic, PartitionId(0)),
+                       append_keyed_on_shard(manager_.get(), topic, 100))
+                    .ok());
+  }
+  net::ShardId txn_shard = manager_->shard_of(kTransactionStateTopic, PartitionId(0));
+  uint64_t runs = 0;
+  for (int i = 0; i < 500 && runs == 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    runs = run_on(txn_shard,
+                  cleaner_runs_on_shard(manager_.get(), std::string(kTransactionStateTopic)));
+  }
+  EXPECT_GE(runs, 1u);
+  std::optional<KeyedRecords> records =
+      run_on(txn_shard, records_on_shard(manager_.get(), std::string(kTransactionStateTopic)));
+  ASSERT_TRUE(records.has_value());
+  EXPECT_EQ(1u, records->count("key-0"));
+  net::ShardId offsets_shard = manager_->shard_of(kConsumerOffsetsTopic, PartitionId(0));
+  EXPECT_EQ(0u, run_on(offsets_shard,
+                       cleaner_runs_on_shard(manager_.get(), std::string(kConsumerOffsetsTopic))));
 }
 
 }  // namespace
