@@ -20,6 +20,7 @@
 //   base offset != 0, record rules   INVALID_RECORD (UNSUPPORTED_COMPRESSION_TYPE for codecs)
 //   batch bigger than segment.bytes  RECORD_LIST_TOO_LARGE
 //   CreateTime out of message.timestamp.difference.max.ms   INVALID_TIMESTAMP
+//   a record without a key on a compacted topic              INVALID_RECORD
 //   transactional batch without a producer id                INVALID_RECORD
 //   idempotence and transactions (producers/producer_state.h): duplicate -> the original
 //   offsets; OUT_OF_ORDER_SEQUENCE_NUMBER; INVALID_PRODUCER_EPOCH; INVALID_TXN_STATE for a
@@ -100,6 +101,20 @@ bool timestamps_within(model::RecordBatchView batch, int64_t now_ms, int64_t lim
   return reader.status().ok();
 }
 
+// Compacted topics keep the latest record per key: a record without a key has no place there
+// (Kafka: "Compacted topic cannot accept message without key", INVALID_RECORD).
+bool all_records_keyed(model::RecordBatchView batch) {
+  Result<protocol::BatchRecords> records =
+      protocol::BatchRecords::open(batch, protocol::ValidateOptions{}.decompressed_bytes_max);
+  if (!records.ok()) return false;
+  protocol::RecordReader reader = records->reader();
+  protocol::Record record;
+  while (reader.next(&record)) {
+    if (!record.key.has_value()) return false;
+  }
+  return reader.status().ok();
+}
+
 // The checks a produced batch passes before anything is appended: request version, size,
 // framing and CRC (validate_produce_records fills `check`), offsets, timestamps. ErrorCode::none
 // when the batch may go on.
@@ -122,6 +137,7 @@ ErrorCode check_batch(int16_t version, const AppendInput& input, const Partition
       !timestamps_within(view, now_ms, config.timestamp_difference_max_ms)) {
     return ErrorCode::invalid_timestamp;
   }
+  if (config.log.cleanup_compact && !all_records_keyed(view)) return ErrorCode::invalid_record;
   return ErrorCode::none;
 }
 
