@@ -8,6 +8,8 @@ read_committed / read_uncommitted consumers against the real broker.
   it commits; read_uncommitted consumers read past it.
 - Consume-transform-produce with send_offsets_to_transaction: the group's committed offsets
   move with the committed output, and not at all for an aborted transaction.
+- Timeouts: transaction.timeout.ms above transaction.max.timeout.ms is refused; a
+  transaction left open past its timeout is aborted by the broker.
 - Fencing: a second producer with the same transactional.id aborts the first one's open
   transaction and fences it (its commit fails; none of its records become visible).
 - kill -9 in the middle of a run of transactions, restart: every transaction whose commit was
@@ -185,6 +187,46 @@ class TransactionsTest(BrokerTestCase):
         successor.commit_transaction(TIMEOUT_S)
         self.assertEqual(read_all(self.broker.bootstrap, "fence", 1, "read_committed")[0],
                          ["successor"])
+        self.assertBrokerHealthy()
+
+
+class TransactionTimeoutTest(BrokerTestCase):
+    """The broker's side of transaction.timeout.ms: a timeout above transaction.max.timeout.ms
+    is refused (INVALID_TRANSACTION_TIMEOUT); an open transaction older than its timeout is
+    aborted by the broker with the epoch bumped, so read_committed consumers move past it and
+    its producer is fenced."""
+    broker_args = ("--set", "transaction.max.timeout.ms=60000",
+                   "--set", "transaction.abort.timed.out.transaction.cleanup.interval.ms=200")
+    broker_topics = {"slow": 1}
+
+    def test_timeout_above_the_maximum_is_refused(self):
+        producer = confluent_kafka.Producer({
+            "bootstrap.servers": self.broker.bootstrap, "transactional.id": "too-long",
+            "transaction.timeout.ms": 60001})
+        with self.assertRaises(confluent_kafka.KafkaException) as raised:
+            producer.init_transactions(TIMEOUT_S)
+        self.assertEqual(raised.exception.args[0].code(),
+                         confluent_kafka.KafkaError.INVALID_TRANSACTION_TIMEOUT)
+
+    def test_open_transaction_past_its_timeout_is_aborted(self):
+        producer = txn_producer(self.broker.bootstrap, "slow-writer",
+                                **{"transaction.timeout.ms": 1500})
+        producer.begin_transaction()
+        producer.produce("slow", value=b"late", partition=0)
+        producer.flush(TIMEOUT_S)
+        plain = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap})
+        plain.produce("slow", value=b"plain", partition=0)
+        plain.flush(TIMEOUT_S)
+        # Without the broker's abort the open transaction would hold "plain" back for good.
+        deadline = time.monotonic() + TIMEOUT_S
+        seen = []
+        while time.monotonic() < deadline and seen != ["plain"]:
+            seen = read_all(self.broker.bootstrap, "slow", 1, "read_committed", idle_s=0.5)[0]
+        self.assertEqual(seen, ["plain"])
+        with self.assertRaises(confluent_kafka.KafkaException):
+            producer.commit_transaction(TIMEOUT_S)
+        self.assertEqual(read_all(self.broker.bootstrap, "slow", 1, "read_committed")[0],
+                         ["plain"])
         self.assertBrokerHealthy()
 
 

@@ -24,6 +24,26 @@ asio::awaitable<T> on_group_shard(const RequestContext& ctx, std::string_view gr
   return ctx.broker->shards->run_on(shard, std::move(work));
 }
 
+// One partition of an OffsetCommit or a TxnOffsetCommit, with the checks both make: a topic or
+// partition that does not exist is UNKNOWN_TOPIC_OR_PARTITION, metadata longer than
+// offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE. `topic` is the registry's entry, or null.
+inline CommitPartition commit_partition(const TopicInfo* topic, const std::string& name,
+                                        int32_t partition, int64_t offset, int32_t leader_epoch,
+                                        const std::optional<std::string>& metadata,
+                                        int32_t metadata_max_bytes) {
+  CommitPartition p;
+  p.key = {name, PartitionId(partition)};
+  p.offset = Offset(offset);
+  p.leader_epoch = LeaderEpoch(leader_epoch);
+  p.metadata = metadata.value_or("");
+  if (topic == nullptr || partition < 0 || partition >= topic->partition_count) {
+    p.error = ErrorCode::unknown_topic_or_partition;
+  } else if (p.metadata.size() > static_cast<size_t>(metadata_max_bytes)) {
+    p.error = ErrorCode::offset_metadata_too_large;
+  }
+  return p;
+}
+
 // Kafka reports a member's host as the peer address with a leading slash ("/127.0.0.1").
 inline std::string client_host(const RequestContext& ctx) {
   return "/" + ctx.connection.peer.address().to_string();

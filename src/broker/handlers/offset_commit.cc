@@ -32,18 +32,10 @@ groups::CommitRequest to_commit(const RequestContext& ctx, OffsetCommitRequest& 
   for (auto& topic : request.topics) {
     const TopicInfo* info = topics->find(topic.name);
     for (auto& partition : topic.partitions) {
-      groups::CommitPartition p;
-      p.key = {topic.name, PartitionId(partition.partition_index)};
-      p.offset = Offset(partition.committed_offset);
-      p.leader_epoch = LeaderEpoch(version >= 6 ? partition.committed_leader_epoch : -1);
-      p.metadata = partition.committed_metadata.value_or("");
-      if (info == nullptr || partition.partition_index < 0 ||
-          partition.partition_index >= info->partition_count) {
-        p.error = ErrorCode::unknown_topic_or_partition;
-      } else if (p.metadata.size() > static_cast<size_t>(metadata_max_bytes)) {
-        p.error = ErrorCode::offset_metadata_too_large;
-      }
-      commit.partitions.push_back(std::move(p));
+      commit.partitions.push_back(groups::commit_partition(
+          info, topic.name, partition.partition_index, partition.committed_offset,
+          version >= 6 ? partition.committed_leader_epoch : -1, partition.committed_metadata,
+          metadata_max_bytes));
     }
   }
   return commit;

@@ -7,7 +7,9 @@
 // checked like OffsetCommit's so a zombie of a rebalanced group is fenced
 // (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID); v0-2 skip those checks. A
 // producer epoch older than one whose marker already reached the partition is
-// PRODUCER_FENCED (v3; INVALID_PRODUCER_EPOCH before). Per-partition errors as OffsetCommit's.
+// PRODUCER_FENCED (v3; INVALID_PRODUCER_EPOCH before), and one whose transaction does not hold
+// the group's partition (no AddOffsetsToTxn) INVALID_TXN_STATE. Per-partition errors as
+// OffsetCommit's (groups::commit_partition).
 #include "protocol/generated/txn_offset_commit.h"
 #include "broker/error_code.h"
 #include "broker/groups/handler_support.h"
@@ -37,18 +39,9 @@ groups::CommitRequest to_commit(const RequestContext& ctx, TxnOffsetCommitReques
   for (auto& topic : request.topics) {
     const TopicInfo* info = topics->find(topic.name);
     for (auto& partition : topic.partitions) {
-      groups::CommitPartition p;
-      p.key = {topic.name, PartitionId(partition.partition_index)};
-      p.offset = Offset(partition.committed_offset);
-      p.leader_epoch = LeaderEpoch(partition.committed_leader_epoch);
-      p.metadata = partition.committed_metadata.value_or("");
-      if (info == nullptr || partition.partition_index < 0 ||
-          partition.partition_index >= info->partition_count) {
-        p.error = ErrorCode::unknown_topic_or_partition;
-      } else if (p.metadata.size() > static_cast<size_t>(metadata_max_bytes)) {
-        p.error = ErrorCode::offset_metadata_too_large;
-      }
-      commit.partitions.push_back(std::move(p));
+      commit.partitions.push_back(groups::commit_partition(
+          info, topic.name, partition.partition_index, partition.committed_offset,
+          partition.committed_leader_epoch, partition.committed_metadata, metadata_max_bytes));
     }
   }
   return commit;
