@@ -1,4 +1,4 @@
-// `cairn topic|produce|consume|group`: the Kafka client commands (docs/cli.md). They work
+// `cairn topic|produce|consume|group|txn`: the Kafka client commands (docs/cli.md). They work
 // against any Kafka-compatible cluster given with -b; each group lives in its own cli_*.cc.
 #include <CLI/CLI.hpp>
 
@@ -12,6 +12,7 @@ void add_client_commands(CLI::App& app) {
   add_produce_command(app);
   add_consume_command(app);
   add_group_commands(app);
+  add_txn_commands(app);
 }
 
 }  // namespace cairn::cli

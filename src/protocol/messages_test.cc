@@ -153,7 +153,7 @@ TEST(ApiCatalog, ServesTheRecommendedRanges) {
   EXPECT_EQ(find_api(1)->max_version, 11);
   EXPECT_EQ(find_api(18)->max_version, 3);  // ApiVersions
   EXPECT_EQ(find_api(3)->max_version, 8);   // Metadata
-  EXPECT_EQ(kApiCatalog.size(), 38u);
+  EXPECT_EQ(kApiCatalog.size(), 42u);
 }
 
 TEST(ApiCatalog, HeaderVersionsFollowFlexibleVersions) {

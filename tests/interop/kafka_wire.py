@@ -3,14 +3,21 @@
 Requests and responses are encoded and decoded with kafka-python's own protocol structs (an
 independent implementation of the codecs, so the broker is not checked against itself). A few
 versions kafka-python lacks (ApiVersions v3, Metadata v8) are hand-encoded here, test-only.
+
+kafka-python 2.0.2 predates flexible versions (KIP-482), so the compact types and tagged fields
+they need are here (CompactString, CompactArray, TaggedFields), for use in kafka-python Schemas.
+A Request class that sets FLEXIBLE = True is sent with request header v2 and its response read
+with response header v1 (both carry tagged fields) by encode_request and decode_response.
 """
 import io
 import socket
 import struct
 
+from kafka.protocol.abstract import AbstractType
 from kafka.protocol.admin import ApiVersionRequest
 from kafka.protocol.api import RequestHeader
 from kafka.protocol.metadata import MetadataRequest
+from kafka.protocol.types import Schema
 
 API_VERSIONS = 18
 METADATA = 3
@@ -25,10 +32,19 @@ def framed(payload):
     return struct.pack(">i", len(payload)) + payload
 
 
+def is_flexible(request):
+    """Whether `request` is sent with request header v2 and answered with response header v1."""
+    return getattr(request, "FLEXIBLE", False)
+
+
 def encode_request(request, correlation_id, client_id=CLIENT_ID):
     """A whole frame (size prefix included) for a kafka-python request struct."""
+    # Kept in a variable: kafka-python's Struct.encode holds its instance only weakly.
     header = RequestHeader(request, correlation_id=correlation_id, client_id=client_id)
-    return framed(header.encode() + request.encode())
+    encoded = header.encode()
+    if is_flexible(request):
+        encoded += TaggedFields.encode(None)
+    return framed(encoded + request.encode())
 
 
 def raw_header_v1(api_key, api_version, correlation_id, client_id=CLIENT_ID):
@@ -52,6 +68,82 @@ def uvarint(value):
 def compact_string(text):
     data = text.encode()
     return uvarint(len(data) + 1) + data
+
+
+def read_uvarint(stream):
+    """An unsigned varint from a binary stream (io.BytesIO)."""
+    shift = value = 0
+    while True:
+        byte = stream.read(1)
+        if not byte:
+            raise ValueError("truncated varint")
+        value |= (byte[0] & 0x7F) << shift
+        if byte[0] < 0x80:
+            return value
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint longer than 64 bits")
+
+
+# ----- flexible-version types (KIP-482), as kafka-python Schema fields
+
+class CompactString(AbstractType):
+    """COMPACT_STRING / COMPACT_NULLABLE_STRING: length + 1 as a uvarint, 0 for null."""
+
+    @classmethod
+    def encode(cls, value):
+        if value is None:
+            return uvarint(0)
+        return compact_string(value)
+
+    @classmethod
+    def decode(cls, data):
+        size = read_uvarint(data)
+        if size == 0:
+            return None
+        value = data.read(size - 1)
+        if len(value) != size - 1:
+            raise ValueError("truncated compact string")
+        return value.decode()
+
+
+class CompactArray(AbstractType):
+    """COMPACT_ARRAY of a type or of a Schema (given as fields, like kafka-python's Array)."""
+
+    def __init__(self, *array_of):
+        self.array_of = Schema(*array_of) if len(array_of) > 1 else array_of[0]
+
+    def encode(self, items):
+        if items is None:
+            return uvarint(0)
+        return uvarint(len(items) + 1) + b"".join(self.array_of.encode(i) for i in items)
+
+    def decode(self, data):
+        size = read_uvarint(data)
+        if size == 0:
+            return None
+        return [self.array_of.decode(data) for _ in range(size - 1)]
+
+    def repr(self, items):
+        return repr(items)
+
+
+class TaggedFields(AbstractType):
+    """A tagged-field section. Encodes none (the value is ignored: pass None); decodes to
+    {tag: bytes}."""
+
+    @classmethod
+    def encode(cls, value):
+        return uvarint(0)
+
+    @classmethod
+    def decode(cls, data):
+        fields = {}
+        for _ in range(read_uvarint(data)):
+            tag = read_uvarint(data)
+            size = read_uvarint(data)
+            fields[tag] = data.read(size)
+        return fields
 
 
 class Reader:
@@ -225,7 +317,15 @@ def decode_response(request, payload, correlation_id):
     (got,) = struct.unpack(">i", payload[:4])
     if got != correlation_id:
         raise AssertionError("correlation id %d, expected %d" % (got, correlation_id))
-    return request.RESPONSE_TYPE.decode(io.BytesIO(payload[4:]))
+    stream = io.BytesIO(payload[4:])
+    if not is_flexible(request):
+        return request.RESPONSE_TYPE.decode(stream)
+    TaggedFields.decode(stream)  # response header v1
+    response = request.RESPONSE_TYPE.decode(stream)
+    # The hand-written flexible schemas must match the broker's layout to the byte.
+    if stream.read(1):
+        raise AssertionError("trailing bytes after %s" % request.RESPONSE_TYPE.__name__)
+    return response
 
 
 def check_api_versions(bootstrap):

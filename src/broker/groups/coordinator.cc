@@ -327,6 +327,7 @@ asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
     }
     if (require_stable && local.manager().has_pending_txn_offset(group_id, fetched.key)) {
       fetched.error = ErrorCode::unstable_offset_commit;
+      fetched.committed = std::nullopt;  // offset -1, as Kafka answers with the error
     }
     result.offsets.push_back(std::move(fetched));
   }

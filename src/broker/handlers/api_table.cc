@@ -16,6 +16,8 @@
 #include "protocol/generated/delete_topics.h"
 #include "protocol/generated/describe_configs.h"
 #include "protocol/generated/describe_groups.h"
+#include "protocol/generated/describe_producers.h"
+#include "protocol/generated/describe_transactions.h"
 #include "protocol/generated/end_txn.h"
 #include "protocol/generated/fetch.h"
 #include "protocol/generated/find_coordinator.h"
@@ -26,6 +28,7 @@
 #include "protocol/generated/leave_group.h"
 #include "protocol/generated/list_groups.h"
 #include "protocol/generated/list_offsets.h"
+#include "protocol/generated/list_transactions.h"
 #include "protocol/generated/metadata.h"
 #include "protocol/generated/offset_commit.h"
 #include "protocol/generated/offset_delete.h"
@@ -33,6 +36,7 @@
 #include "protocol/generated/produce.h"
 #include "protocol/generated/sync_group.h"
 #include "protocol/generated/txn_offset_commit.h"
+#include "protocol/generated/write_txn_markers.h"
 
 namespace cairn::broker {
 namespace {
@@ -73,6 +77,7 @@ const ApiEntry kApiTable[] = {
     row(protocol::AddPartitionsToTxnRequest::kApiKey, handle_add_partitions_to_txn),
     row(protocol::AddOffsetsToTxnRequest::kApiKey, handle_add_offsets_to_txn),
     row(protocol::EndTxnRequest::kApiKey, handle_end_txn),
+    row(protocol::WriteTxnMarkersRequest::kApiKey, handle_write_txn_markers),
     row(protocol::TxnOffsetCommitRequest::kApiKey, handle_txn_offset_commit),
     row(protocol::DescribeConfigsRequest::kApiKey, handle_describe_configs),
     row(protocol::AlterConfigsRequest::kApiKey, handle_alter_configs),
@@ -80,6 +85,9 @@ const ApiEntry kApiTable[] = {
     row(protocol::DeleteGroupsRequest::kApiKey, handle_delete_groups),
     row(protocol::IncrementalAlterConfigsRequest::kApiKey, handle_incremental_alter_configs),
     row(protocol::OffsetDeleteRequest::kApiKey, handle_offset_delete),
+    row(protocol::DescribeProducersRequest::kApiKey, handle_describe_producers),
+    row(protocol::DescribeTransactionsRequest::kApiKey, handle_describe_transactions),
+    row(protocol::ListTransactionsRequest::kApiKey, handle_list_transactions),
 };
 
 }  // namespace

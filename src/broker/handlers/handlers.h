@@ -22,6 +22,10 @@ asio::awaitable<net::Reply> handle_add_partitions_to_txn(RequestContext ctx);
 asio::awaitable<net::Reply> handle_add_offsets_to_txn(RequestContext ctx);
 asio::awaitable<net::Reply> handle_end_txn(RequestContext ctx);
 asio::awaitable<net::Reply> handle_txn_offset_commit(RequestContext ctx);
+asio::awaitable<net::Reply> handle_write_txn_markers(RequestContext ctx);
+asio::awaitable<net::Reply> handle_describe_producers(RequestContext ctx);
+asio::awaitable<net::Reply> handle_describe_transactions(RequestContext ctx);
+asio::awaitable<net::Reply> handle_list_transactions(RequestContext ctx);
 // Consumer groups (groups/).
 asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx);
 asio::awaitable<net::Reply> handle_join_group(RequestContext ctx);

@@ -9,7 +9,8 @@
 //
 // With a transactional_id the transaction coordinator answers (txn/txn_coordinator.h): the
 // id's producer id with its epoch bumped, after aborting (and so fencing) an open transaction
-// of the previous epoch. An empty transactional_id is INVALID_REQUEST; a timeout outside
+// of the previous epoch. An empty transactional_id, or only one of producer_id and
+// producer_epoch set (KIP-360 recovery names both), is INVALID_REQUEST; a timeout outside
 // (0, transaction.max.timeout.ms] INVALID_TRANSACTION_TIMEOUT.
 #include <spdlog/spdlog.h>
 
@@ -33,6 +34,11 @@ asio::awaitable<net::Reply> handle_init_producer_id(RequestContext ctx) {
   protocol::InitProducerIdResponse response;
   response.producer_id = -1;
   response.producer_epoch = -1;
+  if ((request.producer_id == -1) != (request.producer_epoch == -1)) {
+    // KIP-360 names both or neither (Kafka's rule, with or without a transactional id).
+    response.error_code = wire(ErrorCode::invalid_request);
+    co_return respond(ctx, response);
+  }
   if (request.transactional_id.has_value()) {
     const std::string& id = *request.transactional_id;
     if (id.empty()) {

@@ -25,7 +25,11 @@
 //   idempotence and transactions (producers/producer_state.h): duplicate -> the original
 //   offsets; OUT_OF_ORDER_SEQUENCE_NUMBER; INVALID_PRODUCER_EPOCH; INVALID_TXN_STATE for a
 //   transactional batch to a partition not in the producer's transaction (KIP-890), or a
-//   plain one while its transaction here is open
+//   plain one while its transaction here is open — unless the transaction coordinator says
+//   the producer's epoch is stale: then INVALID_PRODUCER_EPOCH, as Kafka's verification
+//   answers
+// A transactional batch in a request without a transactional_id fails the whole request with
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, before anything is appended (Kafka's rule).
 // Produce v0-2 carry legacy message sets (magic 0/1), which Cairn does not store:
 // UNSUPPORTED_FOR_MESSAGE_FORMAT per partition. (They are advertised only because librdkafka
 // enables compression codecs only when the Produce range reaches v0; it then sends v3+.)
@@ -41,6 +45,7 @@
 #include "broker/handlers/handlers.h"
 #include "broker/partitions/durability_barrier.h"
 #include "broker/partitions/partition_manager.h"
+#include "broker/txn/handler_support.h"
 #include "net/await_callback.h"
 #include "protocol/generated/produce.h"
 #include "protocol/record_batch.h"
@@ -68,6 +73,9 @@ struct AppendOutput {
   Offset base_offset{-1};
   TimestampMs log_append_time{-1};
   Offset log_start_offset{-1};
+  // The batch's producer, when it was refused with INVALID_TXN_STATE.
+  ProducerId producer_id{-1};
+  ProducerEpoch epoch{-1};
 };
 
 ErrorCode fault_error(protocol::BatchFault fault) {
@@ -223,6 +231,8 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
       return out;
     }
     if (sequence.verdict != producers::SequenceVerdict::append) {
+      out.producer_id = producer.producer_id;
+      out.epoch = producer.epoch;
       return fail(sequence_error(sequence.verdict));
     }
   }
@@ -261,6 +271,42 @@ asio::awaitable<std::vector<AppendOutput>> append_on_shard(
   co_return outputs;
 }
 
+// Whether a partition's records start with a transactional v2 batch (read from the header,
+// before any validation: Kafka's hasTransactionalRecords check comes first).
+bool has_transactional_batch(const ProduceRequest& request) {
+  constexpr size_t kMagicAt = 16, kAttributesAt = 21;
+  constexpr uint16_t kTransactionalBit = 0x10;
+  for (const auto& topic : request.topic_data) {
+    for (const auto& data : topic.partition_data) {
+      if (!data.records.inline_bytes.has_value()) continue;
+      std::span<const uint8_t> bytes = *data.records.inline_bytes;
+      if (bytes.size() < kAttributesAt + 2 || bytes[kMagicAt] != 2) continue;
+      uint16_t attributes =
+          static_cast<uint16_t>((bytes[kAttributesAt] << 8) | bytes[kAttributesAt + 1]);
+      if ((attributes & kTransactionalBit) != 0) return true;
+    }
+  }
+  return false;
+}
+
+// Refusals with INVALID_TXN_STATE whose producer the transaction coordinator knows to be
+// stale become INVALID_PRODUCER_EPOCH (KIP-890 verification checks the epoch first).
+asio::awaitable<void> explain_txn_refusals(
+    const RequestContext& ctx, const ProduceRequest& request, std::vector<AppendOutput*> refused,
+    std::vector<ProduceResponse::PartitionProduceResponse*>& slots) {
+  if (refused.empty() || !request.transactional_id.has_value() || ctx.broker->txn == nullptr) {
+    co_return;
+  }
+  const std::string& id = *request.transactional_id;
+  for (AppendOutput* output : refused) {
+    ErrorCode verified = co_await txn::on_txn_shard(
+        ctx, id, txn::verify_producer(ctx.broker->txn, id, output->producer_id, output->epoch));
+    if (verified == ErrorCode::producer_fenced) {
+      slots[output->slot]->error_code = wire(ErrorCode::invalid_producer_epoch);
+    }
+  }
+}
+
 // The response skeleton in request order, the flat list of its partitions (slots), and the
 // appends to run, grouped by owning shard. Partitions that fail before any append (bad acks,
 // negative index) get their error here.
@@ -273,6 +319,8 @@ ProducePlan plan_produce(const RequestContext& ctx, const ProduceRequest& reques
                          ProduceResponse& response) {
   const BrokerState& broker = *ctx.broker;
   ProducePlan plan;
+  const bool refuse_transactional =
+      !request.transactional_id.has_value() && has_transactional_batch(request);
   response.responses.resize(request.topic_data.size());
   for (size_t t = 0; t < request.topic_data.size(); t++) {
     const ProduceRequest::TopicProduceData& topic = request.topic_data[t];
@@ -291,6 +339,10 @@ ProducePlan plan_produce(const RequestContext& ctx, const ProduceRequest& reques
       }
       if (data.index < 0) {
         out.error_code = wire(ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      if (refuse_transactional) {
+        out.error_code = wire(ErrorCode::transactional_id_authorization_failed);
         continue;
       }
       if (is_internal_topic(topic.name)) {  // the broker alone writes them (Kafka's rule)
@@ -333,8 +385,10 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
   }
   std::vector<std::vector<AppendOutput>> per_hop = co_await net::await_all(std::move(hops));
   std::vector<size_t> appended_slots;
-  for (const std::vector<AppendOutput>& outputs : per_hop) {
-    for (const AppendOutput& output : outputs) {
+  std::vector<AppendOutput*> txn_refused;
+  for (std::vector<AppendOutput>& outputs : per_hop) {
+    for (AppendOutput& output : outputs) {
+      if (output.error == ErrorCode::invalid_txn_state) txn_refused.push_back(&output);
       ProduceResponse::PartitionProduceResponse& out = *slots[output.slot];
       out.error_code = wire(output.error);
       out.base_offset = output.base_offset.value();
@@ -344,6 +398,7 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
     }
   }
   ctx.ordering.release();  // later requests on this connection now append after ours
+  co_await explain_txn_refusals(ctx, request, std::move(txn_refused), slots);
 
   if (acks == 0) co_return net::Reply::none();
   if (acks == -1) {

@@ -5,15 +5,18 @@
 // stable offsets — until the transaction's marker lands there: then they are committed, or
 // dropped on abort. v3 (KIP-447) carries the group generation, member id and instance id,
 // checked like OffsetCommit's so a zombie of a rebalanced group is fenced
-// (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID); v0-2 skip those checks. A
-// producer epoch older than one whose marker already reached the partition is
-// PRODUCER_FENCED (v3; INVALID_PRODUCER_EPOCH before), and one whose transaction does not hold
-// the group's partition (no AddOffsetsToTxn) INVALID_TXN_STATE. Per-partition errors as
-// OffsetCommit's (groups::commit_partition).
+// (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID); v0-2 skip those checks.
+// First the transaction coordinator verifies the producer, as Kafka's KIP-890 verification
+// does: INVALID_PRODUCER_ID_MAPPING for an unknown transactional id or another producer id,
+// INVALID_PRODUCER_EPOCH for another epoch (every version: Kafka never answers
+// PRODUCER_FENCED here); then a transaction that does not hold the group's partition (no
+// AddOffsetsToTxn) is INVALID_TXN_STATE. Per-partition errors as OffsetCommit's
+// (groups::commit_partition).
 #include "protocol/generated/txn_offset_commit.h"
 #include "broker/error_code.h"
 #include "broker/groups/handler_support.h"
 #include "broker/handlers/handlers.h"
+#include "broker/txn/handler_support.h"
 
 namespace cairn::broker {
 
@@ -53,9 +56,19 @@ asio::awaitable<net::Reply> handle_txn_offset_commit(RequestContext ctx) {
   TxnOffsetCommitRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   std::vector<ErrorCode> errors;
-  if (ctx.broker->groups == nullptr) {
+  ErrorCode refused = ErrorCode::none;
+  if (ctx.broker->groups == nullptr || ctx.broker->txn == nullptr) {
+    refused = ErrorCode::coordinator_not_available;
+  } else {
+    refused =
+        co_await txn::on_txn_shard(ctx, request.transactional_id,
+                                   txn::verify_producer(ctx.broker->txn, request.transactional_id,
+                                                        ProducerId(request.producer_id),
+                                                        ProducerEpoch(request.producer_epoch)));
+  }
+  if (refused != ErrorCode::none) {
     for (const auto& topic : request.topics) {
-      errors.insert(errors.end(), topic.partitions.size(), ErrorCode::coordinator_not_available);
+      errors.insert(errors.end(), topic.partitions.size(), refused);
     }
   } else {
     groups::CommitRequest commit = to_commit(ctx, request);
@@ -71,9 +84,7 @@ asio::awaitable<net::Reply> handle_txn_offset_commit(RequestContext ctx) {
     for (const auto& partition : topic.partitions) {
       ASSERT(next < errors.size());
       ErrorCode error = errors[next++];
-      if (error == ErrorCode::producer_fenced && ctx.api_version() < kGroupMetadataFromVersion) {
-        error = ErrorCode::invalid_producer_epoch;
-      }
+      if (error == ErrorCode::producer_fenced) error = ErrorCode::invalid_producer_epoch;
       out.partitions.push_back({partition.partition_index, wire(error)});
     }
     response.topics.push_back(std::move(out));

@@ -24,7 +24,7 @@ Result<TxnMarker> decode_marker_batch(const model::RecordBatchView& batch) {
 }
 
 Result<Offset> append_marker(Partition& partition, ProducerId producer_id, ProducerEpoch epoch,
-                             bool commit, TimestampMs now) {
+                             bool commit, TimestampMs now, int32_t coordinator_epoch) {
   ASSERT(partition.usable());
   if (!partition.producers.marker_allowed(producer_id, epoch)) {
     return error(StatusCode::invalid_argument, "a newer producer epoch wrote here");
@@ -34,6 +34,7 @@ Result<Offset> append_marker(Partition& partition, ProducerId producer_id, Produ
   input.producer_epoch = epoch;
   input.type = commit ? protocol::ControlType::commit : protocol::ControlType::abort;
   input.timestamp = now;
+  input.coordinator_epoch = coordinator_epoch;
   std::vector<uint8_t> batch = protocol::build_control_batch(input);
   Result<storage::AppendResult> appended = partition.log->append(batch);
   if (!appended.ok()) return appended.status();

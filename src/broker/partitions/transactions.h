@@ -35,8 +35,9 @@ Result<TxnMarker> decode_marker_batch(const model::RecordBatchView& batch);
 // Appends a marker ending (producer_id, epoch)'s transaction on `partition`, updates its
 // producer state (LSO, aborted list) and wakes its Fetches. Returns the marker's offset.
 // invalid_argument if a newer epoch of the producer already wrote here (a stale marker);
-// the log's error if the append fails. REQUIRES: partition.usable().
+// the log's error if the append fails. `coordinator_epoch` is recorded in the marker (Cairn's
+// own coordinator writes 0). REQUIRES: partition.usable().
 Result<Offset> append_marker(Partition& partition, ProducerId producer_id, ProducerEpoch epoch,
-                             bool commit, TimestampMs now);
+                             bool commit, TimestampMs now, int32_t coordinator_epoch = 0);
 
 }  // namespace cairn::broker

@@ -139,6 +139,8 @@ class ProducerStateTable {
   size_t open_transactions() const { return ongoing_.size(); }
 
   size_t size() const { return entries_.size(); }
+  // Every producer the table knows (DescribeProducers), in no particular order.
+  const std::unordered_map<ProducerId, Entry>& entries() const { return entries_; }
   const Entry* find(ProducerId producer_id) const;
 
   // Serialized table (format in producer_state.cc; versioned, CRC-checked).

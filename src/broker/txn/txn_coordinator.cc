@@ -182,6 +182,9 @@ class TxnShard {
   asio::awaitable<InitResult> init(InitRequest request);
   asio::awaitable<ErrorCode> add(AddRequest request);
   asio::awaitable<ErrorCode> end(EndRequest request);
+  ListResult list() const;
+  ErrorCode verify(const std::string& id, ProducerId producer_id, ProducerEpoch epoch) const;
+  DescribeResult describe(const std::string& id) const;
 
  private:
   // Marks an id busy for the life of an operation (CONCURRENT_TRANSACTIONS for others). The
@@ -507,7 +510,9 @@ asio::awaitable<InitResult> TxnShard::init(InitRequest request) {
   next.state = TxnState::empty;
   next.partitions.clear();
   next.start_ms = -1;
-  next.last_epoch = next.epoch;
+  // Only a KIP-360 recovery may be retried with the epoch it named; a new producer's bump
+  // leaves nothing to retry (a zombie naming the old epoch is fenced).
+  next.last_epoch = request.producer_id.value() >= 0 ? request.epoch : ProducerEpoch(-1);
   if (it == txns_.end() || next.epoch.value() >= kEpochBumpMax) {
     producers::ProducerIdAllocator* ids = owner_->deps().producer_ids;
     Result<ProducerId> allocated =
@@ -598,6 +603,38 @@ asio::awaitable<ErrorCode> TxnShard::end(EndRequest request) {
   co_return ErrorCode::none;
 }
 
+ListResult TxnShard::list() const {
+  ListResult result;
+  if (!loading_.empty()) result.error = ErrorCode::coordinator_load_in_progress;
+  for (const auto& [id, metadata] : txns_) result.txns.push_back(metadata);
+  return result;
+}
+
+ErrorCode TxnShard::verify(const std::string& id, ProducerId producer_id,
+                           ProducerEpoch epoch) const {
+  if (loading_.contains(owner_->partition_of(id))) return ErrorCode::coordinator_load_in_progress;
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second.producer_id != producer_id) {
+    return ErrorCode::invalid_producer_id_mapping;
+  }
+  return it->second.epoch == epoch ? ErrorCode::none : ErrorCode::producer_fenced;
+}
+
+DescribeResult TxnShard::describe(const std::string& id) const {
+  DescribeResult result;
+  if (loading_.contains(owner_->partition_of(id))) {
+    result.error = ErrorCode::coordinator_load_in_progress;
+    return result;
+  }
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second.state == TxnState::dead) {
+    result.error = ErrorCode::transactional_id_not_found;
+    return result;
+  }
+  result.metadata = it->second;
+  return result;
+}
+
 // ---------------------------------------------------------------------------------------------
 // TxnCoordinator
 
@@ -677,6 +714,21 @@ asio::awaitable<ErrorCode> add_partitions(const TxnCoordinator* coordinator, Add
 
 asio::awaitable<ErrorCode> end_txn(const TxnCoordinator* coordinator, EndRequest request) {
   co_return co_await coordinator->local().end(std::move(request));
+}
+
+asio::awaitable<ErrorCode> verify_producer(const TxnCoordinator* coordinator,
+                                           std::string transactional_id, ProducerId producer_id,
+                                           ProducerEpoch epoch) {
+  co_return coordinator->local().verify(transactional_id, producer_id, epoch);
+}
+
+asio::awaitable<ListResult> list_local_txns(const TxnCoordinator* coordinator) {
+  co_return coordinator->local().list();
+}
+
+asio::awaitable<DescribeResult> describe_txn(const TxnCoordinator* coordinator,
+                                             std::string transactional_id) {
+  co_return coordinator->local().describe(transactional_id);
 }
 
 }  // namespace cairn::broker::txn

@@ -148,4 +148,28 @@ asio::awaitable<InitResult> init_producer_id(const TxnCoordinator* coordinator,
 asio::awaitable<ErrorCode> add_partitions(const TxnCoordinator* coordinator, AddRequest request);
 asio::awaitable<ErrorCode> end_txn(const TxnCoordinator* coordinator, EndRequest request);
 
+// Whether (producer_id, epoch) is the current producer of `transactional_id` — what Kafka's
+// transaction verification (KIP-890) asks before a TxnOffsetCommit or to explain a refused
+// transactional Produce: INVALID_PRODUCER_ID_MAPPING for an unknown id or another producer,
+// PRODUCER_FENCED for another epoch, COORDINATOR_LOAD_IN_PROGRESS while loading.
+asio::awaitable<ErrorCode> verify_producer(const TxnCoordinator* coordinator,
+                                           std::string transactional_id, ProducerId producer_id,
+                                           ProducerEpoch epoch);
+
+// ListTransactions: every id of the calling shard. COORDINATOR_LOAD_IN_PROGRESS (with the ids
+// known so far) while one of its __transaction_state partitions is not loaded.
+struct ListResult {
+  ErrorCode error = ErrorCode::none;
+  std::vector<TxnMetadata> txns;
+};
+asio::awaitable<ListResult> list_local_txns(const TxnCoordinator* coordinator);
+// DescribeTransactions: the state of one id; TRANSACTIONAL_ID_NOT_FOUND for an id the
+// coordinator does not know, COORDINATOR_LOAD_IN_PROGRESS while its partition loads.
+struct DescribeResult {
+  ErrorCode error = ErrorCode::none;
+  TxnMetadata metadata;
+};
+asio::awaitable<DescribeResult> describe_txn(const TxnCoordinator* coordinator,
+                                             std::string transactional_id);
+
 }  // namespace cairn::broker::txn

@@ -52,36 +52,44 @@ const ApiInfo* find_api(int16_t api_key) {
       return &kApiCatalog[21];
     case 26:
       return &kApiCatalog[22];
-    case 28:
+    case 27:
       return &kApiCatalog[23];
-    case 29:
+    case 28:
       return &kApiCatalog[24];
-    case 30:
+    case 29:
       return &kApiCatalog[25];
-    case 31:
+    case 30:
       return &kApiCatalog[26];
-    case 32:
+    case 31:
       return &kApiCatalog[27];
-    case 33:
+    case 32:
       return &kApiCatalog[28];
-    case 35:
+    case 33:
       return &kApiCatalog[29];
-    case 36:
+    case 35:
       return &kApiCatalog[30];
-    case 37:
+    case 36:
       return &kApiCatalog[31];
-    case 42:
+    case 37:
       return &kApiCatalog[32];
-    case 44:
+    case 42:
       return &kApiCatalog[33];
-    case 47:
+    case 44:
       return &kApiCatalog[34];
-    case 50:
+    case 47:
       return &kApiCatalog[35];
-    case 51:
+    case 50:
       return &kApiCatalog[36];
-    case 60:
+    case 51:
       return &kApiCatalog[37];
+    case 60:
+      return &kApiCatalog[38];
+    case 61:
+      return &kApiCatalog[39];
+    case 65:
+      return &kApiCatalog[40];
+    case 66:
+      return &kApiCatalog[41];
     default:
       return nullptr;
   }

@@ -29,7 +29,7 @@ struct ApiInfo {
 };
 
 // Sorted by api_key.
-inline constexpr std::array<ApiInfo, 38> kApiCatalog = {{
+inline constexpr std::array<ApiInfo, 42> kApiCatalog = {{
     {0, "Produce", 0, 7, 9},
     {1, "Fetch", 4, 11, 12},
     {2, "ListOffsets", 0, 5, 6},
@@ -53,6 +53,7 @@ inline constexpr std::array<ApiInfo, 38> kApiCatalog = {{
     {24, "AddPartitionsToTxn", 0, 3, 3},
     {25, "AddOffsetsToTxn", 0, 3, 3},
     {26, "EndTxn", 0, 3, 3},
+    {27, "WriteTxnMarkers", 0, 1, 1},
     {28, "TxnOffsetCommit", 0, 3, 3},
     {29, "DescribeAcls", 0, 2, 2},
     {30, "CreateAcls", 0, 2, 2},
@@ -68,6 +69,9 @@ inline constexpr std::array<ApiInfo, 38> kApiCatalog = {{
     {50, "DescribeUserScramCredentials", 0, 0, 0},
     {51, "AlterUserScramCredentials", 0, 0, 0},
     {60, "DescribeCluster", 0, 1, 0},
+    {61, "DescribeProducers", 0, 0, 0},
+    {65, "DescribeTransactions", 0, 0, 0},
+    {66, "ListTransactions", 0, 1, 0},
 }};
 
 // The catalog entry for `api_key`, or nullptr if Cairn has no codec for it.

@@ -29,6 +29,10 @@
 #include "protocol/generated/add_offsets_to_txn.h"
 #include "protocol/generated/end_txn.h"
 #include "protocol/generated/txn_offset_commit.h"
+#include "protocol/generated/write_txn_markers.h"
+#include "protocol/generated/describe_producers.h"
+#include "protocol/generated/describe_transactions.h"
+#include "protocol/generated/list_transactions.h"
 #include "protocol/generated/describe_acls.h"
 #include "protocol/generated/create_acls.h"
 #include "protocol/generated/delete_acls.h"
@@ -70,6 +74,10 @@
   X(AddOffsetsToTxn) \
   X(EndTxn) \
   X(TxnOffsetCommit) \
+  X(WriteTxnMarkers) \
+  X(DescribeProducers) \
+  X(DescribeTransactions) \
+  X(ListTransactions) \
   X(DescribeAcls) \
   X(CreateAcls) \
   X(DeleteAcls) \

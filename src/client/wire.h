@@ -1,0 +1,119 @@
+// A small blocking Kafka-protocol client on Cairn's generated codecs, for the admin requests
+// librdkafka 2.0 has no API for — the transaction tools (ListTransactions,
+// DescribeTransactions, DescribeProducers, WriteTxnMarkers) behind `cairn txn`. It works
+// against any Kafka-protocol broker: versions are negotiated with ApiVersions per connection,
+// within what the generated codecs serve.
+//
+//   Result<std::unique_ptr<WireCluster>> cluster = WireCluster::connect(options);
+//   Result<protocol::ListTransactionsResponse> listed =
+//       (*cluster)->broker(id)->call<protocol::ListTransactionsResponse>(request);
+//
+// Plaintext only for now: options that ask for TLS or SASL are refused with a clear message.
+// Each call blocks for at most the options' timeout. One thread at a time per object.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "client/kafka_handle.h"
+#include "protocol/reader.h"
+#include "protocol/writer.h"
+
+namespace cairn::client {
+
+class WireConnection {
+ public:
+  // Connects to host:port and negotiates versions (ApiVersions v0). io_error when the
+  // broker cannot be reached within `timeout_ms`.
+  static Result<std::unique_ptr<WireConnection>> open(const std::string& host, int port,
+                                                      int timeout_ms);
+  ~WireConnection();
+  WireConnection(const WireConnection&) = delete;
+  WireConnection& operator=(const WireConnection&) = delete;
+
+  // The highest version of `api_key` both sides serve; unsupported (naming the API) when
+  // there is none.
+  Result<int16_t> version_for(int16_t api_key, int16_t client_min, int16_t client_max) const;
+
+  // Sends `request` at the negotiated version and decodes the response.
+  template <typename Response, typename Request>
+  Result<Response> call(const Request& request) {
+    Result<int16_t> version =
+        version_for(Request::kApiKey, Request::kMinVersion, Request::kMaxVersion);
+    if (!version.ok()) return version.status();
+    protocol::Writer body;
+    request.encode(body, *version);
+    Result<std::vector<uint8_t>> frame = round_trip(Request::kApiKey, *version, body);
+    if (!frame.ok()) return frame.status();
+    protocol::Reader r(*frame);
+    Response response;
+    Status header = skip_response_header(r, Request::kApiKey, *version);
+    if (!header.ok()) return header;
+    if (!response.decode(r, *version)) return malformed(Request::kApiKey);
+    return response;
+  }
+
+  const std::string& address() const { return address_; }
+
+ private:
+  WireConnection(int fd, std::string address, int timeout_ms);
+  Result<std::vector<uint8_t>> round_trip(int16_t api_key, int16_t version,
+                                          const protocol::Writer& body);
+  Status skip_response_header(protocol::Reader& r, int16_t api_key, int16_t version);
+  Status malformed(int16_t api_key) const;
+  Status send_all(std::span<const uint8_t> bytes);
+  Status receive_all(std::span<uint8_t> bytes);
+
+  int fd_;
+  std::string address_;
+  int timeout_ms_;
+  int32_t next_correlation_id_ = 1;
+  int32_t last_correlation_id_ = 0;
+  std::map<int16_t, std::pair<int16_t, int16_t>> versions_;  // api key -> broker's range
+};
+
+struct WireBroker {
+  int32_t node_id = -1;
+  std::string host;
+  int port = 0;
+};
+
+struct WirePartition {
+  std::string topic;
+  int32_t partition = 0;
+  int32_t leader = -1;
+};
+
+// The cluster seen from its bootstrap brokers: its brokers and partition leaders (Metadata),
+// and a connection per broker, opened on first use.
+class WireCluster {
+ public:
+  // REQUIRES nothing; invalid_argument for -X properties asking for TLS or SASL.
+  static Result<std::unique_ptr<WireCluster>> connect(const ClientOptions& options);
+
+  const std::vector<WireBroker>& brokers() const { return brokers_; }
+  // Every partition of every topic (internal ones too), sorted by topic and partition.
+  const std::vector<WirePartition>& partitions() const { return partitions_; }
+  Result<WireConnection*> broker(int32_t node_id);
+  // The coordinator of a transactional id (FindCoordinator, key type 1).
+  Result<int32_t> transaction_coordinator(const std::string& transactional_id);
+
+ private:
+  explicit WireCluster(int timeout_ms) : timeout_ms_(timeout_ms) {}
+  Status load_metadata(WireConnection& connection);
+
+  int timeout_ms_;
+  std::vector<WireBroker> brokers_;
+  std::vector<WirePartition> partitions_;
+  std::map<int32_t, std::unique_ptr<WireConnection>> connections_;
+};
+
+// "NAME: description"-style status for a Kafka error code in a response; ok for 0.
+Status wire_error(int16_t code, std::string_view context);
+
+}  // namespace cairn::client
