@@ -87,12 +87,13 @@ Status Server::open_data(const BrokerConfig& config) {
   Result<groups::GroupConfig> group_config = groups::group_config_from(config.kafka_configs);
   if (!group_config.ok()) return group_config.status();
   Result<TopicInfo> offsets_topic = groups::ensure_offsets_topic(
-      io, *topics_, config.data_dir, group_config->offsets_topic_partition_count);
+      io, *topics_, config.data_dir, group_config->offsets_topic_partition_count,
+      group_config->offsets_topic_segment_bytes);
   if (!offsets_topic.ok()) return offsets_topic.status();
   Result<txn::TxnConfig> txn_config = txn::txn_config_from(config.kafka_configs);
   if (!txn_config.ok()) return txn_config.status();
-  Result<TopicInfo> txn_topic =
-      txn::ensure_txn_topic(io, *topics_, config.data_dir, txn_config->partition_count);
+  Result<TopicInfo> txn_topic = txn::ensure_txn_topic(
+      io, *topics_, config.data_dir, txn_config->partition_count, txn_config->segment_bytes);
   if (!txn_topic.ok()) return txn_topic.status();
   Result<std::unique_ptr<configs::DynamicConfigStore>> dynamic_configs =
       configs::DynamicConfigStore::open(meta_dir, io);

@@ -177,8 +177,7 @@ Result<int16_t> WireConnection::version_for(int16_t api_key, int16_t client_min,
   return version;
 }
 
-Status WireConnection::send_all(std::span<const uint8_t> bytes) {
-  Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms_);
+Status WireConnection::send_all(std::span<const uint8_t> bytes, Deadline deadline) {
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -193,8 +192,7 @@ Status WireConnection::send_all(std::span<const uint8_t> bytes) {
   return Status::ok_status();
 }
 
-Status WireConnection::receive_all(std::span<uint8_t> bytes) {
-  Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms_);
+Status WireConnection::receive_all(std::span<uint8_t> bytes, Deadline deadline) {
   while (!bytes.empty()) {
     ssize_t n = ::recv(fd_, bytes.data(), bytes.size(), 0);
     if (n > 0) {
@@ -212,6 +210,7 @@ Status WireConnection::receive_all(std::span<uint8_t> bytes) {
 
 Result<std::vector<uint8_t>> WireConnection::round_trip(int16_t api_key, int16_t version,
                                                         const protocol::Writer& body) {
+  const Deadline deadline = Clock::now() + std::chrono::milliseconds(timeout_ms_);
   protocol::RequestHeader header;
   header.api_key = api_key;
   header.api_version = version;
@@ -222,10 +221,10 @@ Result<std::vector<uint8_t>> WireConnection::round_trip(int16_t api_key, int16_t
   protocol::encode_request_header(frame, header);
   frame.write_raw(body.buffer());
   frame.patch_int32(size_at, static_cast<int32_t>(frame.size() - 4));
-  RETURN_IF_ERROR(send_all(frame.buffer()));
+  RETURN_IF_ERROR(send_all(frame.buffer(), deadline));
   last_correlation_id_ = header.correlation_id;
   uint8_t prefix[4];
-  RETURN_IF_ERROR(receive_all(prefix));
+  RETURN_IF_ERROR(receive_all(prefix, deadline));
   int32_t size = static_cast<int32_t>((uint32_t{prefix[0]} << 24) | (uint32_t{prefix[1]} << 16) |
                                       (uint32_t{prefix[2]} << 8) | uint32_t{prefix[3]});
   if (size < 4 || size > kResponseBytesMax) {
@@ -233,7 +232,7 @@ Result<std::vector<uint8_t>> WireConnection::round_trip(int16_t api_key, int16_t
                                                   api_name(api_key), size));
   }
   std::vector<uint8_t> response(static_cast<size_t>(size));
-  RETURN_IF_ERROR(receive_all(response));
+  RETURN_IF_ERROR(receive_all(response, deadline));
   return response;
 }
 
@@ -245,6 +244,11 @@ Status WireConnection::skip_response_header(protocol::Reader& r, int16_t api_key
                                                   address_, *correlation, last_correlation_id_));
   }
   return Status::ok_status();
+}
+
+Status WireConnection::lost() const {
+  return error(StatusCode::io_error,
+               fmt::format("the connection to {} failed earlier; not reused", address_));
 }
 
 Status WireConnection::malformed(int16_t api_key) const {
@@ -265,7 +269,10 @@ Result<std::unique_ptr<WireCluster>> WireCluster::connect(const ClientOptions& o
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     if (item.empty()) continue;
     Result<std::pair<std::string, int>> address = split_host_port(item);
-    if (!address.ok()) return address.status();
+    if (!address.ok()) {
+      last = address.status();
+      continue;
+    }
     Result<std::unique_ptr<WireConnection>> connection =
         WireConnection::open(address->first, address->second, options.timeout_ms);
     if (connection.ok()) last = cluster->load_metadata(**connection);
@@ -301,7 +308,8 @@ Status WireCluster::load_metadata(WireConnection& connection) {
 
 Result<WireConnection*> WireCluster::broker(int32_t node_id) {
   auto open = connections_.find(node_id);
-  if (open != connections_.end()) return open->second.get();
+  if (open != connections_.end() && !open->second->broken()) return open->second.get();
+  if (open != connections_.end()) connections_.erase(open);
   auto it = std::find_if(brokers_.begin(), brokers_.end(),
                          [node_id](const WireBroker& b) { return b.node_id == node_id; });
   if (it == brokers_.end()) {
@@ -316,18 +324,27 @@ Result<WireConnection*> WireCluster::broker(int32_t node_id) {
 }
 
 Result<int32_t> WireCluster::transaction_coordinator(const std::string& transactional_id) {
-  if (brokers_.empty()) return error(StatusCode::io_error, "the cluster has no brokers");
-  Result<WireConnection*> any = broker(brokers_.front().node_id);
-  if (!any.ok()) return any.status();
   protocol::FindCoordinatorRequest request;
   request.key = transactional_id;
   request.key_type = kTransactionKeyType;
-  Result<protocol::FindCoordinatorResponse> found =
-      (*any)->call<protocol::FindCoordinatorResponse>(request);
-  if (!found.ok()) return found.status();
-  RETURN_IF_ERROR(wire_error(
-      found->error_code, fmt::format("coordinator of transactional id '{}'", transactional_id)));
-  return found->node_id;
+  Status last = error(StatusCode::io_error, "the cluster has no brokers");
+  for (const WireBroker& b : brokers_) {
+    Result<WireConnection*> connection = broker(b.node_id);
+    if (!connection.ok()) {
+      last = connection.status();
+      continue;
+    }
+    Result<protocol::FindCoordinatorResponse> found =
+        (*connection)->call<protocol::FindCoordinatorResponse>(request);
+    if (!found.ok()) {
+      last = found.status();
+      continue;
+    }
+    RETURN_IF_ERROR(wire_error(
+        found->error_code, fmt::format("coordinator of transactional id '{}'", transactional_id)));
+    return found->node_id;
+  }
+  return last;
 }
 
 }  // namespace cairn::client

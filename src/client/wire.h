@@ -12,6 +12,7 @@
 // Each call blocks for at most the options' timeout. One thread at a time per object.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -40,24 +41,30 @@ class WireConnection {
   // there is none.
   Result<int16_t> version_for(int16_t api_key, int16_t client_min, int16_t client_max) const;
 
-  // Sends `request` at the negotiated version and decodes the response.
+  // Sends `request` at the negotiated version and decodes the response, within the timeout.
+  // A failure on the wire (timeout, closed, malformed answer) breaks the connection: the
+  // stream may be out of step, so later calls fail at once (WireCluster then reconnects).
   template <typename Response, typename Request>
   Result<Response> call(const Request& request) {
     Result<int16_t> version =
         version_for(Request::kApiKey, Request::kMinVersion, Request::kMaxVersion);
     if (!version.ok()) return version.status();
+    if (broken_) return lost();
     protocol::Writer body;
     request.encode(body, *version);
     Result<std::vector<uint8_t>> frame = round_trip(Request::kApiKey, *version, body);
+    broken_ = true;
     if (!frame.ok()) return frame.status();
     protocol::Reader r(*frame);
     Response response;
     Status header = skip_response_header(r, Request::kApiKey, *version);
     if (!header.ok()) return header;
     if (!response.decode(r, *version)) return malformed(Request::kApiKey);
+    broken_ = false;
     return response;
   }
 
+  bool broken() const { return broken_; }
   const std::string& address() const { return address_; }
 
  private:
@@ -66,14 +73,17 @@ class WireConnection {
                                           const protocol::Writer& body);
   Status skip_response_header(protocol::Reader& r, int16_t api_key, int16_t version);
   Status malformed(int16_t api_key) const;
-  Status send_all(std::span<const uint8_t> bytes);
-  Status receive_all(std::span<uint8_t> bytes);
+  Status lost() const;
+  using Deadline = std::chrono::steady_clock::time_point;
+  Status send_all(std::span<const uint8_t> bytes, Deadline deadline);
+  Status receive_all(std::span<uint8_t> bytes, Deadline deadline);
 
   int fd_;
   std::string address_;
   int timeout_ms_;
   int32_t next_correlation_id_ = 1;
   int32_t last_correlation_id_ = 0;
+  bool broken_ = false;
   std::map<int16_t, std::pair<int16_t, int16_t>> versions_;  // api key -> broker's range
 };
 
@@ -99,8 +109,10 @@ class WireCluster {
   const std::vector<WireBroker>& brokers() const { return brokers_; }
   // Every partition of every topic (internal ones too), sorted by topic and partition.
   const std::vector<WirePartition>& partitions() const { return partitions_; }
+  // The connection to a broker, opened (again, if the last one broke) on demand.
   Result<WireConnection*> broker(int32_t node_id);
-  // The coordinator of a transactional id (FindCoordinator, key type 1).
+  // The coordinator of a transactional id (FindCoordinator, key type 1, asked of each broker
+  // in turn until one answers).
   Result<int32_t> transaction_coordinator(const std::string& transactional_id);
 
  private:

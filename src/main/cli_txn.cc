@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -65,6 +66,7 @@ Status run_list(const ListFlags& flags) {
   std::vector<std::vector<std::string>> rows{
       {"TRANSACTIONAL-ID", "COORDINATOR", "PRODUCER-ID", "STATE"}};
   Document document = Document::array();
+  std::set<std::string> warned;
   for (const client::WireBroker& broker : (*cluster)->brokers()) {
     auto connection = (*cluster)->broker(broker.node_id);
     if (!connection.ok()) return connection.status();
@@ -72,6 +74,9 @@ Status run_list(const ListFlags& flags) {
     if (!listed.ok()) return listed.status();
     RETURN_IF_ERROR(client::wire_error(
         listed->error_code, fmt::format("listing the transactions of broker {}", broker.node_id)));
+    for (const std::string& unknown : listed->unknown_state_filters) {
+      warned.insert(unknown);
+    }
     for (const auto& txn : listed->transaction_states) {
       rows.push_back({txn.transactional_id, std::to_string(broker.node_id),
                       std::to_string(txn.producer_id), txn.transaction_state});
@@ -80,6 +85,10 @@ Status run_list(const ListFlags& flags) {
                           {"producer_id", txn.producer_id},
                           {"state", txn.transaction_state}});
     }
+  }
+  for (const std::string& unknown : warned) {
+    std::fprintf(stderr, "warning: '%s' is not a transaction state the brokers know\n",
+                 unknown.c_str());
   }
   print(rows, document, flags.format);
   return Status::ok_status();
@@ -203,6 +212,9 @@ struct ProducersFlags {
 Result<std::vector<OpenTxn>> describe_producers(WireCluster& cluster, const std::string& topic,
                                                 const std::string& partition_list) {
   std::set<int32_t> wanted;
+  if (!partition_list.empty() && topic.empty()) {
+    return error(StatusCode::invalid_argument, "--partitions needs --topic");
+  }
   if (!partition_list.empty()) {
     auto parsed = client::parse_partition_list(partition_list);
     if (!parsed.ok()) return parsed.status();
@@ -220,6 +232,14 @@ Result<std::vector<OpenTxn>> describe_producers(WireCluster& cluster, const std:
   }
   if (!topic_found) {
     return error(StatusCode::not_found, fmt::format("topic '{}' does not exist", topic));
+  }
+  for (int32_t p : wanted) {
+    bool exists = std::any_of(
+        cluster.partitions().begin(), cluster.partitions().end(),
+        [&](const client::WirePartition& wp) { return wp.topic == topic && wp.partition == p; });
+    if (!exists) {
+      return error(StatusCode::not_found, fmt::format("topic '{}' has no partition {}", topic, p));
+    }
   }
   std::vector<OpenTxn> out;
   for (const auto& [leader, request] : by_leader) {
@@ -296,7 +316,11 @@ Result<bool> coordinator_holds(WireCluster& cluster, const OpenTxn& txn) {
     for (const auto& listing : listed->transaction_states) {
       int32_t coordinator = -1;
       auto state = describe_id(cluster, listing.transactional_id, &coordinator);
-      if (!state.ok()) continue;  // gone meanwhile
+      // Only an id gone meanwhile (TRANSACTIONAL_ID_NOT_FOUND, the one not_found describe_id
+      // returns) may be passed over: any other failure leaves the question open, and a
+      // transaction a coordinator may still hold must never be aborted.
+      if (!state.ok() && state.status().code() == StatusCode::not_found) continue;
+      if (!state.ok()) return state.status();
       if (state->producer_id != txn.producer.producer_id) continue;
       for (const auto& topic : state->topics) {
         if (topic.topic != txn.topic) continue;
@@ -342,10 +366,14 @@ Status abort_one(WireCluster& cluster, const OpenTxn& txn) {
   if (!written.ok()) return written.status();
   for (const auto& m : written->markers) {
     for (const auto& t : m.topics) {
-      for (const auto& p : t.partitions) RETURN_IF_ERROR(client::wire_error(p.error_code, "abort"));
+      for (const auto& p : t.partitions) {
+        if (t.name == txn.topic && p.partition_index == txn.partition) {
+          return client::wire_error(p.error_code, "abort");
+        }
+      }
     }
   }
-  return Status::ok_status();
+  return error(StatusCode::corrupt, "the broker did not answer for the partition");
 }
 
 Status run_hanging(const HangingFlags& flags, bool abort) {

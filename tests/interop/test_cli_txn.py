@@ -11,9 +11,10 @@ transactional producers making the transactions.
 - A hanging transaction: the coordinator's state is lost (kill -9, __transaction_state
   removed) while a transaction is open. Its partition's last stable offset stays at the
   transaction's first offset, so read_committed consumers see nothing after it.
-  `find-hanging` lists it, `abort-hanging --dry-run` changes nothing, `abort-hanging` writes
-  the ABORT marker: read_committed consumers then get every later record and none of the
-  aborted ones.
+  `find-hanging` lists it (on its data partition and on its group's __consumer_offsets
+  partition), `abort-hanging --dry-run` changes nothing, `abort-hanging` writes the ABORT
+  markers: read_committed consumers then get every later record and none of the aborted ones,
+  and the group's pending offsets are dropped.
 """
 import glob
 import json
@@ -83,6 +84,10 @@ class TxnCommandsTest(harness.BrokerTestCase):
         producer_id = mine[0]["producer_id"]
         self.assertGreaterEqual(producer_id, 0)
         self.assertEqual(cairn_json(bootstrap, "txn", "list", "--state", "CompleteCommit"), [])
+        self.assertEqual([t["transactional_id"] for t in
+                          cairn_json(bootstrap, "txn", "list", "--state", "Ongoing")], ["cli-open"])
+        typo = run_cairn(["txn", "list", "--state", "ongoing"], brokers=bootstrap, check=True)
+        self.assertIn(b"'ongoing' is not a transaction state", typo.stderr)
         self.assertEqual(
             len(cairn_json(bootstrap, "txn", "list", "--producer-id", str(producer_id))), 1)
 
@@ -127,18 +132,29 @@ class TxnCommandsTest(harness.BrokerTestCase):
         self.assertBrokerHealthy()
 
 
-# A child process opens a transaction, writes to it and exits without ending it.
+# A child process opens a transaction, writes to it (records and its group's offsets) and
+# exits without ending it.
 OPEN_AND_EXIT = """
 import os, sys, confluent_kafka
+from confluent_kafka import TopicPartition
 p = confluent_kafka.Producer({"bootstrap.servers": sys.argv[1], "transactional.id": "lost",
                               "transaction.timeout.ms": 900000})
+c = confluent_kafka.Consumer({"bootstrap.servers": sys.argv[1], "group.id": "hang-group"})
 p.init_transactions(60)
 p.begin_transaction()
 for i in range(3):
     p.produce("hang", value=b"aborted-%d" % i, partition=0)
 assert p.flush(60) == 0
+p.send_offsets_to_transaction([TopicPartition("hang", 0, 3)], c.consumer_group_metadata(), 60)
 os._exit(0)
 """
+
+
+def committed_offset(bootstrap, group):
+    consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    [tp] = consumer.committed([TopicPartition("hang", 0)], timeout=TIMEOUT_S)
+    consumer.close()
+    return tp.offset
 
 
 class HangingTransactionTest(unittest.TestCase):
@@ -172,8 +188,10 @@ class HangingTransactionTest(unittest.TestCase):
         self.assertEqual(read_committed_values(bootstrap, "hang"), [])
 
         hanging = cairn_json(bootstrap, "txn", "find-hanging", "--max-transaction-timeout", "0")
-        self.assertEqual([(h["topic"], h["partition"], h["start_offset"]) for h in hanging],
-                         [("hang", 0, 0)])
+        # The records, and the group's pending offsets on its __consumer_offsets partition.
+        self.assertEqual(sorted(h["topic"] for h in hanging), ["__consumer_offsets", "hang"])
+        self.assertIn(("hang", 0, 0),
+                      [(h["topic"], h["partition"], h["start_offset"]) for h in hanging])
         # Not older than the default 15 minutes yet.
         self.assertEqual(cairn_json(bootstrap, "txn", "find-hanging"), [])
         dry = run_cairn(["txn", "abort-hanging", "--max-transaction-timeout", "0", "--dry-run"],
@@ -183,7 +201,10 @@ class HangingTransactionTest(unittest.TestCase):
         self.assertEqual(read_committed_end(bootstrap, "hang"), 0)
 
         aborted = cairn_json(bootstrap, "txn", "abort-hanging", "--max-transaction-timeout", "0")
-        self.assertEqual([(a["topic"], a["status"]) for a in aborted], [("hang", "OK")])
+        self.assertEqual(sorted((a["topic"], a["status"]) for a in aborted),
+                         [("__consumer_offsets", "OK"), ("hang", "OK")])
+        # The aborted transaction's offsets are gone with it.
+        self.assertEqual(committed_offset(bootstrap, "hang-group"), confluent_kafka.OFFSET_INVALID)
         self.assertEqual(read_committed_values(bootstrap, "hang"), ["later-0", "later-1"])
         self.assertEqual(read_committed_end(bootstrap, "hang"), 6)  # 3 + marker + 2
         self.assertEqual(cairn_json(bootstrap, "txn", "find-hanging",

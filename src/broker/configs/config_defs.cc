@@ -313,6 +313,10 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "offsets.topic.replication.factor", .type = int16, .default_value = "3",
      .validator = between(1, 32767), .read_only = true,
      .documentation = "Reported only: one node, __consumer_offsets has one replica."},
+    {.name = "offsets.topic.segment.bytes", .type = int32, .default_value = "104857600",
+     .validator = between(1024, kIntMax), .support = kEnforced, .read_only = true,
+     .documentation = "Segment size of __consumer_offsets, set when it is created; the cleaner "
+                      "compacts only closed segments."},
     {.name = "socket.receive.buffer.bytes", .type = int32, .default_value = "102400",
      .validator = between(-1, kIntMax), .read_only = true,
      .documentation = "Reported only; Cairn leaves socket buffers to the kernel."},
@@ -339,6 +343,10 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "transaction.state.log.replication.factor", .type = int16, .default_value = "3",
      .validator = between(1, 32767), .read_only = true,
      .documentation = "Reported only (one node)."},
+    {.name = "transaction.state.log.segment.bytes", .type = int32, .default_value = "104857600",
+     .validator = between(1024, kIntMax), .support = kEnforced, .read_only = true,
+     .documentation = "Segment size of __transaction_state, set when it is created; the "
+                      "cleaner compacts only closed segments."},
     {.name = "transactional.id.expiration.ms", .type = int32, .default_value = "604800000",
      .validator = between(1, kIntMax), .support = kEnforced, .read_only = true,
      .documentation = "How long an idle transactional id is kept."},

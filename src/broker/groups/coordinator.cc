@@ -17,10 +17,11 @@ static_assert(kOffsetsTopic == kConsumerOffsetsTopic);
 
 namespace {
 
-// Kafka's settings for __consumer_offsets: compacted (Cairn compacts it by rewriting the live
-// state, offsets_compaction.cc), never aged out, 100 MiB segments.
-TopicConfigs offsets_topic_configs() {
-  return TopicConfigs{{"cleanup.policy", "compact"}, {"segment.bytes", "104857600"}};
+// Kafka's settings for __consumer_offsets: compacted by the broker's cleaner (the latest
+// record per key is what replay needs), never aged out, offsets.topic.segment.bytes segments.
+TopicConfigs offsets_topic_configs(int32_t segment_bytes) {
+  return TopicConfigs{{"cleanup.policy", "compact"},
+                      {"segment.bytes", std::to_string(segment_bytes)}};
 }
 
 // The partitions of a data directory from before __consumer_offsets was in the topic
@@ -54,6 +55,7 @@ Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs) {
   config.offsets_retention_check_interval_ms = value("offsets.retention.check.interval.ms");
   config.offsets_topic_partition_count =
       static_cast<int32_t>(value("offsets.topic.num.partitions"));
+  config.offsets_topic_segment_bytes = static_cast<int32_t>(value("offsets.topic.segment.bytes"));
   config.offset_metadata_max_bytes = static_cast<int32_t>(value("offset.metadata.max.bytes"));
   if (config.min_session_timeout_ms > config.max_session_timeout_ms) {
     return error(StatusCode::invalid_argument,
@@ -64,7 +66,7 @@ Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs) {
 
 Result<TopicInfo> ensure_offsets_topic(storage::Io& io, TopicRegistry& registry,
                                        const std::filesystem::path& data_dir,
-                                       int32_t partition_count) {
+                                       int32_t partition_count, int32_t segment_bytes) {
   std::optional<TopicInfo> topic;
   if (const TopicInfo* registered = registry.snapshot()->find(kOffsetsTopic)) topic = *registered;
   int32_t existing = 0;
@@ -84,7 +86,7 @@ Result<TopicInfo> ensure_offsets_topic(storage::Io& io, TopicRegistry& registry,
   if (!topic.has_value()) {
     Result<TopicInfo> created =
         registry.create(std::string(kOffsetsTopic), existing > 0 ? existing : partition_count,
-                        offsets_topic_configs());
+                        offsets_topic_configs(segment_bytes));
     if (!created.ok()) return created.status();
     topic = std::move(created).value();
   }
@@ -375,7 +377,6 @@ asio::awaitable<ErrorCode> delete_group(const GroupCoordinator* coordinator, std
   ErrorCode error = local.manager().delete_group(group_id, &keys);
   local.rearm();
   if (error != ErrorCode::none) co_return error;
-  local.forget_stored_metadata(group_id);
   std::vector<OffsetsRecord> tombstones;
   for (const TopicPartitionKey& key : keys) {
     tombstones.push_back({encode_offset_commit_key(group_id, key), std::nullopt});

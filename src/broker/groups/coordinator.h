@@ -13,8 +13,9 @@
 // emptied, DeleteGroups and OffsetDelete append records to the group's partition and answer
 // once the storage layer reports them fsynced (Log::wait_durable). On start every partition is
 // replayed to rebuild groups and offsets; until its replay ends, requests for its groups get
-// COORDINATOR_LOAD_IN_PROGRESS. The log is kept small by rewriting the live state at its tail
-// and dropping the prefix ("compaction" by snapshot), since nothing else ever deletes from it.
+// COORDINATOR_LOAD_IN_PROGRESS. The broker's cleaner compacts the topic like any compacted
+// topic (partitions/partition_manager.h): it keeps the latest record per key, which replays to
+// the same state.
 //
 // Lifecycle (main thread): ensure_offsets_topic() and PartitionManager::open() first (the logs),
 // open() before the shards start, start() after they started (replay begins on each shard),
@@ -54,19 +55,17 @@ class ShardCoordinator;
 Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs);
 
 // Main thread, before PartitionManager::open: makes sure the registry holds __consumer_offsets
-// (created durably with `partition_count` partitions, compacted). Its partition count never
-// changes once it exists: every group's partition depends on it. A data directory from before
-// the topic was registered keeps the __consumer_offsets-N directories it has (adopted).
+// (created durably with `partition_count` partitions of `segment_bytes` segments, compacted). Its
+// partition count never changes once it exists: every group's partition depends on it. A data
+// directory from before the topic was registered keeps the __consumer_offsets-N directories it has
+// (adopted).
 Result<TopicInfo> ensure_offsets_topic(storage::Io& io, TopicRegistry& registry,
                                        const std::filesystem::path& data_dir,
-                                       int32_t partition_count);
+                                       int32_t partition_count, int32_t segment_bytes);
 
 struct CoordinatorOptions {
   GroupConfig config;               // offsets_topic_partition_count: set by open() from the topic
   storage::Clock* clock = nullptr;  // null: the system clock
-  // Rewrite a partition's live state and drop its prefix once it holds this many bytes more
-  // than the last rewrite left (and at least 4x the live state).
-  uint64_t compact_after_bytes = 16 * 1024 * 1024;
 };
 
 class GroupCoordinator {

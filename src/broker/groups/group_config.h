@@ -37,6 +37,8 @@ struct GroupConfig {
   int64_t offsets_retention_check_interval_ms = 600'000;
   // offsets.topic.num.partitions: partitions of __consumer_offsets (fixed once it exists).
   int32_t offsets_topic_partition_count = 16;
+  // offsets.topic.segment.bytes: segment size of __consumer_offsets, set at its creation.
+  int32_t offsets_topic_segment_bytes = 104'857'600;
   // offset.metadata.max.bytes: longer commit metadata fails with OFFSET_METADATA_TOO_LARGE.
   int32_t offset_metadata_max_bytes = 4096;
 };

@@ -140,8 +140,6 @@ class GroupManager {
   void complete_txn_offsets(int32_t partition, ProducerId producer_id, bool commit, int64_t now_ms);
   // Whether a transaction holds a pending offset for the key (OffsetFetch require_stable).
   bool has_pending_txn_offset(const std::string& group_id, const TopicPartitionKey& key) const;
-  // Whether any transaction holds pending offsets on `partition`.
-  bool has_pending_txn(int32_t partition) const;
 
   // A tombstone for one committed offset (replay of OffsetDelete, DeleteGroups or expiry).
   void apply_offset_tombstone(const std::string& group_id, const TopicPartitionKey& key);

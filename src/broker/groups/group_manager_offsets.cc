@@ -277,9 +277,4 @@ bool GroupManager::has_pending_txn_offset(const std::string& group_id,
   return false;
 }
 
-bool GroupManager::has_pending_txn(int32_t partition) const {
-  auto it = pending_txn_.lower_bound({partition, std::numeric_limits<int64_t>::min()});
-  return it != pending_txn_.end() && it->first.first == partition;
-}
-
 }  // namespace cairn::broker::groups

@@ -65,7 +65,6 @@ asio::awaitable<void> ShardCoordinator::load() {
       spdlog::error("{}-{}: cannot serve its groups: {}", kOffsetsTopic, id, health.to_string());
       continue;
     }
-    p.bytes_after_compaction = p.partition->log->info().size_bytes;
     co_await load_partition(id);
   }
   schedule_maintenance();
@@ -161,7 +160,6 @@ void ShardCoordinator::apply_record(int32_t partition, Offset offset,
   }
   const std::string& group_id = std::get<GroupMetadataKey>(*key).group_id;
   if (!value.has_value()) {
-    stored_metadata_.erase(group_id);
     return manager_.restore_group_tombstone(group_id);
   }
   Result<Group> group = decode_group_metadata_value(group_id, *value);
@@ -170,7 +168,6 @@ void ShardCoordinator::apply_record(int32_t partition, Offset offset,
                  offset.value(), group.status().to_string());
     return;
   }
-  stored_metadata_[group_id].assign(value->begin(), value->end());
   manager_.restore_group(std::move(group).value(), now_ms());
 }
 
@@ -213,11 +210,7 @@ asio::awaitable<Result<Offset>> ShardCoordinator::append_durable(
   Result<storage::AppendResult> appended = append(id, records, producer);
   if (!appended.ok()) co_return appended.status();
   if (on_appended) on_appended(appended->base_offset);
-  OffsetsPartition& p = partitions_.at(id);
-  ++p.appends_in_flight;
   Status durable = co_await wait_durable(id, appended->last_offset);
-  ASSERT(p.appends_in_flight > 0);
-  --p.appends_in_flight;
   if (!durable.ok()) co_return durable;
   co_return appended->base_offset;
 }
@@ -234,8 +227,6 @@ void ShardCoordinator::store_group(const Group& group, std::function<void(ErrorC
                  appended.status().to_string());
     return done(ErrorCode::coordinator_not_available);
   }
-  stored_metadata_[group.group_id] = std::move(*records[0].value);
-  ++partitions_.at(id).appends_in_flight;
   asio::co_spawn(executor_, finish_store(id, appended->last_offset, std::move(done)),
                  asio::detached);
 }
@@ -243,7 +234,6 @@ void ShardCoordinator::store_group(const Group& group, std::function<void(ErrorC
 asio::awaitable<void> ShardCoordinator::finish_store(int32_t id, Offset last,
                                                      std::function<void(ErrorCode)> done) {
   Status durable = co_await wait_durable(id, last);
-  --partitions_.at(id).appends_in_flight;
   done(durable.ok() ? ErrorCode::none : ErrorCode::coordinator_not_available);
   rearm();
 }
@@ -283,7 +273,6 @@ void ShardCoordinator::run_maintenance() {
     last_expiry_ms_ = now_ms();
     expire_offsets();
   }
-  for (auto& [id, p] : partitions_) maybe_compact(id);
 }
 
 void ShardCoordinator::expire_offsets() {
@@ -295,7 +284,6 @@ void ShardCoordinator::expire_offsets() {
     }
     if (expired.group_removed) {
       records.push_back({encode_group_metadata_key(expired.group_id), std::nullopt});
-      stored_metadata_.erase(expired.group_id);
     }
   }
   for (auto& [id, records] : tombstones) {

@@ -2,7 +2,7 @@
 // that shard's GroupManager, the __consumer_offsets partitions the shard owns (their Partitions
 // and logs belong to the PartitionManager, like every topic's; the coordinator appends to them
 // and replays them), the group timer (armed for the manager's next deadline) and the
-// maintenance timer (offset expiry, rewriting the logs' live state).
+// maintenance timer (offset expiry). The broker's cleaner compacts the logs.
 //
 // Thread safety: constructed and assigned its partitions on the main thread before the shard
 // runs; from then on every member function runs on the shard's thread, except that storage
@@ -75,9 +75,7 @@ class ShardCoordinator {
   // Whether the transaction coordinator added the partition to (producer, epoch)'s open
   // transaction (AddOffsetsToTxn).
   bool in_transaction(int32_t partition, ProducerId producer_id, ProducerEpoch epoch);
-  // A deleted group's last GroupMetadata is no longer live (compaction must not rewrite it).
-  void forget_stored_metadata(const std::string& group_id) { stored_metadata_.erase(group_id); }
-  // Offset expiry (every offsets_retention_check_interval_ms) and compaction checks; runs on
+  // Offset expiry (every offsets_retention_check_interval_ms); runs on
   // the maintenance timer, and tests call it directly.
   void run_maintenance();
 
@@ -90,9 +88,6 @@ class ShardCoordinator {
     // Set by load() from the PartitionManager; null until then (or if it has no such
     // partition). Its log is usable while the broker runs: internal topics are never deleted.
     std::shared_ptr<Partition> partition;
-    uint64_t bytes_after_compaction = 0;
-    uint32_t appends_in_flight = 0;  // appended, durability not yet reported
-    bool compacting = false;
   };
 
   // The assigned partition whose log is usable, or null.
@@ -111,8 +106,6 @@ class ShardCoordinator {
 
   void schedule_maintenance();
   void expire_offsets();
-  void maybe_compact(int32_t partition);
-  asio::awaitable<void> finish_compaction(int32_t partition, Offset new_start, Offset last);
 
   net::ShardId shard_;
   asio::any_io_executor executor_;
@@ -121,8 +114,6 @@ class ShardCoordinator {
   storage::Clock& clock_;
   GroupManager manager_;
   std::map<int32_t, OffsetsPartition> partitions_;
-  // The last GroupMetadata value stored per group (what a compaction rewrites).
-  std::map<std::string, std::vector<uint8_t>> stored_metadata_;
   asio::steady_timer timer_;
   std::optional<int64_t> armed_deadline_ms_;
   asio::steady_timer maintenance_timer_;

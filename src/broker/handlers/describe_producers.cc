@@ -5,13 +5,16 @@
 // find-hanging` and Kafka's kafka-transactions.sh look at. Per partition:
 // UNKNOWN_TOPIC_OR_PARTITION for one that does not exist, KAFKA_STORAGE_ERROR for one whose
 // log cannot be read.
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/partitions/transactions.h"
+#include "net/await_callback.h"
 #include "protocol/generated/describe_producers.h"
 #include "protocol/record_batch.h"
 
@@ -36,8 +39,9 @@ int32_t marker_coordinator_epoch(Partition& partition, Offset marker_offset) {
   return marker.ok() ? marker->coordinator_epoch : -1;
 }
 
-asio::awaitable<DescribeProducersResponse::PartitionResponse> describe_partition(
-    const BrokerState* broker, std::string topic, int32_t index) {
+DescribeProducersResponse::PartitionResponse describe_partition(const BrokerState* broker,
+                                                                const std::string& topic,
+                                                                int32_t index) {
   DescribeProducersResponse::PartitionResponse out;
   out.partition_index = index;
   std::shared_ptr<Partition> partition = broker->partitions->find(topic, PartitionId(index));
@@ -46,7 +50,7 @@ asio::awaitable<DescribeProducersResponse::PartitionResponse> describe_partition
   if (!health.ok()) {
     out.error_code = wire(kafka_error(health));
     out.error_message = health.message();
-    co_return out;
+    return out;
   }
   for (const auto& [id, entry] : partition->producers.entries()) {
     DescribeProducersResponse::ProducerState producer;
@@ -60,6 +64,18 @@ asio::awaitable<DescribeProducersResponse::PartitionResponse> describe_partition
     producer.current_txn_start_offset = entry.txn_first_offset.value();
     out.active_producers.push_back(producer);
   }
+  return out;
+}
+
+using TopicPartition = std::pair<std::string, int32_t>;
+
+// On the shard owning every partition of `partitions`: their answers, in order.
+asio::awaitable<std::vector<DescribeProducersResponse::PartitionResponse>> describe_on_shard(
+    const BrokerState* broker, std::vector<TopicPartition> partitions) {
+  std::vector<DescribeProducersResponse::PartitionResponse> out;
+  for (const auto& [topic, index] : partitions) {
+    out.push_back(describe_partition(broker, topic, index));
+  }
   co_return out;
 }
 
@@ -69,22 +85,42 @@ asio::awaitable<net::Reply> handle_describe_producers(RequestContext ctx) {
   protocol::DescribeProducersRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   std::shared_ptr<const TopicTable> topics = ctx.broker->topics->snapshot();
+  // Every shard's partitions at once; the answers go back in request order.
+  std::map<net::ShardId, std::vector<TopicPartition>> by_shard;
+  for (const auto& topic : request.topics) {
+    const TopicInfo* info = topics->find(topic.name);
+    for (int32_t index : topic.partition_indexes) {
+      if (info != nullptr && index >= 0 && index < info->partition_count) {
+        by_shard[ctx.broker->shard_of(topic.name, PartitionId(index))].push_back(
+            {topic.name, index});
+      }
+    }
+  }
+  std::vector<asio::awaitable<std::vector<DescribeProducersResponse::PartitionResponse>>> hops;
+  for (auto& [shard, list] : by_shard) {
+    hops.push_back(ctx.broker->shards->run_on(shard, describe_on_shard(ctx.broker, list)));
+  }
+  auto answers = co_await net::await_all(std::move(hops));
+  std::map<TopicPartition, DescribeProducersResponse::PartitionResponse> found;
+  size_t hop = 0;
+  for (auto& [shard, list] : by_shard) {
+    for (size_t k = 0; k < list.size(); ++k) found[list[k]] = std::move(answers[hop][k]);
+    ++hop;
+  }
   DescribeProducersResponse response;
   for (const auto& topic : request.topics) {
     DescribeProducersResponse::TopicResponse out;
     out.name = topic.name;
-    const TopicInfo* info = topics->find(topic.name);
     for (int32_t index : topic.partition_indexes) {
-      if (info == nullptr || index < 0 || index >= info->partition_count) {
-        DescribeProducersResponse::PartitionResponse missing;
-        missing.partition_index = index;
-        missing.error_code = wire(ErrorCode::unknown_topic_or_partition);
-        out.partitions.push_back(std::move(missing));
+      auto it = found.find({topic.name, index});
+      if (it != found.end()) {
+        out.partitions.push_back(it->second);
         continue;
       }
-      out.partitions.push_back(
-          co_await ctx.broker->shards->run_on(ctx.broker->shard_of(topic.name, PartitionId(index)),
-                                              describe_partition(ctx.broker, topic.name, index)));
+      DescribeProducersResponse::PartitionResponse missing;
+      missing.partition_index = index;
+      missing.error_code = wire(ErrorCode::unknown_topic_or_partition);
+      out.partitions.push_back(std::move(missing));
     }
     response.topics.push_back(std::move(out));
   }

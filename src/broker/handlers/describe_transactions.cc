@@ -1,7 +1,8 @@
 // DescribeTransactions (key 65, v0): the coordinator's state of each transactional id asked
 // for — state, timeout, when the open transaction started (-1: none), producer id and epoch,
 // and the partitions of the open transaction. Per id: TRANSACTIONAL_ID_NOT_FOUND for an id
-// the coordinator does not know, COORDINATOR_LOAD_IN_PROGRESS while its partition loads.
+// the coordinator does not know, COORDINATOR_LOAD_IN_PROGRESS while its partition loads,
+// INVALID_REQUEST for an empty id.
 #include <map>
 
 #include "broker/error_code.h"
@@ -44,7 +45,9 @@ asio::awaitable<net::Reply> handle_describe_transactions(RequestContext ctx) {
   protocol::DescribeTransactionsResponse response;
   for (const std::string& id : request.transactional_ids) {
     txn::DescribeResult result;
-    if (ctx.broker->txn == nullptr) {
+    if (id.empty()) {
+      result.error = ErrorCode::invalid_request;
+    } else if (ctx.broker->txn == nullptr) {
       result.error = ErrorCode::coordinator_not_available;
     } else {
       result = co_await txn::on_txn_shard(ctx, id, txn::describe_txn(ctx.broker->txn, id));

@@ -1,8 +1,8 @@
 // ListTransactions (key 66, v0-1): the transactional ids this broker coordinates, from every
 // shard, with their producer id and state. Filters (all optional, combined with AND): state
 // names (a name Kafka does not know is echoed in unknown_state_filters and matches nothing),
-// producer ids, and (v1, KIP-994) a duration: only transactions open at least that many ms.
-// COORDINATOR_LOAD_IN_PROGRESS, with the ids known so far, while a __transaction_state
+// producer ids, and (v1, KIP-994) a duration: only transactions open longer than that many ms.
+// COORDINATOR_LOAD_IN_PROGRESS, without the ids of that shard, while a __transaction_state
 // partition is not loaded.
 #include <algorithm>
 #include <set>
@@ -10,6 +10,7 @@
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
 #include "broker/txn/txn_coordinator.h"
+#include "net/await_callback.h"
 #include "protocol/generated/list_transactions.h"
 
 namespace cairn::broker {
@@ -40,7 +41,7 @@ bool wanted(const protocol::ListTransactionsRequest& request, int16_t version,
     return false;
   }
   if (version >= 1 && request.duration_filter >= 0) {
-    return metadata.start_ms >= 0 && now_ms - metadata.start_ms >= request.duration_filter;
+    return metadata.start_ms >= 0 && now_ms - metadata.start_ms > request.duration_filter;
   }
   return true;
 }
@@ -60,9 +61,12 @@ asio::awaitable<net::Reply> handle_list_transactions(RequestContext ctx) {
     if (!known_state_names().contains(name)) response.unknown_state_filters.push_back(name);
   }
   const int64_t now_ms = ctx.broker->partitions->clock().now_ms();
+  std::vector<asio::awaitable<txn::ListResult>> hops;
   for (uint32_t i = 0; i < ctx.broker->shards->count(); ++i) {
-    txn::ListResult local =
-        co_await ctx.broker->shards->run_on(net::ShardId(i), txn::list_local_txns(coordinator));
+    hops.push_back(ctx.broker->shards->run_on(net::ShardId(i), txn::list_local_txns(coordinator)));
+  }
+  std::vector<txn::ListResult> results = co_await net::await_all(std::move(hops));
+  for (const txn::ListResult& local : results) {
     if (local.error != ErrorCode::none) response.error_code = wire(local.error);
     for (const txn::TxnMetadata& metadata : local.txns) {
       if (!wanted(request, ctx.api_version(), metadata, now_ms)) continue;

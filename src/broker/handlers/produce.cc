@@ -26,8 +26,8 @@
 //   offsets; OUT_OF_ORDER_SEQUENCE_NUMBER; INVALID_PRODUCER_EPOCH; INVALID_TXN_STATE for a
 //   transactional batch to a partition not in the producer's transaction (KIP-890), or a
 //   plain one while its transaction here is open — unless the transaction coordinator says
-//   the producer's epoch is stale: then INVALID_PRODUCER_EPOCH, as Kafka's verification
-//   answers
+//   the producer is not the id's current one: then INVALID_PRODUCER_EPOCH (another epoch) or
+//   INVALID_PRODUCER_ID_MAPPING (another producer), as Kafka's verification answers
 // A transactional batch in a request without a transactional_id fails the whole request with
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED, before anything is appended (Kafka's rule).
 // Produce v0-2 carry legacy message sets (magic 0/1), which Cairn does not store:
@@ -289,8 +289,9 @@ bool has_transactional_batch(const ProduceRequest& request) {
   return false;
 }
 
-// Refusals with INVALID_TXN_STATE whose producer the transaction coordinator knows to be
-// stale become INVALID_PRODUCER_EPOCH (KIP-890 verification checks the epoch first).
+// Refusals with INVALID_TXN_STATE whose producer the transaction coordinator does not know as
+// the id's current one become what Kafka's verification (KIP-890) answers first:
+// INVALID_PRODUCER_EPOCH for another epoch, INVALID_PRODUCER_ID_MAPPING for another producer.
 asio::awaitable<void> explain_txn_refusals(
     const RequestContext& ctx, const ProduceRequest& request, std::vector<AppendOutput*> refused,
     std::vector<ProduceResponse::PartitionProduceResponse*>& slots) {
@@ -298,11 +299,18 @@ asio::awaitable<void> explain_txn_refusals(
     co_return;
   }
   const std::string& id = *request.transactional_id;
+  std::map<std::pair<ProducerId, ProducerEpoch>, ErrorCode> verified;
   for (AppendOutput* output : refused) {
-    ErrorCode verified = co_await txn::on_txn_shard(
-        ctx, id, txn::verify_producer(ctx.broker->txn, id, output->producer_id, output->epoch));
-    if (verified == ErrorCode::producer_fenced) {
+    auto producer = std::make_pair(output->producer_id, output->epoch);
+    if (!verified.contains(producer)) {
+      verified[producer] = co_await txn::on_txn_shard(
+          ctx, id, txn::verify_producer(ctx.broker->txn, id, producer.first, producer.second));
+    }
+    ErrorCode answer = verified[producer];
+    if (answer == ErrorCode::producer_fenced) {
       slots[output->slot]->error_code = wire(ErrorCode::invalid_producer_epoch);
+    } else if (answer == ErrorCode::invalid_producer_id_mapping) {
+      slots[output->slot]->error_code = wire(answer);
     }
   }
 }
@@ -333,16 +341,16 @@ ProducePlan plan_produce(const RequestContext& ctx, const ProduceRequest& reques
       out.base_offset = -1;
       size_t slot = plan.slots.size();
       plan.slots.push_back(&out);
+      if (refuse_transactional) {  // Kafka's first check: the whole request fails
+        out.error_code = wire(ErrorCode::transactional_id_authorization_failed);
+        continue;
+      }
       if (!acks_valid) {
         out.error_code = wire(ErrorCode::invalid_required_acks);
         continue;
       }
       if (data.index < 0) {
         out.error_code = wire(ErrorCode::unknown_topic_or_partition);
-        continue;
-      }
-      if (refuse_transactional) {
-        out.error_code = wire(ErrorCode::transactional_id_authorization_failed);
         continue;
       }
       if (is_internal_topic(topic.name)) {  // the broker alone writes them (Kafka's rule)

@@ -63,6 +63,11 @@ asio::awaitable<std::vector<ErrorCode>> write_on_shard(const BrokerState* broker
   for (size_t i = 0; i < codes.size(); ++i) {
     if (codes[i] != ErrorCode::none) continue;
     auto& [partition, offset] = written[next++];
+    // Deleted while an earlier wait was pending: its log is gone.
+    if (!partition->usable()) {
+      codes[i] = ErrorCode::kafka_storage_error;
+      continue;
+    }
     Status durable = co_await await_durable(*partition->log, offset);
     if (!durable.ok()) codes[i] = kafka_error(durable);
   }

@@ -39,6 +39,19 @@ Result<storage::AppendResult> append_internal(Partition& partition,
     if (!batch.ok()) return batch.status();
     Result<storage::AppendResult> appended = partition.log->append(*batch);
     if (!appended.ok()) return appended.status();
+    if (producer.has_value()) {
+      // The producer's open transaction now includes this partition: its first offset holds
+      // the LSO (the cleaner stops there), DescribeProducers shows it, and a stale marker is
+      // refused. No sequence: internal batches are never retried.
+      producers::ProducerBatch written;
+      written.producer_id = producer->producer_id;
+      written.epoch = producer->epoch;
+      written.first_offset = appended->base_offset;
+      written.last_offset = appended->last_offset;
+      written.max_timestamp = now;
+      written.transactional = true;
+      partition.producers.record(written);
+    }
     partition.notify_waiters();
     ASSERT(appended->last_offset.value() - appended->base_offset.value() + 1 ==
            static_cast<int64_t>(count));

@@ -110,12 +110,16 @@ Status rebuild_producers(storage::Io& io, Partition& partition) {
       }
       return true;
     }
-    if (header.base_sequence.value() < 0) return true;
+    // Without a sequence only the broker's own transactional batches (TxnOffsetCommit on
+    // __consumer_offsets, internal_append.h) carry a producer worth tracking.
+    const bool sequenced = header.base_sequence.value() >= 0;
+    if (!sequenced && !header.is_transactional()) return true;
     producers::ProducerBatch batch{
         header.producer_id,
         header.producer_epoch,
         header.base_sequence,
-        producers::last_sequence_of(header.base_sequence, header.last_offset_delta),
+        sequenced ? producers::last_sequence_of(header.base_sequence, header.last_offset_delta)
+                  : Sequence(-1),
         header.base_offset,
         header.last_offset(),
         header.max_timestamp};
@@ -566,9 +570,9 @@ asio::awaitable<void> PartitionManager::retention_loop(PartitionManager* self, n
 }
 
 // Compaction (docs/compaction.md): every cleaner_check_interval, each compacted log of this
-// shard gets a run if its dirty ratio or max.compaction.lag.ms asks for one — user topics and
-// __transaction_state (its coordinator replays the latest state per id, which is what the
-// cleaner keeps). __consumer_offsets is left to the group coordinator, which rewrites it.
+// shard gets a run if its dirty ratio or max.compaction.lag.ms asks for one — user topics,
+// __consumer_offsets and __transaction_state alike (their coordinators replay the latest
+// record per key, which is what the cleaner keeps).
 asio::awaitable<void> PartitionManager::cleaner_loop(PartitionManager* self, net::ShardId shard) {
   ShardPartitions& state = self->shard_state(shard);
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -582,7 +586,6 @@ asio::awaitable<void> PartitionManager::cleaner_loop(PartitionManager* self, net
     // Collected first: the topic map may change while a run yields.
     std::vector<std::shared_ptr<Partition>> compacted;
     for (auto& [name, partitions] : state.topics) {
-      if (name == kConsumerOffsetsTopic) continue;
       for (auto& partition : partitions) {
         if (partition != nullptr && partition->usable() &&
             partition->log->config().cleanup_compact) {

@@ -376,9 +376,9 @@ TEST_F(PartitionManagerTest, GatheredHopsAnswerInOrder) {
   EXPECT_EQ(answers, (std::vector<uint32_t>{0, 1, 0, 1, 0, 1}));
 }
 
-// The transaction coordinator's topic is compacted by the same loop; __consumer_offsets is
-// not (its coordinator rewrites it).
-TEST_F(PartitionManagerTest, CleanerLoopCompactsTheTransactionLogButNotTheOffsetsTopic) {
+// Both internal topics are compacted by the same loop as user topics: their coordinators
+// replay the latest record per key.
+TEST_F(PartitionManagerTest, CleanerLoopCompactsBothInternalTopics) {
   auto resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
     PartitionConfig config;
     config.log.segment_bytes = 1024;
@@ -397,21 +397,19 @@ TEST_F(PartitionManagerTest, CleanerLoopCompactsTheTransactionLogButNotTheOffset
                        append_keyed_on_shard(manager_.get(), topic, 100))
                     .ok());
   }
-  net::ShardId txn_shard = manager_->shard_of(kTransactionStateTopic, PartitionId(0));
-  uint64_t runs = 0;
-  for (int i = 0; i < 500 && runs == 0; i++) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    runs = run_on(txn_shard,
-                  cleaner_runs_on_shard(manager_.get(), std::string(kTransactionStateTopic)));
+  for (std::string topic :
+       {std::string(kTransactionStateTopic), std::string(kConsumerOffsetsTopic)}) {
+    net::ShardId shard = manager_->shard_of(topic, PartitionId(0));
+    uint64_t runs = 0;
+    for (int i = 0; i < 500 && runs == 0; i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      runs = run_on(shard, cleaner_runs_on_shard(manager_.get(), topic));
+    }
+    EXPECT_GE(runs, 1u) << topic;
+    std::optional<KeyedRecords> records = run_on(shard, records_on_shard(manager_.get(), topic));
+    ASSERT_TRUE(records.has_value()) << topic;
+    EXPECT_EQ(1u, records->count("key-0")) << topic;
   }
-  EXPECT_GE(runs, 1u);
-  std::optional<KeyedRecords> records =
-      run_on(txn_shard, records_on_shard(manager_.get(), std::string(kTransactionStateTopic)));
-  ASSERT_TRUE(records.has_value());
-  EXPECT_EQ(1u, records->count("key-0"));
-  net::ShardId offsets_shard = manager_->shard_of(kConsumerOffsetsTopic, PartitionId(0));
-  EXPECT_EQ(0u, run_on(offsets_shard,
-                       cleaner_runs_on_shard(manager_.get(), std::string(kConsumerOffsetsTopic))));
 }
 
 }  // namespace

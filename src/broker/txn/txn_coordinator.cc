@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <limits>
@@ -26,8 +27,9 @@ constexpr size_t kDecompressedBytesMax = 64 << 20;
 // An epoch this high gets a fresh producer id instead of a bump (Kafka's rule).
 constexpr int16_t kEpochBumpMax = std::numeric_limits<int16_t>::max() - 1;
 
-TopicConfigs txn_topic_configs() {
-  return TopicConfigs{{"cleanup.policy", "compact"}, {"segment.bytes", "104857600"}};
+TopicConfigs txn_topic_configs(int32_t segment_bytes) {
+  return TopicConfigs{{"cleanup.policy", "compact"},
+                      {"segment.bytes", std::to_string(segment_bytes)}};
 }
 
 }  // namespace
@@ -38,6 +40,7 @@ Result<TxnConfig> txn_config_from(const configs::ConfigMap& kafka_configs) {
   };
   TxnConfig config;
   config.partition_count = static_cast<int32_t>(value("transaction.state.log.num.partitions"));
+  config.segment_bytes = static_cast<int32_t>(value("transaction.state.log.segment.bytes"));
   config.max_timeout_ms = static_cast<int32_t>(value("transaction.max.timeout.ms"));
   config.id_expiration_ms = value("transactional.id.expiration.ms");
   config.abort_check_interval_ms =
@@ -48,7 +51,8 @@ Result<TxnConfig> txn_config_from(const configs::ConfigMap& kafka_configs) {
 }
 
 Result<TopicInfo> ensure_txn_topic(storage::Io& io, TopicRegistry& registry,
-                                   const std::filesystem::path& data_dir, int32_t partition_count) {
+                                   const std::filesystem::path& data_dir, int32_t partition_count,
+                                   int32_t segment_bytes) {
   std::optional<TopicInfo> topic;
   if (const TopicInfo* found = registry.snapshot()->find(kTransactionStateTopic)) topic = *found;
   if (topic.has_value() && topic->partition_count != partition_count) {
@@ -58,8 +62,8 @@ Result<TopicInfo> ensure_txn_topic(storage::Io& io, TopicRegistry& registry,
         kTransactionStateTopic, topic->partition_count, partition_count);
   }
   if (!topic.has_value()) {
-    Result<TopicInfo> created =
-        registry.create(std::string(kTransactionStateTopic), partition_count, txn_topic_configs());
+    Result<TopicInfo> created = registry.create(std::string(kTransactionStateTopic),
+                                                partition_count, txn_topic_configs(segment_bytes));
     if (!created.ok()) return created.status();
     topic = std::move(created).value();
   }
@@ -101,6 +105,7 @@ asio::awaitable<Status> markers_on_shard(const TxnCoordinator* coordinator,
     written.emplace_back(std::move(partition), *at);
   }
   for (auto& [partition, offset] : written) {
+    if (!partition->usable()) continue;  // deleted meanwhile: nothing left to mark
     Status durable = co_await await_durable(*partition->log, offset);
     if (!durable.ok()) co_return durable;
   }
@@ -405,7 +410,11 @@ asio::awaitable<void> TxnShard::background(std::string id, bool fence) {
 
 void TxnShard::schedule_tick() {
   if (stopping_) return;
-  timer_.expires_after(std::chrono::milliseconds(owner_->config().abort_check_interval_ms));
+  // Both checks ride one timer, at the shorter of their intervals (checking timeouts more
+  // often than asked costs a walk over the ids).
+  const TxnConfig& config = owner_->config();
+  timer_.expires_after(std::chrono::milliseconds(
+      std::min(config.abort_check_interval_ms, config.expiration_check_interval_ms)));
   timer_.async_wait([this](std::error_code error) {
     if (error || stopping_) return;
     tick();
@@ -605,13 +614,19 @@ asio::awaitable<ErrorCode> TxnShard::end(EndRequest request) {
 
 ListResult TxnShard::list() const {
   ListResult result;
-  if (!loading_.empty()) result.error = ErrorCode::coordinator_load_in_progress;
-  for (const auto& [id, metadata] : txns_) result.txns.push_back(metadata);
+  if (!loading_.empty()) {
+    result.error = ErrorCode::coordinator_load_in_progress;  // and no list, as Kafka answers
+    return result;
+  }
+  for (const auto& [id, metadata] : txns_) {
+    if (metadata.state != TxnState::dead) result.txns.push_back(metadata);
+  }
   return result;
 }
 
 ErrorCode TxnShard::verify(const std::string& id, ProducerId producer_id,
                            ProducerEpoch epoch) const {
+  if (!partitions_.contains(owner_->partition_of(id))) return ErrorCode::not_coordinator;
   if (loading_.contains(owner_->partition_of(id))) return ErrorCode::coordinator_load_in_progress;
   auto it = txns_.find(id);
   if (it == txns_.end() || it->second.producer_id != producer_id) {
@@ -622,6 +637,10 @@ ErrorCode TxnShard::verify(const std::string& id, ProducerId producer_id,
 
 DescribeResult TxnShard::describe(const std::string& id) const {
   DescribeResult result;
+  if (!partitions_.contains(owner_->partition_of(id))) {
+    result.error = ErrorCode::not_coordinator;
+    return result;
+  }
   if (loading_.contains(owner_->partition_of(id))) {
     result.error = ErrorCode::coordinator_load_in_progress;
     return result;

@@ -55,6 +55,7 @@ namespace cairn::broker::txn {
 
 struct TxnConfig {
   int32_t partition_count = 16;            // transaction.state.log.num.partitions
+  int32_t segment_bytes = 104'857'600;     // transaction.state.log.segment.bytes
   int32_t max_timeout_ms = 900'000;        // transaction.max.timeout.ms
   int64_t id_expiration_ms = 604'800'000;  // transactional.id.expiration.ms
   // transaction.abort.timed.out.transaction.cleanup.interval.ms: how often open transactions
@@ -69,7 +70,8 @@ Result<TxnConfig> txn_config_from(const configs::ConfigMap& kafka_configs);
 // Main thread, before PartitionManager::open: makes sure the registry holds __transaction_state
 // (compacted, `partition_count` partitions, fixed once it exists).
 Result<TopicInfo> ensure_txn_topic(storage::Io& io, TopicRegistry& registry,
-                                   const std::filesystem::path& data_dir, int32_t partition_count);
+                                   const std::filesystem::path& data_dir, int32_t partition_count,
+                                   int32_t segment_bytes);
 
 class TxnShard;
 
@@ -156,8 +158,8 @@ asio::awaitable<ErrorCode> verify_producer(const TxnCoordinator* coordinator,
                                            std::string transactional_id, ProducerId producer_id,
                                            ProducerEpoch epoch);
 
-// ListTransactions: every id of the calling shard. COORDINATOR_LOAD_IN_PROGRESS (with the ids
-// known so far) while one of its __transaction_state partitions is not loaded.
+// ListTransactions: every live id of the calling shard. COORDINATOR_LOAD_IN_PROGRESS (and no
+// ids) while one of its __transaction_state partitions is not loaded.
 struct ListResult {
   ErrorCode error = ErrorCode::none;
   std::vector<TxnMetadata> txns;
