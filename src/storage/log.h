@@ -140,6 +140,8 @@ class Log {
   // DeleteRecords: moves the log start offset up to `offset` (<= log end) and deletes the
   // segments wholly below it. Durable once wait_flushed calls back.
   Status delete_prefix(Offset offset);
+  // The base offset of the active segment: it changes exactly when the log rolls.
+  Offset active_segment_base() const { return segments_.rbegin()->first; }
   // Seals the active segment and starts a new one (no-op if the active one is empty).
   Status roll();
 

@@ -41,6 +41,9 @@ struct Partition {
   // A placeholder reserved by PartitionManager::create_partitions while its log is opened off
   // the shard; open_error says so (UNKNOWN_TOPIC_OR_PARTITION to clients, who retry).
   bool being_created = false;
+  // The active segment's base offset when the producer state was last snapshotted
+  // (PartitionManager's retention loop snapshots it after a roll).
+  Offset snapshot_segment_base{-1};
 
   // A log that exists and is not closed. Even then its health() may say fenced or io_error.
   bool usable() const { return log != nullptr && !deleted; }

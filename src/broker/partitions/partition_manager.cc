@@ -74,6 +74,33 @@ Result<TxnMarker> read_marker(storage::Log& log, const storage::BatchHeader& hea
 
 // Rebuilds the producer state: the snapshot saved by the last clean stop (if it is still
 // valid for this log), then every batch after it (markers end transactions).
+Status write_producer_snapshot(storage::Io& io, Partition& partition) {
+  storage::Log& log = *partition.log;
+  std::vector<uint8_t> bytes = partition.producers.encode(log.log_end_offset());
+  return write_meta_file(
+      io, std::filesystem::path(log.dir()) / kProducerSnapshotFile,
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+bool has_producer_state(const Partition& partition) {
+  return partition.producers.size() > 0 || !partition.producers.aborted().empty();
+}
+
+// After the log rolled, the producer state is snapshotted (as Kafka does at every roll), so
+// that recovery after a crash replays only what was written since instead of the whole log.
+// The snapshot covers offsets below the log end at this moment; if a crash loses some of
+// them, the snapshot is past the recovered log end and is not used (rebuild_producers).
+void snapshot_after_roll(storage::Io& io, Partition& partition) {
+  Offset active = partition.log->active_segment_base();
+  if (active == partition.snapshot_segment_base) return;
+  partition.snapshot_segment_base = active;
+  if (!has_producer_state(partition)) return;
+  Status written = write_producer_snapshot(io, partition);
+  if (!written.ok()) {
+    spdlog::warn("{}: producer snapshot: {}", partition.log->dir(), written.to_string());
+  }
+}
+
 Status rebuild_producers(storage::Io& io, Partition& partition) {
   storage::Log& log = *partition.log;
   producers::ProducerStateTable& table = partition.producers;
@@ -285,12 +312,8 @@ Status PartitionManager::close() {
         if (partition == nullptr || !partition->usable()) continue;
         storage::Log& log = *partition->log;
         Status status = log.close();
-        if (status.ok() &&
-            (partition->producers.size() > 0 || !partition->producers.aborted().empty())) {
-          std::vector<uint8_t> bytes = partition->producers.encode(log.log_end_offset());
-          status = write_meta_file(
-              *io_, std::filesystem::path(log.dir()) / kProducerSnapshotFile,
-              std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+        if (status.ok() && has_producer_state(*partition)) {
+          status = write_producer_snapshot(*io_, *partition);
         }
         if (!status.ok()) {
           spdlog::error("{}: close: {}", log.dir(), status.to_string());
@@ -564,6 +587,7 @@ asio::awaitable<void> PartitionManager::retention_loop(PartitionManager* self, n
         } else if (*deleted > 0) {
           partition->producers.forget_below(partition->log->log_start_offset());
         }
+        snapshot_after_roll(*self->io_, *partition);
       }
     }
   }

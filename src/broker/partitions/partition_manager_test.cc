@@ -3,8 +3,9 @@
 // max.message.bytes): topics get their logs on the owning shards, data survives a
 // clean stop and an unclean one, DeleteRecords and topic deletion change what is on disk, a
 // config change reaches every partition, a stale directory of another incarnation is wiped
-// while an adopted id-less one (internal topics from an older data directory) is kept, and a
-// gathered hop to every shard (net::await_all) returns every shard's answer in order.
+// while an adopted id-less one (internal topics from an older data directory) is kept, a
+// gathered hop to every shard (net::await_all) returns every shard's answer in order, the
+// cleaner loop compacts what it should, and producer state is snapshotted after rolls.
 #include "broker/partitions/partition_manager.h"
 
 #include <gtest/gtest.h>
@@ -410,6 +411,83 @@ TEST_F(PartitionManagerTest, CleanerLoopCompactsBothInternalTopics) {
     ASSERT_TRUE(records.has_value()) << topic;
     EXPECT_EQ(1u, records->count("key-0")) << topic;
   }
+}
+
+// One-record batches of idempotent producer 7 (sequences from `first`), remembered in the
+// partition's producer state as the Produce path does.
+asio::awaitable<Status> append_idempotent(PartitionManager* manager, std::string topic, int first,
+                                          int count) {
+  std::shared_ptr<Partition> partition = manager->find(topic, PartitionId(0));
+  if (partition == nullptr || !partition->usable()) co_return error(StatusCode::not_found, "");
+  Offset last(-1);
+  for (int i = first; i < first + count; i++) {
+    protocol::BatchOptions options;
+    options.producer_id = ProducerId(7);
+    options.producer_epoch = ProducerEpoch(0);
+    options.base_sequence = Sequence(i);
+    protocol::BatchBuilder builder(options);
+    protocol::RecordInput record;
+    const std::string value(200, 'v');
+    record.value = protocol::BytesView(reinterpret_cast<const uint8_t*>(value.data()), 200);
+    builder.add(record);
+    Result<std::vector<uint8_t>> batch = std::move(builder).build();
+    if (!batch.ok()) co_return batch.status();
+    Result<storage::AppendResult> appended = partition->log->append(*batch);
+    if (!appended.ok()) co_return appended.status();
+    partition->producers.record({ProducerId(7), ProducerEpoch(0), Sequence(i), Sequence(i),
+                                 appended->base_offset, appended->last_offset, TimestampMs(0)});
+    last = appended->last_offset;
+  }
+  co_return co_await await_durable(*partition->log, last);
+}
+
+asio::awaitable<producers::SequenceVerdict> verdict_on_shard(PartitionManager* manager,
+                                                             std::string topic, int sequence) {
+  std::shared_ptr<Partition> partition = manager->find(topic, PartitionId(0));
+  producers::ProducerBatch batch{ProducerId(7), ProducerEpoch(0), Sequence(sequence),
+                                 Sequence(sequence)};
+  co_return partition->producers.check(batch).verdict;
+}
+
+// After a roll the retention loop snapshots the producer state (Kafka does at every roll), so a
+// crash does not cost a replay of the whole log: the snapshot is there without a clean stop,
+// covers what was written before it, and recovery builds the same state from it.
+TEST_F(PartitionManagerTest, ProducerStateIsSnapshottedAfterARollAndServesRecovery) {
+  auto resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
+    PartitionConfig config;
+    config.log.segment_bytes = 1024;
+    return config;
+  };
+  auto with_loops = [](PartitionManagerOptions& options) {
+    options.retention_check_interval = std::chrono::milliseconds(20);
+  };
+  boot_partitions(dir_, storage::posix_io(), resolver, with_loops);
+  manager_->start();
+  create("ledger", 1);
+  net::ShardId shard = manager_->shard_of("ledger", PartitionId(0));
+  ASSERT_TRUE(run_on(shard, append_idempotent(manager_.get(), "ledger", 0, 20)).ok());
+  const fs::path snapshot = dir_ / "ledger-0" / "producer_state.snapshot";
+  for (int i = 0; i < 500 && !fs::exists(snapshot); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(fs::exists(snapshot));
+  std::ifstream in(snapshot, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  producers::ProducerStateTable saved;
+  Result<Offset> valid_up_to = saved.decode(bytes);
+  ASSERT_TRUE(valid_up_to.ok()) << valid_up_to.status().to_string();
+  EXPECT_GT(valid_up_to->value(), 0);
+  ASSERT_NE(saved.find(ProducerId(7)), nullptr);
+  EXPECT_EQ(saved.find(ProducerId(7))->batches.back().last_sequence.value(),
+            valid_up_to->value() - 1);  // one record per batch, sequence = offset
+  ASSERT_TRUE(run_on(shard, append_idempotent(manager_.get(), "ledger", 20, 5)).ok());
+  shutdown(false);  // a crash: no snapshot at close
+  boot_partitions(dir_, storage::posix_io(), resolver, with_loops);
+  shard = manager_->shard_of("ledger", PartitionId(0));
+  EXPECT_EQ(producers::SequenceVerdict::duplicate,
+            run_on(shard, verdict_on_shard(manager_.get(), "ledger", 24)));
+  EXPECT_EQ(producers::SequenceVerdict::append,
+            run_on(shard, verdict_on_shard(manager_.get(), "ledger", 25)));
 }
 
 }  // namespace
