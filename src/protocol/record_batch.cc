@@ -244,6 +244,8 @@ BatchCheck check_records(RecordBatchView batch, BytesView records_bytes,
   Record record;
   int64_t previous_delta = -1;
   int64_t max_timestamp = -1;
+  int64_t min_timestamp = std::numeric_limits<int64_t>::max();
+  bool all_keyed = true;
   while (reader.next(&record)) {
     int64_t expected = reader.records_read() - 1;
     if (options.origin == BatchOrigin::client && record.offset_delta != expected) {
@@ -256,6 +258,8 @@ BatchCheck check_records(RecordBatchView batch, BytesView records_bytes,
     }
     previous_delta = record.offset_delta;
     max_timestamp = std::max(max_timestamp, record.timestamp.value());
+    min_timestamp = std::min(min_timestamp, record.timestamp.value());
+    all_keyed = all_keyed && record.key.has_value();
     if (batch.is_control()) {
       auto control = decode_control_record(record);
       if (!control.ok()) return invalid(control.status().message());
@@ -269,6 +273,8 @@ BatchCheck check_records(RecordBatchView batch, BytesView records_bytes,
   BatchCheck check;
   check.records_checked = true;
   check.max_record_timestamp = TimestampMs(max_timestamp);
+  check.min_record_timestamp = TimestampMs(reader.records_read() > 0 ? min_timestamp : -1);
+  check.all_records_keyed = all_keyed;
   return check;
 }
 

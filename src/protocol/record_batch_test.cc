@@ -338,7 +338,13 @@ TEST(RecordBatch, EveryCodecRoundTrips) {
     EXPECT_EQ(4, batch.last_offset_delta());
     EXPECT_EQ(1003, batch.max_timestamp().value());
     EXPECT_EQ(TimestampMs(1003), check.max_record_timestamp);
+    EXPECT_EQ(TimestampMs(999), check.min_record_timestamp);
+    EXPECT_FALSE(check.all_records_keyed);  // "no key"
     EXPECT_EQ(records, read_plain(batch, true));
+    records.erase(records.begin() + 1);
+    BatchCheck keyed = validate_produce_records(build(options, records), 7, ValidateOptions{});
+    ASSERT_TRUE(keyed.ok()) << keyed.status.to_string();
+    EXPECT_TRUE(keyed.all_records_keyed);
   }
 }
 

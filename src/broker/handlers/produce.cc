@@ -93,34 +93,14 @@ ErrorCode fault_error(protocol::BatchFault fault) {
 }
 
 // CreateTime: every record's timestamp within `limit_ms` of `now_ms` (Kafka checks each record).
-bool timestamps_within(model::RecordBatchView batch, int64_t now_ms, int64_t limit_ms) {
+// Whether every record's timestamp is within `limit_ms` of now: its lowest and highest are.
+bool timestamps_within(const protocol::BatchCheck& check, int64_t now_ms, int64_t limit_ms) {
   auto distance_ok = [&](int64_t timestamp) {
     int64_t diff = timestamp > now_ms ? timestamp - now_ms : now_ms - timestamp;
     return diff >= 0 && diff <= limit_ms;  // diff < 0: overflow, far outside anyway
   };
-  Result<protocol::BatchRecords> records =
-      protocol::BatchRecords::open(batch, protocol::ValidateOptions{}.decompressed_bytes_max);
-  if (!records.ok()) return false;
-  protocol::RecordReader reader = records->reader();
-  protocol::Record record;
-  while (reader.next(&record)) {
-    if (!distance_ok(record.timestamp.value())) return false;
-  }
-  return reader.status().ok();
-}
-
-// Compacted topics keep the latest record per key: a record without a key has no place there
-// (Kafka: "Compacted topic cannot accept message without key", INVALID_RECORD).
-bool all_records_keyed(model::RecordBatchView batch) {
-  Result<protocol::BatchRecords> records =
-      protocol::BatchRecords::open(batch, protocol::ValidateOptions{}.decompressed_bytes_max);
-  if (!records.ok()) return false;
-  protocol::RecordReader reader = records->reader();
-  protocol::Record record;
-  while (reader.next(&record)) {
-    if (!record.key.has_value()) return false;
-  }
-  return reader.status().ok();
+  return distance_ok(check.min_record_timestamp.value()) &&
+         distance_ok(check.max_record_timestamp.value());
 }
 
 // The checks a produced batch passes before anything is appended: request version, size,
@@ -136,16 +116,20 @@ ErrorCode check_batch(int16_t version, const AppendInput& input, const Partition
   check = protocol::validate_produce_records(input.records, version, protocol::ValidateOptions{});
   if (!check.ok()) return fault_error(check.fault);
   ASSERT(check.batch.has_value());
+  // ValidateOptions{} decodes every record, compressed or not: the facts below are complete.
+  ASSERT(check.records_checked);
   const model::RecordBatchView& view = *check.batch;
   if (view.base_offset().value() != 0) return ErrorCode::invalid_record;
   if (view.size_bytes() > config.log.segment_bytes) return ErrorCode::record_list_too_large;
   if (view.is_transactional() && view.producer_id().value() < 0) return ErrorCode::invalid_record;
   if (config.timestamp_type == TimestampType::create_time &&
       config.timestamp_difference_max_ms != std::numeric_limits<int64_t>::max() &&
-      !timestamps_within(view, now_ms, config.timestamp_difference_max_ms)) {
+      !timestamps_within(check, now_ms, config.timestamp_difference_max_ms)) {
     return ErrorCode::invalid_timestamp;
   }
-  if (config.log.cleanup_compact && !all_records_keyed(view)) return ErrorCode::invalid_record;
+  // Compacted topics keep the latest record per key: a record without a key has no place
+  // there (Kafka: "Compacted topic cannot accept message without key").
+  if (config.log.cleanup_compact && !check.all_records_keyed) return ErrorCode::invalid_record;
   return ErrorCode::none;
 }
 
