@@ -72,6 +72,22 @@ Result<TxnMarker> read_marker(storage::Log& log, const storage::BatchHeader& hea
   return decode_marker_batch(*batch);
 }
 
+// The cleaner's codecs for compressed batches: protocol's (storage sits beside it).
+void set_cleaner_codecs(storage::CleanOptions& options) {
+  options.decompress = [](model::Compression codec, std::span<const uint8_t> payload) {
+    return protocol::compression::decompress(codec, payload, kCleanerDecompressedBytesMax);
+  };
+  options.compress = [](model::Compression codec, std::span<const uint8_t> records,
+                        std::span<const uint8_t> original) {
+    // Keep the framing the producer chose: the Java client writes xerial-framed snappy.
+    bool xerial =
+        codec == model::Compression::snappy && protocol::compression::is_xerial_snappy(original);
+    return protocol::compression::compress(codec, records,
+                                           xerial ? protocol::compression::SnappyFraming::xerial
+                                                  : protocol::compression::SnappyFraming::raw);
+  };
+}
+
 // Rebuilds the producer state: the snapshot saved by the last clean stop (if it is still
 // valid for this log), then every batch after it (markers end transactions).
 Status rebuild_producers(storage::Io& io, Partition& partition) {
@@ -87,6 +103,7 @@ Status rebuild_producers(storage::Io& io, Partition& partition) {
         table.decode(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     if (valid_up_to.ok() && *valid_up_to <= log.log_end_offset()) {
       from = std::max(from, *valid_up_to);
+      RETURN_IF_ERROR(forget_removed_markers(partition));
     } else {
       table.clear();
       spdlog::warn("{}: producer snapshot unusable ({}); replaying the log", log.dir(),
@@ -600,19 +617,8 @@ asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self, 
   storage::CleanOptions options;
   options.upper_bound = partition->last_stable_offset();
   options.key_map_bytes = self->options_.cleaner_key_map_bytes;
-  options.decompress = [](model::Compression codec, std::span<const uint8_t> payload) {
-    return protocol::compression::decompress(codec, payload, kCleanerDecompressedBytesMax);
-  };
-  options.compress = [](model::Compression codec, std::span<const uint8_t> records,
-                        std::span<const uint8_t> original) {
-    // Keep the framing the producer chose: the Java client writes xerial-framed snappy.
-    bool xerial =
-        codec == model::Compression::snappy && protocol::compression::is_xerial_snappy(original);
-    return protocol::compression::compress(codec, records,
-                                           xerial ? protocol::compression::SnappyFraming::xerial
-                                                  : protocol::compression::SnappyFraming::raw);
-  };
-  // Records of aborted transactions go (control markers stay): the aborted list as of now,
+  set_cleaner_codecs(options);
+  // Records of aborted transactions go (their markers later): the aborted list as of now,
   // per producer, by marker offset. Nothing at or past the upper bound (the LSO) is cleaned,
   // so every transaction below it is complete and already in the list if it was aborted.
   auto aborted = std::make_shared<std::map<int64_t, std::vector<producers::AbortedTxn>>>();
@@ -628,6 +634,11 @@ asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self, 
         list.begin(), list.end(), header.base_offset,
         [](const producers::AbortedTxn& a, Offset offset) { return a.last_offset < offset; });
     return found != list.end() && found->first_offset <= header.base_offset;
+  };
+  // A marker goes only after every batch of its transaction: the aborted entry is not needed
+  // any more, and must not outlive the marker (producer_state.h, forget_aborted).
+  options.marker_removed = [table = &partition->producers](const storage::BatchHeader& header) {
+    table->forget_aborted(header.producer_id, header.base_offset);
   };
   storage::Log& log = *partition->log;
   Result<bool> started = log.start_clean(options);
