@@ -83,10 +83,10 @@ struct CleanOptions {
 };
 
 struct CleanerStats {
-  uint64_t runs = 0;          // committed runs
-  uint64_t runs_aborted = 0;  // failed, or aborted by retention / close
-  uint64_t bytes_read = 0;
-  uint64_t bytes_written = 0;
+  uint64_t runs = 0;           // committed runs
+  uint64_t runs_aborted = 0;   // failed, or aborted by retention / close
+  uint64_t bytes_read = 0;     // by every run, aborted ones included, as they go
+  uint64_t bytes_written = 0;  // the same: staged replacement batches
   uint64_t records_removed = 0;
   uint64_t batches_removed = 0;
   uint64_t markers_removed = 0;  // COMMIT/ABORT control batches dropped (also in batches_removed)
@@ -186,7 +186,6 @@ class Cleaner {
   uint64_t records_removed_ = 0;
   uint64_t batches_removed_ = 0;
   uint64_t markers_removed_ = 0;
-  uint64_t bytes_written_ = 0;
   size_t cursor_segment_ = 0;
   uint64_t cursor_position_ = 0;
   std::unique_ptr<Segment> staging_;

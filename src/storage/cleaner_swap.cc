@@ -191,7 +191,7 @@ Status Cleaner::write_batch(const BatchHeader& header, std::vector<uint8_t> out)
   ASSERT(written->base_offset == header.base_offset);
   ASSERT(written->last_offset_delta == header.last_offset_delta);
   RETURN_IF_ERROR(staging_->append(out, *written, log_.config_.index_interval_bytes));
-  bytes_written_ += out.size();
+  log_.cleaner_stats_.bytes_written += out.size();
   return Status();
 }
 
@@ -269,7 +269,6 @@ Status Cleaner::install() {
   stats.records_removed += records_removed_;
   stats.batches_removed += batches_removed_;
   stats.markers_removed += markers_removed_;
-  stats.bytes_written += bytes_written_;
   phase_ = Phase::done;
   return Status();
 }

@@ -266,6 +266,7 @@ void PartitionManager::start() {
   for (uint32_t i = 0; i < options_.shards->count(); i++) {
     asio::co_spawn(options_.shards->executor(net::ShardId(i)),
                    retention_loop(this, net::ShardId(i)), asio::detached);
+    if (!options_.cleaner_enabled) continue;  // log.cleaner.enable=false
     asio::co_spawn(options_.shards->executor(net::ShardId(i)), cleaner_loop(this, net::ShardId(i)),
                    asio::detached);
   }
@@ -649,18 +650,21 @@ asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self, 
   if (!*started) co_return;
   uint64_t step_bytes = self->options_.cleaner_step_bytes;
   uint64_t rate = self->options_.cleaner_bytes_per_second;
-  auto pause = rate == 0 ? std::chrono::microseconds(0)
-                         : std::chrono::microseconds(step_bytes * 1'000'000 / rate);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
+    const storage::CleanerStats& stats = partition->log->cleaner_stats();
+    uint64_t io_before = stats.bytes_read + stats.bytes_written;
     Result<bool> more = partition->log->clean_step(step_bytes);
     if (!more.ok()) {
       spdlog::warn("{}: compaction: {}", partition->log->dir(), more.status().to_string());
       co_return;
     }
     if (!*more) break;
-    // Yield to the event loop (and throttle) between steps; stop() cancels the wait.
-    timer.expires_after(pause);
+    // Yield to the event loop between steps, and throttle: the step's reads and writes at
+    // `rate` would have taken this long. stop() cancels the wait.
+    uint64_t io_bytes = stats.bytes_read + stats.bytes_written - io_before;
+    timer.expires_after(rate == 0 ? std::chrono::microseconds(0)
+                                  : std::chrono::microseconds(io_bytes * 1'000'000 / rate));
     state.cleaner_timer = &timer;
     asio::error_code ignored;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
