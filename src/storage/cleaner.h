@@ -82,17 +82,26 @@ struct CleanOptions {
   Compressor compress;
 };
 
+// What a Log's cleaner did (totals since the Log opened) and found at its last check, for
+// metrics (the broker sums them per shard: partitions/partition_manager.h). Read on the Log's
+// shard, like the Log.
 struct CleanerStats {
-  uint64_t runs = 0;           // committed runs
-  uint64_t runs_aborted = 0;   // failed, or aborted by retention / close
-  uint64_t bytes_read = 0;     // by every run, aborted ones included, as they go
-  uint64_t bytes_written = 0;  // the same: staged replacement batches
-  uint64_t records_removed = 0;
-  uint64_t batches_removed = 0;
-  uint64_t markers_removed = 0;  // COMMIT/ABORT control batches dropped (also in batches_removed)
-  int64_t last_run_ms = -1;      // clock time the last run committed
-  double dirty_ratio = 0;        // dirty / cleanable bytes, as of the last planning
-  Offset clean_point{0};         // dirty data starts here
+  uint64_t runs = 0;                  // committed runs
+  uint64_t runs_aborted = 0;          // failed, or abandoned by retention / close / the caller
+  uint64_t runs_failed = 0;           // runs and plannings that failed (I/O error, corruption)
+  bool last_run_failed = false;       // until a run commits
+  uint64_t bytes_read = 0;            // by every run, aborted ones included, as they go
+  uint64_t bytes_written = 0;         // the same: staged replacement batches
+  uint64_t records_removed = 0;       // by committed runs, markers included
+  uint64_t batches_removed = 0;       // batches dropped whole
+  uint64_t markers_removed = 0;       // of those, COMMIT/ABORT control batches
+  int64_t last_run_ms = -1;           // clock time the last run committed
+  int64_t last_run_duration_ms = -1;  // from its planning to its commit
+  // As of the last check (start_clean), over the cleanable segments:
+  int64_t last_check_ms = -1;
+  double dirty_ratio = 0;       // dirty / cleanable bytes
+  int64_t dirty_since_ms = -1;  // timestamp of the oldest dirty batch; -1: nothing dirty
+  Offset clean_point{0};        // dirty data starts here
 };
 
 // 128-bit hash of a key: two independent 64-bit lanes. Not cryptographic; see docs/compaction.md

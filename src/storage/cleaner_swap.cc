@@ -265,6 +265,8 @@ Status Cleaner::install() {
   CleanerStats& stats = log_.cleaner_stats_;
   stats.runs++;
   stats.last_run_ms = log_.clock_.now_ms();
+  stats.last_run_duration_ms = stats.last_run_ms - now_ms_;
+  stats.last_run_failed = false;
   stats.clean_point = map_end_;
   stats.records_removed += records_removed_;
   stats.batches_removed += batches_removed_;

@@ -569,6 +569,44 @@ TEST_F(CleanerTest, RetentionDuringARunAbortsIt) {
   for (const auto& name : *names) EXPECT_EQ(name.find(".cleaned"), std::string::npos);
 }
 
+// What the broker's metrics read: each check records the dirty ratio and the age of the
+// oldest dirty batch; a failed run counts and marks the log until a run commits.
+TEST_F(CleanerTest, StatsRecordChecksRunsAndFailures) {
+  int64_t first_write_ms = clock_.now_ms();
+  for (int i = 0; i < 40; i++) put("k" + std::to_string(i % 4), "v" + std::to_string(i));
+  ASSERT_TRUE(log_->roll().ok());
+  ASSERT_TRUE(log_->flush().ok());
+  clock_.advance_ms(5000);
+  io_.fail_syncs_after(0);
+  EXPECT_FALSE(log_->clean(force()).ok());
+  const CleanerStats& stats = log_->cleaner_stats();
+  EXPECT_EQ(stats.last_check_ms, clock_.now_ms());
+  EXPECT_EQ(stats.dirty_ratio, 1.0);  // nothing was ever cleaned
+  EXPECT_EQ(stats.dirty_since_ms, first_write_ms);
+  EXPECT_EQ(stats.runs_failed, 1u);
+  EXPECT_EQ(stats.runs_aborted, 1u);
+  EXPECT_TRUE(stats.last_run_failed);
+  EXPECT_GT(stats.bytes_read, 0u);
+  EXPECT_EQ(stats.runs, 0u);
+
+  io_.clear_sync_failure();
+  clock_.advance_ms(1000);
+  ASSERT_TRUE(log_->start_clean(force()).ok());
+  clock_.advance_ms(250);
+  while (*log_->clean_step(64)) clock_.advance_ms(1);
+  EXPECT_EQ(stats.runs, 1u);
+  EXPECT_FALSE(stats.last_run_failed);
+  EXPECT_EQ(stats.last_run_ms, clock_.now_ms());
+  EXPECT_GE(stats.last_run_duration_ms, 250);
+  EXPECT_EQ(stats.records_removed, 36u);
+  EXPECT_GT(stats.bytes_written, 0u);
+
+  // Checked again with nothing new: clean, and nothing dirty.
+  ASSERT_FALSE(*log_->start_clean(force()));
+  EXPECT_EQ(stats.dirty_ratio, 0.0);
+  EXPECT_EQ(stats.dirty_since_ms, -1);
+}
+
 TEST_F(CleanerTest, ReopenAfterCleanKeepsTheCleanPointAndTheData) {
   for (int i = 0; i < 100; i++) put("k" + std::to_string(i % 4), "v" + std::to_string(i));
   ASSERT_TRUE(log_->roll().ok());

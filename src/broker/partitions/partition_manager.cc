@@ -172,6 +172,7 @@ struct PartitionManager::ShardPartitions {
   std::map<std::string, std::vector<std::shared_ptr<Partition>>, std::less<>> topics;
   asio::steady_timer* retention_timer = nullptr;  // set while the retention loop waits
   asio::steady_timer* cleaner_timer = nullptr;    // set while the cleaner loop waits
+  CleanerShardStats retired_cleaner;  // cleaner totals of the logs retired on this shard
 
   Partition* lookup(std::string_view topic, PartitionId partition) const {
     auto it = topics.find(topic);
@@ -444,6 +445,7 @@ asio::awaitable<Status> PartitionManager::remove_incarnation_dirs(
 }
 
 void PartitionManager::retire(Partition& partition) {
+  if (partition.log != nullptr) add_totals(local().retired_cleaner, partition.log->cleaner_stats());
   partition.deleted = true;
   partition.log.reset();  // like a crash: waiters for durability get shutting_down
   partition.notify_waiters();
@@ -690,6 +692,20 @@ std::shared_ptr<Partition> PartitionManager::find(std::string_view topic,
     return nullptr;
   }
   return it->second[static_cast<size_t>(partition.value())];
+}
+
+CleanerShardStats PartitionManager::cleaner_stats() const {
+  ShardPartitions& state = local();
+  CleanerShardStats stats = state.retired_cleaner;
+  int64_t now_ms = clock_->now_ms();
+  for (const auto& [name, partitions] : state.topics) {
+    for (const auto& partition : partitions) {
+      if (partition == nullptr || !partition->usable()) continue;
+      const storage::Log& log = *partition->log;
+      add_log(stats, log.cleaner_stats(), log.config(), now_ms);
+    }
+  }
+  return stats;
 }
 
 Result<PartitionConfig> PartitionManager::resolve(const TopicInfo& topic) const {

@@ -48,6 +48,7 @@
 #include "base/status.h"
 #include "base/types.h"
 #include "broker/meta_writer.h"
+#include "broker/partitions/cleaner_stats.h"
 #include "broker/partitions/partition.h"
 #include "broker/partitions/partition_config.h"
 #include "broker/topics/topic_registry.h"
@@ -154,6 +155,9 @@ class PartitionManager {
   // The partition, or null if this broker has no such partition (or partition < 0).
   // REQUIRES: the calling thread is the partition's owning shard.
   std::shared_ptr<Partition> find(std::string_view topic, PartitionId partition) const;
+  // The cleaner's counters and gauges on the calling shard (cleaner_stats.h); a metrics
+  // endpoint hops to each shard for its copy. REQUIRES: the calling thread is a shard.
+  CleanerShardStats cleaner_stats() const;
 
   // ---- any thread ----
   net::ShardId shard_of(std::string_view topic, PartitionId partition) const;
