@@ -8,22 +8,17 @@
 
 #include "base/assert.h"
 #include "broker/meta_file.h"
+#include "broker/partitions/compaction.h"
 #include "broker/partitions/log_await.h"
-#include "broker/partitions/transactions.h"
+#include "broker/partitions/producer_recovery.h"
 #include "broker/shard_map.h"
-#include "protocol/compression.h"
-#include "protocol/record_batch.h"
 #include "storage/io.h"
 
 namespace cairn::broker {
 namespace {
 
 constexpr const char* kTopicIdFile = "topic_id";
-constexpr const char* kProducerSnapshotFile = "producer_state.snapshot";
 constexpr size_t kTopicIdFileBytesMax = 64;
-constexpr size_t kProducerSnapshotBytesMax = 64 * MiB;
-// A compressed batch the cleaner cannot expand within this is kept whole, uncompacted.
-constexpr size_t kCleanerDecompressedBytesMax = 64 * MiB;
 
 std::string hex_of(const protocol::Uuid& id) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -58,91 +53,6 @@ Status prepare_partition_dir(storage::Io& io, const std::filesystem::path& data_
   // own entry in the data directory needs a sync of the data directory.
   RETURN_IF_ERROR(write_meta_file(io, dir / kTopicIdFile, topic_id + "\n"));
   return io.sync_dir(data_dir.string());
-}
-
-// The marker in the control batch `header` describes (one small read).
-Result<TxnMarker> read_marker(storage::Log& log, const storage::BatchHeader& header) {
-  Result<storage::ReadResult> read = log.read(header.base_offset, 1, header.next_offset());
-  if (!read.ok()) return read.status();
-  Result<std::vector<uint8_t>> bytes = log.copy(*read);
-  if (!bytes.ok()) return bytes.status();
-  protocol::BatchSplitter splitter(*bytes);
-  std::optional<model::RecordBatchView> batch = splitter.next();
-  if (!batch.has_value()) return error(StatusCode::corrupt, "unreadable control batch");
-  return decode_marker_batch(*batch);
-}
-
-// The cleaner's codecs for compressed batches: protocol's (storage sits beside it).
-void set_cleaner_codecs(storage::CleanOptions& options) {
-  options.decompress = [](model::Compression codec, std::span<const uint8_t> payload) {
-    return protocol::compression::decompress(codec, payload, kCleanerDecompressedBytesMax);
-  };
-  options.compress = [](model::Compression codec, std::span<const uint8_t> records,
-                        std::span<const uint8_t> original) {
-    // Keep the framing the producer chose: the Java client writes xerial-framed snappy.
-    bool xerial =
-        codec == model::Compression::snappy && protocol::compression::is_xerial_snappy(original);
-    return protocol::compression::compress(codec, records,
-                                           xerial ? protocol::compression::SnappyFraming::xerial
-                                                  : protocol::compression::SnappyFraming::raw);
-  };
-}
-
-// Rebuilds the producer state: the snapshot saved by the last clean stop (if it is still
-// valid for this log), then every batch after it (markers end transactions).
-Status rebuild_producers(storage::Io& io, Partition& partition) {
-  storage::Log& log = *partition.log;
-  producers::ProducerStateTable& table = partition.producers;
-  Offset from = log.log_start_offset();
-  std::filesystem::path snapshot = std::filesystem::path(log.dir()) / kProducerSnapshotFile;
-  Result<std::optional<std::string>> bytes =
-      read_meta_file(io, snapshot, kProducerSnapshotBytesMax);
-  if (bytes.ok() && bytes->has_value()) {
-    const std::string& text = **bytes;
-    Result<Offset> valid_up_to =
-        table.decode(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-    if (valid_up_to.ok() && *valid_up_to <= log.log_end_offset()) {
-      from = std::max(from, *valid_up_to);
-      RETURN_IF_ERROR(forget_removed_markers(partition));
-    } else {
-      table.clear();
-      spdlog::warn("{}: producer snapshot unusable ({}); replaying the log", log.dir(),
-                   valid_up_to.ok() ? "past the log end" : valid_up_to.status().message());
-    }
-  }
-  Status marker_status;
-  Status scanned = log.scan_headers(from, [&](const storage::BatchHeader& header) {
-    if (header.producer_id.value() < 0) return true;
-    if (header.is_control()) {
-      // A marker: its type (commit or abort) is in its one record.
-      Result<TxnMarker> marker = read_marker(log, header);
-      if (marker.status().code() == StatusCode::unsupported) return true;  // not a txn marker
-      if (!marker.ok()) {
-        marker_status = marker.status();
-        return false;
-      }
-      if (table.marker_allowed(header.producer_id, header.producer_epoch)) {
-        table.complete_transaction(header.producer_id, header.producer_epoch, marker->commit,
-                                   header.base_offset);
-      }
-      return true;
-    }
-    if (header.base_sequence.value() < 0) return true;
-    producers::ProducerBatch batch{
-        header.producer_id,
-        header.producer_epoch,
-        header.base_sequence,
-        producers::last_sequence_of(header.base_sequence, header.last_offset_delta),
-        header.base_offset,
-        header.last_offset(),
-        header.max_timestamp};
-    batch.transactional = header.is_transactional();
-    table.record(batch);
-    return true;
-  });
-  if (scanned.ok()) scanned = marker_status;
-  table.forget_below(log.log_start_offset());
-  return scanned;
 }
 
 }  // namespace
@@ -256,7 +166,7 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
     spdlog::error("{}: log fenced: {}", dir.string(), result->log->health().to_string());
     return result;
   }
-  Status rebuilt = rebuild_producers(*io_, *result);
+  Status rebuilt = rebuild_producer_state(*io_, *result);
   if (!rebuilt.ok()) {
     spdlog::error("{}: producer state rebuild failed: {}", dir.string(), rebuilt.to_string());
   }
@@ -300,13 +210,7 @@ Status PartitionManager::close() {
         if (partition == nullptr || !partition->usable()) continue;
         storage::Log& log = *partition->log;
         Status status = log.close();
-        if (status.ok() &&
-            (partition->producers.size() > 0 || !partition->producers.aborted().empty())) {
-          std::vector<uint8_t> bytes = partition->producers.encode(log.log_end_offset());
-          status = write_meta_file(
-              *io_, std::filesystem::path(log.dir()) / kProducerSnapshotFile,
-              std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-        }
+        if (status.ok()) status = save_producer_snapshot(*io_, *partition);
         if (!status.ok()) {
           spdlog::error("{}: close: {}", log.dir(), status.to_string());
           if (first.ok()) first = status;
@@ -617,32 +521,8 @@ asio::awaitable<void> PartitionManager::cleaner_loop(PartitionManager* self, net
 asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self, net::ShardId shard,
                                                         std::shared_ptr<Partition> partition) {
   ShardPartitions& state = self->shard_state(shard);
-  storage::CleanOptions options;
-  options.upper_bound = partition->last_stable_offset();
-  options.key_map_bytes = self->options_.cleaner_key_map_bytes;
-  set_cleaner_codecs(options);
-  // Records of aborted transactions go (their markers later): the aborted list as of now,
-  // per producer, by marker offset. Nothing at or past the upper bound (the LSO) is cleaned,
-  // so every transaction below it is complete and already in the list if it was aborted.
-  auto aborted = std::make_shared<std::map<int64_t, std::vector<producers::AbortedTxn>>>();
-  for (const producers::AbortedTxn& a : partition->producers.aborted()) {
-    (*aborted)[a.producer_id.value()].push_back(a);
-  }
-  options.discard = [aborted](const storage::BatchHeader& header) {
-    if (!header.is_transactional() || header.is_control()) return false;
-    auto it = aborted->find(header.producer_id.value());
-    if (it == aborted->end()) return false;
-    const std::vector<producers::AbortedTxn>& list = it->second;
-    auto found = std::lower_bound(
-        list.begin(), list.end(), header.base_offset,
-        [](const producers::AbortedTxn& a, Offset offset) { return a.last_offset < offset; });
-    return found != list.end() && found->first_offset <= header.base_offset;
-  };
-  // A marker goes only after every batch of its transaction: the aborted entry is not needed
-  // any more, and must not outlive the marker (producer_state.h, forget_aborted).
-  options.marker_removed = [table = &partition->producers](const storage::BatchHeader& header) {
-    table->forget_aborted(header.producer_id, header.base_offset);
-  };
+  storage::CleanOptions options =
+      partition_clean_options(*partition, self->options_.cleaner_key_map_bytes);
   storage::Log& log = *partition->log;
   Result<bool> started = log.start_clean(options);
   if (!started.ok()) {
