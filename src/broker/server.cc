@@ -114,6 +114,7 @@ Status Server::open_data(const BrokerConfig& config) {
   partition_options.resolver =
       configs::partition_resolver(config.kafka_configs, dynamic_configs_.get());
   partition_options.retention_check_interval = configs::retention_check_interval(config);
+  configs::set_cleaner_options(config, shards_->count(), partition_options);
   Result<std::unique_ptr<PartitionManager>> partitions =
       PartitionManager::open(std::move(partition_options), *topics_->snapshot());
   if (!partitions.ok()) return partitions.status();

@@ -87,6 +87,8 @@ Result<std::unique_ptr<Cleaner>> Cleaner::plan(Log& log, const CleanOptions& opt
   std::unique_ptr<Cleaner> cleaner(new Cleaner(log, options));
   if (!config.cleanup_compact) return std::unique_ptr<Cleaner>();
   int64_t now_ms = log.clock_.now_ms();
+  CleanerStats& stats = log.cleaner_stats_;
+  stats.last_check_ms = now_ms;
   Offset bound = log.active().base_offset();
   if (options.upper_bound.has_value()) bound = std::min(bound, *options.upper_bound);
   for (auto& [base, segment] : log.segments_) {
@@ -95,7 +97,8 @@ Result<std::unique_ptr<Cleaner>> Cleaner::plan(Log& log, const CleanOptions& opt
     if (now_ms - segment_time_ms(*segment) < config.min_compaction_lag_ms) break;
     cleaner->sources_.push_back(Source{segment.get(), segment->files()});
   }
-  CleanerStats& stats = log.cleaner_stats_;
+  stats.dirty_ratio = 0;
+  stats.dirty_since_ms = -1;
   if (cleaner->sources_.empty()) return std::unique_ptr<Cleaner>();
   Offset first_base = cleaner->sources_.front().segment->base_offset();
   Offset clean_point = std::max(stats.clean_point, first_base);
@@ -114,10 +117,10 @@ Result<std::unique_ptr<Cleaner>> Cleaner::plan(Log& log, const CleanOptions& opt
   Segment& oldest_dirty = *cleaner->sources_[*first_dirty].segment;
   auto first_header = oldest_dirty.header_at(0);
   if (!first_header.ok()) return first_header.status();
-  int64_t dirty_since_ms = first_header->max_timestamp.value() >= 0
-                               ? first_header->max_timestamp.value()
-                               : oldest_dirty.created_ms();
-  bool overdue = now_ms - dirty_since_ms >= config.max_compaction_lag_ms;
+  stats.dirty_since_ms = first_header->max_timestamp.value() >= 0
+                             ? first_header->max_timestamp.value()
+                             : oldest_dirty.created_ms();
+  bool overdue = now_ms - stats.dirty_since_ms >= config.max_compaction_lag_ms;
   if (!options.force && !overdue && stats.dirty_ratio < config.min_cleanable_dirty_ratio) {
     return std::unique_ptr<Cleaner>();
   }

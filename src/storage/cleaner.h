@@ -9,9 +9,14 @@
 //   - a tombstone (null value) is dropped once a previous run covered it (it lies below the
 //     clean point of the run before) and delete.retention.ms has passed since its batch's
 //     max timestamp;
-//   - null-key records and control batches are kept; batches the `discard` hook names
-//     (aborted transactions) are dropped; the last batch of each producer id keeps its header
-//     (emptied if none of its records stay), and so does the last batch of each segment;
+//   - null-key records are kept; batches the `discard` hook names (aborted transactions) are
+//     dropped; the last batch of each producer id keeps its header (emptied if none of its
+//     records stay), and so does the last batch of each segment;
+//   - a COMMIT/ABORT marker (control batch) is dropped once its transaction has no batch left
+//     in the log — the run met no transactional batch of its producer since the producer's
+//     previous marker — and it has aged like a tombstone (covered by a previous run,
+//     delete.retention.ms past its timestamp); a marker that is its producer's or its
+//     segment's last batch stays whole; other control batches are kept;
 //   - a compressed batch it cannot read is kept whole, and tombstones after it stay;
 //   - segments younger than min.compaction.lag.ms are not touched; a run starts only when the
 //     dirty share of the cleanable bytes reaches min.cleanable.dirty.ratio, or the dirty data
@@ -35,6 +40,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/status.h"
@@ -59,6 +65,11 @@ struct CleanOptions {
   // True for a (non-control) batch that belongs to an aborted transaction: its records go (an
   // empty batch stays when it is its producer's or its segment's last batch).
   std::function<bool(const BatchHeader&)> discard;
+  // Called with the header of each COMMIT/ABORT marker the run drops, when it decides to (the
+  // run may still fail and leave the marker in place; it then goes in a later run). By then
+  // no batch of its transaction is left in the log, so the caller can forget the transaction
+  // (the broker drops it from the partition's aborted-transaction list).
+  std::function<void(const BatchHeader&)> marker_removed;
   // log.cleaner.dedupe.buffer.size for this log: bytes of the key table (24 bytes a key).
   uint64_t key_map_bytes = 16 * MiB;
   // Ignore min.cleanable.dirty.ratio (tests, tools).
@@ -71,16 +82,26 @@ struct CleanOptions {
   Compressor compress;
 };
 
+// What a Log's cleaner did (totals since the Log opened) and found at its last check, for
+// metrics (the broker sums them per shard: partitions/partition_manager.h). Read on the Log's
+// shard, like the Log.
 struct CleanerStats {
-  uint64_t runs = 0;          // committed runs
-  uint64_t runs_aborted = 0;  // failed, or aborted by retention / close
-  uint64_t bytes_read = 0;
-  uint64_t bytes_written = 0;
-  uint64_t records_removed = 0;
-  uint64_t batches_removed = 0;
-  int64_t last_run_ms = -1;       // clock time the last run committed
-  double dirty_ratio = 0;         // dirty / cleanable bytes, as of the last planning
-  Offset clean_point{0};          // dirty data starts here
+  uint64_t runs = 0;                  // committed runs
+  uint64_t runs_aborted = 0;          // failed, or abandoned by retention / close / the caller
+  uint64_t runs_failed = 0;           // runs and plannings that failed (I/O error, corruption)
+  bool last_run_failed = false;       // until a run commits
+  uint64_t bytes_read = 0;            // by every run, aborted ones included, as they go
+  uint64_t bytes_written = 0;         // the same: staged replacement batches
+  uint64_t records_removed = 0;       // by committed runs, markers included
+  uint64_t batches_removed = 0;       // batches dropped whole
+  uint64_t markers_removed = 0;       // of those, COMMIT/ABORT control batches
+  int64_t last_run_ms = -1;           // clock time the last run committed
+  int64_t last_run_duration_ms = -1;  // from its planning to its commit
+  // As of the last check (start_clean), over the cleanable segments:
+  int64_t last_check_ms = -1;
+  double dirty_ratio = 0;       // dirty / cleanable bytes
+  int64_t dirty_since_ms = -1;  // timestamp of the oldest dirty batch; -1: nothing dirty
+  Offset clean_point{0};        // dirty data starts here
 };
 
 // 128-bit hash of a key: two independent 64-bit lanes. Not cryptographic; see docs/compaction.md
@@ -140,6 +161,15 @@ class Cleaner {
   Status index_batch(const BatchHeader& header, const std::vector<uint8_t>& batch);
   Status clean_step(uint64_t* budget);
   Status clean_batch(Source& source, const BatchHeader& header);
+  Status clean_marker(const BatchHeader& header, std::vector<uint8_t> batch, bool must_stay);
+  Status write_batch(const BatchHeader& header, std::vector<uint8_t> out);
+  // A tombstone at `offset` of `header`'s batch, or a marker, may go: a previous run covered
+  // it and delete.retention.ms has passed since the batch's max timestamp.
+  bool aged(const BatchHeader& header, Offset offset) const {
+    return offset < previous_clean_point_ &&
+           header.max_timestamp.value() <= now_ms_ - delete_retention_ms();
+  }
+  int64_t delete_retention_ms() const;
   Status finish_segment();
   Status commit();
   Status install();
@@ -155,13 +185,16 @@ class Cleaner {
   size_t first_dirty_ = 0;       // index in sources_ of the segment holding map_start_
   std::unique_ptr<KeyMap> map_;
   std::unordered_map<int64_t, Offset> producer_last_batch_;  // producer id -> base offset
+  // Producers with a transactional batch met by the rewrite since their last control batch:
+  // the transaction a marker ends still has data in the log, so the marker stays.
+  std::unordered_set<int64_t> transaction_data_seen_;
 
   Phase phase_ = Phase::producers;
   bool committed_ = false;    // cleaner.swap is durable: the new set wins, even after a crash
   bool opaque_seen_ = false;  // passed a batch it could not read: tombstones stay
   uint64_t records_removed_ = 0;
   uint64_t batches_removed_ = 0;
-  uint64_t bytes_written_ = 0;
+  uint64_t markers_removed_ = 0;
   size_t cursor_segment_ = 0;
   uint64_t cursor_position_ = 0;
   std::unique_ptr<Segment> staging_;

@@ -58,6 +58,8 @@ Status write_index_headers(SegmentFiles& files, const SyncPoint& point) {
 
 }  // namespace
 
+int64_t Cleaner::delete_retention_ms() const { return log_.config_.delete_retention_ms; }
+
 Status Cleaner::clean_step(uint64_t* budget) {
   while (*budget > 0 && phase_ == Phase::clean) {
     if (cursor_segment_ == sources_.size() ||
@@ -109,10 +111,16 @@ Status Cleaner::clean_batch(Source& source, const BatchHeader& header) {
   // stay, emptied at most. (Keeping a producer's superseded records would let a value outlive
   // its key's tombstone once the tombstone expires; Kafka keeps only the header too.)
   bool must_stay = last_in_segment || producer_last;
-  bool discarded = !header.is_control() && options_.discard && options_.discard(header);
+  if (header.is_control()) return clean_marker(header, std::move(batch.value()), must_stay);
+  // Whether or not it stays, this batch's transaction still has data in the log at this run's
+  // start: its marker waits for a later run.
+  if (header.is_transactional() && header.producer_id.value() >= 0) {
+    transaction_data_seen_.insert(header.producer_id.value());
+  }
+  bool discarded = options_.discard && options_.discard(header);
   std::vector<uint8_t> keep(static_cast<size_t>(std::max(header.records_count, 0)), 1);
   std::optional<std::vector<uint8_t>> records;
-  if (!header.is_control() && header.base_offset < map_end_) {
+  if (header.base_offset < map_end_) {
     auto section = records_of(*batch);
     if (!section.ok()) return section.status();
     records = std::move(section.value());
@@ -130,9 +138,7 @@ Status Cleaner::clean_batch(Source& source, const BatchHeader& header) {
       if (!drop && record.key.has_value()) {
         auto latest = map_->get(hash_key(*record.key));
         bool superseded = latest.has_value() && *latest > offset;
-        bool tombstone_expired =
-            record.tombstone && !opaque_seen_ && offset < previous_clean_point_ &&
-            header.max_timestamp.value() <= now_ms_ - log_.config_.delete_retention_ms;
+        bool tombstone_expired = record.tombstone && !opaque_seen_ && aged(header, offset);
         drop = superseded || tombstone_expired;
       }
       if (drop) {
@@ -148,22 +154,44 @@ Status Cleaner::clean_batch(Source& source, const BatchHeader& header) {
     batches_removed_++;
     return Status();
   }
-  std::vector<uint8_t> out;
-  if (removed == 0) {
-    out = std::move(batch.value());
-  } else {
-    auto view = model::RecordBatchView::parse(*batch);
-    ASSERT(view.ok());
-    auto rebuilt = rebuild_batch(*view, *records, keep, options_.compress);
-    if (!rebuilt.ok()) return rebuilt.status();
-    out = std::move(rebuilt.value());
-  }
+  if (removed == 0) return write_batch(header, std::move(batch.value()));
+  auto view = model::RecordBatchView::parse(*batch);
+  ASSERT(view.ok());
+  auto rebuilt = rebuild_batch(*view, *records, keep, options_.compress);
+  if (!rebuilt.ok()) return rebuilt.status();
+  return write_batch(header, std::move(rebuilt.value()));
+}
+
+// Transaction markers go as Kafka's cleaner drops them (KIP-98): a marker is needed while
+// its transaction has data in the log (read_committed consumers and the producer-state replay
+// pair the data with it), and a little longer, so that a consumer reading from the start
+// within delete.retention.ms still meets it. The run walks the log from its start, so a
+// producer with no transactional batch met since its previous marker has no data of this
+// transaction left, whether it committed (every record superseded) or aborted (discarded).
+// A marker that is its producer's last batch stays whole: it holds the producer's epoch.
+Status Cleaner::clean_marker(const BatchHeader& header, std::vector<uint8_t> batch,
+                             bool must_stay) {
+  int64_t producer = header.producer_id.value();
+  bool data_left = producer >= 0 && transaction_data_seen_.erase(producer) > 0;
+  bool removable = producer >= 0 && !data_left && !must_stay && header.base_offset < map_end_ &&
+                   aged(header, header.last_offset()) &&
+                   is_transaction_marker(model::RecordBatchView::parse(batch).value());
+  if (!removable) return write_batch(header, std::move(batch));
+  markers_removed_++;
+  batches_removed_++;
+  records_removed_ += static_cast<uint64_t>(std::max(header.records_count, 0));
+  if (options_.marker_removed) options_.marker_removed(header);
+  return Status();
+}
+
+// Appends a batch that stays (whole, or rebuilt with fewer records) to the replacement.
+Status Cleaner::write_batch(const BatchHeader& header, std::vector<uint8_t> out) {
   auto written = decode_batch_header(out, staging_->size_bytes());
   ASSERT(written.ok());
   ASSERT(written->base_offset == header.base_offset);
   ASSERT(written->last_offset_delta == header.last_offset_delta);
   RETURN_IF_ERROR(staging_->append(out, *written, log_.config_.index_interval_bytes));
-  bytes_written_ += out.size();
+  log_.cleaner_stats_.bytes_written += out.size();
   return Status();
 }
 
@@ -237,10 +265,12 @@ Status Cleaner::install() {
   CleanerStats& stats = log_.cleaner_stats_;
   stats.runs++;
   stats.last_run_ms = log_.clock_.now_ms();
+  stats.last_run_duration_ms = stats.last_run_ms - now_ms_;
+  stats.last_run_failed = false;
   stats.clean_point = map_end_;
   stats.records_removed += records_removed_;
   stats.batches_removed += batches_removed_;
-  stats.bytes_written += bytes_written_;
+  stats.markers_removed += markers_removed_;
   phase_ = Phase::done;
   return Status();
 }

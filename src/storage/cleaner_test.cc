@@ -86,6 +86,37 @@ class CleanerTest : public ::testing::Test {
     return options;
   }
 
+  static BatchSpec transactional(int64_t producer, int32_t sequence) {
+    BatchSpec spec;
+    spec.producer_id = ProducerId(producer);
+    spec.producer_epoch = ProducerEpoch(0);
+    spec.base_sequence = Sequence(sequence);
+    spec.attributes = model::batch_attributes::kTransactional;
+    return spec;
+  }
+  // A control batch of `producer` whose record key has control type `type` (0 ABORT, 1 COMMIT).
+  Offset control(int64_t producer, char type) {
+    BatchSpec spec = transactional(producer, -1);
+    spec.attributes |= model::batch_attributes::kControl;
+    return append({{std::string("\0\0\0", 3) + type, std::string(6, '\0')}}, spec);
+  }
+  bool has_batch(Offset base_offset) {
+    bool found = false;
+    EXPECT_TRUE(log_->scan_headers(Offset(0),
+                                   [&](const BatchHeader& h) {
+                                     found = found || h.base_offset == base_offset;
+                                     return true;
+                                   })
+                    .ok());
+    return found;
+  }
+  // Fresh dirty data in a sealed segment, so that the next run has something to do.
+  void dirty_and_roll() {
+    for (int i = 0; i < 10; i++) put("filler", "again" + std::to_string(i));
+    ASSERT_TRUE(log_->roll().ok());
+    ASSERT_TRUE(log_->flush().ok());
+  }
+
   size_t count_key(const std::string& key) {
     size_t n = 0;
     for (const auto& record : records()) n += record.key == key;
@@ -355,6 +386,83 @@ TEST_F(CleanerTest, DiscardHookDropsAbortedBatchesAndControlBatchesStay) {
   expect_offsets_preserved();
 }
 
+// Kafka's marker removal (KIP-98): an ABORT marker stays while its transaction has data in
+// the log (the first run discards the data and keeps it), then until delete.retention.ms has
+// passed like a tombstone's; the hook hears of it. A marker that is its producer's last batch
+// and a control batch of another type stay.
+TEST_F(CleanerTest, AbortMarkerGoesOnceItsDataIsGoneAndItAged) {
+  BatchSpec p3 = transactional(3, 0);
+  Offset aborted = append({{"a", "aborted"}}, p3);
+  Offset abort = control(3, '\0');
+  put("a", "plain");
+  p3.base_sequence = Sequence(1);
+  append({{"b", "committed"}}, p3);
+  Offset last_commit = control(3, '\1');  // producer 3's last batch
+  BatchSpec p9 = transactional(9, 0);
+  Offset other_type = control(9, '\5');  // not a transaction marker
+  p9.attributes = 0;
+  append({{"c", "idempotent"}}, p9);
+  for (int i = 0; i < 30; i++) put("filler", std::to_string(i));
+  ASSERT_TRUE(log_->roll().ok());
+  ASSERT_TRUE(log_->flush().ok());
+  CleanOptions options = force();
+  options.discard = [&](const BatchHeader& h) { return h.base_offset == aborted; };
+  std::vector<Offset> removed;
+  options.marker_removed = [&](const BatchHeader& h) { removed.push_back(h.base_offset); };
+
+  ASSERT_TRUE(log_->clean(options).ok());
+  EXPECT_FALSE(has_batch(aborted));
+  EXPECT_TRUE(has_batch(abort));  // the run met its data
+  dirty_and_roll();
+  ASSERT_TRUE(log_->clean(options).ok());
+  EXPECT_TRUE(has_batch(abort));  // no data left, but younger than delete.retention.ms
+  EXPECT_TRUE(removed.empty());
+  clock_.advance_ms(kHourMs);
+  dirty_and_roll();
+  ASSERT_TRUE(log_->clean(options).ok());
+  EXPECT_FALSE(has_batch(abort));
+  EXPECT_EQ(removed, std::vector<Offset>{abort});
+  EXPECT_EQ(log_->cleaner_stats().markers_removed, 1u);
+  EXPECT_TRUE(has_batch(last_commit));
+  EXPECT_TRUE(has_batch(other_type));
+  expect_offsets_preserved();
+}
+
+// A COMMIT marker stays while any batch of its transaction does (a record that is still its
+// key's latest), and goes in the run after the one that removed its last superseded batch.
+TEST_F(CleanerTest, CommitMarkerStaysWhileItsTransactionHasData) {
+  BatchSpec p4 = transactional(4, 0);
+  Offset superseded = append({{"k", "old"}}, p4);
+  Offset first_commit = control(4, '\1');
+  p4.base_sequence = Sequence(1);
+  append({{"j", "still the latest"}}, p4);
+  Offset second_commit = control(4, '\1');
+  p4.base_sequence = Sequence(2);
+  append({{"m", "latest too"}}, p4);
+  Offset last_commit = control(4, '\1');
+  put("k", "new");
+  for (int i = 0; i < 30; i++) put("filler", std::to_string(i));
+  ASSERT_TRUE(log_->roll().ok());
+  ASSERT_TRUE(log_->flush().ok());
+  clock_.advance_ms(2 * kHourMs);  // time is not what holds the markers back here
+  std::vector<Offset> removed;
+  CleanOptions options = force();
+  options.marker_removed = [&](const BatchHeader& h) { removed.push_back(h.base_offset); };
+
+  ASSERT_TRUE(log_->clean(options).ok());
+  EXPECT_FALSE(has_batch(superseded));
+  EXPECT_TRUE(has_batch(first_commit));  // the run met its data
+  for (int run = 0; run < 3; run++) {
+    dirty_and_roll();
+    ASSERT_TRUE(log_->clean(options).ok());
+  }
+  EXPECT_FALSE(has_batch(first_commit));
+  EXPECT_TRUE(has_batch(second_commit));  // "j" is still there
+  EXPECT_TRUE(has_batch(last_commit));
+  EXPECT_EQ(removed, std::vector<Offset>{first_commit});
+  expect_offsets_preserved();
+}
+
 TEST_F(CleanerTest, ReadsIndexesAndTimeLookupsWorkAcrossCleanedSegments) {
   for (int i = 0; i < 300; i++) {
     put("k" + std::to_string(i % 7), "value-" + std::to_string(i));
@@ -459,6 +567,44 @@ TEST_F(CleanerTest, RetentionDuringARunAbortsIt) {
   auto names = io_.list_dir(kDir);
   ASSERT_TRUE(names.ok());
   for (const auto& name : *names) EXPECT_EQ(name.find(".cleaned"), std::string::npos);
+}
+
+// What the broker's metrics read: each check records the dirty ratio and the age of the
+// oldest dirty batch; a failed run counts and marks the log until a run commits.
+TEST_F(CleanerTest, StatsRecordChecksRunsAndFailures) {
+  int64_t first_write_ms = clock_.now_ms();
+  for (int i = 0; i < 40; i++) put("k" + std::to_string(i % 4), "v" + std::to_string(i));
+  ASSERT_TRUE(log_->roll().ok());
+  ASSERT_TRUE(log_->flush().ok());
+  clock_.advance_ms(5000);
+  io_.fail_syncs_after(0);
+  EXPECT_FALSE(log_->clean(force()).ok());
+  const CleanerStats& stats = log_->cleaner_stats();
+  EXPECT_EQ(stats.last_check_ms, clock_.now_ms());
+  EXPECT_EQ(stats.dirty_ratio, 1.0);  // nothing was ever cleaned
+  EXPECT_EQ(stats.dirty_since_ms, first_write_ms);
+  EXPECT_EQ(stats.runs_failed, 1u);
+  EXPECT_EQ(stats.runs_aborted, 1u);
+  EXPECT_TRUE(stats.last_run_failed);
+  EXPECT_GT(stats.bytes_read, 0u);
+  EXPECT_EQ(stats.runs, 0u);
+
+  io_.clear_sync_failure();
+  clock_.advance_ms(1000);
+  ASSERT_TRUE(log_->start_clean(force()).ok());
+  clock_.advance_ms(250);
+  while (*log_->clean_step(64)) clock_.advance_ms(1);
+  EXPECT_EQ(stats.runs, 1u);
+  EXPECT_FALSE(stats.last_run_failed);
+  EXPECT_EQ(stats.last_run_ms, clock_.now_ms());
+  EXPECT_GE(stats.last_run_duration_ms, 250);
+  EXPECT_EQ(stats.records_removed, 36u);
+  EXPECT_GT(stats.bytes_written, 0u);
+
+  // Checked again with nothing new: clean, and nothing dirty.
+  ASSERT_FALSE(*log_->start_clean(force()));
+  EXPECT_EQ(stats.dirty_ratio, 0.0);
+  EXPECT_EQ(stats.dirty_since_ms, -1);
 }
 
 TEST_F(CleanerTest, ReopenAfterCleanKeepsTheCleanPointAndTheData) {

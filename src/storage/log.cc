@@ -189,7 +189,11 @@ Result<bool> Log::start_clean(const CleanOptions& options) {
   RETURN_IF_ERROR(writable());
   if (cleaner_ != nullptr) return error(StatusCode::invalid_argument, "a clean is running");
   auto cleaner = Cleaner::plan(*this, options);
-  if (!cleaner.ok()) return cleaner.status();
+  if (!cleaner.ok()) {
+    cleaner_stats_.runs_failed++;
+    cleaner_stats_.last_run_failed = true;
+    return cleaner.status();
+  }
   cleaner_ = std::move(cleaner.value());
   return cleaner_ != nullptr;
 }
@@ -203,7 +207,11 @@ Result<bool> Log::clean_step(uint64_t budget_bytes) {
   }
   auto more = cleaner_->step(budget_bytes);
   if (!more.ok() || !*more) {
-    if (!more.ok()) cleaner_stats_.runs_aborted++;
+    if (!more.ok()) {
+      cleaner_stats_.runs_aborted++;
+      cleaner_stats_.runs_failed++;
+      cleaner_stats_.last_run_failed = true;
+    }
     cleaner_.reset();  // a failed step has removed its staged files
   }
   return more;

@@ -56,6 +56,23 @@ Status walk_records(std::span<const uint8_t> records, int32_t count,
   return Status();
 }
 
+bool is_transaction_marker(model::RecordBatchView batch) {
+  constexpr size_t kControlKeyBytes = 4;  // version i16 | type i16
+  constexpr uint8_t kAbort = 0;
+  constexpr uint8_t kCommit = 1;
+  if (!batch.is_control() || batch.compression() != model::Compression::none ||
+      batch.records_count() != 1) {
+    return false;
+  }
+  bool marker = false;
+  Status walked = walk_records(batch.records_bytes(), 1, [&](const RecordRef& record) {
+    if (!record.key.has_value() || record.key->size() < kControlKeyBytes) return;
+    std::span<const uint8_t> key = *record.key;
+    marker = key[2] == 0 && (key[3] == kAbort || key[3] == kCommit);
+  });
+  return walked.ok() && marker;
+}
+
 Result<std::vector<uint8_t>> rebuild_batch(model::RecordBatchView batch,
                                            std::span<const uint8_t> records,
                                            const std::vector<uint8_t>& keep,

@@ -30,6 +30,11 @@ struct RecordRef {
 Status walk_records(std::span<const uint8_t> records, int32_t count,
                     const std::function<void(const RecordRef&)>& visit);
 
+// Whether `batch` is a transaction marker: an uncompressed control batch whose one record's
+// key is a control record key (version i16, type i16, big-endian) of type ABORT (0) or
+// COMMIT (1). Other control batches (and malformed ones) are not.
+bool is_transaction_marker(model::RecordBatchView batch);
+
 // Compresses a records section with the codec of the batch's attributes. `original` is the
 // batch's compressed payload as it was, for framing choices (xerial vs raw snappy).
 using Compressor = std::function<Result<std::vector<uint8_t>>(

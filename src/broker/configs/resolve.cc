@@ -186,4 +186,23 @@ std::chrono::milliseconds retention_check_interval(const BrokerConfig& config) {
   return std::chrono::milliseconds(std::clamp<int64_t>(ms, 1, kDurationMsMax));
 }
 
+void set_cleaner_options(const BrokerConfig& config, uint32_t shard_count,
+                         PartitionManagerOptions& options) {
+  ASSERT(shard_count > 0);
+  auto value = [&config](std::string_view name) {
+    return broker_config_value(config.kafka_configs, name);
+  };
+  options.cleaner_enabled = parse_bool(value("log.cleaner.enable"));
+  options.cleaner_check_interval = std::chrono::milliseconds(
+      std::clamp<int64_t>(parse_long(value("log.cleaner.backoff.ms")), 0, kDurationMsMax));
+  options.cleaner_step_bytes =
+      std::max<uint64_t>(1, static_cast<uint64_t>(parse_long(value("log.cleaner.io.buffer.size"))));
+  options.cleaner_key_map_bytes =
+      static_cast<uint64_t>(parse_long(value("log.cleaner.dedupe.buffer.size"))) / shard_count;
+  // Kafka's default, Double.MAX_VALUE, means no throttle; so does anything past 2^63 bytes/s.
+  double rate = parse_double(value("log.cleaner.io.max.bytes.per.second")) / shard_count;
+  options.cleaner_bytes_per_second =
+      rate >= 0x1p63 ? 0 : std::max<uint64_t>(1, static_cast<uint64_t>(rate));
+}
+
 }  // namespace cairn::broker::configs

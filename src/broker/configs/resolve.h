@@ -75,4 +75,12 @@ ConfigResolver partition_resolver(ConfigMap static_configs, const DynamicConfigS
 // log.retention.check.interval.ms of `config` (after finish_broker_config).
 std::chrono::milliseconds retention_check_interval(const BrokerConfig& config);
 
+// The cleaner's broker configs of `config` (after finish_broker_config) in `options`, for a
+// broker of `shard_count` shards: log.cleaner.enable, log.cleaner.backoff.ms and
+// log.cleaner.io.buffer.size (the bytes of one step) as they are; Kafka's totals across its
+// cleaner threads, log.cleaner.dedupe.buffer.size and log.cleaner.io.max.bytes.per.second,
+// split evenly between the shards, each of which runs one cleaner. REQUIRES: shard_count > 0.
+void set_cleaner_options(const BrokerConfig& config, uint32_t shard_count,
+                         PartitionManagerOptions& options);
+
 }  // namespace cairn::broker::configs

@@ -190,6 +190,38 @@ TEST(FinishBrokerConfig, ValidatesNormalizesAndFillsTypedFields) {
   EXPECT_FALSE(finish_broker_config(replicated).ok());
 }
 
+// Kafka's defaults give an unthrottled cleaner with 128 MiB of key tables in all; totals are
+// split between the shards, per-shard knobs are taken as they are.
+TEST(CleanerOptions, ComeFromTheLogCleanerConfigs) {
+  BrokerConfig defaults;
+  ASSERT_TRUE(finish_broker_config(defaults).ok());
+  PartitionManagerOptions options;
+  set_cleaner_options(defaults, 4, options);
+  EXPECT_TRUE(options.cleaner_enabled);
+  EXPECT_EQ(std::chrono::milliseconds(15'000), options.cleaner_check_interval);
+  EXPECT_EQ(512u << 10, options.cleaner_step_bytes);
+  EXPECT_EQ(32u << 20, options.cleaner_key_map_bytes);
+  EXPECT_EQ(0u, options.cleaner_bytes_per_second);
+
+  BrokerConfig set;
+  set.kafka_configs = {{"log.cleaner.enable", "false"},
+                       {"log.cleaner.backoff.ms", "250"},
+                       {"log.cleaner.io.buffer.size", "0"},
+                       {"log.cleaner.dedupe.buffer.size", "1048576"},
+                       {"log.cleaner.io.max.bytes.per.second", "1e6"}};
+  ASSERT_TRUE(finish_broker_config(set).ok());
+  set_cleaner_options(set, 2, options);
+  EXPECT_FALSE(options.cleaner_enabled);
+  EXPECT_EQ(std::chrono::milliseconds(250), options.cleaner_check_interval);
+  EXPECT_EQ(1u, options.cleaner_step_bytes);  // one batch a step
+  EXPECT_EQ(512u << 10, options.cleaner_key_map_bytes);
+  EXPECT_EQ(500'000u, options.cleaner_bytes_per_second);
+
+  BrokerConfig bad;
+  bad.kafka_configs = {{"log.cleaner.io.max.bytes.per.second", "0"}};
+  EXPECT_FALSE(finish_broker_config(bad).ok());
+}
+
 TEST(DynamicConfigStore, ReplacedLayersSurviveReopen) {
   char pattern[] = "/tmp/cairn_dynamic_configs_test_XXXXXX";
   std::filesystem::path dir = mkdtemp(pattern);

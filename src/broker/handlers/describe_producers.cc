@@ -34,7 +34,10 @@ int32_t marker_coordinator_epoch(Partition& partition, Offset marker_offset) {
   if (!bytes.ok()) return -1;
   protocol::BatchSplitter splitter(*bytes);
   std::optional<model::RecordBatchView> batch = splitter.next();
-  if (!batch.has_value() || !batch->is_control()) return -1;
+  // The cleaner may have removed it (docs/compaction.md): then the read finds a later batch.
+  if (!batch.has_value() || !batch->is_control() || batch->base_offset() != marker_offset) {
+    return -1;
+  }
   Result<TxnMarker> marker = decode_marker_batch(*batch);
   return marker.ok() ? marker->coordinator_epoch : -1;
 }

@@ -8,22 +8,17 @@
 
 #include "base/assert.h"
 #include "broker/meta_file.h"
+#include "broker/partitions/compaction.h"
 #include "broker/partitions/log_await.h"
-#include "broker/partitions/transactions.h"
+#include "broker/partitions/producer_recovery.h"
 #include "broker/shard_map.h"
-#include "protocol/compression.h"
-#include "protocol/record_batch.h"
 #include "storage/io.h"
 
 namespace cairn::broker {
 namespace {
 
 constexpr const char* kTopicIdFile = "topic_id";
-constexpr const char* kProducerSnapshotFile = "producer_state.snapshot";
 constexpr size_t kTopicIdFileBytesMax = 64;
-constexpr size_t kProducerSnapshotBytesMax = 64 * MiB;
-// A compressed batch the cleaner cannot expand within this is kept whole, uncompacted.
-constexpr size_t kCleanerDecompressedBytesMax = 64 * MiB;
 
 std::string hex_of(const protocol::Uuid& id) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -60,105 +55,6 @@ Status prepare_partition_dir(storage::Io& io, const std::filesystem::path& data_
   return io.sync_dir(data_dir.string());
 }
 
-// The marker in the control batch `header` describes (one small read).
-Result<TxnMarker> read_marker(storage::Log& log, const storage::BatchHeader& header) {
-  Result<storage::ReadResult> read = log.read(header.base_offset, 1, header.next_offset());
-  if (!read.ok()) return read.status();
-  Result<std::vector<uint8_t>> bytes = log.copy(*read);
-  if (!bytes.ok()) return bytes.status();
-  protocol::BatchSplitter splitter(*bytes);
-  std::optional<model::RecordBatchView> batch = splitter.next();
-  if (!batch.has_value()) return error(StatusCode::corrupt, "unreadable control batch");
-  return decode_marker_batch(*batch);
-}
-
-// Rebuilds the producer state: the snapshot saved by the last clean stop (if it is still
-// valid for this log), then every batch after it (markers end transactions).
-Status write_producer_snapshot(storage::Io& io, Partition& partition) {
-  storage::Log& log = *partition.log;
-  std::vector<uint8_t> bytes = partition.producers.encode(log.log_end_offset());
-  return write_meta_file(
-      io, std::filesystem::path(log.dir()) / kProducerSnapshotFile,
-      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-}
-
-bool has_producer_state(const Partition& partition) {
-  return partition.producers.size() > 0 || !partition.producers.aborted().empty();
-}
-
-// After the log rolled, the producer state is snapshotted (as Kafka does at every roll), so
-// that recovery after a crash replays only what was written since instead of the whole log.
-// The snapshot covers offsets below the log end at this moment; if a crash loses some of
-// them, the snapshot is past the recovered log end and is not used (rebuild_producers).
-void snapshot_after_roll(storage::Io& io, Partition& partition) {
-  Offset active = partition.log->active_segment_base();
-  if (active == partition.snapshot_segment_base) return;
-  partition.snapshot_segment_base = active;
-  if (!has_producer_state(partition)) return;
-  Status written = write_producer_snapshot(io, partition);
-  if (!written.ok()) {
-    spdlog::warn("{}: producer snapshot: {}", partition.log->dir(), written.to_string());
-  }
-}
-
-Status rebuild_producers(storage::Io& io, Partition& partition) {
-  storage::Log& log = *partition.log;
-  producers::ProducerStateTable& table = partition.producers;
-  Offset from = log.log_start_offset();
-  std::filesystem::path snapshot = std::filesystem::path(log.dir()) / kProducerSnapshotFile;
-  Result<std::optional<std::string>> bytes =
-      read_meta_file(io, snapshot, kProducerSnapshotBytesMax);
-  if (bytes.ok() && bytes->has_value()) {
-    const std::string& text = **bytes;
-    Result<Offset> valid_up_to =
-        table.decode(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-    if (valid_up_to.ok() && *valid_up_to <= log.log_end_offset()) {
-      from = std::max(from, *valid_up_to);
-    } else {
-      table.clear();
-      spdlog::warn("{}: producer snapshot unusable ({}); replaying the log", log.dir(),
-                   valid_up_to.ok() ? "past the log end" : valid_up_to.status().message());
-    }
-  }
-  Status marker_status;
-  Status scanned = log.scan_headers(from, [&](const storage::BatchHeader& header) {
-    if (header.producer_id.value() < 0) return true;
-    if (header.is_control()) {
-      // A marker: its type (commit or abort) is in its one record.
-      Result<TxnMarker> marker = read_marker(log, header);
-      if (marker.status().code() == StatusCode::unsupported) return true;  // not a txn marker
-      if (!marker.ok()) {
-        marker_status = marker.status();
-        return false;
-      }
-      if (table.marker_allowed(header.producer_id, header.producer_epoch)) {
-        table.complete_transaction(header.producer_id, header.producer_epoch, marker->commit,
-                                   header.base_offset);
-      }
-      return true;
-    }
-    // Without a sequence only the broker's own transactional batches (TxnOffsetCommit on
-    // __consumer_offsets, internal_append.h) carry a producer worth tracking.
-    const bool sequenced = header.base_sequence.value() >= 0;
-    if (!sequenced && !header.is_transactional()) return true;
-    producers::ProducerBatch batch{
-        header.producer_id,
-        header.producer_epoch,
-        header.base_sequence,
-        sequenced ? producers::last_sequence_of(header.base_sequence, header.last_offset_delta)
-                  : Sequence(-1),
-        header.base_offset,
-        header.last_offset(),
-        header.max_timestamp};
-    batch.transactional = header.is_transactional();
-    table.record(batch);
-    return true;
-  });
-  if (scanned.ok()) scanned = marker_status;
-  table.forget_below(log.log_start_offset());
-  return scanned;
-}
-
 }  // namespace
 
 Status adopt_partition_dirs(storage::Io& io, const std::filesystem::path& data_dir,
@@ -186,6 +82,7 @@ struct PartitionManager::ShardPartitions {
   std::map<std::string, std::vector<std::shared_ptr<Partition>>, std::less<>> topics;
   asio::steady_timer* retention_timer = nullptr;  // set while the retention loop waits
   asio::steady_timer* cleaner_timer = nullptr;    // set while the cleaner loop waits
+  CleanerShardStats retired_cleaner;  // cleaner totals of the logs retired on this shard
 
   Partition* lookup(std::string_view topic, PartitionId partition) const {
     auto it = topics.find(topic);
@@ -269,7 +166,7 @@ std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& top
     spdlog::error("{}: log fenced: {}", dir.string(), result->log->health().to_string());
     return result;
   }
-  Status rebuilt = rebuild_producers(*io_, *result);
+  Status rebuilt = rebuild_producer_state(*io_, *result);
   if (!rebuilt.ok()) {
     spdlog::error("{}: producer state rebuild failed: {}", dir.string(), rebuilt.to_string());
   }
@@ -280,6 +177,7 @@ void PartitionManager::start() {
   for (uint32_t i = 0; i < options_.shards->count(); i++) {
     asio::co_spawn(options_.shards->executor(net::ShardId(i)),
                    retention_loop(this, net::ShardId(i)), asio::detached);
+    if (!options_.cleaner_enabled) continue;  // log.cleaner.enable=false
     asio::co_spawn(options_.shards->executor(net::ShardId(i)), cleaner_loop(this, net::ShardId(i)),
                    asio::detached);
   }
@@ -312,9 +210,7 @@ Status PartitionManager::close() {
         if (partition == nullptr || !partition->usable()) continue;
         storage::Log& log = *partition->log;
         Status status = log.close();
-        if (status.ok() && has_producer_state(*partition)) {
-          status = write_producer_snapshot(*io_, *partition);
-        }
+        if (status.ok()) status = save_producer_snapshot(*io_, *partition);
         if (!status.ok()) {
           spdlog::error("{}: close: {}", log.dir(), status.to_string());
           if (first.ok()) first = status;
@@ -453,6 +349,7 @@ asio::awaitable<Status> PartitionManager::remove_incarnation_dirs(
 }
 
 void PartitionManager::retire(Partition& partition) {
+  if (partition.log != nullptr) add_totals(local().retired_cleaner, partition.log->cleaner_stats());
   partition.deleted = true;
   partition.log.reset();  // like a crash: waiters for durability get shutting_down
   partition.notify_waiters();
@@ -624,38 +521,8 @@ asio::awaitable<void> PartitionManager::cleaner_loop(PartitionManager* self, net
 asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self, net::ShardId shard,
                                                         std::shared_ptr<Partition> partition) {
   ShardPartitions& state = self->shard_state(shard);
-  storage::CleanOptions options;
-  options.upper_bound = partition->last_stable_offset();
-  options.key_map_bytes = self->options_.cleaner_key_map_bytes;
-  options.decompress = [](model::Compression codec, std::span<const uint8_t> payload) {
-    return protocol::compression::decompress(codec, payload, kCleanerDecompressedBytesMax);
-  };
-  options.compress = [](model::Compression codec, std::span<const uint8_t> records,
-                        std::span<const uint8_t> original) {
-    // Keep the framing the producer chose: the Java client writes xerial-framed snappy.
-    bool xerial =
-        codec == model::Compression::snappy && protocol::compression::is_xerial_snappy(original);
-    return protocol::compression::compress(codec, records,
-                                           xerial ? protocol::compression::SnappyFraming::xerial
-                                                  : protocol::compression::SnappyFraming::raw);
-  };
-  // Records of aborted transactions go (control markers stay): the aborted list as of now,
-  // per producer, by marker offset. Nothing at or past the upper bound (the LSO) is cleaned,
-  // so every transaction below it is complete and already in the list if it was aborted.
-  auto aborted = std::make_shared<std::map<int64_t, std::vector<producers::AbortedTxn>>>();
-  for (const producers::AbortedTxn& a : partition->producers.aborted()) {
-    (*aborted)[a.producer_id.value()].push_back(a);
-  }
-  options.discard = [aborted](const storage::BatchHeader& header) {
-    if (!header.is_transactional() || header.is_control()) return false;
-    auto it = aborted->find(header.producer_id.value());
-    if (it == aborted->end()) return false;
-    const std::vector<producers::AbortedTxn>& list = it->second;
-    auto found = std::lower_bound(
-        list.begin(), list.end(), header.base_offset,
-        [](const producers::AbortedTxn& a, Offset offset) { return a.last_offset < offset; });
-    return found != list.end() && found->first_offset <= header.base_offset;
-  };
+  storage::CleanOptions options =
+      partition_clean_options(*partition, self->options_.cleaner_key_map_bytes);
   storage::Log& log = *partition->log;
   Result<bool> started = log.start_clean(options);
   if (!started.ok()) {
@@ -665,18 +532,21 @@ asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self, 
   if (!*started) co_return;
   uint64_t step_bytes = self->options_.cleaner_step_bytes;
   uint64_t rate = self->options_.cleaner_bytes_per_second;
-  auto pause = rate == 0 ? std::chrono::microseconds(0)
-                         : std::chrono::microseconds(step_bytes * 1'000'000 / rate);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
+    const storage::CleanerStats& stats = partition->log->cleaner_stats();
+    uint64_t io_before = stats.bytes_read + stats.bytes_written;
     Result<bool> more = partition->log->clean_step(step_bytes);
     if (!more.ok()) {
       spdlog::warn("{}: compaction: {}", partition->log->dir(), more.status().to_string());
       co_return;
     }
     if (!*more) break;
-    // Yield to the event loop (and throttle) between steps; stop() cancels the wait.
-    timer.expires_after(pause);
+    // Yield to the event loop between steps, and throttle: the step's reads and writes at
+    // `rate` would have taken this long. stop() cancels the wait.
+    uint64_t io_bytes = stats.bytes_read + stats.bytes_written - io_before;
+    timer.expires_after(rate == 0 ? std::chrono::microseconds(0)
+                                  : std::chrono::microseconds(io_bytes * 1'000'000 / rate));
     state.cleaner_timer = &timer;
     asio::error_code ignored;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
@@ -702,6 +572,20 @@ std::shared_ptr<Partition> PartitionManager::find(std::string_view topic,
     return nullptr;
   }
   return it->second[static_cast<size_t>(partition.value())];
+}
+
+CleanerShardStats PartitionManager::cleaner_stats() const {
+  ShardPartitions& state = local();
+  CleanerShardStats stats = state.retired_cleaner;
+  int64_t now_ms = clock_->now_ms();
+  for (const auto& [name, partitions] : state.topics) {
+    for (const auto& partition : partitions) {
+      if (partition == nullptr || !partition->usable()) continue;
+      const storage::Log& log = *partition->log;
+      add_log(stats, log.cleaner_stats(), log.config(), now_ms);
+    }
+  }
+  return stats;
 }
 
 Result<PartitionConfig> PartitionManager::resolve(const TopicInfo& topic) const {

@@ -2,9 +2,10 @@
 //
 // Per shard it keeps the map topic -> partition -> Partition (its storage::Log, idempotent
 // producer state, waiting Fetches; partition.h), a retention timer that calls
-// Log::apply_retention on that shard's logs every retention_check_interval, and a cleaner
-// loop that compacts the shard's cleanup.policy=compact logs (docs/compaction.md) in steps of
-// cleaner_step_bytes, yielding to the event loop between steps. A partition lives
+// Log::apply_retention on that shard's logs every retention_check_interval, and (unless
+// cleaner_enabled is false) a cleaner loop that compacts the shard's cleanup.policy=compact
+// logs (docs/compaction.md) in steps of cleaner_step_bytes, yielding to the event loop between
+// steps. A partition lives
 // in DATA_DIR/<topic>-<partition>/ (Kafka's layout) beside a `topic_id` file naming the topic
 // incarnation it belongs to; a directory whose topic_id does not match the registry (left by
 // a deleted topic of the same name) is wiped before use.
@@ -47,6 +48,7 @@
 #include "base/status.h"
 #include "base/types.h"
 #include "broker/meta_writer.h"
+#include "broker/partitions/cleaner_stats.h"
 #include "broker/partitions/partition.h"
 #include "broker/partitions/partition_config.h"
 #include "broker/topics/topic_registry.h"
@@ -76,12 +78,14 @@ struct PartitionManagerOptions {
   storage::Io* io = nullptr;
   // log.retention.check.interval.ms (Kafka's default: 5 minutes).
   std::chrono::milliseconds retention_check_interval{300'000};
-  // Compaction: how often a shard looks for logs to clean (Kafka's log.cleaner.backoff.ms),
-  // the bytes one step may read before the shard yields, the cleaner's read rate per shard
-  // (log.cleaner.io.max.bytes.per.second; 0: unthrottled) and its key table per run
-  // (log.cleaner.dedupe.buffer.size).
+  // Compaction, per shard (the server sets them from the log.cleaner.* broker configs,
+  // configs::set_cleaner_options): whether the cleaner loops run at all, how often a shard
+  // looks for logs to clean, the bytes one step may read before the shard yields, the bytes
+  // the shard's cleaner may read and write per second (0: unthrottled) and its key table per
+  // run.
+  bool cleaner_enabled = true;
   std::chrono::milliseconds cleaner_check_interval{15'000};
-  uint64_t cleaner_step_bytes = 1 << 20;
+  uint64_t cleaner_step_bytes = 512 << 10;
   uint64_t cleaner_bytes_per_second = 0;
   uint64_t cleaner_key_map_bytes = 16 << 20;
 };
@@ -112,7 +116,7 @@ class PartitionManager {
   PartitionManager(const PartitionManager&) = delete;
   PartitionManager& operator=(const PartitionManager&) = delete;
 
-  // Main thread, once the shards run: starts the retention timers.
+  // Main thread, once the shards run: starts the retention timers and the cleaner loops.
   void start();
   // Any thread, when the broker begins to stop (before ShardSet::request_stop): ends the
   // retention timers and wakes every waiting Fetch so the shards can drain.
@@ -151,6 +155,9 @@ class PartitionManager {
   // The partition, or null if this broker has no such partition (or partition < 0).
   // REQUIRES: the calling thread is the partition's owning shard.
   std::shared_ptr<Partition> find(std::string_view topic, PartitionId partition) const;
+  // The cleaner's counters and gauges on the calling shard (cleaner_stats.h); a metrics
+  // endpoint hops to each shard for its copy. REQUIRES: the calling thread is a shard.
+  CleanerShardStats cleaner_stats() const;
 
   // ---- any thread ----
   net::ShardId shard_of(std::string_view topic, PartitionId partition) const;

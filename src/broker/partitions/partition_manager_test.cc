@@ -371,6 +371,50 @@ TEST_F(PartitionManagerTest, CleanerLoopCompactsCompactedTopicsOnly) {
   EXPECT_EQ(Offset(200), offsets("table", 0).high_watermark);
 }
 
+static asio::awaitable<CleanerShardStats> cleaner_stats_on_shard(PartitionManager* manager) {
+  co_return manager->cleaner_stats();
+}
+
+// The shard's cleaner counters move with the runs, and outlive a deleted topic's logs.
+TEST_F(PartitionManagerTest, CleanerStatsMoveAndOutliveADeletedTopic) {
+  auto resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
+    PartitionConfig config;
+    config.log.segment_bytes = 1024;
+    config.log.cleanup_compact = true;
+    config.log.cleanup_delete = false;
+    return config;
+  };
+  boot_partitions(dir_, storage::posix_io(), resolver, [](PartitionManagerOptions& options) {
+    options.cleaner_check_interval = std::chrono::milliseconds(20);
+  });
+  manager_->start();
+  create("table", 1);
+  net::ShardId shard = manager_->shard_of("table", PartitionId(0));
+  CleanerShardStats before = run_on(shard, cleaner_stats_on_shard(manager_.get()));
+  EXPECT_EQ(before.runs, 0u);
+  EXPECT_EQ(before.compacted_logs, 1u);
+  ASSERT_TRUE(run_on(shard, append_keyed_on_shard(manager_.get(), "table", 100)).ok());
+  CleanerShardStats after;
+  for (int i = 0; i < 500 && after.runs == 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    after = run_on(shard, cleaner_stats_on_shard(manager_.get()));
+  }
+  EXPECT_GE(after.runs, 1u);
+  EXPECT_GT(after.bytes_read, 0u);
+  EXPECT_GT(after.bytes_written, 0u);
+  EXPECT_GE(after.records_removed, 95u);  // each repeated key's older values
+  EXPECT_GT(after.last_run_ms, 0);
+  EXPECT_EQ(after.uncleanable_logs, 0u);
+
+  protocol::Uuid id = registry_->snapshot()->find("table")->topic_id;
+  ASSERT_TRUE(registry_->remove("table").ok());
+  ASSERT_TRUE(run(manager_->delete_topic("table", id)).ok());
+  CleanerShardStats deleted = run_on(shard, cleaner_stats_on_shard(manager_.get()));
+  EXPECT_EQ(deleted.compacted_logs, 0u);
+  EXPECT_GE(deleted.runs, after.runs);
+  EXPECT_GE(deleted.records_removed, after.records_removed);
+}
+
 TEST_F(PartitionManagerTest, GatheredHopsAnswerInOrder) {
   boot();
   std::vector<uint32_t> answers = run_on(net::ShardId(1), gather_shards(shards_.get()));

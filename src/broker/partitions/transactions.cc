@@ -43,4 +43,27 @@ Result<Offset> append_marker(Partition& partition, ProducerId producer_id, Produ
   return appended->last_offset;
 }
 
+Status forget_removed_markers(Partition& partition) {
+  storage::Log& log = *partition.log;
+  if (!log.config().cleanup_compact && log.cleaner_stats().clean_point == Offset(0)) {
+    return Status();
+  }
+  std::vector<producers::AbortedTxn> gone;
+  for (const producers::AbortedTxn& aborted : partition.producers.aborted()) {
+    if (aborted.last_offset < log.log_start_offset()) continue;  // forget_below's
+    bool present = false;
+    Status scanned = log.scan_headers(aborted.last_offset, [&](const storage::BatchHeader& h) {
+      present = h.base_offset == aborted.last_offset && h.is_control() &&
+                h.producer_id == aborted.producer_id;
+      return false;  // only the batch holding the marker's offset, or the first one after it
+    });
+    RETURN_IF_ERROR(scanned);
+    if (!present) gone.push_back(aborted);
+  }
+  for (const producers::AbortedTxn& aborted : gone) {
+    partition.producers.forget_aborted(aborted.producer_id, aborted.last_offset);
+  }
+  return Status();
+}
+
 }  // namespace cairn::broker

@@ -40,4 +40,11 @@ Result<TxnMarker> decode_marker_batch(const model::RecordBatchView& batch);
 Result<Offset> append_marker(Partition& partition, ProducerId producer_id, ProducerEpoch epoch,
                              bool commit, TimestampMs now, int32_t coordinator_epoch = 0);
 
+// After the producer state was loaded from a snapshot: forgets the aborted transactions whose
+// ABORT marker is no longer in the log (a cleaner run removed it after the snapshot was
+// written, and the broker stopped without writing a new one). Only a log that has been
+// compacted can lose markers that way; otherwise nothing is read. One header lookup per
+// aborted transaction; the log's error if a lookup fails.
+Status forget_removed_markers(Partition& partition);
+
 }  // namespace cairn::broker

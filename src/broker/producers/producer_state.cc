@@ -240,6 +240,14 @@ void ProducerStateTable::forget_below(Offset log_start_offset) {
   std::erase_if(aborted_, [&](const AbortedTxn& a) { return a.last_offset < log_start_offset; });
 }
 
+void ProducerStateTable::forget_aborted(ProducerId producer_id, Offset marker_offset) {
+  auto it = std::lower_bound(aborted_.begin(), aborted_.end(), marker_offset,
+                             [](const AbortedTxn& a, Offset o) { return a.last_offset < o; });
+  if (it != aborted_.end() && it->last_offset == marker_offset && it->producer_id == producer_id) {
+    aborted_.erase(it);
+  }
+}
+
 const ProducerStateTable::Entry* ProducerStateTable::find(ProducerId producer_id) const {
   auto it = entries_.find(producer_id);
   return it == entries_.end() ? nullptr : &it->second;

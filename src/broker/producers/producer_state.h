@@ -28,8 +28,8 @@
 // offset (LSO: the first offset no read_committed consumer may see yet — the smallest open
 // transaction's first offset, or the high watermark); every aborted transaction is kept as
 // (producer id, first offset, marker offset, LSO after the abort) — Kafka's aborted
-// transaction index — until retention deletes its marker, so a read_committed Fetch can list
-// the aborted ranges of what it returns (aborted_between).
+// transaction index — until retention or the cleaner deletes its marker, so a read_committed
+// Fetch can list the aborted ranges of what it returns (aborted_between).
 //
 // Bounds: five batches per producer (Kafka's NUM_BATCHES_TO_RETAIN, what librdkafka assumes
 // with max.in.flight <= 5); at most kProducersPerPartitionMax producers per partition — past
@@ -111,6 +111,11 @@ class ProducerStateTable {
   // Forgets producers whose last batch is below `log_start_offset` (retention, DeleteRecords)
   // unless their transaction is open, and the aborted transactions whose marker is below it.
   void forget_below(Offset log_start_offset);
+  // Forgets the aborted transaction whose ABORT marker is at `marker_offset`, if listed: the
+  // cleaner removed the marker, after every batch of the transaction (docs/compaction.md).
+  // Listing it longer would hide the producer's later transactions from read_committed
+  // consumers, which skip its batches from the first offset until they meet the marker.
+  void forget_aborted(ProducerId producer_id, Offset marker_offset);
   void clear();
 
   // --- transactions ---

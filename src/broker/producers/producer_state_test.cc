@@ -196,6 +196,24 @@ TEST(ProducerStateTable, AbortedBetweenListsOverlappingAborts) {
   EXPECT_EQ(table.aborted().size(), 2u);
 }
 
+// The cleaner removed the ABORT marker at 12 (after the transaction's data): only that entry
+// goes; another producer's id at the same offset, or an offset with no entry, changes nothing.
+TEST(ProducerStateTable, ForgetAbortedDropsTheTransactionOfThatMarker) {
+  ProducerStateTable table;
+  for (int64_t id : {1, 2}) table.allow_transaction(ProducerId(id), ProducerEpoch(0));
+  table.record(txn(1, 0, 0, 3, 0));
+  table.record(txn(2, 0, 0, 2, 5));
+  table.complete_transaction(ProducerId(1), ProducerEpoch(0), false, Offset(9));
+  table.complete_transaction(ProducerId(2), ProducerEpoch(0), false, Offset(12));
+  table.forget_aborted(ProducerId(1), Offset(12));
+  table.forget_aborted(ProducerId(2), Offset(10));
+  ASSERT_EQ(table.aborted().size(), 2u);
+  table.forget_aborted(ProducerId(2), Offset(12));
+  ASSERT_EQ(table.aborted().size(), 1u);
+  EXPECT_EQ(table.aborted()[0].last_offset, Offset(9));
+  EXPECT_TRUE(table.aborted_between(Offset(10), Offset(30)).empty());
+}
+
 TEST(ProducerStateTable, MarkerOfANewerEpochFencesTheOldOne) {
   ProducerStateTable table;
   table.allow_transaction(ProducerId(7), ProducerEpoch(3));
