@@ -84,6 +84,10 @@ class Driver {
   virtual std::string system_name() const = 0;
   // Creates the topic with `partition_count` partitions (fresh name per run).
   virtual Status create_topic(const std::string& topic, uint32_t partition_count) = 0;
+  // Deletes a topic whose run is over, so that a whole `make bench` keeps one run's data on
+  // disk at a time. Drivers without it keep the data (Redis: bench/run.py flushes it between
+  // workloads; NATS's streams are small at its rates).
+  virtual Status delete_topic(const std::string&) { return Status(); }
   virtual Result<std::unique_ptr<Producer>> make_producer(const std::string& topic,
                                                           uint32_t partition_count,
                                                           const Workload& workload,

@@ -257,6 +257,11 @@ class KafkaDriver final : public Driver {
     return wait_for_metadata(topic, partition_count, false);
   }
 
+  Status delete_topic(const std::string& topic) override {
+    if (mock_ != nullptr) return Status();  // the mock cluster keeps its data in memory
+    return request_delete(topic);
+  }
+
   Result<std::unique_ptr<Producer>> make_producer(const std::string& topic, uint32_t,
                                                   const Workload& workload,
                                                   AckHandler on_ack) override {
@@ -307,6 +312,7 @@ class KafkaDriver final : public Driver {
 
  private:
   Status request_create(const std::string& topic, uint32_t partition_count);
+  Status request_delete(const std::string& topic);
   Status wait_for_metadata(const std::string& topic, uint32_t partition_count, bool auto_created);
 
   std::string address_;
@@ -351,6 +357,41 @@ Status KafkaDriver::request_create(const std::string& topic, uint32_t partition_
   rd_kafka_queue_destroy(queue);
   rd_kafka_AdminOptions_destroy(options);
   rd_kafka_NewTopic_destroy(new_topic);
+  return status;
+}
+
+Status KafkaDriver::request_delete(const std::string& topic) {
+  char errstr[512];
+  rd_kafka_DeleteTopic_t* target = rd_kafka_DeleteTopic_new(topic.c_str());
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(admin_, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(options, kAdminTimeoutMs, errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_request_timeout(options, kAdminTimeoutMs, errstr, sizeof errstr);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(admin_);
+  rd_kafka_DeleteTopics(admin_, &target, 1, options, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, kAdminTimeoutMs + 5000);
+  Status status;
+  if (event == nullptr) {
+    status = error(StatusCode::timed_out, "kafka: DeleteTopics: no answer");
+  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = error(StatusCode::io_error,
+                   std::string("kafka: DeleteTopics: ") + rd_kafka_event_error_string(event));
+  } else {
+    size_t count = 0;
+    const rd_kafka_topic_result_t** results =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event), &count);
+    for (size_t i = 0; i < count && status.ok(); i++) {
+      const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        status = error(StatusCode::io_error,
+                       std::string("kafka: DeleteTopics: ") + rd_kafka_err2str(err));
+      }
+    }
+  }
+  if (event != nullptr) rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_DeleteTopic_destroy(target);
   return status;
 }
 

@@ -680,6 +680,15 @@ std::string topic_name(const RunOptions& options, const Workload& w, uint32_t ru
          std::to_string(run);
 }
 
+// Deletes a run's topic once the run is measured (outside every measured window), so that the
+// next runs do not fill the disk; many_partitions keeps its partitions: its runs add to them.
+// A failure is recorded, not fatal.
+void remove_topic(Driver& driver, const Workload& w, const std::string& topic, json& out) {
+  if (w.kind == WorkloadKind::many_partitions) return;
+  const Status deleted = driver.delete_topic(topic);
+  if (!deleted.ok() && !out.contains("cleanup_error")) out["cleanup_error"] = deleted.to_string();
+}
+
 }  // namespace
 
 json workload_json(const Workload& w) {
@@ -708,15 +717,19 @@ json workload_json(const Workload& w) {
 Result<json> run_workload(Driver& driver, const Workload& w, const RunOptions& options) {
   json out = {{"workload", workload_json(w)}, {"system", driver.system_name()}};
   if (w.kind == WorkloadKind::catch_up) {
-    auto result = catch_up(driver, w, options, topic_name(options, w, 0));
+    const std::string topic = topic_name(options, w, 0);
+    auto result = catch_up(driver, w, options, topic);
     if (!result.ok()) return result.status();
     out["fill"] = std::move((*result)["fill"]);
     out["runs"] = std::move((*result)["runs"]);
+    remove_topic(driver, w, topic, out);
     return out;
   }
   json runs = json::array();
   for (uint32_t run = 0; run < w.run_count; run++) {
-    auto result = run_once(driver, w, options, topic_name(options, w, run));
+    const std::string topic = topic_name(options, w, run);
+    auto result = run_once(driver, w, options, topic);
+    remove_topic(driver, w, topic, out);
     if (!result.ok()) {
       if (run == 0) return result.status();
       runs.push_back(json{{"error", result.status().to_string()}});
