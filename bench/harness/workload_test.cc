@@ -181,7 +181,7 @@ TEST(ParseWorkload, ShippedWorkloadFilesParse) {
       EXPECT_TRUE(w.ok()) << entry.path() << ": " << w.status().to_string();
     }
   }
-  EXPECT_GE(files, 5);
+  EXPECT_GE(files, 9);
 }
 
 }  // namespace
