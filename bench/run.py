@@ -12,6 +12,7 @@ Bounded in time: the estimated total is scaled down to fit --budget-seconds, and
 would still run past the deadline is skipped and recorded as skipped.
 """
 import argparse
+import fnmatch
 import glob
 import json
 import os
@@ -318,35 +319,50 @@ def redis_flushall(port):
 # ---------------------------------------------------------------- workloads
 
 def load_workloads(args):
+    """The workload files, in running order; with --workloads, only those whose name matches
+    one of its comma-separated patterns (fnmatch: `max-rate-*,catch-up-2gib`)."""
+    patterns = args.workloads.split(",") if args.workloads else ["*"]
     workloads = []
     for path in sorted(glob.glob(os.path.join(ROOT, "bench", "workloads", "*.yaml"))):
         argv = [args.harness, "describe", "--workload", path] + (["--quick"] if args.quick else [])
         w = run_json(argv, 30)
+        if not any(fnmatch.fnmatchcase(w["name"], p) for p in patterns):
+            continue
         w["path"] = path
         workloads.append(w)
+    if not workloads:
+        sys.exit(f"bench: no workload matches --workloads {args.workloads}")
     workloads.sort(key=lambda w: KIND_ORDER.index(w["kind"]))
     return workloads
 
 
-def estimate_seconds(w, scale, backlog_bytes):
+def backlog_for(w, backlog_cap):
+    """A catch-up workload's backlog: its own, lowered to the cap when the disk or memory is
+    short (0: no cap, as in quick runs)."""
+    if not backlog_cap:
+        return w["backlog_bytes"]
+    return min(w["backlog_bytes"], backlog_cap)
+
+
+def estimate_seconds(w, scale, backlog_cap):
     """Rough wall time of one workload on one system (topic set-up, probes and drains
     included), from the quick runs on a 2-vCPU machine."""
     per_run = (w["warmup_seconds"] + w["duration_seconds"]) * scale
     if w["kind"] == "catch_up":
-        backlog = backlog_bytes or w["backlog_bytes"]
+        backlog = backlog_for(w, backlog_cap)
         return 10 + backlog / 100e6 + w["runs"] * (2 + backlog / 200e6)
     if w["kind"] == "many_partitions":
         return w["runs"] * (per_run + w["settle_seconds"] + 5)
     return w["runs"] * (per_run + 2)
 
 
-def plan(workloads, variants, args, backlog_bytes):
+def plan(workloads, variants, args, backlog_cap):
     """(variant, workload) pairs to run, and the duration scale that fits the budget."""
     pairs = [(v, w) for v in variants for w in workloads if v["role"] in w["systems"]]
     fixed = 40 + 8 * len(variants)  # references, start-up, probes
 
     def total(scale):
-        return fixed + sum(estimate_seconds(w, scale, backlog_bytes) for _, w in pairs)
+        return fixed + sum(estimate_seconds(w, scale, backlog_cap) for _, w in pairs)
 
     scale = 1.0
     while total(scale) > args.budget_seconds and scale > 0.4:
@@ -355,7 +371,8 @@ def plan(workloads, variants, args, backlog_bytes):
 
 
 def choose_backlog(args, data_root, workloads):
-    """The catch-up backlog: the workload's 2 GiB unless the disk or memory is short."""
+    """The cap on catch-up backlogs: the largest workload's backlog (2 GiB) unless the disk or
+    memory is short; each catch-up workload builds its own backlog up to this cap."""
     wanted = max([w["backlog_bytes"] for w in workloads if w["kind"] == "catch_up"] or [0])
     free_disk = shutil.disk_usage(data_root).free
     with open("/proc/meminfo") as f:
@@ -371,8 +388,8 @@ def choose_backlog(args, data_root, workloads):
     return backlog, note
 
 
-def run_workload(variant, server, w, args, scale, backlog_bytes, out_dir, deadline):
-    estimate = estimate_seconds(w, scale, backlog_bytes)
+def run_workload(variant, server, w, args, scale, backlog_cap, out_dir, deadline):
+    estimate = estimate_seconds(w, scale, backlog_cap)
     if time.monotonic() + estimate > deadline:
         return {"status": "skipped", "error": "time budget exhausted"}
     out_path = os.path.join(out_dir, f"{variant['id']}-{w['name']}.json")
@@ -382,8 +399,8 @@ def run_workload(variant, server, w, args, scale, backlog_bytes, out_dir, deadli
             "--duration-scale", str(scale)]
     if args.quick:
         argv.append("--quick")
-    if w["kind"] == "catch_up" and backlog_bytes:
-        argv += ["--backlog-bytes", str(backlog_bytes)]
+    if w["kind"] == "catch_up" and backlog_for(w, backlog_cap) < w["backlog_bytes"]:
+        argv += ["--backlog-bytes", str(backlog_for(w, backlog_cap))]
     log(f"  {w['name']} (about {estimate:.0f} s)")
     started = time.monotonic()
     profiler = Profiler.start(variant, server, w, args, scale, out_dir)
@@ -438,6 +455,14 @@ class Profiler:
         return cls(process, data_path)
 
     def finish(self):
+        # The workload is over: a profile still waiting for its start would only sample an idle
+        # broker, and a recording one has what there was to see. SIGINT stops both (perf
+        # writes its data file first), so a short workload is not kept waiting for them.
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -465,7 +490,7 @@ class Profiler:
         return top[:20] or None
 
 
-def run_variant(variant, pairs, args, scale, backlog_bytes, data_root, out_dir, deadline):
+def run_variant(variant, pairs, args, scale, backlog_cap, data_root, out_dir, deadline):
     result = dict(variant)
     result.update({"status": "ok", "workloads": {}})
     mine = [w for v, w in pairs if v is variant]
@@ -520,7 +545,7 @@ def run_variant(variant, pairs, args, scale, backlog_bytes, data_root, out_dir, 
             if variant["driver"] == "redis":
                 redis_flushall(server.port)
             result["workloads"][w["name"]] = run_workload(variant, server, w, args, scale,
-                                                          backlog_bytes, out_dir, deadline)
+                                                          backlog_cap, out_dir, deadline)
         result["peak_rss_bytes"] = proc_status_bytes(server.pid, "VmHWM")
         if server.process.poll() is not None:
             result.update({"status": "error", "error": "the server exited during the run",
@@ -545,6 +570,43 @@ def merge_into(path, fresh):
     for system in by_id.values():
         system["remeasured_at"] = fresh["started_at"]
     merged["systems"] = [by_id.pop(s["id"], s) for s in merged["systems"]] + list(by_id.values())
+    return merged
+
+
+def merge_workloads_into(path, fresh):
+    """The results in `path` with the freshly measured workloads added or replacing theirs,
+    system by system (--merge --workloads: adding a workload, or re-measuring one, without
+    re-running the rest). Everything else stays as it was; each merged workload result says
+    when it was measured, at what duration scale and machine load, and `merges` lists the
+    merges."""
+    with open(path) as f:
+        merged = json.load(f)
+    names = [w["name"] for w in fresh["workloads"]]
+    definitions = {w["name"]: w for w in fresh["workloads"]}
+    kept = [definitions.pop(w["name"], w) for w in merged["workloads"]]
+    merged["workloads"] = kept + list(definitions.values())
+    merged["workloads"].sort(key=lambda w: KIND_ORDER.index(w["kind"]))
+    old_systems = {s["id"]: s for s in merged["systems"]}
+    for system in fresh["systems"]:
+        if system.get("status") == "skipped" and not system.get("workloads"):
+            continue  # none of the merged workloads runs on it
+        old = old_systems.get(system["id"])
+        if old is None:
+            merged["systems"].append(system)
+            continue
+        for name, result in system.get("workloads", {}).items():
+            result["measured_at"] = fresh["started_at"]
+            result["duration_scale"] = fresh.get("duration_scale")
+            result["load_average_before"] = system.get("load_average_before")
+            old.setdefault("workloads", {})[name] = result
+        if system.get("status") != "ok" and old.get("status") == "ok":
+            old["merge_error"] = f"{system.get('status')}: {system.get('error', '')}"
+    merged.setdefault("merges", []).append({
+        "at": fresh["started_at"], "workloads": names,
+        "systems": [s["id"] for s in fresh["systems"]],
+        "duration_scale": fresh.get("duration_scale"), "quick": fresh.get("quick"),
+        "load_average_at_start": fresh.get("machine", {}).get("load_average_at_start"),
+        "wall_seconds": fresh.get("wall_seconds")})
     return merged
 
 
@@ -587,8 +649,11 @@ def main():
     parser.add_argument("--cairn", help="the cairn binary (default: found in --build-dir)")
     parser.add_argument("--only", help="comma-separated variant ids (cairn,nats,nats-sync,"
                                        "redis,redis-always)")
+    parser.add_argument("--workloads", help="comma-separated workload names to run, fnmatch "
+                                            "patterns allowed (default: every workload file)")
     parser.add_argument("--merge", action="store_true",
-                        help="replace only the measured systems in an existing --out file")
+                        help="replace only the measured systems in an existing --out file; with "
+                             "--workloads, only those workloads of those systems")
     parser.add_argument("--plan-only", action="store_true",
                         help="print what would run and the time estimates, run nothing")
     parser.add_argument("--no-profile", action="store_true",
@@ -611,7 +676,8 @@ def main():
     results = {"started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick,
                "machine": machine_info(args.data_root), "systems": []}
     runs = 1 if args.quick else 3
-    if not args.plan_only:
+    # A merge keeps the references of the file it merges into.
+    if not (args.plan_only or args.merge):
         log("physical references")
         results["loopback_tcp"] = measure_loopback_tcp(runs, 1 if args.quick else 3)
         results["disk_write_fdatasync"] = measure_disk(runs, 64 * MIB if args.quick
@@ -626,8 +692,8 @@ def main():
     log(f"{len(pairs)} workload runs, duration scale {scale}, about {estimate:.0f} s")
     if args.plan_only:
         for v, w in pairs:
-            backlog_for = 0 if args.quick else backlog
-            log(f"  {v['id']:13} {w['name']:28} ~{estimate_seconds(w, scale, backlog_for):.0f} s")
+            cap = 0 if args.quick else backlog
+            log(f"  {v['id']:13} {w['name']:28} ~{estimate_seconds(w, scale, cap):.0f} s")
         return
     results.update({"duration_scale": scale, "backlog_bytes": backlog,
                     "backlog_note": backlog_note,
@@ -661,7 +727,8 @@ def main():
             page_cache.remove()
     results["wall_seconds"] = time.monotonic() - START
     if args.merge:
-        results = merge_into(args.out, results)
+        results = (merge_workloads_into(args.out, results) if args.workloads
+                   else merge_into(args.out, results))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
