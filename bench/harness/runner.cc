@@ -709,6 +709,7 @@ json workload_json(const Workload& w) {
               {"systems", w.systems},
               {"kafka_producer", w.kafka_producer},
               {"kafka_consumer", w.kafka_consumer},
+              {"compare_with", w.compare_with},
               {"transactional",
                w.transactional ? json{{"commit_interval_ms", w.transactional->commit_interval_ms}}
                                : json(nullptr)}};

@@ -173,10 +173,10 @@ Status apply_transactional(const YAML::Node& node, Workload& w) {
 }
 
 Status apply_field(const std::string& key, const YAML::Node& value, Workload& w) {
-  if (key == "name" || key == "description") {
+  if (key == "name" || key == "description" || key == "compare_with") {
     auto text = scalar<std::string>(value, key);
     if (!text.ok()) return text.status();
-    (key == "name" ? w.name : w.description) = *text;
+    (key == "name" ? w.name : key == "description" ? w.description : w.compare_with) = *text;
     return Status();
   }
   if (key == "kind" || key == "acks" || key == "partitioning") {
@@ -221,6 +221,8 @@ Status apply_fields(const YAML::Node& node, Workload& w, bool top_level) {
 
 Status validate(const Workload& w) {
   if (w.name.empty()) return invalid("workload: 'name' is required");
+  if (w.compare_with == w.name)
+    return invalid("workload: 'compare_with' names the workload itself");
   const bool needs_rate =
       w.kind == WorkloadKind::fixed_rate_latency || w.kind == WorkloadKind::many_partitions;
   if (needs_rate && w.rate_bytes_per_second == 0) {

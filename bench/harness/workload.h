@@ -62,6 +62,10 @@ struct Workload {
   // max_rate_produce: only messages of committed transactions count. catch_up: the backlog is
   // written in transactions.
   std::optional<TransactionSettings> transactional;
+  // The name of the workload this one is measured against (its reference: same settings but
+  // one). bench/run.py alternates their runs, so that both see the same machine, and the docs
+  // show the ratio of the two.
+  std::string compare_with;
 
   double messages_per_second() const {
     return static_cast<double>(rate_bytes_per_second) / static_cast<double>(message_bytes);

@@ -163,6 +163,18 @@ TEST(ParseWorkload, TransactionalRejectsUnknownKeysAndBadIntervals) {
   EXPECT_TRUE(parse_workload(base + "transactional: {commit_interval_ms: 60000}\n", false).ok());
 }
 
+TEST(ParseWorkload, CompareWithNamesAnotherWorkload) {
+  const std::string base = "name: x\nkind: max_rate_produce\nsystems: [cairn]\n";
+  auto plain = parse_workload(base, false);
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->compare_with, "");
+  auto w = parse_workload(base + "compare_with: y\n", false);
+  ASSERT_TRUE(w.ok()) << w.status().to_string();
+  EXPECT_EQ(w->compare_with, "y");
+  EXPECT_FALSE(parse_workload(base + "compare_with: x\n", false).ok());
+  EXPECT_FALSE(parse_workload(base + "compare_with: [y]\n", false).ok());
+}
+
 TEST(ParseWorkload, MalformedYamlIsAnErrorNotACrash) {
   EXPECT_FALSE(parse_workload("name: [unclosed\n", false).ok());
   EXPECT_FALSE(parse_workload("- just\n- a list\n", false).ok());
