@@ -388,22 +388,26 @@ def choose_backlog(args, data_root, workloads):
     return backlog, note
 
 
-def run_workload(variant, server, w, args, scale, backlog_cap, out_dir, deadline):
-    estimate = estimate_seconds(w, scale, backlog_cap)
+def run_workload(variant, server, w, args, scale, backlog_cap, out_dir, deadline, run=None):
+    """One harness call for `w`: all its runs, or with `run` (0, 1, ...) that one run alone."""
+    estimate = estimate_seconds(w if run is None else dict(w, runs=1), scale, backlog_cap)
     if time.monotonic() + estimate > deadline:
         return {"status": "skipped", "error": "time budget exhausted"}
-    out_path = os.path.join(out_dir, f"{variant['id']}-{w['name']}.json")
+    suffix = "" if run is None else f"-{run}"
+    out_path = os.path.join(out_dir, f"{variant['id']}-{w['name']}{suffix}.json")
     argv = [args.harness, "run", "--system", variant["driver"], "--address",
             f"127.0.0.1:{server.port}", "--workload", w["path"], "--broker-pid", str(server.pid),
             "--label", variant["label"], "--out", out_path,
             "--duration-scale", str(scale)]
     if args.quick:
         argv.append("--quick")
+    if run is not None:
+        argv += ["--runs", "1"]
     if w["kind"] == "catch_up" and backlog_for(w, backlog_cap) < w["backlog_bytes"]:
         argv += ["--backlog-bytes", str(backlog_for(w, backlog_cap))]
-    log(f"  {w['name']} (about {estimate:.0f} s)")
+    log(f"  {w['name']}{'' if run is None else f' run {run + 1}'} (about {estimate:.0f} s)")
     started = time.monotonic()
-    profiler = Profiler.start(variant, server, w, args, scale, out_dir)
+    profiler = Profiler.start(variant, server, w, args, scale, out_dir) if not run else None
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=estimate * 2 + 120)
         stderr = out.stderr
@@ -425,6 +429,50 @@ def run_workload(variant, server, w, args, scale, backlog_cap, out_dir, deadline
     if result.get("status") != "ok":
         log(f"    error: {result.get('error')}")
     return result
+
+
+def schedule(workloads):
+    """The workloads in running order as (workload, partner) pairs. A workload that another
+    one is compared with (its compare_with) runs together with it, in its own place; partner
+    is None for the others."""
+    names = {w["name"] for w in workloads}
+    partners = {w["compare_with"]: w for w in workloads if w.get("compare_with") in names}
+    return [(w, partners.get(w["name"])) for w in workloads
+            if w.get("compare_with") not in names]
+
+
+def combine_runs(parts, partner_name):
+    """One workload's result from its one-run harness calls (run_pair)."""
+    ok = [p for p in parts if p.get("status") == "ok"]
+    if not ok:
+        return parts[0]
+    out = dict(ok[0])
+    out["runs"] = [run for p in ok for run in p["runs"]]
+    out["wall_seconds"] = sum(p.get("wall_seconds", 0) for p in parts)
+    out["interleaved_with"] = partner_name
+    if "fill" in out:
+        out["fills"] = [p["fill"] for p in ok]
+    failed = [p.get("error", p.get("status")) for p in parts if p.get("status") != "ok"]
+    if failed:
+        out["run_errors"] = failed
+    return out
+
+
+def run_pair(variant, server, reference, compared, args, scale, backlog_cap, out_dir,
+             deadline):
+    """A workload and its reference (compare_with), one run at a time, alternately, so that
+    a machine busy with something else for a while slows both alike rather than one of them.
+    A catch-up workload builds a fresh backlog for each run then."""
+    parts = {reference["name"]: [], compared["name"]: []}
+    for run in range(max(reference["runs"], compared["runs"])):
+        for w in (reference, compared):
+            if run < w["runs"] and server.process.poll() is None:
+                parts[w["name"]].append(run_workload(variant, server, w, args, scale,
+                                                     backlog_cap, out_dir, deadline, run))
+    other = {reference["name"]: compared["name"], compared["name"]: reference["name"]}
+    return {name: (combine_runs(results, other[name]) if results else
+                   {"status": "skipped", "error": "the server had exited"})
+            for name, results in parts.items()}
 
 
 class Profiler:
@@ -537,13 +585,18 @@ def run_variant(variant, pairs, args, scale, backlog_cap, data_root, out_dir, de
                                "server_log_tail": tail(server.log_path)})
                 log(f"  cairn: not yet able to produce: {probe.stderr.strip()[-300:]}")
                 return result
-        for w in mine:
+        for w, partner in schedule(mine):
             if server.process.poll() is not None:
-                result["workloads"][w["name"]] = {"status": "skipped",
-                                                  "error": "the server had exited"}
+                for name in [w["name"]] + ([partner["name"]] if partner else []):
+                    result["workloads"][name] = {"status": "skipped",
+                                                 "error": "the server had exited"}
                 continue
             if variant["driver"] == "redis":
                 redis_flushall(server.port)
+            if partner is not None:
+                result["workloads"].update(run_pair(variant, server, w, partner, args, scale,
+                                                    backlog_cap, out_dir, deadline))
+                continue
             result["workloads"][w["name"]] = run_workload(variant, server, w, args, scale,
                                                           backlog_cap, out_dir, deadline)
         result["peak_rss_bytes"] = proc_status_bytes(server.pid, "VmHWM")
