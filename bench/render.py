@@ -10,8 +10,10 @@ import json
 import os
 import sys
 
-from render_support import (MIB, count, median_of, mib, missing_line, mb, ms, path, ratio,
-                            rows_for, sentence, stats, system_row, table, with_range)
+from render_support import (MIB, check, count, median_of, mib, missing_line, mb, ms, path,
+                            ratio, rows_for, sentence, stats, system_row, table, with_range)
+from render_transactions import (compared_names, section_transactions, transactions_chart_rows,
+                                 transactions_goal_rows, transactions_held_back)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEPT_SECTION = "## Storage engine"
@@ -147,7 +149,9 @@ def section_catch_up(results, workload, chart):
                       with_range(rate, mb), ratio(rate[0] if rate else None, tcp),
                       with_range(row.values("bytes_per_second_from_subscribe"), mb),
                       mb(fill) if fill else "–"] + row.broker_cells() + [row.client_cpu_cell()])
-    backlog = results.get("backlog_bytes") or workload["backlog_bytes"]
+    built = [path(r.result, "workload", "backlog_bytes") for r in rows_for(results, workload)
+             if r.result]
+    backlog = max([b for b in built if b] or [workload["backlog_bytes"]])
     text = (f"## Consumer catch-up\n\n{sentence(workload['description'])}. The backlog "
             f"({backlog / MIB:,.0f} MiB) is built once, then {workload['runs']} fresh consumers "
             "each read it from the start; read MB/s runs from the first message to the last. "
@@ -191,7 +195,12 @@ def section_partitions(results, workload, chart):
 # ---------------------------------------------------------------- goals
 
 def find_workload(results, kind, **match):
+    """The first workload of `kind` with the `match` fields, leaving out the workloads of a
+    comparison (section_transactions shows those)."""
+    compared = compared_names(results)
     for w in results["workloads"]:
+        if w["name"] in compared:
+            continue
         if w["kind"] == kind and all(w.get(k) == v for k, v in match.items()):
             return w
     return None
@@ -219,11 +228,6 @@ def section_goals(results):
             idle = system.get("idle_rss_bytes")
     per_1000 = median_of(cairn["5"], "rss_per_1000_partitions_bytes")
 
-    def check(value, target, at_most=False):
-        if value is None or target is None:
-            return "pending"
-        return "met" if (value <= target if at_most else value >= target) else "not met"
-
     rows = [
         ["acks=1 produce ≥ 0.5 × loopback TCP", mb(acks_one) + " MB/s" if acks_one else "–",
          ratio(acks_one, tcp), check(acks_one, tcp and 0.5 * tcp)],
@@ -246,7 +250,7 @@ def section_goals(results):
         ["≤ 2 MiB more RSS per 1,000 idle partitions",
          f"{mib(per_1000)} MiB" if per_1000 is not None else "–", "",
          check(per_1000, 2 * MIB, at_most=True)],
-    ]
+    ] + transactions_goal_rows(results)
     cairn_system = next((s for s in results["systems"] if s["id"] == "cairn"), None)
     text = "## Cairn's goals\n\n"
     if cairn_system is None or cairn_system.get("status") != "ok":
@@ -308,6 +312,7 @@ def section_held_back(results):
                      f"(runs: {runs} MiB), about {per_1000 / 1000 / 1024:.1f} KiB per partition: "
                      "its Log and active segment with three open files, the in-memory indexes, "
                      "producer state and the partition's entry in the shard's tables.")
+    lines += transactions_held_back(results)
     if not lines:
         return ""
     return ("## What holds Cairn back\n\nThe load generator runs on the same vCPUs as the broker, "
@@ -405,15 +410,16 @@ def draw_charts(results, chart_dir):
     def out(name):
         return os.path.join(chart_dir, name)
 
-    group = [w for w in results["workloads"]
-             if w["kind"] == "max_rate_produce" and w["message_bytes"] == 1024]
+    compared = compared_names(results)
+    group = [w for w in results["workloads"] if w["name"] not in compared
+             and w["kind"] == "max_rate_produce" and w["message_bytes"] == 1024]
     if group and bar_chart(plt, out("produce-1kb.png"), produce_group_rows(results, group),
                            ["bytes_per_second"], 1e6, "MB/s (median, whiskers min–max)",
                            "Max-rate produce, 1 KiB messages",
                            [(tcp, "loopback TCP"), (disk, "disk fdatasync")]):
         drawn["produce-1kb"] = "produce-1kb.png"
-    small = [w for w in results["workloads"]
-             if w["kind"] == "max_rate_produce" and w["message_bytes"] < 1024]
+    small = [w for w in results["workloads"] if w["name"] not in compared
+             and w["kind"] == "max_rate_produce" and w["message_bytes"] < 1024]
     if small and bar_chart(plt, out("produce-100b.png"), produce_group_rows(results, small),
                            ["messages_per_second"], 1e3, "thousand messages/s",
                            "Max-rate produce, 100-byte messages"):
@@ -431,6 +437,10 @@ def draw_charts(results, chart_dir):
                         ["rss_per_1000_partitions_bytes"], MIB, "MiB of RSS per 1,000 partitions",
                         "Memory per 1,000 idle partitions"):
         drawn["partitions"] = "partitions.png"
+    if bar_chart(plt, out("transactions.png"), transactions_chart_rows(results),
+                 ["bytes_per_second"], 1e6, "MB/s (median, whiskers min–max)",
+                 "Cairn: transactions beside their references"):
+        drawn["transactions"] = "transactions.png"
     return drawn
 
 
@@ -498,7 +508,19 @@ def section_method(results):
 - Reproduce: `make bench` (about 15 minutes after the build); a short development run:
   `BENCH_QUICK=1 scripts/run-bench.sh` (writes under build/bench-data/, not here). Systems
   marked re-measured were run again with `bench/run.py --only ... --merge` after a harness
-  fix, at a different machine load than the rest."""
+  fix, at a different machine load than the rest.""" + merges_lines(results)
+
+
+def merges_lines(results):
+    """One Method bullet per `bench/run.py --workloads ... --merge` folded into these results."""
+    lines = ""
+    for merge in results.get("merges", []):
+        load = " / ".join(merge.get("load_average_at_start") or []) or "?"
+        lines += (f"\n- Added {merge['at']}: {', '.join(merge['workloads'])} on "
+                  f"{', '.join(merge['systems'])}, measured then with `bench/run.py --only "
+                  f"{','.join(merge['systems'])} --workloads ... --merge` (durations scaled by "
+                  f"{merge.get('duration_scale') or 1:g}, load average at its start {load}).")
+    return lines
 
 
 def kept_section(doc_path):
@@ -521,9 +543,10 @@ def kept_section(doc_path):
 def render(results, chart_dir, doc_path):
     charts = draw_charts(results, chart_dir)
     workloads = results["workloads"]
-    produce_1k = [w for w in workloads
+    plain = [w for w in workloads if w["name"] not in compared_names(results)]
+    produce_1k = [w for w in plain
                   if w["kind"] == "max_rate_produce" and w["message_bytes"] == 1024]
-    produce_small = [w for w in workloads
+    produce_small = [w for w in plain
                      if w["kind"] == "max_rate_produce" and w["message_bytes"] < 1024]
     parts = ["# Benchmarks\n\n*Generated by `make bench` (bench/run.py, bench/render.py); edit "
              "the scripts, not this page. Medians of " +
@@ -546,6 +569,9 @@ def render(results, chart_dir, doc_path):
     w4 = find_workload(results, "catch_up")
     if w4:
         parts.append(section_catch_up(results, w4, charts.get("catch-up")))
+    transactions = section_transactions(results, charts.get("transactions"))
+    if transactions:
+        parts.append(transactions)
     w5 = find_workload(results, "many_partitions")
     if w5:
         parts.append(section_partitions(results, w5, charts.get("partitions")))

@@ -147,3 +147,9 @@ def median_of(row, *keys):
         return None
     triple = row.values(*keys)
     return triple[0] if triple else None
+
+
+def check(value, target, at_most=False):
+    if value is None or target is None:
+        return "pending"
+    return "met" if (value <= target if at_most else value >= target) else "not met"
