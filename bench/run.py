@@ -538,6 +538,25 @@ class Profiler:
         return top[:20] or None
 
 
+def run_workloads(variant, server, workloads, args, scale, backlog_cap, out_dir, deadline):
+    """Runs `workloads` on the started server, a compared pair together; {name: result}."""
+    results = {}
+    for w, partner in schedule(workloads):
+        if server.process.poll() is not None:
+            for name in [w["name"]] + ([partner["name"]] if partner else []):
+                results[name] = {"status": "skipped", "error": "the server had exited"}
+            continue
+        if variant["driver"] == "redis":
+            redis_flushall(server.port)
+        if partner is not None:
+            results.update(run_pair(variant, server, w, partner, args, scale, backlog_cap,
+                                    out_dir, deadline))
+            continue
+        results[w["name"]] = run_workload(variant, server, w, args, scale, backlog_cap, out_dir,
+                                          deadline)
+    return results
+
+
 def run_variant(variant, pairs, args, scale, backlog_cap, data_root, out_dir, deadline):
     result = dict(variant)
     result.update({"status": "ok", "workloads": {}})
@@ -585,20 +604,8 @@ def run_variant(variant, pairs, args, scale, backlog_cap, data_root, out_dir, de
                                "server_log_tail": tail(server.log_path)})
                 log(f"  cairn: not yet able to produce: {probe.stderr.strip()[-300:]}")
                 return result
-        for w, partner in schedule(mine):
-            if server.process.poll() is not None:
-                for name in [w["name"]] + ([partner["name"]] if partner else []):
-                    result["workloads"][name] = {"status": "skipped",
-                                                 "error": "the server had exited"}
-                continue
-            if variant["driver"] == "redis":
-                redis_flushall(server.port)
-            if partner is not None:
-                result["workloads"].update(run_pair(variant, server, w, partner, args, scale,
-                                                    backlog_cap, out_dir, deadline))
-                continue
-            result["workloads"][w["name"]] = run_workload(variant, server, w, args, scale,
-                                                          backlog_cap, out_dir, deadline)
+        result["workloads"] = run_workloads(variant, server, mine, args, scale, backlog_cap,
+                                            out_dir, deadline)
         result["peak_rss_bytes"] = proc_status_bytes(server.pid, "VmHWM")
         if server.process.poll() is not None:
             result.update({"status": "error", "error": "the server exited during the run",
@@ -691,7 +698,7 @@ def machine_info(data_root):
     return info
 
 
-def main():
+def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="development run: the workloads' quick: settings, 1 run each")
@@ -716,7 +723,11 @@ def main():
                              " quick runs never fill it)")
     parser.add_argument("--data-root", default=os.path.join(ROOT, "build/bench-data"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs/bench/results.json"))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main():
+    args = parse_arguments()
     args.harness = args.harness or find_binary(args.build_dir, ["bench/harness/cairn-bench",
                                                                 "cairn-bench"])
     args.cairn = args.cairn or find_binary(args.build_dir, ["cairn", "src/main/cairn"])
