@@ -8,138 +8,15 @@ by the storage engine's own benchmark, bench/storage) is kept as it is.
 import argparse
 import json
 import os
-import statistics
 import sys
+
+from render_support import (MIB, check, count, median_of, mib, missing_line, mb, ms, path,
+                            ratio, rows_for, sentence, stats, system_row, table, with_range)
+from render_transactions import (compared_names, section_transactions, transactions_chart_rows,
+                                 transactions_goal_rows, transactions_held_back)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEPT_SECTION = "## Storage engine"
-MIB = 1024 * 1024
-
-
-# ---------------------------------------------------------------- numbers
-
-def stats(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return None
-    return statistics.median(values), min(values), max(values)
-
-
-def mb(value):
-    mbps = value / 1e6
-    return f"{mbps:,.0f}" if mbps >= 100 else f"{mbps:,.1f}" if mbps >= 1 else f"{mbps:.2f}"
-
-
-def count(value):
-    if value >= 1e6:
-        return f"{value / 1e6:.2f} M"
-    if value >= 1e3:
-        return f"{value / 1e3:.0f} k"
-    return f"{value:.0f}"
-
-
-def ms(value_us):
-    value = value_us / 1000
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value >= 1 else f"{value:.2f}"
-
-
-def sentence(text):
-    return text[:1].upper() + text[1:]
-
-
-def mib(value):
-    return f"{value / MIB:,.1f}"
-
-
-def with_range(triple, fmt):
-    if triple is None:
-        return "–"
-    median, low, high = triple
-    if fmt(low) == fmt(high):
-        return fmt(median)
-    return f"{fmt(median)} ({fmt(low)}–{fmt(high)})"
-
-
-def ratio(value, reference):
-    if value is None or not reference:
-        return "–"
-    return f"{value / reference:.2f}×"
-
-
-def good_runs(result):
-    if not result or result.get("status") != "ok":
-        return []
-    return [r for r in result.get("runs", []) if "error" not in r]
-
-
-def path(run, *keys):
-    for key in keys:
-        if not isinstance(run, dict) or key not in run:
-            return None
-        run = run[key]
-    return run
-
-
-# ---------------------------------------------------------------- rows
-
-class Row:
-    """One system's result for one workload, or why there is none."""
-
-    def __init__(self, system, workload, label=None):
-        self.system = system
-        self.workload = workload
-        self.label = label or system["label"]
-        self.result = system.get("workloads", {}).get(workload["name"])
-        self.runs = good_runs(self.result)
-
-    def missing(self):
-        if self.system.get("status") not in ("ok", None):
-            reason = self.system["status"]
-            if self.system.get("error") and not reason.startswith("cairn"):
-                reason += f": {self.system['error']}"
-            return reason
-        if self.result is None:
-            return "not run"
-        if self.result.get("status") != "ok":
-            return f"{self.result.get('status')}: {self.result.get('error', '')}"[:160]
-        if not self.runs:
-            return "no successful run"
-        return None
-
-    def values(self, *keys):
-        return stats([path(r, *keys) for r in self.runs])
-
-    def durability(self):
-        if self.system["id"] == "cairn":
-            return ("acks=all: fsync before ack" if self.workload["acks"] == "all"
-                    else "acks=1: ack before fsync")
-        return self.system.get("durability_short", "")
-
-    def client_cpu_cell(self):
-        return with_range(self.values("client_cpu_seconds_per_gb"), lambda v: f"{v:.1f}")
-
-    def broker_cells(self):
-        return [with_range(self.values("broker", "cpu_seconds_per_gb"), lambda v: f"{v:.1f}"),
-                with_range(self.values("broker", "rss_peak_bytes"), mib)]
-
-
-def rows_for(results, workload):
-    rows = []
-    for system in results["systems"]:
-        if system["role"] not in workload["systems"]:
-            continue
-        rows.append(Row(system, workload))
-    return rows
-
-
-def table(header, lines):
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in line) + " |" for line in lines]
-    return "\n".join(out)
-
-
-def missing_line(row, width):
-    return [row.label, row.durability(), f"*{row.missing()}*"] + ["–"] * (width - 3)
 
 
 # ---------------------------------------------------------------- sections
@@ -272,7 +149,9 @@ def section_catch_up(results, workload, chart):
                       with_range(rate, mb), ratio(rate[0] if rate else None, tcp),
                       with_range(row.values("bytes_per_second_from_subscribe"), mb),
                       mb(fill) if fill else "–"] + row.broker_cells() + [row.client_cpu_cell()])
-    backlog = results.get("backlog_bytes") or workload["backlog_bytes"]
+    built = [path(r.result, "workload", "backlog_bytes") for r in rows_for(results, workload)
+             if r.result]
+    backlog = max([b for b in built if b] or [workload["backlog_bytes"]])
     text = (f"## Consumer catch-up\n\n{sentence(workload['description'])}. The backlog "
             f"({backlog / MIB:,.0f} MiB) is built once, then {workload['runs']} fresh consumers "
             "each read it from the start; read MB/s runs from the first message to the last. "
@@ -316,26 +195,15 @@ def section_partitions(results, workload, chart):
 # ---------------------------------------------------------------- goals
 
 def find_workload(results, kind, **match):
+    """The first workload of `kind` with the `match` fields, leaving out the workloads of a
+    comparison (section_transactions shows those)."""
+    compared = compared_names(results)
     for w in results["workloads"]:
+        if w["name"] in compared:
+            continue
         if w["kind"] == kind and all(w.get(k) == v for k, v in match.items()):
             return w
     return None
-
-
-def system_row(results, system_id, workload):
-    if workload is None:
-        return None
-    for system in results["systems"]:
-        if system["id"] == system_id:
-            return Row(system, workload)
-    return None
-
-
-def median_of(row, *keys):
-    if row is None or row.missing():
-        return None
-    triple = row.values(*keys)
-    return triple[0] if triple else None
 
 
 def section_goals(results):
@@ -360,11 +228,6 @@ def section_goals(results):
             idle = system.get("idle_rss_bytes")
     per_1000 = median_of(cairn["5"], "rss_per_1000_partitions_bytes")
 
-    def check(value, target, at_most=False):
-        if value is None or target is None:
-            return "pending"
-        return "met" if (value <= target if at_most else value >= target) else "not met"
-
     rows = [
         ["acks=1 produce ≥ 0.5 × loopback TCP", mb(acks_one) + " MB/s" if acks_one else "–",
          ratio(acks_one, tcp), check(acks_one, tcp and 0.5 * tcp)],
@@ -387,7 +250,7 @@ def section_goals(results):
         ["≤ 2 MiB more RSS per 1,000 idle partitions",
          f"{mib(per_1000)} MiB" if per_1000 is not None else "–", "",
          check(per_1000, 2 * MIB, at_most=True)],
-    ]
+    ] + transactions_goal_rows(results)
     cairn_system = next((s for s in results["systems"] if s["id"] == "cairn"), None)
     text = "## Cairn's goals\n\n"
     if cairn_system is None or cairn_system.get("status") != "ok":
@@ -449,6 +312,7 @@ def section_held_back(results):
                      f"(runs: {runs} MiB), about {per_1000 / 1000 / 1024:.1f} KiB per partition: "
                      "its Log and active segment with three open files, the in-memory indexes, "
                      "producer state and the partition's entry in the shard's tables.")
+    lines += transactions_held_back(results)
     if not lines:
         return ""
     return ("## What holds Cairn back\n\nThe load generator runs on the same vCPUs as the broker, "
@@ -546,15 +410,16 @@ def draw_charts(results, chart_dir):
     def out(name):
         return os.path.join(chart_dir, name)
 
-    group = [w for w in results["workloads"]
-             if w["kind"] == "max_rate_produce" and w["message_bytes"] == 1024]
+    compared = compared_names(results)
+    group = [w for w in results["workloads"] if w["name"] not in compared
+             and w["kind"] == "max_rate_produce" and w["message_bytes"] == 1024]
     if group and bar_chart(plt, out("produce-1kb.png"), produce_group_rows(results, group),
                            ["bytes_per_second"], 1e6, "MB/s (median, whiskers min–max)",
                            "Max-rate produce, 1 KiB messages",
                            [(tcp, "loopback TCP"), (disk, "disk fdatasync")]):
         drawn["produce-1kb"] = "produce-1kb.png"
-    small = [w for w in results["workloads"]
-             if w["kind"] == "max_rate_produce" and w["message_bytes"] < 1024]
+    small = [w for w in results["workloads"] if w["name"] not in compared
+             and w["kind"] == "max_rate_produce" and w["message_bytes"] < 1024]
     if small and bar_chart(plt, out("produce-100b.png"), produce_group_rows(results, small),
                            ["messages_per_second"], 1e3, "thousand messages/s",
                            "Max-rate produce, 100-byte messages"):
@@ -572,6 +437,10 @@ def draw_charts(results, chart_dir):
                         ["rss_per_1000_partitions_bytes"], MIB, "MiB of RSS per 1,000 partitions",
                         "Memory per 1,000 idle partitions"):
         drawn["partitions"] = "partitions.png"
+    if bar_chart(plt, out("transactions.png"), transactions_chart_rows(results),
+                 ["bytes_per_second"], 1e6, "MB/s (median, whiskers min–max)",
+                 "Cairn: transactions beside their references"):
+        drawn["transactions"] = "transactions.png"
     return drawn
 
 
@@ -639,7 +508,19 @@ def section_method(results):
 - Reproduce: `make bench` (about 15 minutes after the build); a short development run:
   `BENCH_QUICK=1 scripts/run-bench.sh` (writes under build/bench-data/, not here). Systems
   marked re-measured were run again with `bench/run.py --only ... --merge` after a harness
-  fix, at a different machine load than the rest."""
+  fix, at a different machine load than the rest.""" + merges_lines(results)
+
+
+def merges_lines(results):
+    """One Method bullet per `bench/run.py --workloads ... --merge` folded into these results."""
+    lines = ""
+    for merge in results.get("merges", []):
+        load = " / ".join(merge.get("load_average_at_start") or []) or "?"
+        lines += (f"\n- Added {merge['at']}: {', '.join(merge['workloads'])} on "
+                  f"{', '.join(merge['systems'])}, measured then with `bench/run.py --only "
+                  f"{','.join(merge['systems'])} --workloads ... --merge` (durations scaled by "
+                  f"{merge.get('duration_scale') or 1:g}, load average at its start {load}).")
+    return lines
 
 
 def kept_section(doc_path):
@@ -662,9 +543,10 @@ def kept_section(doc_path):
 def render(results, chart_dir, doc_path):
     charts = draw_charts(results, chart_dir)
     workloads = results["workloads"]
-    produce_1k = [w for w in workloads
+    plain = [w for w in workloads if w["name"] not in compared_names(results)]
+    produce_1k = [w for w in plain
                   if w["kind"] == "max_rate_produce" and w["message_bytes"] == 1024]
-    produce_small = [w for w in workloads
+    produce_small = [w for w in plain
                      if w["kind"] == "max_rate_produce" and w["message_bytes"] < 1024]
     parts = ["# Benchmarks\n\n*Generated by `make bench` (bench/run.py, bench/render.py); edit "
              "the scripts, not this page. Medians of " +
@@ -687,6 +569,9 @@ def render(results, chart_dir, doc_path):
     w4 = find_workload(results, "catch_up")
     if w4:
         parts.append(section_catch_up(results, w4, charts.get("catch-up")))
+    transactions = section_transactions(results, charts.get("transactions"))
+    if transactions:
+        parts.append(transactions)
     w5 = find_workload(results, "many_partitions")
     if w5:
         parts.append(section_partitions(results, w5, charts.get("partitions")))

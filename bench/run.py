@@ -12,6 +12,7 @@ Bounded in time: the estimated total is scaled down to fit --budget-seconds, and
 would still run past the deadline is skipped and recorded as skipped.
 """
 import argparse
+import fnmatch
 import glob
 import json
 import os
@@ -318,35 +319,50 @@ def redis_flushall(port):
 # ---------------------------------------------------------------- workloads
 
 def load_workloads(args):
+    """The workload files, in running order; with --workloads, only those whose name matches
+    one of its comma-separated patterns (fnmatch: `max-rate-*,catch-up-2gib`)."""
+    patterns = args.workloads.split(",") if args.workloads else ["*"]
     workloads = []
     for path in sorted(glob.glob(os.path.join(ROOT, "bench", "workloads", "*.yaml"))):
         argv = [args.harness, "describe", "--workload", path] + (["--quick"] if args.quick else [])
         w = run_json(argv, 30)
+        if not any(fnmatch.fnmatchcase(w["name"], p) for p in patterns):
+            continue
         w["path"] = path
         workloads.append(w)
+    if not workloads:
+        sys.exit(f"bench: no workload matches --workloads {args.workloads}")
     workloads.sort(key=lambda w: KIND_ORDER.index(w["kind"]))
     return workloads
 
 
-def estimate_seconds(w, scale, backlog_bytes):
+def backlog_for(w, backlog_cap):
+    """A catch-up workload's backlog: its own, lowered to the cap when the disk or memory is
+    short (0: no cap, as in quick runs)."""
+    if not backlog_cap:
+        return w["backlog_bytes"]
+    return min(w["backlog_bytes"], backlog_cap)
+
+
+def estimate_seconds(w, scale, backlog_cap):
     """Rough wall time of one workload on one system (topic set-up, probes and drains
     included), from the quick runs on a 2-vCPU machine."""
     per_run = (w["warmup_seconds"] + w["duration_seconds"]) * scale
     if w["kind"] == "catch_up":
-        backlog = backlog_bytes or w["backlog_bytes"]
+        backlog = backlog_for(w, backlog_cap)
         return 10 + backlog / 100e6 + w["runs"] * (2 + backlog / 200e6)
     if w["kind"] == "many_partitions":
         return w["runs"] * (per_run + w["settle_seconds"] + 5)
     return w["runs"] * (per_run + 2)
 
 
-def plan(workloads, variants, args, backlog_bytes):
+def plan(workloads, variants, args, backlog_cap):
     """(variant, workload) pairs to run, and the duration scale that fits the budget."""
     pairs = [(v, w) for v in variants for w in workloads if v["role"] in w["systems"]]
     fixed = 40 + 8 * len(variants)  # references, start-up, probes
 
     def total(scale):
-        return fixed + sum(estimate_seconds(w, scale, backlog_bytes) for _, w in pairs)
+        return fixed + sum(estimate_seconds(w, scale, backlog_cap) for _, w in pairs)
 
     scale = 1.0
     while total(scale) > args.budget_seconds and scale > 0.4:
@@ -355,7 +371,8 @@ def plan(workloads, variants, args, backlog_bytes):
 
 
 def choose_backlog(args, data_root, workloads):
-    """The catch-up backlog: the workload's 2 GiB unless the disk or memory is short."""
+    """The cap on catch-up backlogs: the largest workload's backlog (2 GiB) unless the disk or
+    memory is short; each catch-up workload builds its own backlog up to this cap."""
     wanted = max([w["backlog_bytes"] for w in workloads if w["kind"] == "catch_up"] or [0])
     free_disk = shutil.disk_usage(data_root).free
     with open("/proc/meminfo") as f:
@@ -371,22 +388,26 @@ def choose_backlog(args, data_root, workloads):
     return backlog, note
 
 
-def run_workload(variant, server, w, args, scale, backlog_bytes, out_dir, deadline):
-    estimate = estimate_seconds(w, scale, backlog_bytes)
+def run_workload(variant, server, w, args, scale, backlog_cap, out_dir, deadline, run=None):
+    """One harness call for `w`: all its runs, or with `run` (0, 1, ...) that one run alone."""
+    estimate = estimate_seconds(w if run is None else dict(w, runs=1), scale, backlog_cap)
     if time.monotonic() + estimate > deadline:
         return {"status": "skipped", "error": "time budget exhausted"}
-    out_path = os.path.join(out_dir, f"{variant['id']}-{w['name']}.json")
+    suffix = "" if run is None else f"-{run}"
+    out_path = os.path.join(out_dir, f"{variant['id']}-{w['name']}{suffix}.json")
     argv = [args.harness, "run", "--system", variant["driver"], "--address",
             f"127.0.0.1:{server.port}", "--workload", w["path"], "--broker-pid", str(server.pid),
             "--label", variant["label"], "--out", out_path,
             "--duration-scale", str(scale)]
     if args.quick:
         argv.append("--quick")
-    if w["kind"] == "catch_up" and backlog_bytes:
-        argv += ["--backlog-bytes", str(backlog_bytes)]
-    log(f"  {w['name']} (about {estimate:.0f} s)")
+    if run is not None:
+        argv += ["--runs", "1"]
+    if w["kind"] == "catch_up" and backlog_for(w, backlog_cap) < w["backlog_bytes"]:
+        argv += ["--backlog-bytes", str(backlog_for(w, backlog_cap))]
+    log(f"  {w['name']}{'' if run is None else f' run {run + 1}'} (about {estimate:.0f} s)")
     started = time.monotonic()
-    profiler = Profiler.start(variant, server, w, args, scale, out_dir)
+    profiler = Profiler.start(variant, server, w, args, scale, out_dir) if not run else None
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=estimate * 2 + 120)
         stderr = out.stderr
@@ -408,6 +429,50 @@ def run_workload(variant, server, w, args, scale, backlog_bytes, out_dir, deadli
     if result.get("status") != "ok":
         log(f"    error: {result.get('error')}")
     return result
+
+
+def schedule(workloads):
+    """The workloads in running order as (workload, partner) pairs. A workload that another
+    one is compared with (its compare_with) runs together with it, in its own place; partner
+    is None for the others."""
+    names = {w["name"] for w in workloads}
+    partners = {w["compare_with"]: w for w in workloads if w.get("compare_with") in names}
+    return [(w, partners.get(w["name"])) for w in workloads
+            if w.get("compare_with") not in names]
+
+
+def combine_runs(parts, partner_name):
+    """One workload's result from its one-run harness calls (run_pair)."""
+    ok = [p for p in parts if p.get("status") == "ok"]
+    if not ok:
+        return parts[0]
+    out = dict(ok[0])
+    out["runs"] = [run for p in ok for run in p["runs"]]
+    out["wall_seconds"] = sum(p.get("wall_seconds", 0) for p in parts)
+    out["interleaved_with"] = partner_name
+    if "fill" in out:
+        out["fills"] = [p["fill"] for p in ok]
+    failed = [p.get("error", p.get("status")) for p in parts if p.get("status") != "ok"]
+    if failed:
+        out["run_errors"] = failed
+    return out
+
+
+def run_pair(variant, server, reference, compared, args, scale, backlog_cap, out_dir,
+             deadline):
+    """A workload and its reference (compare_with), one run at a time, alternately, so that
+    a machine busy with something else for a while slows both alike rather than one of them.
+    A catch-up workload builds a fresh backlog for each run then."""
+    parts = {reference["name"]: [], compared["name"]: []}
+    for run in range(max(reference["runs"], compared["runs"])):
+        for w in (reference, compared):
+            if run < w["runs"] and server.process.poll() is None:
+                parts[w["name"]].append(run_workload(variant, server, w, args, scale,
+                                                     backlog_cap, out_dir, deadline, run))
+    other = {reference["name"]: compared["name"], compared["name"]: reference["name"]}
+    return {name: (combine_runs(results, other[name]) if results else
+                   {"status": "skipped", "error": "the server had exited"})
+            for name, results in parts.items()}
 
 
 class Profiler:
@@ -438,6 +503,14 @@ class Profiler:
         return cls(process, data_path)
 
     def finish(self):
+        # The workload is over: a profile still waiting for its start would only sample an idle
+        # broker, and a recording one has what there was to see. SIGINT stops both (perf
+        # writes its data file first), so a short workload is not kept waiting for them.
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -465,7 +538,26 @@ class Profiler:
         return top[:20] or None
 
 
-def run_variant(variant, pairs, args, scale, backlog_bytes, data_root, out_dir, deadline):
+def run_workloads(variant, server, workloads, args, scale, backlog_cap, out_dir, deadline):
+    """Runs `workloads` on the started server, a compared pair together; {name: result}."""
+    results = {}
+    for w, partner in schedule(workloads):
+        if server.process.poll() is not None:
+            for name in [w["name"]] + ([partner["name"]] if partner else []):
+                results[name] = {"status": "skipped", "error": "the server had exited"}
+            continue
+        if variant["driver"] == "redis":
+            redis_flushall(server.port)
+        if partner is not None:
+            results.update(run_pair(variant, server, w, partner, args, scale, backlog_cap,
+                                    out_dir, deadline))
+            continue
+        results[w["name"]] = run_workload(variant, server, w, args, scale, backlog_cap, out_dir,
+                                          deadline)
+    return results
+
+
+def run_variant(variant, pairs, args, scale, backlog_cap, data_root, out_dir, deadline):
     result = dict(variant)
     result.update({"status": "ok", "workloads": {}})
     mine = [w for v, w in pairs if v is variant]
@@ -512,15 +604,8 @@ def run_variant(variant, pairs, args, scale, backlog_bytes, data_root, out_dir, 
                                "server_log_tail": tail(server.log_path)})
                 log(f"  cairn: not yet able to produce: {probe.stderr.strip()[-300:]}")
                 return result
-        for w in mine:
-            if server.process.poll() is not None:
-                result["workloads"][w["name"]] = {"status": "skipped",
-                                                  "error": "the server had exited"}
-                continue
-            if variant["driver"] == "redis":
-                redis_flushall(server.port)
-            result["workloads"][w["name"]] = run_workload(variant, server, w, args, scale,
-                                                          backlog_bytes, out_dir, deadline)
+        result["workloads"] = run_workloads(variant, server, mine, args, scale, backlog_cap,
+                                            out_dir, deadline)
         result["peak_rss_bytes"] = proc_status_bytes(server.pid, "VmHWM")
         if server.process.poll() is not None:
             result.update({"status": "error", "error": "the server exited during the run",
@@ -545,6 +630,43 @@ def merge_into(path, fresh):
     for system in by_id.values():
         system["remeasured_at"] = fresh["started_at"]
     merged["systems"] = [by_id.pop(s["id"], s) for s in merged["systems"]] + list(by_id.values())
+    return merged
+
+
+def merge_workloads_into(path, fresh):
+    """The results in `path` with the freshly measured workloads added or replacing theirs,
+    system by system (--merge --workloads: adding a workload, or re-measuring one, without
+    re-running the rest). Everything else stays as it was; each merged workload result says
+    when it was measured, at what duration scale and machine load, and `merges` lists the
+    merges."""
+    with open(path) as f:
+        merged = json.load(f)
+    names = [w["name"] for w in fresh["workloads"]]
+    definitions = {w["name"]: w for w in fresh["workloads"]}
+    kept = [definitions.pop(w["name"], w) for w in merged["workloads"]]
+    merged["workloads"] = kept + list(definitions.values())
+    merged["workloads"].sort(key=lambda w: KIND_ORDER.index(w["kind"]))
+    old_systems = {s["id"]: s for s in merged["systems"]}
+    for system in fresh["systems"]:
+        if system.get("status") == "skipped" and not system.get("workloads"):
+            continue  # none of the merged workloads runs on it
+        old = old_systems.get(system["id"])
+        if old is None:
+            merged["systems"].append(system)
+            continue
+        for name, result in system.get("workloads", {}).items():
+            result["measured_at"] = fresh["started_at"]
+            result["duration_scale"] = fresh.get("duration_scale")
+            result["load_average_before"] = system.get("load_average_before")
+            old.setdefault("workloads", {})[name] = result
+        if system.get("status") != "ok" and old.get("status") == "ok":
+            old["merge_error"] = f"{system.get('status')}: {system.get('error', '')}"
+    merged.setdefault("merges", []).append({
+        "at": fresh["started_at"], "workloads": names,
+        "systems": [s["id"] for s in fresh["systems"]],
+        "duration_scale": fresh.get("duration_scale"), "quick": fresh.get("quick"),
+        "load_average_at_start": fresh.get("machine", {}).get("load_average_at_start"),
+        "wall_seconds": fresh.get("wall_seconds")})
     return merged
 
 
@@ -576,7 +698,7 @@ def machine_info(data_root):
     return info
 
 
-def main():
+def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="development run: the workloads' quick: settings, 1 run each")
@@ -587,8 +709,11 @@ def main():
     parser.add_argument("--cairn", help="the cairn binary (default: found in --build-dir)")
     parser.add_argument("--only", help="comma-separated variant ids (cairn,nats,nats-sync,"
                                        "redis,redis-always)")
+    parser.add_argument("--workloads", help="comma-separated workload names to run, fnmatch "
+                                            "patterns allowed (default: every workload file)")
     parser.add_argument("--merge", action="store_true",
-                        help="replace only the measured systems in an existing --out file")
+                        help="replace only the measured systems in an existing --out file; with "
+                             "--workloads, only those workloads of those systems")
     parser.add_argument("--plan-only", action="store_true",
                         help="print what would run and the time estimates, run nothing")
     parser.add_argument("--no-profile", action="store_true",
@@ -598,7 +723,11 @@ def main():
                              " quick runs never fill it)")
     parser.add_argument("--data-root", default=os.path.join(ROOT, "build/bench-data"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs/bench/results.json"))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main():
+    args = parse_arguments()
     args.harness = args.harness or find_binary(args.build_dir, ["bench/harness/cairn-bench",
                                                                 "cairn-bench"])
     args.cairn = args.cairn or find_binary(args.build_dir, ["cairn", "src/main/cairn"])
@@ -611,7 +740,8 @@ def main():
     results = {"started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick,
                "machine": machine_info(args.data_root), "systems": []}
     runs = 1 if args.quick else 3
-    if not args.plan_only:
+    # A merge keeps the references of the file it merges into.
+    if not (args.plan_only or args.merge):
         log("physical references")
         results["loopback_tcp"] = measure_loopback_tcp(runs, 1 if args.quick else 3)
         results["disk_write_fdatasync"] = measure_disk(runs, 64 * MIB if args.quick
@@ -626,8 +756,8 @@ def main():
     log(f"{len(pairs)} workload runs, duration scale {scale}, about {estimate:.0f} s")
     if args.plan_only:
         for v, w in pairs:
-            backlog_for = 0 if args.quick else backlog
-            log(f"  {v['id']:13} {w['name']:28} ~{estimate_seconds(w, scale, backlog_for):.0f} s")
+            cap = 0 if args.quick else backlog
+            log(f"  {v['id']:13} {w['name']:28} ~{estimate_seconds(w, scale, cap):.0f} s")
         return
     results.update({"duration_scale": scale, "backlog_bytes": backlog,
                     "backlog_note": backlog_note,
@@ -661,7 +791,8 @@ def main():
             page_cache.remove()
     results["wall_seconds"] = time.monotonic() - START
     if args.merge:
-        results = merge_into(args.out, results)
+        results = (merge_workloads_into(args.out, results) if args.workloads
+                   else merge_into(args.out, results))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)

@@ -36,6 +36,7 @@ using AckHandler = std::function<void(uint64_t token, bool ok)>;
 using MessageHandler = std::function<void(std::span<const uint8_t> payload, int64_t receive_ns)>;
 
 enum class SendOutcome { sent, queue_full };
+enum class CommitOutcome { committed, aborted };
 
 class Producer {
  public:
@@ -50,6 +51,21 @@ class Producer {
   // Waits until every message sent so far is acknowledged or failed, up to timeout_ms.
   virtual Status flush(int timeout_ms) = 0;
   virtual int64_t in_flight() const = 0;
+
+  // Transactions, for a workload with `transactional:` (only the Kafka driver has them; its
+  // make_producer then returns a producer whose transactions are initialised). The messages
+  // sent between begin_transaction() and commit_transaction() form one transaction;
+  // commit_transaction() waits for all their acknowledgements first, serving the AckHandler
+  // on this thread. A transaction that cannot commit while the producer stays usable (a
+  // message failed, say) is aborted there and reported as `aborted`: begin the next one as
+  // usual. An error status is fatal to the producer.
+  virtual Status begin_transaction() { return unsupported_transactions(); }
+  virtual Result<CommitOutcome> commit_transaction() { return unsupported_transactions(); }
+
+ private:
+  static Status unsupported_transactions() {
+    return error(StatusCode::unsupported, "this driver has no transactions");
+  }
 };
 
 class Consumer {
@@ -68,6 +84,10 @@ class Driver {
   virtual std::string system_name() const = 0;
   // Creates the topic with `partition_count` partitions (fresh name per run).
   virtual Status create_topic(const std::string& topic, uint32_t partition_count) = 0;
+  // Deletes a topic whose run is over, so that a whole `make bench` keeps one run's data on
+  // disk at a time. Drivers without it keep the data (Redis: bench/run.py flushes it between
+  // workloads; NATS's streams are small at its rates).
+  virtual Status delete_topic(const std::string&) { return Status(); }
   virtual Result<std::unique_ptr<Producer>> make_producer(const std::string& topic,
                                                           uint32_t partition_count,
                                                           const Workload& workload,

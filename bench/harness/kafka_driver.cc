@@ -4,6 +4,8 @@
 //
 // Producer: one rd_kafka_t, messages copied into librdkafka (RD_KAFKA_MSG_F_COPY), the token
 // travels as the message opaque and comes back in the delivery report, served by poll().
+// A workload with `transactional:` gets a transactional producer (transactional.id named after
+// the topic, so each run has its own); the runner calls begin/commit.
 // Consumer: a high-level consumer that assign()s every partition from the beginning (no group
 // rebalance, no offset commits), read in batches by its own thread.
 #include <librdkafka/rdkafka.h>
@@ -56,6 +58,15 @@ Result<rd_kafka_conf_t*> base_conf(const std::string& address,
     return status;
   }
   return conf;
+}
+
+// Takes ownership of a transactional API's error object; null is success.
+Status txn_status(rd_kafka_error_t* err, const char* what) {
+  if (err == nullptr) return Status();
+  const std::string message = std::string("kafka: ") + what + ": " + rd_kafka_error_string(err) +
+                              (rd_kafka_error_is_fatal(err) ? " (fatal)" : "");
+  rd_kafka_error_destroy(err);
+  return error(StatusCode::io_error, message);
 }
 
 // What the delivery-report callback needs; it lives on the heap before the rd_kafka_t exists
@@ -114,11 +125,31 @@ class KafkaProducer final : public Producer {
 
   int64_t in_flight() const override { return rd_kafka_outq_len(rk_); }
 
+  Status begin_transaction() override {
+    return txn_status(rd_kafka_begin_transaction(rk_), "begin_transaction");
+  }
+
+  // -1: librdkafka's recommended timeout, what is left of transaction.timeout.ms.
+  Result<CommitOutcome> commit_transaction() override {
+    rd_kafka_error_t* err = rd_kafka_commit_transaction(rk_, -1);
+    if (err == nullptr) return CommitOutcome::committed;
+    if (!rd_kafka_error_txn_requires_abort(err)) return txn_status(err, "commit_transaction");
+    if (!abort_logged_) {
+      abort_logged_ = true;
+      std::fprintf(stderr, "cairn-bench: kafka transaction aborted: %s\n",
+                   rd_kafka_error_string(err));
+    }
+    rd_kafka_error_destroy(err);
+    RETURN_IF_ERROR(txn_status(rd_kafka_abort_transaction(rk_, -1), "abort_transaction"));
+    return CommitOutcome::aborted;
+  }
+
  private:
   rd_kafka_t* rk_;
   rd_kafka_topic_t* rkt_;
   Partitioning partitioning_;
   std::unique_ptr<DeliveryState> state_;  // the handle's opaque; outlives rk_ (destroyed first)
+  bool abort_logged_ = false;
 };
 
 class KafkaConsumer final : public Consumer {
@@ -226,12 +257,20 @@ class KafkaDriver final : public Driver {
     return wait_for_metadata(topic, partition_count, false);
   }
 
+  Status delete_topic(const std::string& topic) override {
+    if (mock_ != nullptr) return Status();  // the mock cluster keeps its data in memory
+    return request_delete(topic);
+  }
+
   Result<std::unique_ptr<Producer>> make_producer(const std::string& topic, uint32_t,
                                                   const Workload& workload,
                                                   AckHandler on_ack) override {
     auto conf = base_conf(address_, workload.kafka_producer);
     if (!conf.ok()) return conf.status();
     Status status = set_conf(*conf, "acks", workload.acks == Acks::all ? "all" : "1");
+    if (status.ok() && workload.transactional) {
+      status = set_conf(*conf, "transactional.id", "cairn-bench-" + topic);
+    }
     if (!status.ok()) {
       rd_kafka_conf_destroy(*conf);
       return status;
@@ -242,6 +281,13 @@ class KafkaDriver final : public Driver {
     rd_kafka_conf_set_opaque(*conf, state.get());
     auto rk = new_handle(RD_KAFKA_PRODUCER, *conf);
     if (!rk.ok()) return rk.status();
+    if (workload.transactional) {
+      status = txn_status(rd_kafka_init_transactions(*rk, kAdminTimeoutMs), "init_transactions");
+      if (!status.ok()) {
+        rd_kafka_destroy(*rk);
+        return status;
+      }
+    }
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(*rk, topic.c_str(), nullptr);
     return std::unique_ptr<Producer>(
         std::make_unique<KafkaProducer>(*rk, rkt, workload.partitioning, std::move(state)));
@@ -266,6 +312,7 @@ class KafkaDriver final : public Driver {
 
  private:
   Status request_create(const std::string& topic, uint32_t partition_count);
+  Status request_delete(const std::string& topic);
   Status wait_for_metadata(const std::string& topic, uint32_t partition_count, bool auto_created);
 
   std::string address_;
@@ -310,6 +357,41 @@ Status KafkaDriver::request_create(const std::string& topic, uint32_t partition_
   rd_kafka_queue_destroy(queue);
   rd_kafka_AdminOptions_destroy(options);
   rd_kafka_NewTopic_destroy(new_topic);
+  return status;
+}
+
+Status KafkaDriver::request_delete(const std::string& topic) {
+  char errstr[512];
+  rd_kafka_DeleteTopic_t* target = rd_kafka_DeleteTopic_new(topic.c_str());
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(admin_, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(options, kAdminTimeoutMs, errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_request_timeout(options, kAdminTimeoutMs, errstr, sizeof errstr);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(admin_);
+  rd_kafka_DeleteTopics(admin_, &target, 1, options, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, kAdminTimeoutMs + 5000);
+  Status status;
+  if (event == nullptr) {
+    status = error(StatusCode::timed_out, "kafka: DeleteTopics: no answer");
+  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = error(StatusCode::io_error,
+                   std::string("kafka: DeleteTopics: ") + rd_kafka_event_error_string(event));
+  } else {
+    size_t count = 0;
+    const rd_kafka_topic_result_t** results =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event), &count);
+    for (size_t i = 0; i < count && status.ok(); i++) {
+      const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        status = error(StatusCode::io_error,
+                       std::string("kafka: DeleteTopics: ") + rd_kafka_err2str(err));
+      }
+    }
+  }
+  if (event != nullptr) rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_DeleteTopic_destroy(target);
   return status;
 }
 

@@ -40,6 +40,7 @@ struct Arguments {
   bool quick = false;
   double duration_scale = 1.0;
   uint64_t backlog_bytes = 0;
+  uint32_t run_count = 0;  // 0: the workload file's
   int broker_pid = 0;
 };
 
@@ -55,7 +56,7 @@ int write_json(const nlohmann::json& result, const std::string& path) {
 }
 
 // The workload file with the command line's adjustments (shorter runs to fit a time budget,
-// a smaller backlog to fit the disk).
+// a smaller backlog to fit the disk, fewer runs to alternate them with another workload's).
 Result<Workload> load_adjusted(const Arguments& args) {
   auto workload = load_workload_file(args.workload_path, args.quick);
   if (!workload.ok()) return workload;
@@ -65,6 +66,7 @@ Result<Workload> load_adjusted(const Arguments& args) {
   if (args.backlog_bytes > 0 && workload->kind == WorkloadKind::catch_up) {
     workload->backlog_bytes = std::max<uint64_t>(args.backlog_bytes, workload->message_bytes);
   }
+  if (args.run_count > 0) workload->run_count = args.run_count;
   return workload;
 }
 
@@ -140,6 +142,8 @@ int main(int argc, char** argv) {
     command->add_option("--duration-scale", args.duration_scale, "multiply durations by this")
         ->check(CLI::Range(0.05, 10.0));
     command->add_option("--backlog-bytes", args.backlog_bytes, "override catch-up backlog");
+    command->add_option("--runs", args.run_count, "override the number of runs")
+        ->check(CLI::Range(1, 20));
   };
   add_workload(run);
   run->add_option("--broker-pid", args.broker_pid, "pid of the broker, for CPU and RSS");

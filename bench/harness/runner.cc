@@ -226,6 +226,126 @@ Status probe_ack(Session& session, Payloads& payloads) {
                                          : "no acknowledgement for the probe message in 20 s");
 }
 
+// The transactions of a workload with `transactional:`: begin() opens the first, tick() commits
+// it and opens the next once commit_interval_ms has passed, commit() ends the last. A message
+// counts as delivered when its transaction has committed, at the end of the commit: the moment
+// a read_committed consumer may see it. commit_transaction() waits for every acknowledgement
+// of the transaction, so the acknowledgements counted since begin() are exactly its messages.
+// Without `transactional:` every call does nothing. Load thread only.
+class Transactions {
+ public:
+  Transactions(Producer& producer, const AckStats& acks, const Workload& w)
+      : producer_(producer),
+        acks_(acks),
+        interval_ns_(w.transactional ? int64_t{w.transactional->commit_interval_ms} * kNsPerMs
+                                     : 0) {}
+
+  bool enabled() const { return interval_ns_ > 0; }
+  int64_t committed_messages() const { return committed_messages_; }
+  int64_t committed_in_window() const { return committed_in_window_; }
+
+  Status begin() {
+    if (!enabled()) return Status();
+    RETURN_IF_ERROR(producer_.begin_transaction());
+    acked_at_begin_ = acks_.acked.load();
+    commit_due_ns_ = now_ns() + interval_ns_;
+    return Status();
+  }
+
+  Status tick(int64_t now) {
+    if (!enabled() || now < commit_due_ns_) return Status();
+    RETURN_IF_ERROR(commit());
+    return begin();
+  }
+
+  Status commit() {
+    if (!enabled()) return Status();
+    const int64_t started_ns = now_ns();
+    // The drain first, on its own, so that the two parts of a commit are timed apart: waiting
+    // for the transaction's last acknowledgements, then EndTxn alone. A drain that times out
+    // is left to commit_transaction(), which waits for the rest itself.
+    (void)producer_.flush(kFlushTimeoutMs);
+    const int64_t drained_ns = now_ns();
+    auto outcome = producer_.commit_transaction();
+    if (!outcome.ok()) return outcome.status();
+    const int64_t ended_ns = now_ns();
+    const int64_t messages = acks_.acked.load() - acked_at_begin_;
+    drain_latency_.record(static_cast<uint64_t>(drained_ns - started_ns));
+    end_latency_.record(static_cast<uint64_t>(ended_ns - drained_ns));
+    commit_ns_ += ended_ns - started_ns;
+    if (*outcome == CommitOutcome::aborted) {
+      aborted_count_++;
+      aborted_messages_ += messages;
+      return Status();
+    }
+    committed_count_++;
+    committed_messages_ += messages;
+    if (acks_.window.contains(ended_ns)) {
+      committed_count_in_window_++;
+      committed_in_window_ += messages;
+      commit_ns_in_window_ += ended_ns - std::max(started_ns, acks_.window.start_ns.load());
+    }
+    return Status();
+  }
+
+  // commit_seconds: the time the producer spent committing (drain_latency: waiting for the
+  // transaction's last acknowledgements; end_latency: then commit_transaction(), EndTxn);
+  // with a measured window (window_seconds > 0), committed_in_window: the transactions whose
+  // commit ended in it, and commit_blocked_fraction: the window's share spent committing.
+  // While the drain lasts the producer sends nothing new, but what it queued is still being
+  // written.
+  json to_json(double window_seconds) const {
+    json out = {{"commit_interval_ms", interval_ns_ / kNsPerMs},
+                {"committed", committed_count_},
+                {"aborted", aborted_count_},
+                {"committed_messages", committed_messages_},
+                {"aborted_messages", aborted_messages_},
+                {"drain_latency", histogram_json(drain_latency_)},
+                {"end_latency", histogram_json(end_latency_)},
+                {"commit_seconds", static_cast<double>(commit_ns_) / kNsPerSecond}};
+    if (window_seconds > 0) {
+      out["committed_in_window"] = committed_count_in_window_;
+      out["commit_blocked_fraction"] =
+          static_cast<double>(commit_ns_in_window_) / kNsPerSecond / window_seconds;
+    }
+    return out;
+  }
+
+ private:
+  Producer& producer_;
+  const AckStats& acks_;
+  const int64_t interval_ns_;
+  int64_t acked_at_begin_ = 0;
+  int64_t commit_due_ns_ = 0;
+  int64_t committed_count_ = 0;
+  int64_t aborted_count_ = 0;
+  int64_t committed_messages_ = 0;
+  int64_t aborted_messages_ = 0;
+  int64_t committed_count_in_window_ = 0;
+  int64_t committed_in_window_ = 0;  // messages
+  int64_t commit_ns_ = 0;
+  int64_t commit_ns_in_window_ = 0;
+  LatencyHistogram drain_latency_;
+  LatencyHistogram end_latency_;
+};
+
+// The figures of one max-rate run. `delivered_in_window`: messages acknowledged in the window,
+// or for a transactional workload, messages of the transactions committed in it.
+json max_rate_json(const Workload& w, const AckStats& acks, int64_t delivered_in_window,
+                   uint64_t sent_messages, const ProcessUsage& usage, double client_cpu_seconds) {
+  const double bytes = static_cast<double>(delivered_in_window) * w.message_bytes;
+  json out = {
+      {"bytes_per_second", bytes / w.duration_seconds},
+      {"messages_per_second", static_cast<double>(delivered_in_window) / w.duration_seconds},
+      {"sent_messages", sent_messages},
+      {"acked_messages", acks.acked.load()},
+      {"failed_messages", acks.failed.load()},
+      {"broker", usage_json(usage, bytes)},
+      {"client_cpu_seconds", client_cpu_seconds}};
+  if (bytes > 0) out["client_cpu_seconds_per_gb"] = client_cpu_seconds / (bytes / 1e9);
+  return out;
+}
+
 // Workload kind max_rate_produce: one producer sending as fast as acknowledgements allow.
 Result<json> max_rate_run(Driver& driver, const Workload& w, const RunOptions& options,
                           const std::string& topic) {
@@ -234,6 +354,8 @@ Result<json> max_rate_run(Driver& driver, const Workload& w, const RunOptions& o
   if (!session.ok()) return session.status();
   Producer& producer = *session->producer;
   AckStats& acks = *session->acks;
+  Transactions transactions(producer, acks, w);
+  RETURN_IF_ERROR(transactions.begin());  // the probe is part of the first transaction
   Payloads payloads(w.message_bytes);
   RETURN_IF_ERROR(probe_ack(*session, payloads));
 
@@ -250,6 +372,7 @@ Result<json> max_rate_run(Driver& driver, const Workload& w, const RunOptions& o
       client_cpu_start = self_cpu_seconds();
       sampling = true;
     }
+    RETURN_IF_ERROR(transactions.tick(now));
     sequence++;
     const auto token = static_cast<uint64_t>(now);
     RETURN_IF_ERROR(send_blocking(producer, partition_for(sequence, w.partition_count),
@@ -258,19 +381,16 @@ Result<json> max_rate_run(Driver& driver, const Workload& w, const RunOptions& o
   }
   const ProcessUsage usage = sampler.stop();
   const double client_cpu_seconds = self_cpu_seconds() - client_cpu_start;
-  const Status flushed = producer.flush(kMaxRateDrainMs);
-
-  const double acked_bytes = static_cast<double>(acks.acked_in_window.load()) * w.message_bytes;
-  json out = {{"bytes_per_second", acked_bytes / w.duration_seconds},
-              {"messages_per_second", acks.acked_in_window.load() / w.duration_seconds},
-              {"sent_messages", sequence},
-              {"acked_messages", acks.acked.load()},
-              {"failed_messages", acks.failed.load()},
-              {"publish_latency", acks.latency_json()},
-              {"broker", usage_json(usage, acked_bytes)},
-              {"client_cpu_seconds", client_cpu_seconds}};
-  if (acked_bytes > 0) out["client_cpu_seconds_per_gb"] = client_cpu_seconds / (acked_bytes / 1e9);
-  if (!flushed.ok()) out["flush_error"] = flushed.message();
+  // The last transaction ends after the window: committed, not counted.
+  const Status finished =
+      transactions.enabled() ? transactions.commit() : producer.flush(kMaxRateDrainMs);
+  json out = max_rate_json(
+      w, acks,
+      transactions.enabled() ? transactions.committed_in_window() : acks.acked_in_window.load(),
+      sequence, usage, client_cpu_seconds);
+  out["publish_latency"] = acks.latency_json();
+  if (transactions.enabled()) out["transactions"] = transactions.to_json(w.duration_seconds);
+  if (!finished.ok()) out["flush_error"] = finished.message();
   return out;
 }
 
@@ -397,23 +517,29 @@ Result<json> fill_backlog(Driver& driver, const Workload& w, const std::string& 
                           int64_t& acked_messages) {
   auto session = open_producer(driver, topic, w);
   if (!session.ok()) return session.status();
+  Transactions transactions(*session->producer, *session->acks, w);
   Payloads payloads(w.message_bytes);
   const uint64_t message_count = (w.backlog_bytes + w.message_bytes - 1) / w.message_bytes;
   const int64_t start_ns = now_ns();
   bool truncated = false;
+  RETURN_IF_ERROR(transactions.begin());
   for (uint64_t sequence = 1; sequence <= message_count; sequence++) {
     const auto token = static_cast<uint64_t>(now_ns());
     if (static_cast<int64_t>(token) - start_ns > kFillTimeLimitNs) {
       truncated = true;
       break;
     }
+    RETURN_IF_ERROR(transactions.tick(static_cast<int64_t>(token)));
     RETURN_IF_ERROR(send_blocking(*session->producer, partition_for(sequence, w.partition_count),
                                   payloads.stamp(token, sequence), token));
     if ((sequence & 63) == 0) session->producer->poll(0);
   }
+  RETURN_IF_ERROR(transactions.commit());
   const Status flushed = session->producer->flush(kFlushTimeoutMs * 2);
   const double seconds = static_cast<double>(now_ns() - start_ns) / kNsPerSecond;
-  acked_messages = session->acks->acked.load();
+  // Aborted transactions' records stay in the log, but read_committed consumers skip them.
+  acked_messages =
+      transactions.enabled() ? transactions.committed_messages() : session->acks->acked.load();
   if (acked_messages == 0) return error(StatusCode::io_error, "no backlog message acknowledged");
   json out = {
       {"messages", message_count},
@@ -421,6 +547,7 @@ Result<json> fill_backlog(Driver& driver, const Workload& w, const std::string& 
       {"acked_messages", acked_messages},
       {"seconds", seconds},
       {"bytes_per_second", static_cast<double>(acked_messages) * w.message_bytes / seconds}};
+  if (transactions.enabled()) out["transactions"] = transactions.to_json(0);
   if (!flushed.ok()) out["flush_error"] = flushed.message();
   return out;
 }
@@ -553,6 +680,15 @@ std::string topic_name(const RunOptions& options, const Workload& w, uint32_t ru
          std::to_string(run);
 }
 
+// Deletes a run's topic once the run is measured (outside every measured window), so that the
+// next runs do not fill the disk; many_partitions keeps its partitions: its runs add to them.
+// A failure is recorded, not fatal.
+void remove_topic(Driver& driver, const Workload& w, const std::string& topic, json& out) {
+  if (w.kind == WorkloadKind::many_partitions) return;
+  const Status deleted = driver.delete_topic(topic);
+  if (!deleted.ok() && !out.contains("cleanup_error")) out["cleanup_error"] = deleted.to_string();
+}
+
 }  // namespace
 
 json workload_json(const Workload& w) {
@@ -572,21 +708,29 @@ json workload_json(const Workload& w) {
               {"in_flight_max", w.in_flight_max},
               {"systems", w.systems},
               {"kafka_producer", w.kafka_producer},
-              {"kafka_consumer", w.kafka_consumer}};
+              {"kafka_consumer", w.kafka_consumer},
+              {"compare_with", w.compare_with},
+              {"transactional",
+               w.transactional ? json{{"commit_interval_ms", w.transactional->commit_interval_ms}}
+                               : json(nullptr)}};
 }
 
 Result<json> run_workload(Driver& driver, const Workload& w, const RunOptions& options) {
   json out = {{"workload", workload_json(w)}, {"system", driver.system_name()}};
   if (w.kind == WorkloadKind::catch_up) {
-    auto result = catch_up(driver, w, options, topic_name(options, w, 0));
+    const std::string topic = topic_name(options, w, 0);
+    auto result = catch_up(driver, w, options, topic);
     if (!result.ok()) return result.status();
     out["fill"] = std::move((*result)["fill"]);
     out["runs"] = std::move((*result)["runs"]);
+    remove_topic(driver, w, topic, out);
     return out;
   }
   json runs = json::array();
   for (uint32_t run = 0; run < w.run_count; run++) {
-    auto result = run_once(driver, w, options, topic_name(options, w, run));
+    const std::string topic = topic_name(options, w, run);
+    auto result = run_once(driver, w, options, topic);
+    remove_topic(driver, w, topic, out);
     if (!result.ok()) {
       if (run == 0) return result.status();
       runs.push_back(json{{"error", result.status().to_string()}});

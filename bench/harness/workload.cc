@@ -16,6 +16,7 @@ constexpr uint32_t kPartitionCountMax = 10000;
 constexpr uint32_t kRunCountMax = 20;
 constexpr double kDurationSecondsMax = 3600;
 constexpr uint64_t kBacklogBytesMax = uint64_t{64} << 30;
+constexpr uint32_t kCommitIntervalMsMax = 60000;  // librdkafka's transaction.timeout.ms default
 
 Status invalid(std::string message) {
   return error(StatusCode::invalid_argument, std::move(message));
@@ -155,11 +156,27 @@ Status apply_seconds(const YAML::Node& node, const std::string& key, Workload& w
   return Status();
 }
 
+Status apply_transactional(const YAML::Node& node, Workload& w) {
+  if (!node.IsMap()) return invalid("workload: 'transactional' must be a map");
+  TransactionSettings settings;
+  for (const auto& item : node) {
+    auto key = scalar<std::string>(item.first, "transactional");
+    if (!key.ok()) return key.status();
+    if (*key != "commit_interval_ms") {
+      return invalid("workload: unknown key 'transactional." + *key + "'");
+    }
+    RETURN_IF_ERROR(bounded_integer(item.second, "transactional.commit_interval_ms", 1u,
+                                    kCommitIntervalMsMax, settings.commit_interval_ms));
+  }
+  w.transactional = settings;
+  return Status();
+}
+
 Status apply_field(const std::string& key, const YAML::Node& value, Workload& w) {
-  if (key == "name" || key == "description") {
+  if (key == "name" || key == "description" || key == "compare_with") {
     auto text = scalar<std::string>(value, key);
     if (!text.ok()) return text.status();
-    (key == "name" ? w.name : w.description) = *text;
+    (key == "name" ? w.name : key == "description" ? w.description : w.compare_with) = *text;
     return Status();
   }
   if (key == "kind" || key == "acks" || key == "partitioning") {
@@ -184,6 +201,7 @@ Status apply_field(const std::string& key, const YAML::Node& value, Workload& w)
     (key == "kafka_producer" ? w.kafka_producer : w.kafka_consumer) = std::move(*map);
     return Status();
   }
+  if (key == "transactional") return apply_transactional(value, w);
   return invalid("workload: unknown key '" + key + "'");
 }
 
@@ -203,6 +221,8 @@ Status apply_fields(const YAML::Node& node, Workload& w, bool top_level) {
 
 Status validate(const Workload& w) {
   if (w.name.empty()) return invalid("workload: 'name' is required");
+  if (w.compare_with == w.name)
+    return invalid("workload: 'compare_with' names the workload itself");
   const bool needs_rate =
       w.kind == WorkloadKind::fixed_rate_latency || w.kind == WorkloadKind::many_partitions;
   if (needs_rate && w.rate_bytes_per_second == 0) {
@@ -216,6 +236,16 @@ Status validate(const Workload& w) {
     return invalid("workload: duration_seconds must be > 0");
   }
   if (w.systems.empty()) return invalid("workload: 'systems' must name at least one variant");
+  if (w.transactional) {
+    if (w.kind != WorkloadKind::max_rate_produce && w.kind != WorkloadKind::catch_up) {
+      return invalid("workload: 'transactional' needs kind max_rate_produce or catch_up");
+    }
+    // Transactions are Kafka's; NATS and Redis have nothing to compare.
+    if (w.systems != std::vector<std::string>{"cairn"}) {
+      return invalid("workload: a transactional workload runs on systems: [cairn] only");
+    }
+    if (w.acks != Acks::all) return invalid("workload: transactions need acks: all");
+  }
   return Status();
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,12 @@ enum class Acks { all, leader };  // Kafka acks=all (-1) and acks=1
 enum class Partitioning {
   sticky,       // the client picks (librdkafka's sticky partitioner; peers: round robin)
   round_robin,  // the harness spreads messages over every partition in turn
+};
+
+// `transactional: {commit_interval_ms: 100}`: the Kafka producer gets a transactional.id and
+// commits a transaction every commit_interval_ms (Kafka only, so `systems: [cairn]`).
+struct TransactionSettings {
+  uint32_t commit_interval_ms = 100;
 };
 
 struct Workload {
@@ -52,6 +59,13 @@ struct Workload {
   // librdkafka properties for the Kafka driver's producer and consumer.
   std::map<std::string, std::string> kafka_producer;
   std::map<std::string, std::string> kafka_consumer;
+  // max_rate_produce: only messages of committed transactions count. catch_up: the backlog is
+  // written in transactions.
+  std::optional<TransactionSettings> transactional;
+  // The name of the workload this one is measured against (its reference: same settings but
+  // one). bench/run.py alternates their runs, so that both see the same machine, and the docs
+  // show the ratio of the two.
+  std::string compare_with;
 
   double messages_per_second() const {
     return static_cast<double>(rate_bytes_per_second) / static_cast<double>(message_bytes);

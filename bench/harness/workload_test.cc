@@ -124,6 +124,57 @@ TEST(ParseWorkload, SystemsMustBeKnownVariants) {
   EXPECT_TRUE(parse_workload(base + "systems: [peer_default]\n", false).ok());
 }
 
+TEST(ParseWorkload, TransactionalReadsItsCommitInterval) {
+  const std::string base = "name: x\nkind: max_rate_produce\nsystems: [cairn]\n";
+  auto plain = parse_workload(base, false);
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  EXPECT_FALSE(plain->transactional.has_value());
+  auto w = parse_workload(base + "transactional: {commit_interval_ms: 100}\n", false);
+  ASSERT_TRUE(w.ok()) << w.status().to_string();
+  ASSERT_TRUE(w->transactional.has_value());
+  EXPECT_EQ(w->transactional->commit_interval_ms, 100u);
+  auto quick = parse_workload(base + "transactional: {commit_interval_ms: 100}\n" +
+                                  "quick: {transactional: {commit_interval_ms: 20}}\n",
+                              true);
+  ASSERT_TRUE(quick.ok()) << quick.status().to_string();
+  EXPECT_EQ(quick->transactional->commit_interval_ms, 20u);
+  auto catch_up = parse_workload(
+      "name: x\nkind: catch_up\nsystems: [cairn]\nbacklog_bytes: 1MiB\ntransactional: {}\n", false);
+  ASSERT_TRUE(catch_up.ok()) << catch_up.status().to_string();
+  EXPECT_EQ(catch_up->transactional->commit_interval_ms, 100u);  // the default
+}
+
+TEST(ParseWorkload, TransactionalIsKafkaOnlyWithAcksAll) {
+  const std::string txn = "transactional: {commit_interval_ms: 100}\n";
+  const std::string base = "name: x\nkind: max_rate_produce\n";
+  EXPECT_FALSE(parse_workload(base + "systems: [cairn, peer_default]\n" + txn, false).ok());
+  EXPECT_FALSE(parse_workload(base + "systems: [peer_durable]\n" + txn, false).ok());
+  EXPECT_FALSE(parse_workload(base + "systems: [cairn]\nacks: 1\n" + txn, false).ok());
+  const std::string latency = "name: x\nkind: fixed_rate_latency\nrate_bytes_per_second: 1MB\n";
+  EXPECT_FALSE(parse_workload(latency + "systems: [cairn]\n" + txn, false).ok());
+}
+
+TEST(ParseWorkload, TransactionalRejectsUnknownKeysAndBadIntervals) {
+  const std::string base = "name: x\nkind: max_rate_produce\nsystems: [cairn]\n";
+  EXPECT_FALSE(parse_workload(base + "transactional: {commit_every_ms: 100}\n", false).ok());
+  EXPECT_FALSE(parse_workload(base + "transactional: {commit_interval_ms: 0}\n", false).ok());
+  EXPECT_FALSE(parse_workload(base + "transactional: {commit_interval_ms: 60001}\n", false).ok());
+  EXPECT_FALSE(parse_workload(base + "transactional: true\n", false).ok());
+  EXPECT_TRUE(parse_workload(base + "transactional: {commit_interval_ms: 60000}\n", false).ok());
+}
+
+TEST(ParseWorkload, CompareWithNamesAnotherWorkload) {
+  const std::string base = "name: x\nkind: max_rate_produce\nsystems: [cairn]\n";
+  auto plain = parse_workload(base, false);
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->compare_with, "");
+  auto w = parse_workload(base + "compare_with: y\n", false);
+  ASSERT_TRUE(w.ok()) << w.status().to_string();
+  EXPECT_EQ(w->compare_with, "y");
+  EXPECT_FALSE(parse_workload(base + "compare_with: x\n", false).ok());
+  EXPECT_FALSE(parse_workload(base + "compare_with: [y]\n", false).ok());
+}
+
 TEST(ParseWorkload, MalformedYamlIsAnErrorNotACrash) {
   EXPECT_FALSE(parse_workload("name: [unclosed\n", false).ok());
   EXPECT_FALSE(parse_workload("- just\n- a list\n", false).ok());
@@ -142,7 +193,7 @@ TEST(ParseWorkload, ShippedWorkloadFilesParse) {
       EXPECT_TRUE(w.ok()) << entry.path() << ": " << w.status().to_string();
     }
   }
-  EXPECT_GE(files, 5);
+  EXPECT_GE(files, 9);
 }
 
 }  // namespace
