@@ -193,8 +193,11 @@ Result<std::optional<std::vector<uint8_t>>> Cleaner::records_of(
   return std::optional<std::vector<uint8_t>>(std::move(records.value()));
 }
 
-// Header-only pass over everything the run may rewrite: the last batch of each producer id is
-// kept whole, so the broker's idempotent dedupe (Log::scan_headers) still finds it.
+// Header-only pass over everything the run may rewrite: the last data batch of each producer
+// id keeps its header, so the broker's idempotent dedupe (Log::scan_headers) still finds its
+// sequence numbers, and its last control batch stays, which holds its latest epoch (a marker
+// may fence an older one). Both, as Kafka keeps them: a marker after the last data batch
+// does not replace it, or a replay would resume the producer's sequence from an older batch.
 Status Cleaner::scan_producers_step(uint64_t* budget) {
   while (cursor_segment_ < sources_.size() && *budget > 0) {
     Segment& segment = *sources_[cursor_segment_].segment;
@@ -206,7 +209,8 @@ Status Cleaner::scan_producers_step(uint64_t* budget) {
     auto header = segment.header_at(cursor_position_);
     if (!header.ok()) return header.status();
     if (header->producer_id.value() >= 0) {
-      producer_last_batch_[header->producer_id.value()] = header->base_offset;
+      ProducerLast& last = producer_last_[header->producer_id.value()];
+      (header->is_control() ? last.control : last.data) = header->base_offset;
     }
     cursor_position_ += header->size_bytes();
     *budget -= std::min<uint64_t>(*budget, model::batch_layout::kHeaderBytes);

@@ -10,13 +10,13 @@
 //     clean point of the run before) and delete.retention.ms has passed since its batch's
 //     max timestamp;
 //   - null-key records are kept; batches the `discard` hook names (aborted transactions) are
-//     dropped; the last batch of each producer id keeps its header (emptied if none of its
-//     records stay), and so does the last batch of each segment;
+//     dropped; the last data batch of each producer id keeps its header (emptied if none of
+//     its records stay), and so does the last batch of each segment; other emptied batches go;
 //   - a COMMIT/ABORT marker (control batch) is dropped once its transaction has no batch left
 //     in the log — the run met no transactional batch of its producer since the producer's
 //     previous marker — and it has aged like a tombstone (covered by a previous run,
-//     delete.retention.ms past its timestamp); a marker that is its producer's or its
-//     segment's last batch stays whole; other control batches are kept;
+//     delete.retention.ms past its timestamp); a marker that is its producer's last control
+//     batch or its segment's last batch stays whole; other control batches are kept;
 //   - a compressed batch it cannot read is kept whole, and tombstones after it stay;
 //   - segments younger than min.compaction.lag.ms are not touched; a run starts only when the
 //     dirty share of the cleanable bytes reaches min.cleanable.dirty.ratio, or the dirty data
@@ -184,7 +184,12 @@ class Cleaner {
   std::vector<Source> sources_;  // cleanable sealed segments, in offset order
   size_t first_dirty_ = 0;       // index in sources_ of the segment holding map_start_
   std::unique_ptr<KeyMap> map_;
-  std::unordered_map<int64_t, Offset> producer_last_batch_;  // producer id -> base offset
+  // Producer id -> base offsets of its last data batch and of its last control batch.
+  struct ProducerLast {
+    Offset data{-1};
+    Offset control{-1};
+  };
+  std::unordered_map<int64_t, ProducerLast> producer_last_;
   // Producers with a transactional batch met by the rewrite since their last control batch:
   // the transaction a marker ends still has data in the log, so the marker stays.
   std::unordered_set<int64_t> transaction_data_seen_;

@@ -103,13 +103,15 @@ Status Cleaner::clean_batch(Source& source, const BatchHeader& header) {
   auto batch = read_batch(segment, header);
   if (!batch.ok()) return batch.status();
   bool last_in_segment = header.position + header.size_bytes() == segment.size_bytes();
-  auto producer = producer_last_batch_.find(header.producer_id.value());
-  bool producer_last =
-      producer != producer_last_batch_.end() && producer->second == header.base_offset;
+  auto producer = producer_last_.find(header.producer_id.value());
+  bool producer_last = producer != producer_last_.end() &&
+                       (header.is_control() ? producer->second.control : producer->second.data) ==
+                           header.base_offset;
   // The segment's last batch keeps the segment's next offset (segments stay contiguous); a
-  // producer's last batch keeps its epoch and sequences (all in the header) for dedupe. Both
-  // stay, emptied at most. (Keeping a producer's superseded records would let a value outlive
-  // its key's tombstone once the tombstone expires; Kafka keeps only the header too.)
+  // producer's last data batch keeps its sequences and its last control batch its epoch (all
+  // in the header) for dedupe and fencing. They stay, emptied at most. (Keeping a producer's
+  // superseded records would let a value outlive its key's tombstone once the tombstone
+  // expires; Kafka keeps only the header too.)
   bool must_stay = last_in_segment || producer_last;
   if (header.is_control()) return clean_marker(header, std::move(batch.value()), must_stay);
   // Whether or not it stays, this batch's transaction still has data in the log at this run's
@@ -150,7 +152,9 @@ Status Cleaner::clean_batch(Source& source, const BatchHeader& header) {
     RETURN_IF_ERROR(walked);
   }
   records_removed_ += static_cast<uint64_t>(removed);
-  if (removed > 0 && removed == header.records_count && !must_stay) {
+  // Nothing left (an empty batch too: a producer's last batch emptied by an earlier run, which
+  // a later batch of its producer has replaced since) and not needed for its header: it goes.
+  if (removed == std::max(header.records_count, 0) && !must_stay) {
     batches_removed_++;
     return Status();
   }
@@ -168,7 +172,8 @@ Status Cleaner::clean_batch(Source& source, const BatchHeader& header) {
 // within delete.retention.ms still meets it. The run walks the log from its start, so a
 // producer with no transactional batch met since its previous marker has no data of this
 // transaction left, whether it committed (every record superseded) or aborted (discarded).
-// A marker that is its producer's last batch stays whole: it holds the producer's epoch.
+// A marker that is its producer's last control batch stays whole: it holds the producer's
+// latest epoch.
 Status Cleaner::clean_marker(const BatchHeader& header, std::vector<uint8_t> batch,
                              bool must_stay) {
   int64_t producer = header.producer_id.value();

@@ -369,20 +369,77 @@ TEST_F(CleanerTest, DiscardHookDropsAbortedBatchesAndControlBatchesStay) {
   EXPECT_EQ(by_offset.count(aborted_again.value()), 0u);
   EXPECT_EQ(by_offset.count(aborted_last.value()), 0u);
   EXPECT_EQ(by_offset.count(control.value()), 1u);
-  // Aborted batches go, except that a producer's last batch stays as an empty batch (its
-  // sequence numbers are what idempotent dedupe needs).
+  // Aborted batches go, except that a producer's last data batch stays as an empty batch (its
+  // sequence numbers are what idempotent dedupe needs), even when a marker follows it.
   int headers_at_aborted = 0;
-  bool empty_batch_at_aborted_last = false;
-  ASSERT_TRUE(log_->scan_headers(Offset(0), [&](const BatchHeader& h) {
-                    bool dropped = h.base_offset == aborted || h.base_offset == aborted_again;
-                    headers_at_aborted += dropped;
-                    if (h.base_offset == aborted_last) {
-                      empty_batch_at_aborted_last = h.records_count == 0;
-                    }
-                    return true;
-                  }).ok());
+  int empty_batches_kept = 0;
+  ASSERT_TRUE(log_->scan_headers(Offset(0),
+                                 [&](const BatchHeader& h) {
+                                   headers_at_aborted += h.base_offset == aborted_again;
+                                   if (h.base_offset == aborted_last || h.base_offset == aborted) {
+                                     empty_batches_kept += h.records_count == 0;
+                                   }
+                                   return true;
+                                 })
+                  .ok());
   EXPECT_EQ(headers_at_aborted, 0);
-  EXPECT_TRUE(empty_batch_at_aborted_last);
+  EXPECT_EQ(empty_batches_kept, 2);
+  expect_offsets_preserved();
+}
+
+// A transactional producer's last batch is its marker: its last data batch still keeps its
+// header (sequences for dedupe after a replay), and the marker stays whole (its epoch).
+TEST_F(CleanerTest, ProducersLastDataBatchStaysWhenAMarkerFollowsIt) {
+  BatchSpec p7 = transactional(7, 0);
+  Offset older = append({{"k", "first"}}, p7);
+  control(7, '\1');
+  p7.base_sequence = Sequence(1);
+  Offset last_data = append({{"k", "second"}, {"j", "second"}}, p7);
+  Offset last_marker = control(7, '\1');
+  put("k", "plain");
+  put("j", "plain");
+  for (int i = 0; i < 30; i++) put("filler", std::to_string(i));
+  ASSERT_TRUE(log_->roll().ok());
+  ASSERT_TRUE(log_->flush().ok());
+  clock_.advance_ms(2 * kHourMs);
+  ASSERT_TRUE(log_->clean(force()).ok());
+  EXPECT_FALSE(has_batch(older));
+  EXPECT_EQ(count_key("k"), 1u);  // only the plain one
+  bool last_data_empty = false;
+  ASSERT_TRUE(log_->scan_headers(Offset(0),
+                                 [&](const BatchHeader& h) {
+                                   if (h.base_offset == last_data) {
+                                     last_data_empty = h.records_count == 0 &&
+                                                       h.base_sequence == Sequence(1) &&
+                                                       h.last_offset_delta == 1;
+                                   }
+                                   return true;
+                                 })
+                  .ok());
+  EXPECT_TRUE(last_data_empty);
+  EXPECT_TRUE(has_batch(last_marker));
+}
+
+// A producer's last batch, emptied by a run, goes in a later run once the producer has written
+// a newer batch: empty batches do not pile up.
+TEST_F(CleanerTest, EmptiedBatchGoesOnceItIsNoLongerItsProducersLast) {
+  BatchSpec p8;
+  p8.producer_id = ProducerId(8);
+  p8.producer_epoch = ProducerEpoch(0);
+  p8.base_sequence = Sequence(0);
+  Offset emptied = append({{"k", "old"}}, p8);
+  put("k", "new");
+  for (int i = 0; i < 30; i++) put("filler", std::to_string(i));
+  ASSERT_TRUE(log_->roll().ok());
+  ASSERT_TRUE(log_->flush().ok());
+  ASSERT_TRUE(log_->clean(force()).ok());
+  EXPECT_TRUE(has_batch(emptied));  // its producer's last: the header stays
+  EXPECT_EQ(count_key("k"), 1u);
+  p8.base_sequence = Sequence(1);
+  append({{"z", "newer"}}, p8);
+  dirty_and_roll();
+  ASSERT_TRUE(log_->clean(force()).ok());
+  EXPECT_FALSE(has_batch(emptied));
   expect_offsets_preserved();
 }
 
