@@ -51,6 +51,21 @@ class PartitionManagerTest : public ::testing::Test, protected PartitionHarness 
   }
   void shutdown(bool clean) { stop_partitions(clean); }
 
+  // Every topic compacted, 1 KiB segments, the cleaner checking every 20 ms; loops started.
+  void boot_compacting() {
+    auto resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
+      PartitionConfig config;
+      config.log.segment_bytes = 1024;
+      config.log.cleanup_compact = true;
+      config.log.cleanup_delete = false;
+      return config;
+    };
+    boot_partitions(dir_, storage::posix_io(), resolver, [](PartitionManagerOptions& options) {
+      options.cleaner_check_interval = std::chrono::milliseconds(20);
+    });
+    manager_->start();
+  }
+
   TopicInfo create(const std::string& name, int32_t partitions, TopicConfigs configs = {}) {
     Result<TopicInfo> topic =
         run(manager_->create_topic(registry_.get(), name, partitions, std::move(configs)));
@@ -377,17 +392,7 @@ static asio::awaitable<CleanerShardStats> cleaner_stats_on_shard(PartitionManage
 
 // The shard's cleaner counters move with the runs, and outlive a deleted topic's logs.
 TEST_F(PartitionManagerTest, CleanerStatsMoveAndOutliveADeletedTopic) {
-  auto resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
-    PartitionConfig config;
-    config.log.segment_bytes = 1024;
-    config.log.cleanup_compact = true;
-    config.log.cleanup_delete = false;
-    return config;
-  };
-  boot_partitions(dir_, storage::posix_io(), resolver, [](PartitionManagerOptions& options) {
-    options.cleaner_check_interval = std::chrono::milliseconds(20);
-  });
-  manager_->start();
+  boot_compacting();
   create("table", 1);
   net::ShardId shard = manager_->shard_of("table", PartitionId(0));
   CleanerShardStats before = run_on(shard, cleaner_stats_on_shard(manager_.get()));
@@ -424,17 +429,7 @@ TEST_F(PartitionManagerTest, GatheredHopsAnswerInOrder) {
 // Both internal topics are compacted by the same loop as user topics: their coordinators
 // replay the latest record per key.
 TEST_F(PartitionManagerTest, CleanerLoopCompactsBothInternalTopics) {
-  auto resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
-    PartitionConfig config;
-    config.log.segment_bytes = 1024;
-    config.log.cleanup_compact = true;
-    config.log.cleanup_delete = false;
-    return config;
-  };
-  boot_partitions(dir_, storage::posix_io(), resolver, [](PartitionManagerOptions& options) {
-    options.cleaner_check_interval = std::chrono::milliseconds(20);
-  });
-  manager_->start();
+  boot_compacting();
   for (std::string topic :
        {std::string(kTransactionStateTopic), std::string(kConsumerOffsetsTopic)}) {
     create(topic, 1);
