@@ -11,6 +11,8 @@ packages=(
   libasio-dev libssl-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   librdkafka-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # the admin HTTP server (src/http): RESTinio is header-only over asio, fmt and http-parser
+  librestinio-dev libhttp-parser-dev
   # real clients for the interop tests
   kcat python3 python3-confluent-kafka python3-kafka
   # kafka-python's codecs (it compresses with these modules; gzip is built in)
@@ -18,6 +20,8 @@ packages=(
   # benchmark peers and physical references (bench/): peers' C clients, charts, the loop
   # device file system for the synced NATS variant
   fio iperf3 nats-server redis-server libhiredis-dev libnats-dev python3-matplotlib e2fsprogs
+  # a real Prometheus (and promtool) scraping the broker's /metrics in the interop tests
+  prometheus
   # misc used by tests
   procps psmisc iproute2
   # `make package` and its test (tests/release): dpkg-shlibdeps for the Depends line, and
