@@ -1,16 +1,18 @@
 // BrokerState: what every handler may read about this broker, on any shard.
 //
 // Built once by the Server before the first connection is accepted and immutable from then on,
-// except `topics` and `dynamic_configs`, which are internally synchronized (see
+// except `topics`, `dynamic_configs` and `metrics`, which are internally synchronized (see
 // topics/topic_registry.h for their snapshot rule). It outlives every connection and handler
 // coroutine (the Server destroys it after the shards have stopped). Handlers receive it as
 // `const BrokerState*`.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "base/types.h"
+#include "broker/broker_metrics.h"
 #include "broker/config.h"
 #include "broker/shard_map.h"
 #include "broker/topics/topic_registry.h"
@@ -56,6 +58,8 @@ struct BrokerState {
   // The thread that writes metadata files (meta_writer.h): every write to `topics`,
   // `dynamic_configs` and `producer_ids` from a handler goes through it, never on a shard.
   MetaWriter* meta_writer = nullptr;
+  // What /metrics reports about requests, topics and connections (lock-free updates).
+  std::shared_ptr<BrokerMetrics> metrics = std::make_shared<BrokerMetrics>();
 
   // The shard that owns `partition` of `topic` (its log, its producer state).
   net::ShardId shard_of(std::string_view topic, PartitionId partition) const {

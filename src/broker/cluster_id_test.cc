@@ -42,8 +42,7 @@ TEST(ClusterId, CreatedOnceThenKept) {
 TEST(ClusterId, MalformedFileIsAnErrorNotReplaced) {
   TempDir dir;
   ASSERT_TRUE(
-      write_meta_file(storage::posix_io(), dir.path() / "meta" / "cluster_id", "not an id\n")
-          .ok());
+      write_meta_file(storage::posix_io(), dir.path() / "meta" / "cluster_id", "not an id\n").ok());
   Result<std::string> id = load_or_create_cluster_id(dir.path() / "meta", storage::posix_io());
   EXPECT_EQ(StatusCode::corrupt, id.status().code());
 }

@@ -35,8 +35,8 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::acquire(const std::filesystem:
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
-    return error(StatusCode::io_error, "cannot create data directory " + data_dir.string() +
-                                           ": " + ec.message());
+    return error(StatusCode::io_error,
+                 "cannot create data directory " + data_dir.string() + ": " + ec.message());
   }
   std::string path = (data_dir / kLockFileName).string();
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);

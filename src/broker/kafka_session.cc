@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "broker/handlers/api_table.h"
 #include "protocol/generated/api_versions.h"
 
@@ -26,11 +28,18 @@ asio::awaitable<net::Reply> KafkaSession::handle(net::InboundRequest request) {
                  header->api_version);
     co_return net::Reply::close();
   }
+  auto started = std::chrono::steady_clock::now();
   size_t body_offset = static_cast<size_t>(reader.position() - frame->data());
   int16_t api_version = header->api_version;
+  int16_t api_key = header->api_key;
   RequestContext ctx{std::move(header).value(),  std::move(frame), body_offset, broker_, info_,
                      std::move(request.ordering)};
   net::Reply reply = co_await api->handler(std::move(ctx));
+  if (metrics::Histogram* latency = broker_->metrics->request_latency(api_key)) {
+    auto elapsed = std::chrono::steady_clock::now() - started;
+    latency->observe(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+  }
   if (reply.kind == net::Reply::Kind::close) {
     spdlog::info("connection {}: {} v{} request refused (malformed?); closing", info_.id, api->name,
                  api_version);

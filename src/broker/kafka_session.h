@@ -18,7 +18,12 @@ namespace cairn::broker {
 class KafkaSession : public net::Session {
  public:
   KafkaSession(const BrokerState* broker, net::ConnectionInfo info)
-      : broker_(broker), info_(std::move(info)) {}
+      : broker_(broker), info_(std::move(info)) {
+    broker_->metrics->connections.add(1);
+  }
+  ~KafkaSession() override { broker_->metrics->connections.add(-1); }
+  KafkaSession(const KafkaSession&) = delete;
+  KafkaSession& operator=(const KafkaSession&) = delete;
 
   asio::awaitable<net::Reply> handle(net::InboundRequest request) override;
 

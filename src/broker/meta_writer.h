@@ -40,8 +40,8 @@ class MetaWriter {
       std::optional<T> value;
       std::exception_ptr failure;
     };
-    Outcome outcome = co_await net::await_callback<Outcome>(
-        [this, &fn](std::function<void(Outcome)> done) {
+    Outcome outcome =
+        co_await net::await_callback<Outcome>([this, &fn](std::function<void(Outcome)> done) {
           asio::post(pool_, [&fn, done = std::move(done)] {
             Outcome result;
             try {

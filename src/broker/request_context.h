@@ -75,8 +75,20 @@ struct RequestContext {
 net::OutboundFrame to_outbound_frame(protocol::Frame frame);
 
 // Encodes the response header for `ctx` and `response` at `version` (normally the request's).
+// Counts a whole-request error code in /metrics. APIs that answer per partition count those
+// themselves (Produce, Fetch).
+template <typename Response>
+void count_response_error(const RequestContext& ctx, const Response& response) {
+  if constexpr (requires { int16_t{response.error_code}; }) {
+    if (response.error_code != 0) {
+      ctx.broker->metrics->count_error_code(ctx.header.api_key, response.error_code);
+    }
+  }
+}
+
 template <typename Response>
 net::Reply respond(const RequestContext& ctx, const Response& response, int16_t version) {
+  count_response_error(ctx, response);
   protocol::Writer writer;
   protocol::encode_response_header(writer, ctx.header);
   response.encode(writer, version);

@@ -8,6 +8,7 @@
 #include "broker/configs/resolve.h"
 #include "broker/data_dir_lock.h"
 #include "broker/kafka_session.h"
+#include "broker/metrics_collector.h"
 
 namespace cairn::broker {
 namespace {
@@ -34,8 +35,9 @@ net::HostPort default_advertised(const net::HostPort& listen, uint16_t bound_por
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
+Result<std::unique_ptr<Server>> Server::start(BrokerConfig config, StartupProgress* progress) {
   std::unique_ptr<Server> server(new Server());
+  if (progress != nullptr) server->progress_ = progress;
   RETURN_IF_ERROR(configs::finish_broker_config(config));
   // The lock comes before anything reads or writes the data directory, and the listen address
   // is bound before any log is opened: a broker that cannot run (another one owns the
@@ -46,6 +48,7 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
   std::error_code ec;
   spdlog::info("data directory {}", std::filesystem::absolute(config.data_dir, ec).string());
   server->shards_ = std::make_unique<net::ShardSet>(config.shard_count);
+  server->progress_->expect_group_shards(config.shard_count);
   server->state_ = std::make_unique<BrokerState>();
   const BrokerState* state_pointer = server->state_.get();
   Result<std::unique_ptr<net::Listener>> listener = net::Listener::bind(
@@ -55,7 +58,9 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config) {
       });
   if (!listener.ok()) return listener.status();
   server->listener_ = std::move(listener).value();
+  server->progress_->listener_bound();
   RETURN_IF_ERROR(server->open_data(config));
+  server->progress_->storage_recovered();
 
   BrokerState& state = *server->state_;
   uint16_t bound_port = server->listener_->local_endpoint().port();
@@ -129,8 +134,7 @@ Status Server::open_data(const BrokerConfig& config) {
   state.producer_ids = producer_ids_.get();
   state.meta_writer = meta_writer_.get();
   // Consumer groups: __consumer_offsets is replayed once the shards run.
-  groups::CoordinatorOptions group_options;
-  group_options.config = *group_config;
+  groups::CoordinatorOptions group_options{.config = *group_config, .progress = progress_};
   groups_ = groups::GroupCoordinator::open(*shards_, partitions_.get(), *offsets_topic,
                                            std::move(group_options));
   state.groups = groups_.get();
@@ -151,9 +155,17 @@ net::HostPort Server::bound_address() const {
   return net::HostPort{endpoint.address().to_string(), endpoint.port()};
 }
 
+void Server::collect_metrics(metrics::Exposition& out) const {
+  ASSERT(started_ && !stopped_);
+  collect_request_metrics(*state_->metrics, out);
+  collect_flush_metrics(flusher_->metrics(), out);
+  collect_partition_metrics(*state_, std::chrono::seconds(2), out);
+}
+
 void Server::stop(std::chrono::milliseconds grace) {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  progress_->stopping();
   listener_->stop();
   if (groups_ != nullptr) groups_->stop();
   if (txn_ != nullptr) txn_->stop();

@@ -20,7 +20,9 @@
 #include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
+#include "broker/startup_progress.h"
 #include "broker/txn/txn_coordinator.h"
+#include "metrics/exposition.h"
 #include "net/listener.h"
 #include "net/shard_set.h"
 #include "storage/flusher.h"
@@ -29,7 +31,10 @@ namespace cairn::broker {
 
 class Server {
  public:
-  static Result<std::unique_ptr<Server>> start(BrokerConfig config);
+  // `progress` (may be null; must outlive the Server) hears of each step of the start, for
+  // the readiness probe, including while start() still runs (recovery).
+  static Result<std::unique_ptr<Server>> start(BrokerConfig config,
+                                               StartupProgress* progress = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -37,6 +42,9 @@ class Server {
   // The address actually bound (the real port when the config asked for port 0).
   net::HostPort bound_address() const;
   const BrokerState& state() const { return *state_; }
+  // The broker's /metrics families (metrics_collector.h). Any thread but a shard's, while
+  // the server runs (before stop()).
+  void collect_metrics(metrics::Exposition& out) const;
   // Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
@@ -61,6 +69,8 @@ class Server {
   std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<txn::TxnCoordinator> txn_;
   std::unique_ptr<net::Listener> listener_;
+  StartupProgress own_progress_;  // when start() was given none
+  StartupProgress* progress_ = &own_progress_;
   bool started_ = false;
   bool stopped_ = false;
 };

@@ -57,9 +57,7 @@ struct MemberCells {
 
 std::string cell(std::optional<int64_t> value) { return value ? std::to_string(*value) : "-"; }
 
-Document text_or_null(const std::string& text) {
-  return text == "-" ? Document() : Document(text);
-}
+Document text_or_null(const std::string& text) { return text == "-" ? Document() : Document(text); }
 
 // Describes one group: prints its summary and per-partition lag table (text), or appends its
 // object to `document` (json, yaml).

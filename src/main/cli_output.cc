@@ -11,8 +11,8 @@ namespace cairn::cli {
 namespace {
 
 bool is_yaml_keyword(const std::string& text) {
-  static const char* const kWords[] = {"true", "false", "yes", "no", "on", "off",
-                                       "null", "y",    "n",   "~"};
+  static const char* const kWords[] = {"true", "false", "yes", "no", "on",
+                                       "off",  "null",  "y",   "n",  "~"};
   std::string lower;
   for (unsigned char c : text) lower.push_back(static_cast<char>(std::tolower(c)));
   for (const char* word : kWords) {
@@ -24,9 +24,9 @@ bool is_yaml_keyword(const std::string& text) {
 // Plain (unquoted) only for a conservative set: starts with a letter, '_' or '/', then letters,
 // digits and _ . / @ -. Anything else (numbers, empty, ':' or '#', spaces) gets quotes.
 std::string yaml_string(const std::string& text) {
-  bool plain = !text.empty() && !is_yaml_keyword(text) &&
-               (std::isalpha(static_cast<unsigned char>(text[0])) || text[0] == '_' ||
-                text[0] == '/');
+  bool plain =
+      !text.empty() && !is_yaml_keyword(text) &&
+      (std::isalpha(static_cast<unsigned char>(text[0])) || text[0] == '_' || text[0] == '/');
   for (char c : text) {
     if (!plain) break;
     plain = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' ||

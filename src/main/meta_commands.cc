@@ -14,9 +14,8 @@ namespace cairn::cli {
 namespace {
 
 bool has_commands(const CLI::App& command) {
-  auto children = command.get_subcommands([](const CLI::App* child) {
-    return !child->get_name().empty();
-  });
+  auto children =
+      command.get_subcommands([](const CLI::App* child) { return !child->get_name().empty(); });
   return !children.empty();
 }
 
@@ -31,8 +30,8 @@ std::string failure_message(const CLI::App* root, const CLI::Error& failure) {
     parent_path = path;
     path += " " + command->get_name();
   }
-  bool missing_command = failure.get_name() == "RequiredError" ||
-                         failure.get_name() == "ExtrasError";
+  bool missing_command =
+      failure.get_name() == "RequiredError" || failure.get_name() == "ExtrasError";
   if (missing_command && has_commands(*command)) {
     std::string unknown;
     for (const std::string& word : command->remaining()) {

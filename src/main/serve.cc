@@ -25,6 +25,7 @@
 #include "broker/configs/broker_config_file.h"
 #include "broker/meta_file.h"
 #include "broker/server.h"
+#include "main/admin_http.h"
 #include "main/commands.h"
 #include "main/serve_options.h"
 
@@ -113,6 +114,19 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
+// The admin HTTP server of --admin-listen (null when it is empty); logs why it cannot start.
+Result<std::unique_ptr<AdminHttp>> start_admin(const ServeOptions& options,
+                                               const broker::StartupProgress* progress) {
+  if (options.admin_listen.empty()) return std::unique_ptr<AdminHttp>();
+  Result<std::unique_ptr<AdminHttp>> admin = AdminHttp::start(options.admin_listen, progress);
+  if (!admin.ok()) {
+    spdlog::error("cannot start: {}", admin.status().to_string());
+    return admin.status();
+  }
+  spdlog::info("admin http on {}", (*admin)->bound_address());
+  return admin;
+}
+
 int run_serve(ServeOptions& options, CLI::App& serve) {
   broker::configs::ConfigFile file;
   Status loaded;
@@ -150,11 +164,18 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  Result<std::unique_ptr<broker::Server>> server = broker::Server::start(std::move(config).value());
+  // The admin server first: its probes answer (503 "recovering") while the logs recover.
+  broker::StartupProgress progress;
+  Result<std::unique_ptr<AdminHttp>> admin_started = start_admin(options, &progress);
+  if (!admin_started.ok()) return 1;
+  std::unique_ptr<AdminHttp> admin = std::move(admin_started).value();
+  Result<std::unique_ptr<broker::Server>> server =
+      broker::Server::start(std::move(config).value(), &progress);
   if (!server.ok()) {
     spdlog::error("cannot start: {}", server.status().to_string());
     return 1;
   }
+  if (admin != nullptr) admin->attach(server->get());
   net::HostPort bound = (*server)->bound_address();
   spdlog::info("listening on {}:{}", bound.host, bound.port);
   if (!options.port_file.empty()) {
@@ -166,8 +187,12 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("received {}; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  // Not ready from now on; the broker's metrics leave before its shards stop.
+  progress.stopping();
+  if (admin != nullptr) admin->detach();
   (*server)->stop();
   server = Result<std::unique_ptr<broker::Server>>(nullptr);
+  admin.reset();
   spdlog::info("stopped");
   return 0;
 }

@@ -182,16 +182,29 @@ std::string synonyms_cell(const ConfigDef& def) {
 
 }  // namespace
 
-void add_serve_options(CLI::App& serve, ServeOptions& options) {
+namespace {
+
+void add_address_options(CLI::App& serve, ServeOptions& options) {
   serve
       .add_option("--listen", options.listen,
                   "Where clients connect (:PORT: every interface; port 0: any free port)")
       ->type_name("HOST:PORT")
       ->capture_default_str();
   serve
+      .add_option("--admin-listen", options.admin_listen,
+                  "Admin HTTP: /metrics, /v1/status/live and /ready (empty: none; port 0: any)")
+      ->type_name("HOST:PORT")
+      ->capture_default_str();
+  serve
       .add_option("--advertise", options.advertise,
                   "What Metadata tells clients to connect to (empty: the listen address)")
       ->type_name("HOST:PORT");
+}
+
+}  // namespace
+
+void add_serve_options(CLI::App& serve, ServeOptions& options) {
+  add_address_options(serve, options);
   serve
       .add_option("--data-dir", options.data_dir,
                   "Logs (DIR/TOPIC-PARTITION/) and metadata (DIR/meta/); one broker each")

@@ -19,6 +19,7 @@ namespace cairn::cli {
 
 struct ServeOptions {
   std::string listen = "127.0.0.1:9092";
+  std::string admin_listen = "127.0.0.1:9644";  // "": no admin HTTP server
   std::string advertise;
   std::string data_dir = "./data";
   std::string port_file;

@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "metrics/cells.h"
+
 namespace cairn::net {
 namespace {
 thread_local std::optional<ShardId> t_current_shard;
@@ -33,6 +35,7 @@ void ShardSet::start() {
       std::string name = "shard-" + std::to_string(i);
       pthread_setname_np(pthread_self(), name.c_str());
       t_current_shard = ShardId(i);
+      metrics::bind_thread_slot(i);  // each shard updates its own metric cells
       shard.context.run();
       t_current_shard.reset();
       std::lock_guard lock(running_mutex_);

@@ -7,6 +7,9 @@
 //
 // Thread safety: all methods may be called from any thread. Destroy the Flusher after the
 // logs that use it have been closed; queued jobs of closed logs are dropped.
+//
+// Metrics: the logs that use a Flusher record every flush in its FlushMetrics (lock-free
+// histograms, metrics/cells.h), which /metrics reads; a log without a Flusher records none.
 #pragma once
 
 #include <chrono>
@@ -18,9 +21,19 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/cells.h"
+
 namespace cairn::storage {
 
 class LogSync;
+
+struct FlushMetrics {
+  // Each fdatasync of a segment's .log file, in nanoseconds.
+  metrics::Histogram fsync_latency_ns{metrics::latency_bounds_ns()};
+  // Batches made durable by one flush job that synced data: the group-commit factor. (A job
+  // syncs every segment file it covers, usually one: the active segment.)
+  metrics::Histogram batches_per_flush{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}};
+};
 
 class Flusher {
  public:
@@ -35,6 +48,7 @@ class Flusher {
   // at most once.
   void enqueue(std::shared_ptr<LogSync> log);
   void schedule(std::weak_ptr<LogSync> log, SteadyTime deadline);
+  FlushMetrics& metrics() { return metrics_; }
 
  private:
   void run();
@@ -45,6 +59,7 @@ class Flusher {
   std::multimap<SteadyTime, std::weak_ptr<LogSync>> deadlines_;
   bool stop_ = false;
   std::vector<std::thread> threads_;
+  FlushMetrics metrics_;
 };
 
 }  // namespace cairn::storage

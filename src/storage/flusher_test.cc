@@ -91,6 +91,14 @@ TEST(Flusher, GroupCommitCoversManyAppendsPerFsync) {
   EXPECT_EQ(stats.batches_appended, static_cast<uint64_t>(kAppends));
   EXPECT_LT(stats.data_syncs, stats.batches_appended);  // not one fsync per append
   ASSERT_TRUE(log->close().ok());
+  // The Flusher's metrics saw the same: one latency per fdatasync, and the batches of the
+  // flush jobs add up to every append (close() may sync once more, with no new batches).
+  metrics::Histogram::Snapshot latency = flusher.metrics().fsync_latency_ns.snapshot();
+  metrics::Histogram::Snapshot batches = flusher.metrics().batches_per_flush.snapshot();
+  EXPECT_GE(latency.count, stats.data_syncs);
+  EXPECT_GT(latency.sum, 0u);
+  EXPECT_EQ(batches.sum, static_cast<uint64_t>(kAppends));
+  EXPECT_LT(batches.count, static_cast<uint64_t>(kAppends));
   std::filesystem::remove_all(dir);
 }
 

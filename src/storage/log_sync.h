@@ -123,6 +123,7 @@ class LogSync : public std::enable_shared_from_this<LogSync> {
   int64_t checkpoint_interval_ms_ = 1000;
   SteadyTime last_checkpoint_;
   FlushStats stats_;
+  uint64_t batches_flushed_ = 0;  // stats_.batches_appended when the last job began
 };
 
 }  // namespace cairn::storage

@@ -19,6 +19,7 @@ struct LogSync::Job {
   bool checkpoint = false;
   bool meta_failed = false;
   uint64_t data_syncs = 0;
+  uint64_t batches = 0;  // appended since the previous job began
 };
 
 Status LogSync::run_flush(bool inline_call, bool checkpoint) {
@@ -54,6 +55,8 @@ void LogSync::take_job_locked(Job& job, bool checkpoint) {
   job.checkpoint = checkpoint || !sealed_.empty() ||
                    now - last_checkpoint_ >= std::chrono::milliseconds(checkpoint_interval_ms_);
   if (job.checkpoint) last_checkpoint_ = now;
+  job.batches = stats_.batches_appended - batches_flushed_;
+  batches_flushed_ = stats_.batches_appended;
   unflushed_bytes_ = 0;
   dir_dirty_ = false;
   meta_dirty_ = false;
@@ -67,6 +70,9 @@ void LogSync::finish_job(const Job& job, const Status& status) {
     flushing_ = false;
     if (job.data_syncs > 0) stats_.flush_jobs++;
     stats_.data_syncs += job.data_syncs;
+    if (job.data_syncs > 0 && flusher_ != nullptr) {
+      flusher_->metrics().batches_per_flush.observe(job.batches);
+    }
     if (status.ok()) {
       ASSERT(job.target >= durable_offset_);
       durable_offset_ = job.target;
@@ -113,7 +119,14 @@ Status LogSync::execute(Job& job) {
   auto sync_segment = [&](SegmentFiles& files, const SyncPoint& point,
                           bool write_header) -> Status {
     if (point.log_bytes > files.synced_bytes) {
-      RETURN_IF_ERROR(files.log->sync());
+      auto started = std::chrono::steady_clock::now();
+      Status synced = files.log->sync();
+      if (flusher_ != nullptr) {
+        auto elapsed = std::chrono::steady_clock::now() - started;
+        flusher_->metrics().fsync_latency_ns.observe(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+      }
+      RETURN_IF_ERROR(synced);
       job.data_syncs++;
       files.synced_bytes = point.log_bytes;
     }

@@ -11,9 +11,10 @@ Every interop test uses it:
     with Broker(shards=2) as broker:       # or by hand
         ...
 
-Broker.start() runs `cairn serve --listen 127.0.0.1:0 --data-dir <temp dir>` (the binary comes
-from $CAIRN_BIN, which CTest sets), reads the real port from the "listening on HOST:PORT" line
-on stderr, and collects all of stderr. Broker.stop() sends SIGTERM and fails (BrokerFailure) if
+Broker.start() runs `cairn serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir
+<temp dir>` (the binary comes from $CAIRN_BIN, which CTest sets), reads the real ports from the
+"listening on HOST:PORT" and "admin http on HOST:PORT" lines on stderr (Broker.admin_url), and
+collects all of stderr. Broker.stop() sends SIGTERM and fails (BrokerFailure) if
 the broker died early, exited non-zero, or printed a sanitizer report or a failed ASSERT.
 Standard library only; Debian's /usr/bin/python3.
 """
@@ -30,6 +31,8 @@ import unittest
 import uuid
 
 LISTENING = re.compile(r"listening on (\S+):(\d+)")
+# The admin HTTP server's line (/metrics, /v1/status/*), logged before LISTENING.
+ADMIN_LISTENING = re.compile(r"admin http on (\S+):(\d+)")
 # What ASan, LSan, UBSan and our ASSERT print when something is wrong.
 REPORT_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -77,6 +80,7 @@ class Broker:
         self.process = None
         self.host = None
         self.port = None
+        self.admin_port = None
         self._lines = []
         self._lines_lock = threading.Lock()
         self._reader = None
@@ -88,7 +92,8 @@ class Broker:
             self.data_dir = tempfile.mkdtemp(prefix="cairn-interop-")
         if self.topics:
             write_topics(self.data_dir, self.topics)
-        args = [cairn_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+        args = [cairn_binary(), "serve", "--listen", "127.0.0.1:0", "--admin-listen",
+                "127.0.0.1:0", "--data-dir", self.data_dir,
                 "--shards", str(self.shards)] + self.extra_args
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
@@ -103,6 +108,8 @@ class Broker:
             match = LISTENING.search(self.stderr())
             if match:
                 self.host, self.port = match.group(1), int(match.group(2))
+                admin = ADMIN_LISTENING.search(self.stderr())
+                self.admin_port = int(admin.group(2)) if admin else None
                 return self
             if self.process.poll() is not None:
                 self._reader.join(5)
@@ -159,6 +166,13 @@ class Broker:
     @property
     def bootstrap(self):
         return "%s:%d" % (self.host, self.port)
+
+    @property
+    def admin_url(self):
+        """http://127.0.0.1:PORT of the admin HTTP server."""
+        if self.admin_port is None:
+            raise BrokerFailure("the broker logged no 'admin http on' line")
+        return "http://127.0.0.1:%d" % self.admin_port
 
     @property
     def pid(self):

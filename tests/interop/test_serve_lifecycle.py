@@ -76,6 +76,7 @@ class ServeLifecycleTest(unittest.TestCase):
         with harness.Broker(data_dir=self.data_dir) as first:
             produce(first.bootstrap, "dup", values)
             code, stderr, _ = run_to_exit(["serve", "--listen", "127.0.0.1:0",
+                                           "--admin-listen", "127.0.0.1:0",
                                            "--data-dir", self.data_dir])
             self.assertEqual(code, 1, stderr)
             self.assertIn("in use by another broker (pid %d)" % first.pid, stderr)
@@ -94,6 +95,7 @@ class ServeLifecycleTest(unittest.TestCase):
         fresh = os.path.join(self.data_dir, "fresh")
         try:
             code, stderr, _ = run_to_exit(["serve", "--listen", "127.0.0.1:%d" % port,
+                                           "--admin-listen", "127.0.0.1:0",
                                            "--data-dir", fresh])
         finally:
             taken.close()
@@ -122,6 +124,7 @@ class ServeLifecycleTest(unittest.TestCase):
 
     def test_listen_without_host_means_every_interface(self):
         process = subprocess.Popen([harness.cairn_binary(), "serve", "--listen", ":0",
+                                    "--admin-listen", "127.0.0.1:0",
                                     "--advertise", "127.0.0.1:1", "--data-dir", self.data_dir,
                                     "--port-file", os.path.join(self.data_dir, "port")],
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -138,6 +138,7 @@ class PackageTest(unittest.TestCase):
         port_file = os.path.join(self.work, "port")
         broker = subprocess.Popen([self.binary, "serve", "--config", self.config,
                                    "--data-dir", data_dir, "--listen", "127.0.0.1:0",
+                                   "--admin-listen", "127.0.0.1:0",
                                    "--port-file", port_file],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)

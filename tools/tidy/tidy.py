@@ -43,9 +43,9 @@ BROKER_RANKS = {
 }
 BROKER_TOP_FILES = {
     "core": ("error_code", "meta_file", "meta_writer", "config", "shard_map", "cluster_id",
-             "data_dir_lock"),
+             "data_dir_lock", "broker_metrics", "startup_progress"),
     "state": ("broker_state", "request_context"),
-    "session": ("kafka_session", "server"),
+    "session": ("kafka_session", "server", "metrics_collector"),
 }
 RATCHET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ratchet.txt")
 SOURCE_DIRS = ["src", "tools", "bench", "tests", "connectors", "streams"]

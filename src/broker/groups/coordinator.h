@@ -37,6 +37,7 @@
 #include "broker/groups/group_manager.h"
 #include "broker/partitions/internal_append.h"
 #include "broker/partitions/partition_manager.h"
+#include "broker/startup_progress.h"
 #include "broker/topics/topic_registry.h"
 #include "net/shard_set.h"
 
@@ -66,6 +67,9 @@ Result<TopicInfo> ensure_offsets_topic(storage::Io& io, TopicRegistry& registry,
 struct CoordinatorOptions {
   GroupConfig config;               // offsets_topic_partition_count: set by open() from the topic
   storage::Clock* clock = nullptr;  // null: the system clock
+  // Told when a shard has loaded every one of its partitions (GET /v1/status/ready); may be
+  // null. Must outlive the coordinator.
+  StartupProgress* progress = nullptr;
 };
 
 class GroupCoordinator {

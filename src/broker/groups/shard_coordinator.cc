@@ -67,6 +67,9 @@ asio::awaitable<void> ShardCoordinator::load() {
     }
     co_await load_partition(id);
   }
+  if (!stopping_ && !manager_.any_loading() && options_.progress != nullptr) {
+    options_.progress->group_shard_loaded();
+  }
   schedule_maintenance();
 }
 

@@ -233,6 +233,8 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
     return fail(kafka_error(appended.status()));
   }
   out.base_offset = appended->base_offset;
+  broker.metrics->topic(input.topic)
+      .add_in(batch.size(), static_cast<uint64_t>(std::max(view.records_count(), 0)));
   if (idempotent) {
     producer.first_offset = appended->base_offset;
     producer.last_offset = appended->last_offset;
@@ -392,7 +394,6 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
   ctx.ordering.release();  // later requests on this connection now append after ours
   co_await explain_txn_refusals(ctx, request, std::move(txn_refused), slots);
 
-  if (acks == 0) co_return net::Reply::none();
   if (acks == -1) {
     co_await barrier->wait();
     for (size_t slot : appended_slots) {
@@ -403,6 +404,10 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
       slots[slot]->base_offset = -1;
     }
   }
+  for (const ProduceResponse::PartitionProduceResponse* slot : slots) {
+    broker.metrics->count_error_code(ProduceRequest::kApiKey, slot->error_code);
+  }
+  if (acks == 0) co_return net::Reply::none();
   co_return respond(ctx, response);
 }
 

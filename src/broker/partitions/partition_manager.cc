@@ -588,6 +588,21 @@ CleanerShardStats PartitionManager::cleaner_stats() const {
   return stats;
 }
 
+std::vector<PartitionSample> PartitionManager::partition_samples() const {
+  ShardPartitions& state = local();
+  std::vector<PartitionSample> samples;
+  for (const auto& [name, partitions] : state.topics) {
+    for (const auto& partition : partitions) {
+      if (partition == nullptr || !partition->usable()) continue;
+      storage::LogInfo info = partition->log->info();
+      samples.push_back(PartitionSample{name, partition->id, info.size_bytes, info.segment_count,
+                                        partition->log->log_start_offset(),
+                                        partition->high_watermark()});
+    }
+  }
+  return samples;
+}
+
 Result<PartitionConfig> PartitionManager::resolve(const TopicInfo& topic) const {
   return options_.resolver(topic);
 }

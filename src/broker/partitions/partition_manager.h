@@ -104,6 +104,16 @@ struct PartitionOffsets {
   Offset last_stable_offset;
 };
 
+// One partition's numbers at one moment (PartitionManager::partition_samples).
+struct PartitionSample {
+  std::string topic;
+  PartitionId partition;
+  uint64_t size_bytes = 0;  // every segment's .log bytes
+  size_t segment_count = 0;
+  Offset log_start_offset{-1};
+  Offset high_watermark{-1};
+};
+
 class PartitionManager {
  public:
   // Main thread, before the shards run: opens (recovering if needed) the log of every
@@ -158,6 +168,9 @@ class PartitionManager {
   // The cleaner's counters and gauges on the calling shard (cleaner_stats.h); a metrics
   // endpoint hops to each shard for its copy. REQUIRES: the calling thread is a shard.
   CleanerShardStats cleaner_stats() const;
+  // Size and offsets of every partition with an open log on the calling shard, for /metrics
+  // (the metrics collector hops to each shard for its list). REQUIRES: on a shard thread.
+  std::vector<PartitionSample> partition_samples() const;
 
   // ---- any thread ----
   net::ShardId shard_of(std::string_view topic, PartitionId partition) const;

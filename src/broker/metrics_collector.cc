@@ -1,0 +1,195 @@
+#include "broker/metrics_collector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+#include "broker/handlers/api_table.h"
+#include "broker/partitions/partition_manager.h"
+
+namespace cairn::broker {
+namespace {
+
+using metrics::Exposition;
+using metrics::Labels;
+using metrics::Type;
+
+constexpr double kNanosPerSecond = 1e9;
+
+void collect_requests(const BrokerMetrics& broker_metrics, Exposition& out) {
+  std::vector<std::pair<std::string, metrics::Histogram::Snapshot>> used;
+  for (const ApiEntry& api : api_table()) {
+    metrics::Histogram::Snapshot snapshot = broker_metrics.request_latency(api.api_key)->snapshot();
+    if (snapshot.count > 0) used.emplace_back(request_label(api.name), std::move(snapshot));
+  }
+  out.family("cairn_kafka_request_latency_seconds",
+             "Time from the start of a Kafka request's handling to its reply, by API",
+             Type::histogram);
+  for (const auto& [label, snapshot] : used) {
+    out.histogram("cairn_kafka_request_latency_seconds", {{"request", label}}, snapshot,
+                  kNanosPerSecond);
+  }
+  out.family("cairn_kafka_requests_total", "Kafka requests handled, by API", Type::counter);
+  for (const auto& [label, snapshot] : used) {
+    out.sample("cairn_kafka_requests_total", {{"request", label}}, snapshot.count);
+  }
+  out.family("cairn_kafka_request_errors_total",
+             "Kafka error codes answered, by API and code (whole requests and single partitions)",
+             Type::counter);
+  for (const ApiEntry& api : api_table()) {
+    for (int16_t code = -1; code < BrokerMetrics::kErrorCodeLimit - 1; code++) {
+      uint64_t count = broker_metrics.error_count(api.api_key, code);
+      if (count == 0) continue;
+      out.sample("cairn_kafka_request_errors_total",
+                 {{"request", request_label(api.name)}, {"error_code", std::to_string(code)}},
+                 count);
+    }
+  }
+}
+
+void collect_topics(const BrokerMetrics& broker_metrics, Exposition& out) {
+  auto topics = broker_metrics.topics();
+  std::vector<TopicCounters::Totals> totals;
+  totals.reserve(topics.size());
+  for (const auto& [name, counters] : topics) totals.push_back(counters->totals());
+  out.family("cairn_kafka_request_bytes_total",
+             "Record batch bytes produced to (request=produce) and fetched from "
+             "(request=consume) a topic",
+             Type::counter);
+  for (size_t i = 0; i < topics.size(); i++) {
+    out.sample("cairn_kafka_request_bytes_total",
+               {{"topic", topics[i].first}, {"request", "produce"}}, totals[i].bytes_in);
+    out.sample("cairn_kafka_request_bytes_total",
+               {{"topic", topics[i].first}, {"request", "consume"}}, totals[i].bytes_out);
+  }
+  out.family("cairn_kafka_records_produced_total", "Records appended to a topic by Produce",
+             Type::counter);
+  for (size_t i = 0; i < topics.size(); i++) {
+    out.sample("cairn_kafka_records_produced_total", {{"topic", topics[i].first}},
+               totals[i].records_in);
+  }
+  out.family("cairn_kafka_records_fetched_total",
+             "Records (offsets) of a topic returned by Fetch, from each fetch offset on",
+             Type::counter);
+  for (size_t i = 0; i < topics.size(); i++) {
+    out.sample("cairn_kafka_records_fetched_total", {{"topic", topics[i].first}},
+               totals[i].records_out);
+  }
+}
+
+struct TopicStorage {
+  uint64_t size_bytes = 0;
+  uint64_t segment_count = 0;
+  uint64_t partition_count = 0;
+  uint64_t high_watermark_sum = 0;
+};
+
+// Every shard's partition samples, or nullopt if one did not answer in time.
+std::optional<std::vector<PartitionSample>> gather_samples(const BrokerState& state,
+                                                           std::chrono::milliseconds timeout) {
+  struct Gather {
+    std::mutex mu;
+    std::condition_variable answered;
+    std::vector<PartitionSample> samples;  // guarded by mu
+    uint32_t pending = 0;                  // guarded by mu
+  };
+  auto gather = std::make_shared<Gather>();
+  uint32_t shard_count = state.shards->count();
+  gather->pending = shard_count;
+  PartitionManager* partitions = state.partitions;
+  for (uint32_t i = 0; i < shard_count; i++) {
+    // A post, not a coroutine hop: this thread is no shard. The lambda owns `gather`, so a
+    // late answer after the timeout writes into memory that is still alive.
+    state.shards->post(net::ShardId(i), [gather, partitions] {
+      std::vector<PartitionSample> local = partitions->partition_samples();
+      std::lock_guard lock(gather->mu);
+      for (PartitionSample& sample : local) gather->samples.push_back(std::move(sample));
+      gather->pending--;
+      gather->answered.notify_all();
+    });
+  }
+  std::unique_lock lock(gather->mu);
+  if (!gather->answered.wait_for(lock, timeout, [&] { return gather->pending == 0; })) {
+    return std::nullopt;
+  }
+  return std::move(gather->samples);
+}
+
+}  // namespace
+
+std::string request_label(std::string_view api_name) {
+  std::string label;
+  for (size_t i = 0; i < api_name.size(); i++) {
+    char c = api_name[i];
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      if (i > 0) label += '_';
+      label += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      label += c;
+    }
+  }
+  return label;
+}
+
+void collect_request_metrics(const BrokerMetrics& broker_metrics, Exposition& out) {
+  collect_requests(broker_metrics, out);
+  collect_topics(broker_metrics, out);
+  out.family("cairn_rpc_active_connections", "Kafka client connections open now", Type::gauge);
+  out.sample("cairn_rpc_active_connections", {{"server", "kafka"}},
+             broker_metrics.connections.value());
+}
+
+void collect_flush_metrics(const storage::FlushMetrics& flush, Exposition& out) {
+  out.family("cairn_storage_fsync_latency_seconds",
+             "Duration of each fdatasync of a partition's segment file", Type::histogram);
+  out.histogram("cairn_storage_fsync_latency_seconds", {}, flush.fsync_latency_ns.snapshot(),
+                kNanosPerSecond);
+  out.family("cairn_storage_batches_per_fsync",
+             "Record batches made durable by one flush of a partition (group commit)",
+             Type::histogram);
+  out.histogram("cairn_storage_batches_per_fsync", {}, flush.batches_per_flush.snapshot(), 1);
+}
+
+bool collect_partition_metrics(const BrokerState& state, std::chrono::milliseconds timeout,
+                               Exposition& out) {
+  std::optional<std::vector<PartitionSample>> samples = gather_samples(state, timeout);
+  if (!samples) {
+    spdlog::warn("/metrics: a shard did not answer within {} ms; storage metrics left out",
+                 timeout.count());
+    return false;
+  }
+  std::map<std::string, TopicStorage> topics;
+  for (const PartitionSample& sample : *samples) {
+    TopicStorage& topic = topics[sample.topic];
+    topic.size_bytes += sample.size_bytes;
+    topic.segment_count += sample.segment_count;
+    topic.partition_count++;
+    topic.high_watermark_sum +=
+        static_cast<uint64_t>(std::max<int64_t>(0, sample.high_watermark.value()));
+  }
+  out.family("cairn_storage_log_size_bytes", "Bytes of a topic's segment files, all partitions",
+             Type::gauge);
+  for (const auto& [name, topic] : topics) {
+    out.sample("cairn_storage_log_size_bytes", {{"topic", name}}, topic.size_bytes);
+  }
+  out.family("cairn_storage_log_segments", "Segments of a topic, all partitions", Type::gauge);
+  for (const auto& [name, topic] : topics) {
+    out.sample("cairn_storage_log_segments", {{"topic", name}}, topic.segment_count);
+  }
+  out.family("cairn_kafka_partitions", "Partitions of a topic with an open log", Type::gauge);
+  for (const auto& [name, topic] : topics) {
+    out.sample("cairn_kafka_partitions", {{"topic", name}}, topic.partition_count);
+  }
+  out.family("cairn_kafka_topic_high_watermark",
+             "A topic's high watermarks (log end offsets), summed over its partitions",
+             Type::gauge);
+  for (const auto& [name, topic] : topics) {
+    out.sample("cairn_kafka_topic_high_watermark", {{"topic", name}}, topic.high_watermark_sum);
+  }
+  return true;
+}
+
+}  // namespace cairn::broker

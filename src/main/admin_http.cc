@@ -1,0 +1,109 @@
+#include "main/admin_http.h"
+
+#include <spdlog/spdlog.h>
+
+#include "http/json.h"
+#include "main/commands.h"
+#include "metrics/process.h"
+#include "net/listener.h"
+
+namespace cairn::cli {
+namespace {
+
+// "cairn 0.1.0 (v0.1.0-12-gabc-dirty)" -> {"0.1.0", "v0.1.0-12-gabc-dirty"}.
+std::pair<std::string, std::string> version_and_revision() {
+  std::string text = version_text();
+  std::string version = "unknown";
+  std::string revision = "unknown";
+  size_t space = text.find(' ');
+  size_t open = text.find(" (");
+  if (space != std::string::npos && open != std::string::npos && open > space) {
+    version = text.substr(space + 1, open - space - 1);
+    size_t close = text.rfind(')');
+    if (close != std::string::npos && close > open + 2) {
+      revision = text.substr(open + 2, close - open - 2);
+    }
+  }
+  return {version, revision};
+}
+
+void collect_application(std::chrono::steady_clock::time_point started, metrics::Exposition& out) {
+  static const std::pair<std::string, std::string> kBuild = version_and_revision();
+  out.family("cairn_application_build", "Build of the running broker (value 1)",
+             metrics::Type::gauge);
+  out.sample("cairn_application_build", {{"version", kBuild.first}, {"revision", kBuild.second}},
+             uint64_t{1});
+  double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  out.family("cairn_application_uptime_seconds_total", "Seconds since the broker process started",
+             metrics::Type::counter);
+  out.sample("cairn_application_uptime_seconds_total", {}, uptime);
+}
+
+}  // namespace
+
+std::shared_ptr<http::Router> admin_router(const broker::StartupProgress* progress,
+                                           std::shared_ptr<const metrics::Registry> registry) {
+  auto router = std::make_shared<http::Router>();
+  router->get("/v1/status/live", [](const http::Request&) {
+    return http::json_response(200, {{"status", "live"}});
+  });
+  router->get("/v1/status/ready", [progress](const http::Request&) {
+    broker::StartupProgress::Readiness readiness = progress->readiness();
+    if (readiness.ready) return http::json_response(200, {{"status", "ready"}});
+    return http::json_response(503, {{"status", "not_ready"}, {"reason", readiness.reason}});
+  });
+  router->get("/metrics", [registry](const http::Request&) {
+    http::Response response;
+    response.content_type = std::string(metrics::kContentType);
+    response.body = registry->scrape();
+    return response;
+  });
+  return router;
+}
+
+Result<std::unique_ptr<AdminHttp>> AdminHttp::start(const std::string& listen,
+                                                    const broker::StartupProgress* progress) {
+  std::string text = listen.starts_with(':') ? "0.0.0.0" + listen : listen;
+  Result<net::HostPort> address = net::parse_host_port(text);
+  if (!address.ok()) {
+    return error(StatusCode::invalid_argument, "--admin-listen: " + address.status().message());
+  }
+  if (address->host == "localhost") address->host = "127.0.0.1";  // the one name we take
+  std::unique_ptr<AdminHttp> admin(new AdminHttp());
+  auto started = std::chrono::steady_clock::now();
+  admin->registry_->add([started](metrics::Exposition& out) {
+    collect_application(started, out);
+    metrics::collect_process(out);
+  });
+  http::ServerOptions options;
+  options.host = address->host;
+  options.port = address->port;
+  Result<std::unique_ptr<http::Server>> server =
+      http::Server::start(options, admin_router(progress, admin->registry_));
+  if (!server.ok()) return server.status();
+  admin->server_ = std::move(server).value();
+  return admin;
+}
+
+AdminHttp::~AdminHttp() {
+  detach();
+  if (server_ != nullptr) server_->stop();  // null when start() failed
+}
+
+std::string AdminHttp::bound_address() const {
+  return server_->host() + ":" + std::to_string(server_->port());
+}
+
+void AdminHttp::attach(const broker::Server* server) {
+  ASSERT(broker_collector_ == 0);
+  broker_collector_ =
+      registry_->add([server](metrics::Exposition& out) { server->collect_metrics(out); });
+}
+
+void AdminHttp::detach() {
+  if (broker_collector_ == 0) return;
+  registry_->remove(broker_collector_);  // waits for a scrape that is running it
+  broker_collector_ = 0;
+}
+
+}  // namespace cairn::cli
