@@ -35,7 +35,8 @@ net::HostPort default_advertised(const net::HostPort& listen, uint16_t bound_por
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::start(BrokerConfig config, StartupProgress* progress) {
+Result<std::unique_ptr<Server>> Server::start(BrokerConfig config, StartupProgress* progress,
+                                              const std::function<Status()>& on_listening) {
   std::unique_ptr<Server> server(new Server());
   if (progress != nullptr) server->progress_ = progress;
   RETURN_IF_ERROR(configs::finish_broker_config(config));
@@ -59,6 +60,7 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config, StartupProgre
   if (!listener.ok()) return listener.status();
   server->listener_ = std::move(listener).value();
   server->progress_->listener_bound();
+  if (on_listening) RETURN_IF_ERROR(on_listening());
   RETURN_IF_ERROR(server->open_data(config));
   server->progress_->storage_recovered();
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include "base/status.h"
@@ -32,9 +33,14 @@ namespace cairn::broker {
 class Server {
  public:
   // `progress` (may be null; must outlive the Server) hears of each step of the start, for
-  // the readiness probe, including while start() still runs (recovery).
+  // the readiness probe, including while start() still runs (recovery). `on_listening` (may
+  // be empty) runs once the Kafka listener is bound, before any data is read; its error fails
+  // the start. `cairn serve` starts the admin HTTP server there: after the Kafka bind, so its
+  // own port can never take the Kafka port a restart wants back, and before recovery, so
+  // probes answer while the logs recover.
   static Result<std::unique_ptr<Server>> start(BrokerConfig config,
-                                               StartupProgress* progress = nullptr);
+                                               StartupProgress* progress = nullptr,
+                                               const std::function<Status()>& on_listening = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -6,10 +6,11 @@
 //                         "reason":...} before that and while it stops
 //   GET /metrics          Prometheus text format (docs/observability.md)
 //
-// It starts before the broker (so probes get answers during a long recovery) and stops after
-// it. The HTTP server runs on its own threads (http/server.h); the broker's metrics join once
-// the broker runs (attach) and leave before it stops (detach), so a scrape never waits for
-// shards that are shutting down.
+// It starts while the broker starts, right after the Kafka port is bound (Server::start's
+// on_listening), so probes get answers during a long recovery, and stops after the broker. The HTTP
+// server runs on its own threads (http/server.h); the broker's metrics join once the broker runs
+// (attach) and leave before it stops (detach), so a scrape never waits for shards that are shutting
+// down.
 //
 // Lifecycle: the main thread calls start, attach, detach and the destructor, in that order.
 #pragma once

@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -114,17 +115,19 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
-// The admin HTTP server of --admin-listen (null when it is empty); logs why it cannot start.
-Result<std::unique_ptr<AdminHttp>> start_admin(const ServeOptions& options,
-                                               const broker::StartupProgress* progress) {
-  if (options.admin_listen.empty()) return std::unique_ptr<AdminHttp>();
-  Result<std::unique_ptr<AdminHttp>> admin = AdminHttp::start(options.admin_listen, progress);
-  if (!admin.ok()) {
-    spdlog::error("cannot start: {}", admin.status().to_string());
-    return admin.status();
-  }
-  spdlog::info("admin http on {}", (*admin)->bound_address());
-  return admin;
+// Server::start's on_listening hook: starts the admin HTTP server of --admin-listen into
+// `admin` (none when the flag is empty).
+std::function<Status()> admin_starter(const ServeOptions& options,
+                                      const broker::StartupProgress& progress,
+                                      std::unique_ptr<AdminHttp>& admin) {
+  return [&options, &progress, &admin]() -> Status {
+    if (options.admin_listen.empty()) return Status();
+    Result<std::unique_ptr<AdminHttp>> started = AdminHttp::start(options.admin_listen, &progress);
+    if (!started.ok()) return started.status();
+    admin = std::move(started).value();
+    spdlog::info("admin http on {}", admin->bound_address());
+    return Status();
+  };
 }
 
 int run_serve(ServeOptions& options, CLI::App& serve) {
@@ -164,13 +167,11 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  // The admin server first: its probes answer (503 "recovering") while the logs recover.
+  // The admin server starts once the Kafka port is bound, before recovery (Server::start).
   broker::StartupProgress progress;
-  Result<std::unique_ptr<AdminHttp>> admin_started = start_admin(options, &progress);
-  if (!admin_started.ok()) return 1;
-  std::unique_ptr<AdminHttp> admin = std::move(admin_started).value();
-  Result<std::unique_ptr<broker::Server>> server =
-      broker::Server::start(std::move(config).value(), &progress);
+  std::unique_ptr<AdminHttp> admin;
+  Result<std::unique_ptr<broker::Server>> server = broker::Server::start(
+      std::move(config).value(), &progress, admin_starter(options, progress, admin));
   if (!server.ok()) {
     spdlog::error("cannot start: {}", server.status().to_string());
     return 1;

@@ -92,8 +92,10 @@ class Broker:
             self.data_dir = tempfile.mkdtemp(prefix="cairn-interop-")
         if self.topics:
             write_topics(self.data_dir, self.topics)
-        args = [cairn_binary(), "serve", "--listen", "127.0.0.1:0", "--admin-listen",
-                "127.0.0.1:0", "--data-dir", self.data_dir,
+        # --admin-listen=... as one argument: produce_support.start_broker swaps the argument
+        # "127.0.0.1:0" (the Kafka port) for a fixed port on restarts.
+        args = [cairn_binary(), "serve", "--listen", "127.0.0.1:0",
+                "--admin-listen=127.0.0.1:0", "--data-dir", self.data_dir,
                 "--shards", str(self.shards)] + self.extra_args
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
