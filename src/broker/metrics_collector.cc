@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <tuple>
 
+#include "broker/groups/coordinator.h"
+#include "broker/groups/shard_coordinator.h"
 #include "broker/handlers/api_table.h"
 #include "broker/partitions/partition_manager.h"
 
@@ -87,26 +91,56 @@ struct TopicStorage {
   uint64_t high_watermark_sum = 0;
 };
 
-// Every shard's partition samples, or nullopt if one did not answer in time.
-std::optional<std::vector<PartitionSample>> gather_samples(const BrokerState& state,
-                                                           std::chrono::milliseconds timeout) {
+// A committed offset of a consumer group (on the shard that owns the group).
+struct CommittedSample {
+  std::string group;
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+};
+
+struct ShardSamples {
+  std::vector<PartitionSample> partitions;
+  std::vector<CommittedSample> committed;
+};
+
+// The calling shard's committed offsets. REQUIRES: on a shard thread.
+void add_committed(const groups::GroupCoordinator& coordinator, std::vector<CommittedSample>& out) {
+  coordinator.local().manager().for_each_group([&out](const groups::Group& group) {
+    for (const auto& [key, committed] : group.offsets) {
+      out.push_back(CommittedSample{group.group_id, key.topic, key.partition.value(),
+                                    committed.offset.value()});
+    }
+  });
+}
+
+// Every shard's partitions and committed offsets, or nullopt if one did not answer in time.
+std::optional<ShardSamples> gather_samples(const BrokerState& state,
+                                           std::chrono::milliseconds timeout) {
   struct Gather {
     std::mutex mu;
     std::condition_variable answered;
-    std::vector<PartitionSample> samples;  // guarded by mu
-    uint32_t pending = 0;                  // guarded by mu
+    ShardSamples samples;  // guarded by mu
+    uint32_t pending = 0;  // guarded by mu
   };
   auto gather = std::make_shared<Gather>();
   uint32_t shard_count = state.shards->count();
   gather->pending = shard_count;
   PartitionManager* partitions = state.partitions;
+  const groups::GroupCoordinator* groups = state.groups;
   for (uint32_t i = 0; i < shard_count; i++) {
     // A post, not a coroutine hop: this thread is no shard. The lambda owns `gather`, so a
     // late answer after the timeout writes into memory that is still alive.
-    state.shards->post(net::ShardId(i), [gather, partitions] {
-      std::vector<PartitionSample> local = partitions->partition_samples();
+    state.shards->post(net::ShardId(i), [gather, partitions, groups] {
+      ShardSamples local{partitions->partition_samples(), {}};
+      if (groups != nullptr) add_committed(*groups, local.committed);
       std::lock_guard lock(gather->mu);
-      for (PartitionSample& sample : local) gather->samples.push_back(std::move(sample));
+      for (PartitionSample& sample : local.partitions) {
+        gather->samples.partitions.push_back(std::move(sample));
+      }
+      for (CommittedSample& sample : local.committed) {
+        gather->samples.committed.push_back(std::move(sample));
+      }
       gather->pending--;
       gather->answered.notify_all();
     });
@@ -116,6 +150,69 @@ std::optional<std::vector<PartitionSample>> gather_samples(const BrokerState& st
     return std::nullopt;
   }
   return std::move(gather->samples);
+}
+
+using PartitionIndex = std::map<std::pair<std::string, int32_t>, const PartitionSample*>;
+
+void write_group_lag(std::vector<CommittedSample> committed, const PartitionIndex& partitions,
+                     Exposition& out) {
+  std::sort(committed.begin(), committed.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.group, a.topic, a.partition) < std::tie(b.group, b.topic, b.partition);
+  });
+  out.family("kafka_consumergroup_current_offset", "Committed offset of a group on a partition",
+             Type::gauge);
+  for (const CommittedSample& c : committed) {
+    out.sample("kafka_consumergroup_current_offset",
+               {{"consumergroup", c.group},
+                {"topic", c.topic},
+                {"partition", std::to_string(c.partition)}},
+               c.offset);
+  }
+  std::map<std::pair<std::string, std::string>, int64_t> sums;  // (group, topic) -> lag
+  out.family("kafka_consumergroup_lag",
+             "Records a group is behind on a partition: high watermark minus committed offset",
+             Type::gauge);
+  for (const CommittedSample& c : committed) {
+    auto partition = partitions.find({c.topic, c.partition});
+    if (partition == partitions.end()) continue;  // a deleted topic's offsets
+    int64_t lag = std::max<int64_t>(0, partition->second->high_watermark.value() - c.offset);
+    sums[{c.group, c.topic}] += lag;
+    out.sample("kafka_consumergroup_lag",
+               {{"consumergroup", c.group},
+                {"topic", c.topic},
+                {"partition", std::to_string(c.partition)}},
+               lag);
+  }
+  out.family("kafka_consumergroup_lag_sum", "Records a group is behind on a topic, summed",
+             Type::gauge);
+  for (const auto& [key, lag] : sums) {
+    out.sample("kafka_consumergroup_lag_sum", {{"consumergroup", key.first}, {"topic", key.second}},
+               lag);
+  }
+}
+
+// kafka_exporter's names (danielqsj/kafka_exporter), so its dashboards and alerts work: the
+// partitions' offsets and each group's committed offset and lag (high watermark minus
+// committed offset, never below 0), computed from what the broker holds, without reading
+// any log.
+void write_lag(const ShardSamples& samples, Exposition& out) {
+  std::map<std::pair<std::string, int32_t>, const PartitionSample*> by_partition;
+  for (const PartitionSample& sample : samples.partitions) {
+    by_partition[{sample.topic, sample.partition.value()}] = &sample;
+  }
+  out.family("kafka_topic_partition_current_offset", "High watermark of a partition", Type::gauge);
+  for (const auto& [key, sample] : by_partition) {
+    out.sample("kafka_topic_partition_current_offset",
+               {{"topic", key.first}, {"partition", std::to_string(key.second)}},
+               sample->high_watermark.value());
+  }
+  out.family("kafka_topic_partition_oldest_offset", "Log start offset of a partition", Type::gauge);
+  for (const auto& [key, sample] : by_partition) {
+    out.sample("kafka_topic_partition_oldest_offset",
+               {{"topic", key.first}, {"partition", std::to_string(key.second)}},
+               sample->log_start_offset.value());
+  }
+  write_group_lag(samples.committed, by_partition, out);
 }
 
 }  // namespace
@@ -155,14 +252,14 @@ void collect_flush_metrics(const storage::FlushMetrics& flush, Exposition& out) 
 
 bool collect_partition_metrics(const BrokerState& state, std::chrono::milliseconds timeout,
                                Exposition& out) {
-  std::optional<std::vector<PartitionSample>> samples = gather_samples(state, timeout);
+  std::optional<ShardSamples> samples = gather_samples(state, timeout);
   if (!samples) {
     spdlog::warn("/metrics: a shard did not answer within {} ms; storage metrics left out",
                  timeout.count());
     return false;
   }
   std::map<std::string, TopicStorage> topics;
-  for (const PartitionSample& sample : *samples) {
+  for (const PartitionSample& sample : samples->partitions) {
     TopicStorage& topic = topics[sample.topic];
     topic.size_bytes += sample.size_bytes;
     topic.segment_count += sample.segment_count;
@@ -189,6 +286,7 @@ bool collect_partition_metrics(const BrokerState& state, std::chrono::millisecon
   for (const auto& [name, topic] : topics) {
     out.sample("cairn_kafka_topic_high_watermark", {{"topic", name}}, topic.high_watermark_sum);
   }
+  write_lag(*samples, out);
   return true;
 }
 
