@@ -11,6 +11,7 @@
 #include "broker/partitions/compaction.h"
 #include "broker/partitions/log_await.h"
 #include "broker/partitions/producer_recovery.h"
+#include "broker/partitions/transactions.h"
 #include "broker/shard_map.h"
 #include "storage/io.h"
 
@@ -433,7 +434,7 @@ asio::awaitable<PartitionManager::HopResult<Offset>> PartitionManager::delete_re
   if (target > log.log_start_offset()) {
     Status deleted = log.delete_prefix(target);
     if (!deleted.ok()) co_return HopResult<Offset>{deleted};
-    partition->producers.forget_below(log.log_start_offset());
+    self->forget_deleted_segments(*partition);
     Status durable = co_await await_flushed(log);
     if (!durable.ok()) co_return HopResult<Offset>{durable};
     if (!partition->usable()) {
@@ -475,19 +476,73 @@ asio::awaitable<void> PartitionManager::retention_loop(PartitionManager* self, n
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     state.retention_timer = nullptr;
     if (self->stopping_.load()) break;
+    // Collected first: the topic map may change while an index write is awaited.
+    std::vector<std::shared_ptr<Partition>> live;
     for (auto& [name, partitions] : state.topics) {
       for (auto& partition : partitions) {
-        if (partition == nullptr || !partition->usable()) continue;
-        Result<size_t> deleted = partition->log->apply_retention();
-        if (!deleted.ok()) {
-          spdlog::warn("{}: retention: {}", partition->log->dir(), deleted.status().to_string());
-        } else if (*deleted > 0) {
-          partition->producers.forget_below(partition->log->log_start_offset());
-        }
-        snapshot_after_roll(*self->io_, *partition);
+        if (partition != nullptr && partition->usable()) live.push_back(partition);
       }
     }
+    for (auto& partition : live) {
+      if (!partition->usable()) continue;
+      Result<size_t> deleted = partition->log->apply_retention();
+      if (!deleted.ok()) {
+        spdlog::warn("{}: retention: {}", partition->log->dir(), deleted.status().to_string());
+      } else if (*deleted > 0) {
+        self->forget_deleted_segments(*partition);
+      }
+      co_await index_after_roll(self, partition);
+    }
   }
+}
+
+void PartitionManager::forget_deleted_segments(Partition& partition) {
+  storage::Log& log = *partition.log;
+  partition.producers.forget_below(log.log_start_offset());
+  Status removed = partition.txn_index.remove_below(log.segment_bases().front());
+  if (!removed.ok()) spdlog::warn("{}: txnindex: {}", log.dir(), removed.to_string());
+}
+
+// After a roll: the sealed segments' aborted transactions go to their index files and the
+// producer snapshot follows (producer_recovery.h), written on the MetaWriter. A failure is
+// logged and the work planned again at the next check; the last good snapshot (or the log)
+// still serves recovery.
+asio::awaitable<void> PartitionManager::index_after_roll(PartitionManager* self,
+                                                         std::shared_ptr<Partition> partition) {
+  std::optional<IndexWork> work = plan_index_work(*partition);
+  if (!work.has_value()) co_return;
+  partition->txn_index.busy = true;
+  storage::Io& io = *self->io_;
+  Status written =
+      co_await self->options_.meta_writer->run([&] { return do_index_work(io, *work); });
+  partition->txn_index.busy = false;
+  if (!written.ok()) {
+    spdlog::warn("{}: producer snapshot: {}", work->dir, written.to_string());
+    co_return;
+  }
+  finish_index_work(*partition, *work);
+}
+
+// After a cleaner run: the index files that list a marker the run dropped are rewritten
+// without it (on the MetaWriter); until then their entries are filtered out (txn_index.h).
+asio::awaitable<void> PartitionManager::rewrite_txn_index(PartitionManager* self,
+                                                          std::shared_ptr<Partition> partition) {
+  Result<TxnIndexRewrite> rewrite = partition->txn_index.begin_rewrite();
+  if (rewrite.ok() && rewrite->markers.empty()) co_return;
+  Status written = rewrite.status();
+  if (written.ok()) {
+    partition->txn_index.busy = true;
+    storage::Io& io = *self->io_;
+    std::string dir = partition->log->dir();
+    written = co_await self->options_.meta_writer->run(
+        [&] { return write_txn_index_files(io, dir, rewrite->files); });
+    partition->txn_index.busy = false;
+  }
+  if (!written.ok()) {
+    spdlog::warn("{}: txnindex rewrite: {}", partition->log->dir(), written.to_string());
+    co_return;
+  }
+  if (partition->usable()) partition->txn_index.rewritten(*rewrite);
 }
 
 // Compaction (docs/compaction.md): every cleaner_check_interval, each compacted log of this
@@ -520,11 +575,22 @@ asio::awaitable<void> PartitionManager::cleaner_loop(PartitionManager* self, net
 
 asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self, net::ShardId shard,
                                                         std::shared_ptr<Partition> partition) {
+  if (partition->txn_index.busy) co_return;  // its index files are being written: next time
+  co_await run_clean(self, shard, partition);
+  if (partition->usable()) co_await rewrite_txn_index(self, partition);
+}
+
+asio::awaitable<void> PartitionManager::run_clean(PartitionManager* self, net::ShardId shard,
+                                                  std::shared_ptr<Partition> partition) {
   ShardPartitions& state = self->shard_state(shard);
-  storage::CleanOptions options =
-      partition_clean_options(*partition, self->options_.cleaner_key_map_bytes);
   storage::Log& log = *partition->log;
-  Result<bool> started = log.start_clean(options);
+  Result<storage::CleanOptions> options =
+      partition_clean_options(*partition, self->options_.cleaner_key_map_bytes);
+  if (!options.ok()) {
+    spdlog::warn("{}: compaction: {}", log.dir(), options.status().to_string());
+    co_return;
+  }
+  Result<bool> started = log.start_clean(*options);
   if (!started.ok()) {
     spdlog::warn("{}: compaction: {}", log.dir(), started.status().to_string());
     co_return;

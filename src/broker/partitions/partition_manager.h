@@ -217,6 +217,14 @@ class PartitionManager {
   static asio::awaitable<void> cleaner_loop(PartitionManager* self, net::ShardId shard);
   static asio::awaitable<void> clean_partition(PartitionManager* self, net::ShardId shard,
                                                std::shared_ptr<Partition> partition);
+  static asio::awaitable<void> run_clean(PartitionManager* self, net::ShardId shard,
+                                         std::shared_ptr<Partition> partition);
+  static asio::awaitable<void> index_after_roll(PartitionManager* self,
+                                                std::shared_ptr<Partition> partition);
+  static asio::awaitable<void> rewrite_txn_index(PartitionManager* self,
+                                                 std::shared_ptr<Partition> partition);
+  // Retention or DeleteRecords deleted segments: their producers, aborts and index files go.
+  void forget_deleted_segments(Partition& partition);
 
   PartitionManagerOptions options_;
   storage::Clock* clock_;
