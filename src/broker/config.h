@@ -22,6 +22,9 @@ struct BrokerConfig {
   NodeId node_id{0};
   uint32_t shard_count = 1;
   net::ConnectionLimits limits;
+  // The most partitions each shard may host (all topics', internal ones included): the
+  // broker's ceiling is this times shard_count (PartitionManager::admit_partitions).
+  uint32_t max_partitions_per_shard = 5000;
 
   // Kafka broker configs set in the config file (`kafka:` section) or by flags, by their Kafka
   // names ("log.retention.ms" -> "86400000"): the STATIC_BROKER_CONFIG layer. Validated and

@@ -114,6 +114,7 @@ Status Server::open_data(const BrokerConfig& config) {
   partition_options.resolver =
       configs::partition_resolver(config.kafka_configs, dynamic_configs_.get());
   partition_options.retention_check_interval = configs::retention_check_interval(config);
+  partition_options.max_partitions_per_shard = config.max_partitions_per_shard;
   configs::set_cleaner_options(config, shards_->count(), partition_options);
   Result<std::unique_ptr<PartitionManager>> partitions =
       PartitionManager::open(std::move(partition_options), *topics_->snapshot());
@@ -134,16 +135,19 @@ Status Server::open_data(const BrokerConfig& config) {
   groups_ = groups::GroupCoordinator::open(*shards_, partitions_.get(), *offsets_topic,
                                            std::move(group_options));
   state.groups = groups_.get();
-  // Transactions: __transaction_state is replayed once the shards run.
+  open_transactions(*txn_topic, *txn_config);
+  return Status();
+}
+
+void Server::open_transactions(const TopicInfo& txn_topic, const txn::TxnConfig& txn_config) {
   txn::TxnCoordinatorDeps txn_deps;
   txn_deps.shards = shards_.get();
   txn_deps.partitions = partitions_.get();
   txn_deps.groups = groups_.get();
   txn_deps.producer_ids = producer_ids_.get();
   txn_deps.meta_writer = meta_writer_.get();
-  txn_ = txn::TxnCoordinator::open(txn_deps, *txn_topic, *txn_config);
-  state.txn = txn_.get();
-  return Status();
+  txn_ = txn::TxnCoordinator::open(txn_deps, txn_topic, txn_config);
+  state_->txn = txn_.get();
 }
 
 net::HostPort Server::bound_address() const {

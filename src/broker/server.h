@@ -43,6 +43,8 @@ class Server {
  private:
   Server() = default;
   Status open_data(const BrokerConfig& config);
+  // Part of open_data: the transaction coordinator (its log is replayed once the shards run).
+  void open_transactions(const TopicInfo& txn_topic, const txn::TxnConfig& txn_config);
 
   // Destruction order matters: the lock goes last, after every file is closed; the listener
   // and shards go before the state they point to; the partitions (their logs) go before the

@@ -22,6 +22,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "base/open_files.h"
 #include "broker/configs/broker_config_file.h"
 #include "broker/meta_file.h"
 #include "broker/server.h"
@@ -102,6 +103,7 @@ Result<broker::BrokerConfig> make_config(const ServeOptions& options,
   config.limits.frame_bytes_max = options.frame_bytes_max;
   config.limits.in_flight_max = options.in_flight_max;
   config.limits.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  config.max_partitions_per_shard = options.max_partitions_per_shard;
   return config;
 }
 
@@ -149,6 +151,14 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Every partition holds a few files: take all the descriptors the hard limit allows.
+  uint64_t soft = open_files::limit();
+  uint64_t raised = open_files::raise_limit();
+  if (raised != soft) {
+    spdlog::info("open files limit raised from {} to {} (the hard limit)", soft, raised);
+  } else {
+    spdlog::info("open files limit {}", raised);
+  }
 
   Result<std::unique_ptr<broker::Server>> server = broker::Server::start(std::move(config).value());
   if (!server.ok()) {

@@ -182,6 +182,39 @@ std::string synonyms_cell(const ConfigDef& def) {
 
 }  // namespace
 
+namespace {
+
+// The per-connection and per-broker limits.
+void add_limit_options(CLI::App& serve, ServeOptions& options) {
+  serve
+      .add_option("--max-frame-bytes", options.frame_bytes_max,
+                  "Largest request (Kafka's socket.request.max.bytes)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1024u, 1024u * 1024u * 1024u));
+  serve
+      .add_option("--max-in-flight", options.in_flight_max,
+                  "Requests per connection read ahead of their replies")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  serve
+      .add_option("--idle-timeout-ms", options.idle_timeout_ms,
+                  "Close connections idle this long (Kafka's connections.max.idle.ms)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{7} * 24 * 3600 * 1000));
+  serve
+      .add_option("--max-partitions-per-shard", options.max_partitions_per_shard,
+                  "Partitions each shard may host; creations past this times the shards are "
+                  "refused (POLICY_VIOLATION)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u));
+}
+
+}  // namespace
+
 void add_serve_options(CLI::App& serve, ServeOptions& options) {
   serve
       .add_option("--listen", options.listen,
@@ -207,24 +240,7 @@ void add_serve_options(CLI::App& serve, ServeOptions& options) {
       ->type_name("N")
       ->capture_default_str()
       ->check(CLI::Range(0, INT32_MAX));
-  serve
-      .add_option("--max-frame-bytes", options.frame_bytes_max,
-                  "Largest request (Kafka's socket.request.max.bytes)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1024u, 1024u * 1024u * 1024u));
-  serve
-      .add_option("--max-in-flight", options.in_flight_max,
-                  "Requests per connection read ahead of their replies")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 100000u));
-  serve
-      .add_option("--idle-timeout-ms", options.idle_timeout_ms,
-                  "Close connections idle this long (Kafka's connections.max.idle.ms)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{7} * 24 * 3600 * 1000));
+  add_limit_options(serve, options);
   serve.add_option("--port-file", options.port_file, "Write the bound port to FILE once listening")
       ->type_name("FILE");
   serve.add_option("--log-level", options.log_level, "Log level of stderr (or the journal)")

@@ -66,9 +66,11 @@ def write_topics(data_dir, topics):
 
 
 class Broker:
-    def __init__(self, shards=2, extra_args=(), data_dir=None, topics=None):
+    def __init__(self, shards=2, extra_args=(), data_dir=None, topics=None, preexec=None):
         """topics: {name: partition_count} written to the registry file before the start
-        (docs/format/meta.md), for tests that need topics before topic creation exists."""
+        (docs/format/meta.md), for tests that need topics before topic creation exists.
+        preexec: run in the child before exec (e.g. to lower its resource limits)."""
+        self.preexec = preexec
         self.shards = shards
         self.topics = dict(topics or {})
         self.extra_args = list(extra_args)
@@ -95,7 +97,7 @@ class Broker:
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        env=env)
+                                        env=env, preexec_fn=self.preexec)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "base/assert.h"
+#include "base/open_files.h"
 #include "broker/meta_file.h"
 #include "broker/partitions/compaction.h"
 #include "broker/partitions/log_await.h"
@@ -117,7 +118,12 @@ Result<std::unique_ptr<PartitionManager>> PartitionManager::open(PartitionManage
                                                                  const TopicTable& topics) {
   std::unique_ptr<PartitionManager> manager(new PartitionManager(std::move(options)));
   RETURN_IF_ERROR(manager->io_->make_dirs(manager->options_.data_dir.string()));
-  size_t opened = 0;
+  // Logs are opened while open files remain for the reserve; past that a partition stays
+  // unopened with an error, so the broker still starts and serves the others. The count of
+  // descriptors in use is estimated per log (its segments) and read again now and then.
+  const uint64_t limit = open_files::limit();
+  uint64_t in_use = open_files::in_use();
+  size_t opened = 0, skipped = 0;
   for (const auto& [name, topic] : topics.topics()) {
     Result<PartitionConfig> config = manager->resolve(topic);
     if (!config.ok()) {
@@ -126,13 +132,70 @@ Result<std::unique_ptr<PartitionManager>> PartitionManager::open(PartitionManage
     }
     for (int32_t p = 0; p < topic.partition_count; p++) {
       PartitionId id(p);
-      std::shared_ptr<Partition> partition = manager->open_partition(topic, id, *config);
+      std::shared_ptr<Partition> partition;
+      if (in_use + kFilesPerSegment + manager->options_.open_files_reserve > limit) {
+        partition = manager->unopened_partition(topic, id, *config, in_use, limit);
+        skipped++;
+      } else {
+        partition = manager->open_partition(topic, id, *config);
+        if (partition->log != nullptr) {
+          in_use += kFilesPerSegment * partition->log->segment_bases().size();
+        }
+        if (++opened % 256 == 0) in_use = open_files::in_use();
+      }
       manager->shard_state(manager->shard_of(name, id)).insert(std::move(partition));
-      opened++;
     }
   }
   spdlog::info("opened {} partition(s) of {} topic(s)", opened, topics.topics().size());
+  if (skipped > 0) {
+    spdlog::error(
+        "{} partition(s) not opened: {} of the open files limit of {} are in use "
+        "(raise it: ulimit -n, systemd LimitNOFILE=)",
+        skipped, in_use, limit);
+  }
   return manager;
+}
+
+std::shared_ptr<Partition> PartitionManager::unopened_partition(const TopicInfo& topic,
+                                                                PartitionId partition,
+                                                                const PartitionConfig& config,
+                                                                uint64_t in_use, uint64_t limit) {
+  auto result = std::make_shared<Partition>();
+  result->topic = topic.name;
+  result->id = partition;
+  result->topic_id = topic.topic_id;
+  result->config = config;
+  result->open_error = error(StatusCode::io_error, "not opened: " + std::to_string(in_use) +
+                                                       " of the open files limit of " +
+                                                       std::to_string(limit) + " in use");
+  return result;
+}
+
+Status PartitionManager::admit_partitions(const TopicTable& topics, int64_t added) const {
+  if (added <= 0) return Status();
+  uint64_t hosted = 0;
+  for (const auto& [name, topic] : topics.topics()) hosted += uint64_t(topic.partition_count);
+  const uint64_t wanted = uint64_t(added);
+  const uint64_t ceiling = options_.max_partitions_per_shard * shards_.size();
+  if (ceiling > 0 && hosted + wanted > ceiling) {
+    return error(StatusCode::too_large,
+                 "Cannot create " + std::to_string(wanted) + " partition(s): the broker hosts " +
+                     std::to_string(hosted) + " and its limit is " + std::to_string(ceiling) +
+                     " (--max-partitions-per-shard times the shards)");
+  }
+  const uint64_t limit = open_files::limit();
+  const uint64_t in_use = open_files::in_use();
+  const uint64_t needed = wanted * kFilesPerSegment + options_.open_files_reserve;
+  if (in_use + needed > limit) {
+    return error(StatusCode::too_large,
+                 "Cannot create " + std::to_string(wanted) + " partition(s): they need " +
+                     std::to_string(wanted * kFilesPerSegment) + " open files, " +
+                     std::to_string(in_use) + " of the broker's limit of " + std::to_string(limit) +
+                     " are in use and " + std::to_string(options_.open_files_reserve) +
+                     " are kept for connections (raise the open files limit: ulimit -n, "
+                     "systemd LimitNOFILE=)");
+  }
+  return Status();
 }
 
 std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& topic,
@@ -236,6 +299,8 @@ asio::awaitable<Result<TopicInfo>> PartitionManager::create_topic(TopicRegistry*
   proposed.configs = configs;
   Result<PartitionConfig> config = resolve(proposed);
   if (!config.ok()) co_return config.status();
+  Status admitted = admit_partitions(*registry->snapshot(), partition_count);
+  if (!admitted.ok()) co_return admitted;
   Result<TopicInfo> topic = co_await options_.meta_writer->run(
       [&] { return registry->create(std::move(name), partition_count, std::move(configs)); });
   if (!topic.ok()) co_return topic.status();
