@@ -1,7 +1,9 @@
 // `cairn serve`: runs the broker in the foreground until SIGINT or SIGTERM.
 //
-// Logs to stderr. Once accepting, it logs "listening on HOST:PORT" with the port actually
-// bound (tests pass --listen 127.0.0.1:0 and read it), and writes it to --port-file if given.
+// Logs to stderr. Once accepting, it logs "listening on HOST:PORT" with the port the first
+// listener actually bound (tests pass --listen 127.0.0.1:0 and read it), and writes it to
+// --port-file if given; each listener also gets a line "listener NAME (PROTOCOL) on HOST:PORT,
+// advertising HOST:PORT". SIGHUP reloads the TLS certificate files (Server::reload_tls).
 //
 // Configuration (docs/configuration.md), lowest precedence first: built-in defaults, the YAML
 // file of --config (top-level keys named like the flags, Kafka broker configs under `kafka:`),
@@ -74,6 +76,23 @@ Status apply_file_settings(CLI::App& serve, const broker::configs::ConfigFile& f
   return Status::ok_status();
 }
 
+// --listen/--advertise describe the one PLAINTEXT listener of a broker without `listeners`;
+// giving both forms is a mistake worth stopping for.
+Status check_listener_settings(const broker::BrokerConfig& config, const CLI::App& serve) {
+  bool listen_given = serve.get_option("--listen")->count() > 0;
+  bool advertise_given = serve.get_option("--advertise")->count() > 0;
+  if (config.kafka_configs.contains("listeners") && (listen_given || advertise_given)) {
+    return error(StatusCode::invalid_argument,
+                 "listeners is set: drop --listen/--advertise (listen:/advertise: in the file) "
+                 "and use listeners/advertised.listeners");
+  }
+  if (config.kafka_configs.contains("advertised.listeners") && advertise_given) {
+    return error(StatusCode::invalid_argument,
+                 "both --advertise and advertised.listeners are set; keep one");
+  }
+  return Status::ok_status();
+}
+
 Result<broker::BrokerConfig> make_config(const ServeOptions& options,
                                          const broker::configs::ConfigMap& kafka_from_file,
                                          const CLI::App& serve) {
@@ -82,7 +101,6 @@ Result<broker::BrokerConfig> make_config(const ServeOptions& options,
       kafka_configs(options, kafka_from_file, serve);
   if (!kafka.ok()) return kafka.status();
   config.kafka_configs = std::move(kafka).value();
-  RETURN_IF_ERROR(broker::configs::finish_broker_config(config));
   // ":9092" listens on every interface, as Kafka's `listeners=PLAINTEXT://:9092` does.
   std::string listen_text = options.listen;
   if (listen_text.starts_with(':')) listen_text = "0.0.0.0" + listen_text;
@@ -102,6 +120,9 @@ Result<broker::BrokerConfig> make_config(const ServeOptions& options,
   config.limits.frame_bytes_max = options.frame_bytes_max;
   config.limits.in_flight_max = options.in_flight_max;
   config.limits.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  config.limits.handshake_timeout = std::chrono::milliseconds(options.handshake_timeout_ms);
+  RETURN_IF_ERROR(check_listener_settings(config, serve));
+  RETURN_IF_ERROR(broker::configs::finish_broker_config(config));
   return config;
 }
 
@@ -148,6 +169,7 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload the TLS files
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   Result<std::unique_ptr<broker::Server>> server = broker::Server::start(std::move(config).value());
@@ -164,7 +186,15 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
   }
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    Status reloaded = (*server)->reload_tls();
+    if (reloaded.ok()) {
+      spdlog::info("received SIGHUP; TLS certificates reloaded (new connections use them)");
+    } else {
+      spdlog::error("received SIGHUP; TLS reload failed, keeping the current certificates: {}",
+                    reloaded.message());
+    }
+  }
   spdlog::info("received {}; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   (*server)->stop();
   server = Result<std::unique_ptr<broker::Server>>(nullptr);

@@ -31,6 +31,21 @@ const std::vector<KafkaFlag> kKafkaFlags = {
     {"--log-roll-ms", "log.roll.ms", "log.roll.ms: default segment.ms (unset: log.roll.hours)"},
     {"--log-cleanup-policy", "log.cleanup.policy", "log.cleanup.policy: default cleanup.policy"},
     {"--message-max-bytes", "message.max.bytes", "message.max.bytes: default max.message.bytes"},
+    {"--listeners", "listeners",
+     "listeners: named listeners NAME://HOST:PORT,... (instead of --listen)"},
+    {"--advertised-listeners", "advertised.listeners",
+     "advertised.listeners: what Metadata returns per listener, NAME://HOST:PORT,..."},
+    {"--listener-security-protocol-map", "listener.security.protocol.map",
+     "listener.security.protocol.map: NAME:PROTOCOL,... (PLAINTEXT, SSL)"},
+    {"--ssl-keystore-location", "ssl.keystore.location",
+     "ssl.keystore.location: PEM certificate chain (and key) of SSL listeners"},
+    {"--ssl-key-location", "ssl.key.location",
+     "ssl.key.location: PEM private key, when not in the keystore file"},
+    {"--ssl-truststore-location", "ssl.truststore.location",
+     "ssl.truststore.location: PEM CA certificates that client certificates chain to"},
+    {"--ssl-client-auth", "ssl.client.auth", "ssl.client.auth: none, requested or required (mTLS)"},
+    {"--ssl-principal-mapping-rules", "ssl.principal.mapping.rules",
+     "ssl.principal.mapping.rules: certificate subject -> principal (RULE:.../.../, DEFAULT)"},
 };
 
 namespace {
@@ -180,12 +195,41 @@ std::string synonyms_cell(const ConfigDef& def) {
   return synonyms.empty() ? "—" : synonyms;
 }
 
+// The per-connection limits (net::ConnectionLimits).
+void add_limit_options(CLI::App& serve, ServeOptions& options) {
+  serve
+      .add_option("--max-frame-bytes", options.frame_bytes_max,
+                  "Largest request (Kafka's socket.request.max.bytes)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1024u, 1024u * 1024u * 1024u));
+  serve
+      .add_option("--max-in-flight", options.in_flight_max,
+                  "Requests per connection read ahead of their replies")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  serve
+      .add_option("--idle-timeout-ms", options.idle_timeout_ms,
+                  "Close connections idle this long (Kafka's connections.max.idle.ms)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{7} * 24 * 3600 * 1000));
+  serve
+      .add_option("--handshake-timeout-ms", options.handshake_timeout_ms,
+                  "Close a TLS connection whose handshake takes longer than this")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10} * 60 * 1000));
+}
+
 }  // namespace
 
 void add_serve_options(CLI::App& serve, ServeOptions& options) {
   serve
       .add_option("--listen", options.listen,
-                  "Where clients connect (:PORT: every interface; port 0: any free port)")
+                  "Where clients connect, one PLAINTEXT listener (:PORT: every interface; port "
+                  "0: any free port); see --listeners for several")
       ->type_name("HOST:PORT")
       ->capture_default_str();
   serve
@@ -207,24 +251,7 @@ void add_serve_options(CLI::App& serve, ServeOptions& options) {
       ->type_name("N")
       ->capture_default_str()
       ->check(CLI::Range(0, INT32_MAX));
-  serve
-      .add_option("--max-frame-bytes", options.frame_bytes_max,
-                  "Largest request (Kafka's socket.request.max.bytes)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1024u, 1024u * 1024u * 1024u));
-  serve
-      .add_option("--max-in-flight", options.in_flight_max,
-                  "Requests per connection read ahead of their replies")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 100000u));
-  serve
-      .add_option("--idle-timeout-ms", options.idle_timeout_ms,
-                  "Close connections idle this long (Kafka's connections.max.idle.ms)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{7} * 24 * 3600 * 1000));
+  add_limit_options(serve, options);
   serve.add_option("--port-file", options.port_file, "Write the bound port to FILE once listening")
       ->type_name("FILE");
   serve.add_option("--log-level", options.log_level, "Log level of stderr (or the journal)")

@@ -57,7 +57,7 @@ bool may_auto_create(std::string_view name) {
 
 // Creates `name` (auto.create.topics.enable). Returns its metadata, or the error to report.
 asio::awaitable<MetadataResponse::MetadataResponseTopic> auto_create(const BrokerState* broker,
-                                                                    std::string name) {
+                                                                     std::string name) {
   Result<TopicInfo> created = co_await broker->partitions->create_topic(
       broker->topics, name, broker->config.num_partitions, TopicConfigs());
   if (created.ok()) {
@@ -87,8 +87,9 @@ asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
   const BrokerState& broker = *ctx.broker;
 
   MetadataResponse response;
+  const net::HostPort& advertised = broker.advertised_for(ctx.connection.listener);
   response.brokers.push_back(
-      {broker.node_id.value(), broker.advertised.host, broker.advertised.port, std::nullopt});
+      {broker.node_id.value(), advertised.host, advertised.port, std::nullopt});
   response.cluster_id = broker.cluster_id;
   response.controller_id = broker.node_id.value();
 
