@@ -17,7 +17,11 @@ listener.security.protocol.map) with ssl.client.auth=requested:
 A second broker has only an SSL listener with ssl.client.auth=required (mTLS): no client
 certificate is refused, a good one is mapped; SIGHUP swaps the server certificate for new
 connections while a connection opened before keeps producing; a reload from a broken file
-keeps the old certificate.
+keeps the old certificate; a certificate no mapping rule applies to is refused.
+
+StartupErrorsTest: bad listener and TLS settings stop `cairn serve` with a message naming the
+problem (a missing certificate file, a key that does not match, bad mapping rules, a SASL
+listener, --listen together with --listeners), before anything is bound.
 """
 import os
 import re
@@ -74,6 +78,7 @@ class Certificates:
             "expired", "/O=Cairn Test/OU=eng/CN=old", expired=True)
         self.foreign_cert, self.foreign_key = self.other.issue(
             "mallory", "/O=Cairn Test/OU=eng/CN=mallory")
+        self.ops_cert, self.ops_key = self.pki.issue("bob", "/O=Cairn Test/OU=ops/CN=bob")
 
 
 def tls_args(certs, client_auth):
@@ -125,9 +130,11 @@ class TlsListenersTest(unittest.TestCase):
     def setUpClass(cls):
         cls.directory = tempfile.mkdtemp(prefix="cairn-tls-")
         cls.certs = Certificates(cls.directory)
-        args = ["--listeners", "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,INTERNAL://127.0.0.1:0",
-                "--listener-security-protocol-map", "PLAINTEXT:PLAINTEXT,SSL:SSL,INTERNAL:PLAINTEXT"]
-        cls.broker = Broker(shards=2, listen=None, extra_args=args + tls_args(cls.certs, "requested"),
+        args = ["--listeners",
+                "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,INTERNAL://127.0.0.1:0",
+                "--listener-security-protocol-map",
+                "PLAINTEXT:PLAINTEXT,SSL:SSL,INTERNAL:PLAINTEXT"] + tls_args(cls.certs, "requested")
+        cls.broker = Broker(shards=2, listen=None, extra_args=args,
                             topics={"tls-kcat": 1, "tls-confluent": 1, "tls-kafka-python": 1,
                                     "tls-kafkajs": 1, "tls-stall": 1, "tls-cross": 1}).start()
         cls.ports = tls.listeners(cls.broker.stderr())
@@ -165,6 +172,14 @@ class TlsListenersTest(unittest.TestCase):
         self.kcat_ssl("-P", "-t", "tls-kcat", "-p", "0", stdin=("\n".join(lines) + "\n").encode())
         out = self.kcat_ssl("-C", "-t", "tls-kcat", "-p", "0", "-o", "beginning", "-e", "-q")
         self.assertEqual(out.splitlines(), lines)
+
+    def test_cairn_cli_lists_topics_over_ssl(self):
+        from harness import cairn_binary
+        out = subprocess.run([cairn_binary(), "topic", "list", "-b", self.ssl_bootstrap,
+                              "-X", "security.protocol=ssl",
+                              "-X", "ssl.ca.location=" + self.certs.ca],
+                             check=True, timeout=TIMEOUT_S, stdout=subprocess.PIPE).stdout.decode()
+        self.assertIn("tls-kcat", out)
 
     def test_produced_over_ssl_read_over_plaintext(self):
         values = [("cross %d" % i).encode() for i in range(50)]
@@ -363,6 +378,124 @@ class MutualTlsTest(unittest.TestCase):
         wait_for_line(self.broker, r"TLS reload failed, keeping the current certificates")
         self.assertEqual(self.server_certificate(context), after)
         shutil.copy(cert, self.certs.server_cert)
+
+
+class UnmappedPrincipalTest(unittest.TestCase):
+    """Mapping rules without DEFAULT: a verified certificate that no rule applies to is refused
+    before its first request; one that a rule maps works."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.directory = tempfile.mkdtemp(prefix="cairn-unmapped-")
+        cls.certs = Certificates(cls.directory)
+        args = ["--listeners", "SSL://127.0.0.1:0"] + tls_args(cls.certs, "required")
+        args[args.index(RULES)] = "RULE:^CN=([^,]+),OU=eng,O=Cairn Test$/$1/L"
+        cls.broker = Broker(shards=1, listen=None, extra_args=args).start()
+        cls.port = tls.listeners(cls.broker.stderr())["SSL"][0]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+        shutil.rmtree(cls.directory, ignore_errors=True)
+
+    def test_certificate_without_a_matching_rule_is_refused(self):
+        context = tls.client_context(self.certs.ca, self.certs.ops_cert, self.certs.ops_key)
+        try:
+            with tls.tls_socket(self.port, context) as sock:
+                sock.sendall(api_versions_frame())
+                self.assertTrue(tls.closed_within(sock, 10))
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            pass
+        wait_for_line(self.broker, r"no ssl\.principal\.mapping\.rules rule applies to "
+                                   r"'CN=bob,OU=ops,O=Cairn Test'; closing")
+
+    def test_certificate_with_a_matching_rule_works(self):
+        context = tls.client_context(self.certs.ca, self.certs.client_cert, self.certs.client_key)
+        with tls.tls_socket(self.port, context) as sock:
+            sock.sendall(api_versions_frame())
+            self.assertTrue(sock.recv(4))
+
+
+class StartupErrorsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.directory = tempfile.mkdtemp(prefix="cairn-tls-errors-")
+        cls.certs = Certificates(cls.directory)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.directory, ignore_errors=True)
+
+    def serve(self, *args):
+        """Runs `cairn serve ARGS` on a fresh data directory to its exit; (code, stderr)."""
+        from harness import cairn_binary
+        data_dir = tempfile.mkdtemp(dir=self.directory)
+        done = subprocess.run([cairn_binary(), "serve", "--data-dir", data_dir] + list(args),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, timeout=60)
+        stderr = done.stderr.decode("utf-8", "replace")
+        self.assertNotIn("listening on", stderr)
+        self.assertNotIn("AddressSanitizer", stderr)
+        return done.returncode, stderr
+
+    def ssl_args(self, cert=None, key=None, extra=()):
+        return ["--listeners", "SSL://127.0.0.1:0",
+                "--ssl-keystore-location", cert or self.certs.server_cert,
+                "--ssl-key-location", key or self.certs.server_key] + list(extra)
+
+    def test_missing_certificate_file(self):
+        missing = os.path.join(self.directory, "nope.pem")
+        code, stderr = self.serve(*self.ssl_args(cert=missing))
+        self.assertNotEqual(code, 0)
+        self.assertIn("cannot load the certificate chain " + missing, stderr)
+
+    def test_key_that_does_not_match_the_certificate(self):
+        code, stderr = self.serve(*self.ssl_args(key=self.certs.client_key))
+        self.assertNotEqual(code, 0)
+        self.assertIn("cannot load the private key %s: key values mismatch"
+                      % self.certs.client_key, stderr)
+
+    def test_garbage_truststore(self):
+        garbage = os.path.join(self.directory, "garbage.pem")
+        with open(garbage, "w") as f:
+            f.write("not a certificate\n")
+        code, stderr = self.serve(*self.ssl_args(extra=["--ssl-client-auth", "required",
+                                                        "--ssl-truststore-location", garbage]))
+        self.assertNotEqual(code, 0)
+        self.assertIn(garbage, stderr)
+
+    def test_ssl_listener_without_a_certificate(self):
+        code, stderr = self.serve("--listeners", "SSL://127.0.0.1:0")
+        self.assertEqual(code, 2)
+        self.assertIn("ssl.keystore.location is not set", stderr)
+
+    def test_client_auth_without_truststore(self):
+        code, stderr = self.serve(*self.ssl_args(extra=["--ssl-client-auth", "required"]))
+        self.assertEqual(code, 2)
+        self.assertIn("needs ssl.truststore.location", stderr)
+
+    def test_bad_mapping_rules(self):
+        for rules in ("RULE:^CN=(x$/y/", "RULE:^CN=x$", "NOPE"):
+            code, stderr = self.serve(*self.ssl_args(extra=["--ssl-principal-mapping-rules",
+                                                            rules]))
+            self.assertEqual(code, 2, rules)
+            self.assertIn("ssl.principal.mapping.rules", stderr)
+
+    def test_sasl_listener_is_not_supported_yet(self):
+        code, stderr = self.serve("--listeners", "SASL_SSL://127.0.0.1:0")
+        self.assertEqual(code, 2)
+        self.assertIn("SASL_SSL is not supported yet", stderr)
+
+    def test_listen_and_listeners_together(self):
+        code, stderr = self.serve("--listen", "127.0.0.1:0", "--listeners",
+                                  "PLAINTEXT://127.0.0.1:0")
+        self.assertEqual(code, 2)
+        self.assertIn("drop --listen/--advertise", stderr)
+
+    def test_unknown_listener_name(self):
+        code, stderr = self.serve("--listeners", "EXTERNAL://127.0.0.1:0")
+        self.assertEqual(code, 2)
+        self.assertIn("listener name not in listener.security.protocol.map", stderr)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ class Pki:
 
     def issue(self, name, subject, server=False, expired=False):
         """Signs a new key's certificate; returns (cert_path, key_path)."""
-        key, csr, cert = self.path(name + ".key"), self.path(name + ".csr"), self.path(name + ".pem")
+        key, csr = self.path(name + ".key"), self.path(name + ".csr")
+        cert = self.path(name + ".pem")
         extensions = self.path(name + ".ext")
         with open(extensions, "w") as f:
             if server:
