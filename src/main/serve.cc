@@ -80,7 +80,8 @@ Status apply_file_settings(CLI::App& serve, const broker::configs::ConfigFile& f
 // giving both forms is a mistake worth stopping for.
 Status check_listener_settings(const broker::BrokerConfig& config, const CLI::App& serve) {
   bool listen_given = serve.get_option("--listen")->count() > 0;
-  bool advertise_given = serve.get_option("--advertise")->count() > 0;
+  // An empty --advertise (what --print-config writes for "unset") is no advertise.
+  bool advertise_given = config.advertise.has_value();
   if (config.kafka_configs.contains("listeners") && (listen_given || advertise_given)) {
     return error(StatusCode::invalid_argument,
                  "listeners is set: drop --listen/--advertise (listen:/advertise: in the file) "

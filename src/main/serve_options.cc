@@ -287,6 +287,19 @@ bool is_file_setting(const std::string& flag_name) {
   return true;
 }
 
+namespace {
+
+// listen/advertise describe the one listener of a broker without `listeners`, and advertise
+// gives way to advertised.listeners too (serve.cc refuses both forms together).
+bool superseded_by_listeners(const std::string& key, const broker::configs::ConfigMap& kafka) {
+  if (key == "listen") return kafka.contains("listeners");
+  if (key == "advertise")
+    return kafka.contains("listeners") || kafka.contains("advertised.listeners");
+  return false;
+}
+
+}  // namespace
+
 std::string config_yaml(const CLI::App& serve, const broker::configs::ConfigMap& kafka,
                         bool commented, const std::string& data_dir) {
   std::ostringstream out;
@@ -299,7 +312,10 @@ std::string config_yaml(const CLI::App& serve, const broker::configs::ConfigMap&
     std::string key = option->get_single_name();
     if (option->get_name().empty() || !is_file_setting(key)) continue;
     std::string value = yaml_scalar(setting_value(*option));
-    if (!commented) {
+    if (!commented && superseded_by_listeners(key, kafka)) {
+      // Not used, and refused beside `listeners`: keep the output a file the broker accepts.
+      out << "#" << key << ": " << value << "  # unused: see listeners\n";
+    } else if (!commented) {
       out << key << ": " << value << "\n";
     } else if (key == "data-dir" && !data_dir.empty()) {
       write_comment(out, "", option->get_description());

@@ -416,6 +416,54 @@ class UnmappedPrincipalTest(unittest.TestCase):
             self.assertTrue(sock.recv(4))
 
 
+class ConfigFileTest(unittest.TestCase):
+    """The listeners and ssl.* settings from cairn.yaml's `kafka:` section, as docs/security.md
+    shows them; the SSL listener advertises the name advertised.listeners gives it."""
+
+    def test_listeners_and_tls_from_the_config_file(self):
+        directory = tempfile.mkdtemp(prefix="cairn-tls-file-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        certs = Certificates(directory)
+        config = os.path.join(directory, "cairn.yaml")
+        with open(config, "w") as f:
+            f.write("kafka:\n"
+                    "  listeners: PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0\n"
+                    "  advertised.listeners: SSL://localhost:19093\n"
+                    "  ssl.keystore.location: %s\n"
+                    "  ssl.key.location: %s\n"
+                    "  ssl.truststore.location: %s\n"
+                    "  ssl.client.auth: required\n"
+                    "  ssl.principal.mapping.rules: %s\n"
+                    % (certs.server_cert, certs.server_key, certs.ca, RULES))
+        broker = Broker(shards=1, listen=None, extra_args=["--config", config]).start()
+        self.addCleanup(broker.stop)
+        found = tls.listeners(broker.stderr())
+        self.assertEqual(found["SSL"][1], "localhost:19093")
+        self.assertEqual(found["PLAINTEXT"][1], "127.0.0.1:%d" % found["PLAINTEXT"][0])
+        context = tls.client_context(certs.ca, certs.client_cert, certs.client_key)
+        with tls.tls_socket(found["SSL"][0], context) as sock:
+            sock.sendall(api_versions_frame())
+            self.assertTrue(sock.recv(4))
+        wait_for_line(broker, r"on listener SSL: TLSv1\.3, principal User:alice\n")
+
+
+    def test_print_config_with_listeners_is_a_file_the_broker_accepts(self):
+        from harness import cairn_binary
+        directory = tempfile.mkdtemp(prefix="cairn-tls-print-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        printed = subprocess.run([cairn_binary(), "serve", "--listeners", "PLAINTEXT://127.0.0.1:0",
+                                  "--advertised-listeners", "PLAINTEXT://localhost:1",
+                                  "--print-config"], check=True, timeout=60,
+                                 stdout=subprocess.PIPE).stdout.decode()
+        self.assertRegex(printed, r"(?m)^#listen: .*# unused: see listeners$")
+        config = os.path.join(directory, "cairn.yaml")
+        with open(config, "w") as f:
+            f.write(printed)
+        again = subprocess.run([cairn_binary(), "serve", "--config", config, "--print-config"],
+                               check=True, timeout=60, stdout=subprocess.PIPE).stdout.decode()
+        self.assertEqual(again, printed)
+
+
 class StartupErrorsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
