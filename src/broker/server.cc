@@ -140,6 +140,11 @@ Status Server::reload_tls() {
   return tls_->reload();
 }
 
+Result<bool> Server::reload_tls_if_changed() {
+  if (tls_ == nullptr) return false;
+  return tls_->reload_if_changed();
+}
+
 // Opens what the data directory holds: metadata, every partition's log (internal topics
 // included), consumer groups.
 Status Server::open_data(const BrokerConfig& config) {

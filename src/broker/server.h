@@ -5,7 +5,7 @@
 // starts the shards and starts accepting. stop() stops accepting,
 // closes every connection, lets each shard finish what it is doing (bounded by a grace
 // period, then abandons it), joins the shard threads and closes the logs cleanly. Call
-// start/stop/bound_address/reload_tls from one controlling thread (main).
+// start/stop/bound_address/reload_tls* from one controlling thread (main).
 #pragma once
 
 #include <chrono>
@@ -42,6 +42,8 @@ class Server {
   // ones, open connections keep theirs. On error nothing changes and the error is returned.
   // OK when no listener uses TLS.
   Status reload_tls();
+  // reload_tls() if one of the files changed since they were last read; false if none did.
+  Result<bool> reload_tls_if_changed();
   const BrokerState& state() const { return *state_; }
   // Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));

@@ -3,7 +3,8 @@
 // Logs to stderr. Once accepting, it logs "listening on HOST:PORT" with the port the first
 // listener actually bound (tests pass --listen 127.0.0.1:0 and read it), and writes it to
 // --port-file if given; each listener also gets a line "listener NAME (PROTOCOL) on HOST:PORT,
-// advertising HOST:PORT". SIGHUP reloads the TLS certificate files (Server::reload_tls).
+// advertising HOST:PORT". SIGHUP reloads the TLS certificate files (Server::reload_tls), and so
+// does a change to one of them (looked for every 2 s).
 //
 // Configuration (docs/configuration.md), lowest precedence first: built-in defaults, the YAML
 // file of --config (top-level keys named like the flags, Kafka broker configs under `kafka:`),
@@ -14,6 +15,8 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <string>
@@ -127,6 +130,37 @@ Result<broker::BrokerConfig> make_config(const ServeOptions& options,
   return config;
 }
 
+// How often the TLS files are checked for changes (besides SIGHUP).
+constexpr std::chrono::seconds kTlsFilesPollInterval{2};
+
+// Waits for SIGINT or SIGTERM and returns it. Meanwhile SIGHUP reloads the TLS files, and so
+// does a change to one of them, noticed within kTlsFilesPollInterval.
+int wait_for_stop(broker::Server& server, const sigset_t& signals) {
+  timespec poll_interval{kTlsFilesPollInterval.count(), 0};
+  while (true) {
+    int signal_number = sigtimedwait(&signals, nullptr, &poll_interval);
+    if (signal_number == SIGINT || signal_number == SIGTERM) return signal_number;
+    if (signal_number == SIGHUP) {
+      Status reloaded = server.reload_tls();
+      if (reloaded.ok()) {
+        spdlog::info("received SIGHUP; TLS certificates reloaded (new connections use them)");
+      } else {
+        spdlog::error("received SIGHUP; TLS reload failed, keeping the current certificates: {}",
+                      reloaded.message());
+      }
+      continue;
+    }
+    // A timeout (EAGAIN) or an interruption (EINTR): look at the files.
+    Result<bool> changed = server.reload_tls_if_changed();
+    if (!changed.ok()) {
+      spdlog::error("TLS files changed; TLS reload failed, keeping the current certificates: {}",
+                    changed.status().message());
+    } else if (*changed) {
+      spdlog::info("TLS files changed; TLS certificates reloaded (new connections use them)");
+    }
+  }
+}
+
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("cairn");
   logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
@@ -186,16 +220,7 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
     if (!written.ok()) spdlog::error("--port-file: {}", written.to_string());
   }
 
-  int signal_number = 0;
-  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
-    Status reloaded = (*server)->reload_tls();
-    if (reloaded.ok()) {
-      spdlog::info("received SIGHUP; TLS certificates reloaded (new connections use them)");
-    } else {
-      spdlog::error("received SIGHUP; TLS reload failed, keeping the current certificates: {}",
-                    reloaded.message());
-    }
-  }
+  int signal_number = wait_for_stop(**server, stop_signals);
   spdlog::info("received {}; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   (*server)->stop();
   server = Result<std::unique_ptr<broker::Server>>(nullptr);

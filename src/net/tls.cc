@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
 
 #include <memory>
 
@@ -97,7 +98,29 @@ Result<std::shared_ptr<TlsContextSource>> TlsContextSource::create(TlsSettings s
       new TlsContextSource(std::move(settings), std::move(context).value()));
 }
 
+std::string TlsContextSource::files_stamp() const {
+  std::string stamp;
+  for (const std::string* path :
+       {&settings_.certificate_chain_path, &settings_.private_key_path, &settings_.ca_path}) {
+    struct stat status {};
+    if (path->empty() || ::stat(path->c_str(), &status) != 0) {
+      stamp += "-;";
+      continue;
+    }
+    stamp += std::to_string(status.st_mtim.tv_sec) + "." + std::to_string(status.st_mtim.tv_nsec) +
+             "/" + std::to_string(status.st_size) + ";";
+  }
+  return stamp;
+}
+
+Result<bool> TlsContextSource::reload_if_changed() {
+  if (files_stamp() == stamp_) return false;
+  RETURN_IF_ERROR(reload());
+  return true;
+}
+
 Status TlsContextSource::reload() {
+  stamp_ = files_stamp();
   Result<std::shared_ptr<asio::ssl::context>> context = make_tls_context(settings_);
   if (!context.ok()) return context.status();
   current_.store(std::move(context).value());

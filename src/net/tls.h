@@ -6,7 +6,8 @@
 // (new certificate files, SIGHUP) changes only what later connections get.
 //
 // Thread safety: TlsContextSource::current() from any thread (an atomic shared_ptr load);
-// reload() from one controlling thread at a time (main, on SIGHUP). The functions on an SSL
+// reload() and reload_if_changed() from one controlling thread at a time (main: on SIGHUP, and
+// every few seconds to notice changed files). The functions on an SSL
 // handle run on the connection's shard.
 #pragma once
 
@@ -34,14 +35,22 @@ class TlsContextSource {
   std::shared_ptr<asio::ssl::context> current() const { return current_.load(); }
   // Reads the files again. On error the current context stays and the error is returned.
   Status reload();
+  // reload() if a file's modification time or size differs from when the files were last read
+  // (by create, reload or an earlier call, whether or not that succeeded: a broken file is
+  // reported once, and again only once it changes). False: nothing changed.
+  Result<bool> reload_if_changed();
   const TlsSettings& settings() const { return settings_; }
 
  private:
   TlsContextSource(TlsSettings settings, std::shared_ptr<asio::ssl::context> context)
-      : settings_(std::move(settings)), current_(std::move(context)) {}
+      : settings_(std::move(settings)), current_(std::move(context)), stamp_(files_stamp()) {}
+
+  // The modification time and size of each file in settings_, as one comparable string.
+  std::string files_stamp() const;
 
   TlsSettings settings_;
   std::atomic<std::shared_ptr<asio::ssl::context>> current_;
+  std::string stamp_;  // files_stamp() when the files were last read
 };
 
 // REQUIRES: `ssl` finished its handshake as a server.

@@ -16,8 +16,8 @@ listener.security.protocol.map) with ssl.client.auth=requested:
 
 A second broker has only an SSL listener with ssl.client.auth=required (mTLS): no client
 certificate is refused, a good one is mapped; SIGHUP swaps the server certificate for new
-connections while a connection opened before keeps producing; a reload from a broken file
-keeps the old certificate; a certificate no mapping rule applies to is refused.
+connections while a connection opened before keeps producing, and so does replacing the files
+without a signal; a reload from a broken file keeps the old certificate; a certificate no mapping rule applies to is refused.
 
 StartupErrorsTest: bad listener and TLS settings stop `cairn serve` with a message naming the
 problem (a missing certificate file, a key that does not match, bad mapping rules, a SASL
@@ -348,6 +348,25 @@ class MutualTlsTest(unittest.TestCase):
     def server_certificate(self, context):
         with tls.tls_socket(self.port, context) as sock:
             return sock.getpeercert(binary_form=True)
+
+    def test_changed_files_are_reloaded_without_a_signal(self):
+        context = tls.client_context(self.certs.ca, self.certs.client_cert, self.certs.client_key)
+        cert, key = self.certs.pki.issue("server3", "/CN=localhost/O=Cairn Test 3", server=True)
+        with open(cert) as f:
+            wanted = f.read().strip()
+        # Written beside the live files, then renamed over them, as docs/security.md advises.
+        for source, target in ((key, self.certs.server_key), (cert, self.certs.server_cert)):
+            shutil.copy(source, target + ".new")
+            os.replace(target + ".new", target)
+        deadline = time.monotonic() + 30
+        served = None
+        while time.monotonic() < deadline:
+            served = ssl.DER_cert_to_PEM_cert(self.server_certificate(context)).strip()
+            if served == wanted:
+                break
+            time.sleep(0.2)
+        self.assertEqual(served, wanted)
+        wait_for_line(self.broker, r"TLS files changed; TLS certificates reloaded")
 
     def test_sighup_reloads_the_certificate_for_new_connections_only(self):
         context = tls.client_context(self.certs.ca, self.certs.client_cert, self.certs.client_key)

@@ -370,7 +370,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
                       "is in ssl.keystore.location."},
     {.name = "ssl.keystore.location", .type = string, .support = kEnforced, .read_only = true,
      .documentation = "PEM file with the server certificate chain (and the key unless "
-                      "ssl.key.location is set); read again on SIGHUP."},
+                      "ssl.key.location is set); read again when changed."},
     {.name = "ssl.keystore.type", .type = string, .default_value = "PEM",
      .validator = {.allowed = kPem}, .support = kEnforced, .read_only = true,
      .documentation = "Only PEM (Cairn's default)."},
@@ -380,7 +380,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
                       "RULE:pattern/replacement/[LU] and DEFAULT)."},
     {.name = "ssl.truststore.location", .type = string, .support = kEnforced, .read_only = true,
      .documentation = "PEM file with the CA certificates client certificates must chain to; "
-                      "read again on SIGHUP."},
+                      "read again when changed."},
     {.name = "ssl.truststore.type", .type = string, .default_value = "PEM",
      .validator = {.allowed = kPem}, .support = kEnforced, .read_only = true,
      .documentation = "Only PEM (Cairn's default)."},

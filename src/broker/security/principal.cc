@@ -1,7 +1,9 @@
 // GCC 12 warns that std::function members inside <regex>'s compiled state "may be used
 // uninitialized": a false positive of its optimizer in libstdc++'s regex compiler. The pragma
 // must come before <regex> is first included.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include "broker/security/principal.h"
 
