@@ -1,13 +1,14 @@
 // Metadata (key 3): this broker, the cluster id, and the topics the client asks about.
 //
-// Single node: the broker list is this broker (advertised address), it is the controller,
-// and it leads every partition (replicas = isr = [this node], leader epoch 0). Which topics:
-// v0 — an empty list means all topics; v1+ — null means all, empty means none. A requested
-// topic that does not exist is created when auto.create.topics.enable is on (the default)
-// and the request allows it (v4+: allow_auto_topic_creation; v0-3 always do), with
-// num.partitions partitions and no overrides; its logs exist before the answer, so the answer
-// describes it fully. Otherwise, or if the name is not legal or internal, it gets
-// UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION for an illegal name).
+// Single node: the broker list is this broker (its advertised address on the listener the
+// client came in on), it is the controller, and it leads every partition (replicas = isr =
+// [this node], leader epoch 0). Which topics: v0 — an empty list means all topics; v1+ —
+// null means all, empty means none. A requested topic that does not exist is created when
+// auto.create.topics.enable is on (the default) and the request allows it (v4+:
+// allow_auto_topic_creation; v0-3 always do), with num.partitions partitions and no
+// overrides; its logs exist before the answer, so the answer describes it fully. Otherwise,
+// or if the name is not legal or internal, it gets UNKNOWN_TOPIC_OR_PARTITION
+// (INVALID_TOPIC_EXCEPTION for an illegal name).
 #include <spdlog/spdlog.h>
 
 #include <set>
