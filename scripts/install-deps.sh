@@ -18,8 +18,8 @@ packages=(
   # benchmark peers and physical references (bench/): peers' C clients, charts, the loop
   # device file system for the synced NATS variant
   fio iperf3 nats-server redis-server libhiredis-dev libnats-dev python3-matplotlib e2fsprogs
-  # misc used by tests
-  procps psmisc iproute2
+  # misc used by tests; `openssl` makes the TLS interop tests' certificates
+  procps psmisc iproute2 openssl
   # `make package` and its test (tests/release): dpkg-shlibdeps for the Depends line, and
   # systemd-analyze / systemd-sysusers to check the unit and the user without installing
   dpkg-dev file systemd

@@ -28,8 +28,8 @@ asio::awaitable<net::Reply> KafkaSession::handle(net::InboundRequest request) {
   }
   size_t body_offset = static_cast<size_t>(reader.position() - frame->data());
   int16_t api_version = header->api_version;
-  RequestContext ctx{std::move(header).value(),  std::move(frame), body_offset, broker_, info_,
-                     std::move(request.ordering)};
+  RequestContext ctx{std::move(header).value(),   std::move(frame), body_offset, broker_, info_,
+                     std::move(request.ordering), identity_};
   net::Reply reply = co_await api->handler(std::move(ctx));
   if (reply.kind == net::Reply::Kind::close) {
     spdlog::info("connection {}: {} v{} request refused (malformed?); closing", info_.id, api->name,

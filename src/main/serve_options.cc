@@ -31,6 +31,21 @@ const std::vector<KafkaFlag> kKafkaFlags = {
     {"--log-roll-ms", "log.roll.ms", "log.roll.ms: default segment.ms (unset: log.roll.hours)"},
     {"--log-cleanup-policy", "log.cleanup.policy", "log.cleanup.policy: default cleanup.policy"},
     {"--message-max-bytes", "message.max.bytes", "message.max.bytes: default max.message.bytes"},
+    {"--listeners", "listeners",
+     "listeners: named listeners NAME://HOST:PORT,... (instead of --listen)"},
+    {"--advertised-listeners", "advertised.listeners",
+     "advertised.listeners: what Metadata returns per listener, NAME://HOST:PORT,..."},
+    {"--listener-security-protocol-map", "listener.security.protocol.map",
+     "listener.security.protocol.map: NAME:PROTOCOL,... (PLAINTEXT, SSL)"},
+    {"--ssl-keystore-location", "ssl.keystore.location",
+     "ssl.keystore.location: PEM certificate chain (and key) of SSL listeners"},
+    {"--ssl-key-location", "ssl.key.location",
+     "ssl.key.location: PEM private key, when not in the keystore file"},
+    {"--ssl-truststore-location", "ssl.truststore.location",
+     "ssl.truststore.location: PEM CA certificates that client certificates chain to"},
+    {"--ssl-client-auth", "ssl.client.auth", "ssl.client.auth: none, requested or required (mTLS)"},
+    {"--ssl-principal-mapping-rules", "ssl.principal.mapping.rules",
+     "ssl.principal.mapping.rules: certificate subject -> principal (RULE:.../.../, DEFAULT)"},
 };
 
 namespace {
@@ -180,11 +195,7 @@ std::string synonyms_cell(const ConfigDef& def) {
   return synonyms.empty() ? "—" : synonyms;
 }
 
-}  // namespace
-
-namespace {
-
-// The per-connection and per-broker limits.
+// The per-connection limits (net::ConnectionLimits) and the partition ceiling.
 void add_limit_options(CLI::App& serve, ServeOptions& options) {
   serve
       .add_option("--max-frame-bytes", options.frame_bytes_max,
@@ -205,6 +216,12 @@ void add_limit_options(CLI::App& serve, ServeOptions& options) {
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{7} * 24 * 3600 * 1000));
   serve
+      .add_option("--handshake-timeout-ms", options.handshake_timeout_ms,
+                  "Close a TLS connection whose handshake takes longer than this")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10} * 60 * 1000));
+  serve
       .add_option("--max-partitions-per-shard", options.max_partitions_per_shard,
                   "Partitions each shard may host; creations past this times the shards are "
                   "refused (POLICY_VIOLATION)")
@@ -218,7 +235,8 @@ void add_limit_options(CLI::App& serve, ServeOptions& options) {
 void add_serve_options(CLI::App& serve, ServeOptions& options) {
   serve
       .add_option("--listen", options.listen,
-                  "Where clients connect (:PORT: every interface; port 0: any free port)")
+                  "Where clients connect, one PLAINTEXT listener (:PORT: every interface; port "
+                  "0: any free port); see --listeners for several")
       ->type_name("HOST:PORT")
       ->capture_default_str();
   serve
@@ -276,6 +294,19 @@ bool is_file_setting(const std::string& flag_name) {
   return true;
 }
 
+namespace {
+
+// listen/advertise describe the one listener of a broker without `listeners`, and advertise
+// gives way to advertised.listeners too (serve.cc refuses both forms together).
+bool superseded_by_listeners(const std::string& key, const broker::configs::ConfigMap& kafka) {
+  if (key == "listen") return kafka.contains("listeners");
+  if (key == "advertise")
+    return kafka.contains("listeners") || kafka.contains("advertised.listeners");
+  return false;
+}
+
+}  // namespace
+
 std::string config_yaml(const CLI::App& serve, const broker::configs::ConfigMap& kafka,
                         bool commented, const std::string& data_dir) {
   std::ostringstream out;
@@ -288,7 +319,10 @@ std::string config_yaml(const CLI::App& serve, const broker::configs::ConfigMap&
     std::string key = option->get_single_name();
     if (option->get_name().empty() || !is_file_setting(key)) continue;
     std::string value = yaml_scalar(setting_value(*option));
-    if (!commented) {
+    if (!commented && superseded_by_listeners(key, kafka)) {
+      // Not used, and refused beside `listeners`: keep the output a file the broker accepts.
+      out << "#" << key << ": " << value << "  # unused: see listeners\n";
+    } else if (!commented) {
       out << key << ": " << value << "\n";
     } else if (key == "data-dir" && !data_dir.empty()) {
       write_comment(out, "", option->get_description());

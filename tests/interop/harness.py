@@ -66,10 +66,14 @@ def write_topics(data_dir, topics):
 
 
 class Broker:
-    def __init__(self, shards=2, extra_args=(), data_dir=None, topics=None, preexec=None):
+    def __init__(self, shards=2, extra_args=(), data_dir=None, topics=None,
+                 listen="127.0.0.1:0", preexec=None):
         """topics: {name: partition_count} written to the registry file before the start
         (docs/format/meta.md), for tests that need topics before topic creation exists.
+        listen: the --listen address; None leaves --listen out (for tests that pass
+        --listeners in extra_args; `port` is then the first listener's).
         preexec: run in the child before exec (e.g. to lower its resource limits)."""
+        self.listen = listen
         self.preexec = preexec
         self.shards = shards
         self.topics = dict(topics or {})
@@ -90,8 +94,10 @@ class Broker:
             self.data_dir = tempfile.mkdtemp(prefix="cairn-interop-")
         if self.topics:
             write_topics(self.data_dir, self.topics)
-        args = [cairn_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
-                "--shards", str(self.shards)] + self.extra_args
+        args = [cairn_binary(), "serve", "--data-dir", self.data_dir, "--shards", str(self.shards)]
+        if self.listen is not None:
+            args += ["--listen", self.listen]
+        args += self.extra_args
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
