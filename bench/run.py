@@ -407,7 +407,10 @@ def run_workload(variant, server, w, args, scale, backlog_cap, out_dir, deadline
         argv += ["--backlog-bytes", str(backlog_for(w, backlog_cap))]
     log(f"  {w['name']}{'' if run is None else f' run {run + 1}'} (about {estimate:.0f} s)")
     started = time.monotonic()
-    profiler = Profiler.start(variant, server, w, args, scale, out_dir) if not run else None
+    # In an alternating pair only the first run is profiled, and a catch-up run alone not at
+    # all: it is over before the profiler's 5 s delay, and would only wait for `perf report`.
+    profiled = run is None or (run == 0 and w["kind"] != "catch_up")
+    profiler = Profiler.start(variant, server, w, args, scale, out_dir) if profiled else None
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=estimate * 2 + 120)
         stderr = out.stderr

@@ -22,8 +22,8 @@ packages=(
   fio iperf3 nats-server redis-server libhiredis-dev libnats-dev python3-matplotlib e2fsprogs
   # a real Prometheus (and promtool) scraping the broker's /metrics in the interop tests
   prometheus
-  # misc used by tests
-  procps psmisc iproute2
+  # misc used by tests; `openssl` makes the TLS interop tests' certificates
+  procps psmisc iproute2 openssl
   # `make package` and its test (tests/release): dpkg-shlibdeps for the Depends line, and
   # systemd-analyze / systemd-sysusers to check the unit and the user without installing
   dpkg-dev file systemd

@@ -10,7 +10,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "base/assert.h"
 #include "base/types.h"
 #include "broker/broker_metrics.h"
 #include "broker/config.h"
@@ -38,10 +40,19 @@ namespace configs {
 class DynamicConfigStore;
 }
 
+// A listener as clients see it.
+struct ListenerEndpoint {
+  std::string name;  // "PLAINTEXT", "SSL", ...
+  SecurityProtocol protocol = SecurityProtocol::plaintext;
+  net::HostPort bound;       // the address actually bound (the real port for port 0)
+  net::HostPort advertised;  // what Metadata and FindCoordinator return on this listener
+};
+
 struct BrokerState {
   BrokerConfig config;
   NodeId node_id;
-  net::HostPort advertised;  // host and port Metadata returns for this broker
+  // Indexed by net::ConnectionInfo::listener; never empty once the server runs.
+  std::vector<ListenerEndpoint> listeners;
   std::string cluster_id;
   TopicRegistry* topics = nullptr;
   // Dynamic broker configs (AlterConfigs on BROKER); internally synchronized like `topics`.
@@ -60,6 +71,13 @@ struct BrokerState {
   MetaWriter* meta_writer = nullptr;
   // What /metrics reports about requests, topics and connections (lock-free updates).
   std::shared_ptr<BrokerMetrics> metrics = std::make_shared<BrokerMetrics>();
+
+  // Where a client that came in on listener `listener` should connect: Kafka advertises, to
+  // each connection, the broker's address on the listener that connection used.
+  const net::HostPort& advertised_for(uint32_t listener) const {
+    ASSERT(listener < listeners.size());
+    return listeners[listener].advertised;
+  }
 
   // The shard that owns `partition` of `topic` (its log, its producer state).
   net::ShardId shard_of(std::string_view topic, PartitionId partition) const {

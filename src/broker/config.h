@@ -7,21 +7,46 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/types.h"
 #include "net/frame.h"
 #include "net/listener.h"
+#include "net/tls_settings.h"
 
 namespace cairn::broker {
 
+// Kafka's security protocols (listener.security.protocol.map). Only plaintext and ssl run yet;
+// the SASL ones parse, and the broker refuses to start with them.
+enum class SecurityProtocol : uint8_t { plaintext, ssl, sasl_plaintext, sasl_ssl };
+
+// One named listener (Kafka's `listeners` entry NAME://HOST:PORT).
+struct ListenerConfig {
+  std::string name;  // upper case: "PLAINTEXT", "SSL", "INTERNAL"
+  SecurityProtocol protocol = SecurityProtocol::plaintext;
+  net::HostPort address;                    // what to bind; port 0: any free port
+  std::optional<net::HostPort> advertised;  // from advertised.listeners; else derived at bind
+};
+
 struct BrokerConfig {
+  // --listen / --advertise: the one PLAINTEXT listener used when `listeners` is not set.
   net::HostPort listen{"127.0.0.1", 9092};
   // What Metadata tells clients to connect to. Default: the listen host and the bound port.
   std::optional<net::HostPort> advertise;
+  // Filled by configs::finish_broker_config from `listeners`, `advertised.listeners` and
+  // `listener.security.protocol.map`, or from listen/advertise when `listeners` is unset.
+  // Never empty once finished; names unique.
+  std::vector<ListenerConfig> listeners;
+  // The ssl.* configs, used by every SSL listener.
+  net::TlsSettings tls;
+  std::string principal_mapping_rules = "DEFAULT";  // ssl.principal.mapping.rules
   std::filesystem::path data_dir = "./data";
   NodeId node_id{0};
   uint32_t shard_count = 1;
   net::ConnectionLimits limits;
+  // The most partitions each shard may host (all topics', internal ones included): the
+  // broker's ceiling is this times shard_count (PartitionManager::admit_partitions).
+  uint32_t max_partitions_per_shard = 5000;
 
   // Kafka broker configs set in the config file (`kafka:` section) or by flags, by their Kafka
   // names ("log.retention.ms" -> "86400000"): the STATIC_BROKER_CONFIG layer. Validated and

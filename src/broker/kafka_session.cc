@@ -32,8 +32,8 @@ asio::awaitable<net::Reply> KafkaSession::handle(net::InboundRequest request) {
   size_t body_offset = static_cast<size_t>(reader.position() - frame->data());
   int16_t api_version = header->api_version;
   int16_t api_key = header->api_key;
-  RequestContext ctx{std::move(header).value(),  std::move(frame), body_offset, broker_, info_,
-                     std::move(request.ordering)};
+  RequestContext ctx{std::move(header).value(),   std::move(frame), body_offset, broker_, info_,
+                     std::move(request.ordering), identity_};
   net::Reply reply = co_await api->handler(std::move(ctx));
   if (metrics::Histogram* latency = broker_->metrics->request_latency(api_key)) {
     auto elapsed = std::chrono::steady_clock::now() - started;

@@ -30,6 +30,7 @@
 
 #include "base/assert.h"
 #include "broker/broker_state.h"
+#include "broker/security/identity.h"
 #include "net/connection.h"
 #include "net/frame.h"
 #include "protocol/reader.h"
@@ -47,6 +48,8 @@ struct RequestContext {
   const BrokerState* broker = nullptr;
   net::ConnectionInfo connection;
   net::OrderingToken ordering;
+  // Who sent the request: listener, security protocol, principal (ACLs will read it).
+  std::shared_ptr<const security::SessionIdentity> identity;
 
   int16_t api_version() const { return header.api_version; }
 

@@ -9,6 +9,8 @@
 #include "broker/data_dir_lock.h"
 #include "broker/kafka_session.h"
 #include "broker/metrics_collector.h"
+#include "broker/security/listeners.h"
+#include "net/tls.h"
 
 namespace cairn::broker {
 namespace {
@@ -17,8 +19,8 @@ bool is_wildcard(const std::string& host) {
   return host == "0.0.0.0" || host == "::" || host == "[::]";
 }
 
-// Without --advertise: the listen host, except that a wildcard host is not an address a
-// client can connect to, so use this machine's host name (as Kafka does).
+// Without an advertised address: the listen host, except that a wildcard host is not an
+// address a client can connect to, so use this machine's host name (as Kafka does).
 net::HostPort default_advertised(const net::HostPort& listen, uint16_t bound_port) {
   std::string host = listen.host;
   if (is_wildcard(host)) {
@@ -28,7 +30,10 @@ net::HostPort default_advertised(const net::HostPort& listen, uint16_t bound_por
     } else {
       host = "localhost";
     }
-    spdlog::warn("listening on a wildcard address; advertising '{}' (set --advertise)", host);
+    spdlog::warn(
+        "listening on a wildcard address; advertising '{}' (set --advertise or "
+        "advertised.listeners)",
+        host);
   }
   return net::HostPort{host, bound_port};
 }
@@ -51,33 +56,100 @@ Result<std::unique_ptr<Server>> Server::start(BrokerConfig config, StartupProgre
   server->shards_ = std::make_unique<net::ShardSet>(config.shard_count);
   server->progress_->expect_group_shards(config.shard_count);
   server->state_ = std::make_unique<BrokerState>();
-  const BrokerState* state_pointer = server->state_.get();
-  Result<std::unique_ptr<net::Listener>> listener = net::Listener::bind(
-      *server->shards_, config.listen, config.limits,
-      [state_pointer](const net::ConnectionInfo& info) -> std::unique_ptr<net::Session> {
-        return std::make_unique<KafkaSession>(state_pointer, info);
-      });
-  if (!listener.ok()) return listener.status();
-  server->listener_ = std::move(listener).value();
+  RETURN_IF_ERROR(server->bind_listeners(config));
   server->progress_->listener_bound();
   if (on_listening) RETURN_IF_ERROR(on_listening());
   RETURN_IF_ERROR(server->open_data(config));
   server->progress_->storage_recovered();
 
   BrokerState& state = *server->state_;
-  uint16_t bound_port = server->listener_->local_endpoint().port();
-  state.advertised = config.advertise.value_or(default_advertised(config.listen, bound_port));
   state.config = std::move(config);
   server->shards_->start();
   server->groups_->start();
   server->txn_->start();
   server->partitions_->start();
-  server->listener_->start();
+  for (auto& listener : server->listeners_) listener->start();
   server->started_ = true;
-  spdlog::info("cluster id {}, node {}, {} shard(s), advertising {}:{}", state.cluster_id,
-               state.node_id.value(), state.shards->count(), state.advertised.host,
-               state.advertised.port);
+  for (const ListenerEndpoint& endpoint : state.listeners) {
+    spdlog::info("listener {} ({}) on {}:{}, advertising {}:{}", endpoint.name,
+                 security::security_protocol_name(endpoint.protocol), endpoint.bound.host,
+                 endpoint.bound.port, endpoint.advertised.host, endpoint.advertised.port);
+  }
+  spdlog::info("cluster id {}, node {}, {} shard(s)", state.cluster_id, state.node_id.value(),
+               state.shards->count());
   return server;
+}
+
+// Binds every listener (before any data is read, so a taken port leaves the directory as it
+// was) and loads the TLS files once for all SSL listeners.
+Status Server::bind_listeners(const BrokerConfig& config) {
+  Result<security::PrincipalMapper> mapper =
+      security::PrincipalMapper::parse(config.principal_mapping_rules);
+  if (!mapper.ok()) return mapper.status();
+  principal_mapper_ = std::make_unique<security::PrincipalMapper>(std::move(mapper).value());
+  for (const ListenerConfig& listener : config.listeners) {
+    if (listener.protocol != SecurityProtocol::ssl || tls_ != nullptr) continue;
+    Result<std::shared_ptr<net::TlsContextSource>> tls = net::TlsContextSource::create(config.tls);
+    if (!tls.ok()) return error(tls.status().code(), "TLS: " + tls.status().message());
+    tls_ = std::move(tls).value();
+  }
+  for (uint32_t index = 0; index < config.listeners.size(); index++) {
+    const ListenerConfig& wanted = config.listeners[index];
+    net::ListenerOptions options;
+    options.index = index;
+    if (wanted.protocol == SecurityProtocol::ssl) options.tls = tls_;
+    Result<std::unique_ptr<net::Listener>> listener = net::Listener::bind(
+        *shards_, wanted.address, config.limits,
+        [this, index](const net::ConnectionInfo& info, const net::PeerIdentity& peer) {
+          return make_session(index, info, peer);
+        },
+        std::move(options));
+    if (!listener.ok()) {
+      return error(listener.status().code(),
+                   "listener " + wanted.name + ": " + listener.status().message());
+    }
+    uint16_t port = (*listener)->local_endpoint().port();
+    state_->listeners.push_back(
+        ListenerEndpoint{wanted.name, wanted.protocol, net::HostPort{wanted.address.host, port},
+                         wanted.advertised.value_or(default_advertised(wanted.address, port))});
+    listeners_.push_back(std::move(listener).value());
+  }
+  return Status::ok_status();
+}
+
+std::unique_ptr<net::Session> Server::make_session(uint32_t index, const net::ConnectionInfo& info,
+                                                   const net::PeerIdentity& peer) const {
+  const ListenerEndpoint& listener = state_->listeners[index];
+  auto identity = std::make_shared<security::SessionIdentity>();
+  identity->listener = listener.name;
+  identity->protocol = listener.protocol;
+  std::string peer_text = info.peer.address().to_string() + ":" + std::to_string(info.peer.port());
+  if (peer.certificate_subject.has_value()) {
+    Result<std::string> name = principal_mapper_->map(*peer.certificate_subject);
+    if (!name.ok()) {
+      spdlog::info("connection {} from {} on listener {}: {}; closing", info.id, peer_text,
+                   listener.name, name.status().message());
+      return nullptr;
+    }
+    identity->principal = "User:" + *name;
+  }
+  // The one line per TLS connection that says who it is (docs/security.md), until the
+  // access audit log exists.
+  if (peer.tls) {
+    spdlog::info("connection {} from {} on listener {}: {}, principal {}", info.id, peer_text,
+                 listener.name, peer.tls_version, identity->principal);
+  }
+  return std::make_unique<KafkaSession>(state_.get(), info, std::move(identity));
+}
+
+Status Server::reload_tls() {
+  if (tls_ == nullptr) return Status::ok_status();
+  return tls_->reload();
+}
+
+Result<bool> Server::reload_tls_if_changed() {
+  if (tls_ == nullptr) return false;
+  return tls_->reload_if_changed();
 }
 
 // Opens what the data directory holds: metadata, every partition's log (internal topics
@@ -121,6 +193,7 @@ Status Server::open_data(const BrokerConfig& config) {
   partition_options.resolver =
       configs::partition_resolver(config.kafka_configs, dynamic_configs_.get());
   partition_options.retention_check_interval = configs::retention_check_interval(config);
+  partition_options.max_partitions_per_shard = config.max_partitions_per_shard;
   configs::set_cleaner_options(config, shards_->count(), partition_options);
   Result<std::unique_ptr<PartitionManager>> partitions =
       PartitionManager::open(std::move(partition_options), *topics_->snapshot());
@@ -140,20 +213,24 @@ Status Server::open_data(const BrokerConfig& config) {
   groups_ = groups::GroupCoordinator::open(*shards_, partitions_.get(), *offsets_topic,
                                            std::move(group_options));
   state.groups = groups_.get();
-  // Transactions: __transaction_state is replayed once the shards run.
+  open_transactions(*txn_topic, *txn_config);
+  return Status();
+}
+
+void Server::open_transactions(const TopicInfo& txn_topic, const txn::TxnConfig& txn_config) {
   txn::TxnCoordinatorDeps txn_deps;
   txn_deps.shards = shards_.get();
   txn_deps.partitions = partitions_.get();
   txn_deps.groups = groups_.get();
   txn_deps.producer_ids = producer_ids_.get();
   txn_deps.meta_writer = meta_writer_.get();
-  txn_ = txn::TxnCoordinator::open(txn_deps, *txn_topic, *txn_config);
-  state.txn = txn_.get();
-  return Status();
+  txn_ = txn::TxnCoordinator::open(txn_deps, txn_topic, txn_config);
+  state_->txn = txn_.get();
 }
 
 net::HostPort Server::bound_address() const {
-  asio::ip::tcp::endpoint endpoint = listener_->local_endpoint();
+  ASSERT(!listeners_.empty());
+  asio::ip::tcp::endpoint endpoint = listeners_.front()->local_endpoint();
   return net::HostPort{endpoint.address().to_string(), endpoint.port()};
 }
 
@@ -168,7 +245,7 @@ void Server::stop(std::chrono::milliseconds grace) {
   if (!started_ || stopped_) return;
   stopped_ = true;
   progress_->stopping();
-  listener_->stop();
+  for (auto& listener : listeners_) listener->stop();
   if (groups_ != nullptr) groups_->stop();
   if (txn_ != nullptr) txn_->stop();
   partitions_->stop();

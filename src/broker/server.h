@@ -1,11 +1,11 @@
 // Server: the whole broker process — data directory, shards, listener, shared state.
 //
-// start() locks the data directory (one broker per directory), binds the listen address,
+// start() locks the data directory (one broker per directory), binds every listener,
 // opens DATA_DIR/meta (cluster id, topic registry), opens every partition's log,
 // starts the shards and starts accepting. stop() stops accepting,
 // closes every connection, lets each shard finish what it is doing (bounded by a grace
 // period, then abandons it), joins the shard threads and closes the logs cleanly. Call
-// start/stop/bound_address from one controlling thread (main).
+// start/stop/bound_address/reload_tls* from one controlling thread (main).
 #pragma once
 
 #include <chrono>
@@ -21,6 +21,7 @@
 #include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
+#include "broker/security/principal.h"
 #include "broker/startup_progress.h"
 #include "broker/txn/txn_coordinator.h"
 #include "metrics/exposition.h"
@@ -45,8 +46,15 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // The address actually bound (the real port when the config asked for port 0).
+  // The address the first listener actually bound (the real port when the config asked for
+  // port 0).
   net::HostPort bound_address() const;
+  // Reads the TLS certificate, key and CA files again (SIGHUP): new connections get the new
+  // ones, open connections keep theirs. On error nothing changes and the error is returned.
+  // OK when no listener uses TLS.
+  Status reload_tls();
+  // reload_tls() if one of the files changed since they were last read; false if none did.
+  Result<bool> reload_tls_if_changed();
   const BrokerState& state() const { return *state_; }
   // The broker's /metrics families (metrics_collector.h). Any thread but a shard's, while
   // the server runs (before stop()).
@@ -56,7 +64,14 @@ class Server {
 
  private:
   Server() = default;
+  Status bind_listeners(const BrokerConfig& config);
   Status open_data(const BrokerConfig& config);
+  // Part of open_data: the transaction coordinator (its log is replayed once the shards run).
+  void open_transactions(const TopicInfo& txn_topic, const txn::TxnConfig& txn_config);
+  // The session of a new connection on listener `index`, or null to refuse it (its client
+  // certificate maps to no principal).
+  std::unique_ptr<net::Session> make_session(uint32_t index, const net::ConnectionInfo& info,
+                                             const net::PeerIdentity& peer) const;
 
   // Destruction order matters: the lock goes last, after every file is closed; the listener
   // and shards go before the state they point to; the partitions (their logs) go before the
@@ -74,9 +89,12 @@ class Server {
   // Destroyed after the listener (connections hop to it), before the shards (its timers).
   std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<txn::TxnCoordinator> txn_;
-  std::unique_ptr<net::Listener> listener_;
   StartupProgress own_progress_;  // when start() was given none
   StartupProgress* progress_ = &own_progress_;
+  // Shared by every SSL listener; null when none.
+  std::shared_ptr<net::TlsContextSource> tls_;
+  std::unique_ptr<security::PrincipalMapper> principal_mapper_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;  // as in state_->listeners
   bool started_ = false;
   bool stopped_ = false;
 };

@@ -1,7 +1,10 @@
 // `cairn serve`: runs the broker in the foreground until SIGINT or SIGTERM.
 //
-// Logs to stderr. Once accepting, it logs "listening on HOST:PORT" with the port actually
-// bound (tests pass --listen 127.0.0.1:0 and read it), and writes it to --port-file if given.
+// Logs to stderr. Once accepting, it logs "listening on HOST:PORT" with the port the first
+// listener actually bound (tests pass --listen 127.0.0.1:0 and read it), and writes it to
+// --port-file if given; each listener also gets a line "listener NAME (PROTOCOL) on HOST:PORT,
+// advertising HOST:PORT". SIGHUP reloads the TLS certificate files (Server::reload_tls), and so
+// does a change to one of them (looked for every 2 s).
 //
 // Configuration (docs/configuration.md), lowest precedence first: built-in defaults, the YAML
 // file of --config (top-level keys named like the flags, Kafka broker configs under `kafka:`),
@@ -12,6 +15,8 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,6 +28,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "base/open_files.h"
 #include "broker/configs/broker_config_file.h"
 #include "broker/meta_file.h"
 #include "broker/server.h"
@@ -76,6 +82,24 @@ Status apply_file_settings(CLI::App& serve, const broker::configs::ConfigFile& f
   return Status::ok_status();
 }
 
+// --listen/--advertise describe the one PLAINTEXT listener of a broker without `listeners`;
+// giving both forms is a mistake worth stopping for.
+Status check_listener_settings(const broker::BrokerConfig& config, const CLI::App& serve) {
+  bool listen_given = serve.get_option("--listen")->count() > 0;
+  // An empty --advertise (what --print-config writes for "unset") is no advertise.
+  bool advertise_given = config.advertise.has_value();
+  if (config.kafka_configs.contains("listeners") && (listen_given || advertise_given)) {
+    return error(StatusCode::invalid_argument,
+                 "listeners is set: drop --listen/--advertise (listen:/advertise: in the file) "
+                 "and use listeners/advertised.listeners");
+  }
+  if (config.kafka_configs.contains("advertised.listeners") && advertise_given) {
+    return error(StatusCode::invalid_argument,
+                 "both --advertise and advertised.listeners are set; keep one");
+  }
+  return Status::ok_status();
+}
+
 Result<broker::BrokerConfig> make_config(const ServeOptions& options,
                                          const broker::configs::ConfigMap& kafka_from_file,
                                          const CLI::App& serve) {
@@ -84,7 +108,6 @@ Result<broker::BrokerConfig> make_config(const ServeOptions& options,
       kafka_configs(options, kafka_from_file, serve);
   if (!kafka.ok()) return kafka.status();
   config.kafka_configs = std::move(kafka).value();
-  RETURN_IF_ERROR(broker::configs::finish_broker_config(config));
   // ":9092" listens on every interface, as Kafka's `listeners=PLAINTEXT://:9092` does.
   std::string listen_text = options.listen;
   if (listen_text.starts_with(':')) listen_text = "0.0.0.0" + listen_text;
@@ -104,7 +127,42 @@ Result<broker::BrokerConfig> make_config(const ServeOptions& options,
   config.limits.frame_bytes_max = options.frame_bytes_max;
   config.limits.in_flight_max = options.in_flight_max;
   config.limits.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  config.max_partitions_per_shard = options.max_partitions_per_shard;
+  config.limits.handshake_timeout = std::chrono::milliseconds(options.handshake_timeout_ms);
+  RETURN_IF_ERROR(check_listener_settings(config, serve));
+  RETURN_IF_ERROR(broker::configs::finish_broker_config(config));
   return config;
+}
+
+// How often the TLS files are checked for changes (besides SIGHUP).
+constexpr std::chrono::seconds kTlsFilesPollInterval{2};
+
+// Waits for SIGINT or SIGTERM and returns it. Meanwhile SIGHUP reloads the TLS files, and so
+// does a change to one of them, noticed within kTlsFilesPollInterval.
+int wait_for_stop(broker::Server& server, const sigset_t& signals) {
+  timespec poll_interval{kTlsFilesPollInterval.count(), 0};
+  while (true) {
+    int signal_number = sigtimedwait(&signals, nullptr, &poll_interval);
+    if (signal_number == SIGINT || signal_number == SIGTERM) return signal_number;
+    if (signal_number == SIGHUP) {
+      Status reloaded = server.reload_tls();
+      if (reloaded.ok()) {
+        spdlog::info("received SIGHUP; TLS certificates reloaded (new connections use them)");
+      } else {
+        spdlog::error("received SIGHUP; TLS reload failed, keeping the current certificates: {}",
+                      reloaded.message());
+      }
+      continue;
+    }
+    // A timeout (EAGAIN) or an interruption (EINTR): look at the files.
+    Result<bool> changed = server.reload_tls_if_changed();
+    if (!changed.ok()) {
+      spdlog::error("TLS files changed; TLS reload failed, keeping the current certificates: {}",
+                    changed.status().message());
+    } else if (*changed) {
+      spdlog::info("TLS files changed; TLS certificates reloaded (new connections use them)");
+    }
+  }
 }
 
 void setup_logging(const std::string& level) {
@@ -128,6 +186,17 @@ std::function<Status()> admin_starter(const ServeOptions& options,
     spdlog::info("admin http on {}", admin->bound_address());
     return Status();
   };
+}
+
+// Every partition holds a few files: take all the descriptors the hard limit allows.
+void raise_open_files_limit() {
+  uint64_t soft = open_files::limit();
+  uint64_t raised = open_files::raise_limit();
+  if (raised != soft) {
+    spdlog::info("open files limit raised from {} to {} (the hard limit)", soft, raised);
+  } else {
+    spdlog::info("open files limit {}", raised);
+  }
 }
 
 int run_serve(ServeOptions& options, CLI::App& serve) {
@@ -165,7 +234,9 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload the TLS files
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  raise_open_files_limit();
 
   // The admin server starts once the Kafka port is bound, before recovery (Server::start).
   broker::StartupProgress progress;
@@ -185,8 +256,7 @@ int run_serve(ServeOptions& options, CLI::App& serve) {
     if (!written.ok()) spdlog::error("--port-file: {}", written.to_string());
   }
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  int signal_number = wait_for_stop(**server, stop_signals);
   spdlog::info("received {}; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   // Not ready from now on; the broker's metrics leave before its shards stop.
   progress.stopping();

@@ -31,6 +31,21 @@ const std::vector<KafkaFlag> kKafkaFlags = {
     {"--log-roll-ms", "log.roll.ms", "log.roll.ms: default segment.ms (unset: log.roll.hours)"},
     {"--log-cleanup-policy", "log.cleanup.policy", "log.cleanup.policy: default cleanup.policy"},
     {"--message-max-bytes", "message.max.bytes", "message.max.bytes: default max.message.bytes"},
+    {"--listeners", "listeners",
+     "listeners: named listeners NAME://HOST:PORT,... (instead of --listen)"},
+    {"--advertised-listeners", "advertised.listeners",
+     "advertised.listeners: what Metadata returns per listener, NAME://HOST:PORT,..."},
+    {"--listener-security-protocol-map", "listener.security.protocol.map",
+     "listener.security.protocol.map: NAME:PROTOCOL,... (PLAINTEXT, SSL)"},
+    {"--ssl-keystore-location", "ssl.keystore.location",
+     "ssl.keystore.location: PEM certificate chain (and key) of SSL listeners"},
+    {"--ssl-key-location", "ssl.key.location",
+     "ssl.key.location: PEM private key, when not in the keystore file"},
+    {"--ssl-truststore-location", "ssl.truststore.location",
+     "ssl.truststore.location: PEM CA certificates that client certificates chain to"},
+    {"--ssl-client-auth", "ssl.client.auth", "ssl.client.auth: none, requested or required (mTLS)"},
+    {"--ssl-principal-mapping-rules", "ssl.principal.mapping.rules",
+     "ssl.principal.mapping.rules: certificate subject -> principal (RULE:.../.../, DEFAULT)"},
 };
 
 namespace {
@@ -180,6 +195,41 @@ std::string synonyms_cell(const ConfigDef& def) {
   return synonyms.empty() ? "—" : synonyms;
 }
 
+// The per-connection limits (net::ConnectionLimits) and the partition ceiling.
+void add_limit_options(CLI::App& serve, ServeOptions& options) {
+  serve
+      .add_option("--max-frame-bytes", options.frame_bytes_max,
+                  "Largest request (Kafka's socket.request.max.bytes)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1024u, 1024u * 1024u * 1024u));
+  serve
+      .add_option("--max-in-flight", options.in_flight_max,
+                  "Requests per connection read ahead of their replies")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  serve
+      .add_option("--idle-timeout-ms", options.idle_timeout_ms,
+                  "Close connections idle this long (Kafka's connections.max.idle.ms)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{7} * 24 * 3600 * 1000));
+  serve
+      .add_option("--handshake-timeout-ms", options.handshake_timeout_ms,
+                  "Close a TLS connection whose handshake takes longer than this")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10} * 60 * 1000));
+  serve
+      .add_option("--max-partitions-per-shard", options.max_partitions_per_shard,
+                  "Partitions each shard may host; creations past this times the shards are "
+                  "refused (POLICY_VIOLATION)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u));
+}
+
 }  // namespace
 
 namespace {
@@ -187,7 +237,8 @@ namespace {
 void add_address_options(CLI::App& serve, ServeOptions& options) {
   serve
       .add_option("--listen", options.listen,
-                  "Where clients connect (:PORT: every interface; port 0: any free port)")
+                  "Where clients connect, one PLAINTEXT listener (:PORT: every interface; port "
+                  "0: any free port); see --listeners for several")
       ->type_name("HOST:PORT")
       ->capture_default_str();
   serve
@@ -220,24 +271,7 @@ void add_serve_options(CLI::App& serve, ServeOptions& options) {
       ->type_name("N")
       ->capture_default_str()
       ->check(CLI::Range(0, INT32_MAX));
-  serve
-      .add_option("--max-frame-bytes", options.frame_bytes_max,
-                  "Largest request (Kafka's socket.request.max.bytes)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1024u, 1024u * 1024u * 1024u));
-  serve
-      .add_option("--max-in-flight", options.in_flight_max,
-                  "Requests per connection read ahead of their replies")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 100000u));
-  serve
-      .add_option("--idle-timeout-ms", options.idle_timeout_ms,
-                  "Close connections idle this long (Kafka's connections.max.idle.ms)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{7} * 24 * 3600 * 1000));
+  add_limit_options(serve, options);
   serve.add_option("--port-file", options.port_file, "Write the bound port to FILE once listening")
       ->type_name("FILE");
   serve.add_option("--log-level", options.log_level, "Log level of stderr (or the journal)")
@@ -273,6 +307,19 @@ bool is_file_setting(const std::string& flag_name) {
   return true;
 }
 
+namespace {
+
+// listen/advertise describe the one listener of a broker without `listeners`, and advertise
+// gives way to advertised.listeners too (serve.cc refuses both forms together).
+bool superseded_by_listeners(const std::string& key, const broker::configs::ConfigMap& kafka) {
+  if (key == "listen") return kafka.contains("listeners");
+  if (key == "advertise")
+    return kafka.contains("listeners") || kafka.contains("advertised.listeners");
+  return false;
+}
+
+}  // namespace
+
 std::string config_yaml(const CLI::App& serve, const broker::configs::ConfigMap& kafka,
                         bool commented, const std::string& data_dir) {
   std::ostringstream out;
@@ -285,7 +332,10 @@ std::string config_yaml(const CLI::App& serve, const broker::configs::ConfigMap&
     std::string key = option->get_single_name();
     if (option->get_name().empty() || !is_file_setting(key)) continue;
     std::string value = yaml_scalar(setting_value(*option));
-    if (!commented) {
+    if (!commented && superseded_by_listeners(key, kafka)) {
+      // Not used, and refused beside `listeners`: keep the output a file the broker accepts.
+      out << "#" << key << ": " << value << "  # unused: see listeners\n";
+    } else if (!commented) {
       out << key << ": " << value << "\n";
     } else if (key == "data-dir" && !data_dir.empty()) {
       write_comment(out, "", option->get_description());

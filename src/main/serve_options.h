@@ -29,6 +29,8 @@ struct ServeOptions {
   uint32_t frame_bytes_max = 100 * 1024 * 1024;
   uint32_t in_flight_max = 128;
   uint64_t idle_timeout_ms = 10 * 60 * 1000;
+  uint32_t max_partitions_per_shard = 5000;
+  uint64_t handshake_timeout_ms = 10 * 1000;
   std::string config_file;
   bool print_config = false;
   std::vector<std::string> kafka_settings;              // --set NAME=VALUE

@@ -1,6 +1,7 @@
 #include "net/connection.h"
 
 #include <sys/sendfile.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -10,6 +11,7 @@
 
 #include "base/assert.h"
 #include "net/frame_assembler.h"
+#include "net/tls.h"
 
 namespace cairn::net {
 namespace {
@@ -19,6 +21,9 @@ namespace {
 constexpr size_t kReadChunkBytes = 64 * KiB;
 // A gather write takes at most this many replies.
 constexpr size_t kGatherRepliesMax = 64;
+// TLS: the per-connection buffer that file ranges are read into, and that runs of small
+// buffers are joined in so that they leave as one TLS record rather than one each.
+constexpr size_t kTlsBufferBytes = 64 * KiB;
 
 std::array<uint8_t, kFrameSizeBytes> encode_size(uint64_t size) {
   ASSERT(size <= INT32_MAX);
@@ -45,26 +50,32 @@ void OrderingToken::release() {
 
 std::shared_ptr<Connection> Connection::create(asio::ip::tcp::socket socket, ConnectionInfo info,
                                                ConnectionLimits limits,
-                                               std::unique_ptr<Session> session,
-                                               ConnectionRegistry* registry) {
+                                               const SessionFactory* factory,
+                                               ConnectionRegistry* registry,
+                                               std::shared_ptr<asio::ssl::context> tls) {
   return std::shared_ptr<Connection>(
-      new Connection(std::move(socket), info, limits, std::move(session), registry));
+      new Connection(std::move(socket), info, limits, factory, registry, std::move(tls)));
 }
 
 Connection::Connection(asio::ip::tcp::socket socket, ConnectionInfo info, ConnectionLimits limits,
-                       std::unique_ptr<Session> session, ConnectionRegistry* registry)
+                       const SessionFactory* factory, ConnectionRegistry* registry,
+                       std::shared_ptr<asio::ssl::context> tls)
     : socket_(std::move(socket)),
       info_(info),
       limits_(limits),
-      session_(std::move(session)),
+      factory_(factory),
       registry_(registry),
+      tls_context_(std::move(tls)),
+      handshake_timer_(socket_.get_executor()),
       reader_wakeup_(socket_.get_executor()),
       writer_wakeup_(socket_.get_executor()),
       idle_timer_(socket_.get_executor()),
       last_activity_(Clock::now()) {
-  ASSERT(session_ != nullptr);
+  ASSERT(factory_ != nullptr);
   ASSERT(limits_.frame_bytes_max > 0);
   ASSERT(limits_.in_flight_max > 0);
+  info_.tls = tls_context_ != nullptr;
+  if (tls_context_ != nullptr) tls_ = std::make_unique<TlsStream>(socket_, *tls_context_);
 }
 
 void Connection::start() {
@@ -75,10 +86,53 @@ void Connection::start() {
     return;
   }
   if (registry_ != nullptr) registry_->add(shared_from_this());
+  if (tls_ != nullptr) {
+    asio::co_spawn(socket_.get_executor(), handshake(shared_from_this()), asio::detached);
+    return;
+  }
+  open_session(PeerIdentity{});
+}
+
+bool Connection::open_session(const PeerIdentity& peer) {
+  ASSERT(session_ == nullptr);
+  session_ = (*factory_)(info_, peer);
+  if (session_ == nullptr) {
+    close();
+    return false;
+  }
+  last_activity_ = Clock::now();
   asio::any_io_executor executor = socket_.get_executor();
   asio::co_spawn(executor, read_loop(shared_from_this()), asio::detached);
   asio::co_spawn(executor, write_loop(shared_from_this()), asio::detached);
   asio::co_spawn(executor, idle_loop(shared_from_this()), asio::detached);
+  return true;
+}
+
+asio::awaitable<void> Connection::handshake(std::shared_ptr<Connection> self) {
+  self->handshake_timer_.expires_after(self->limits_.handshake_timeout);
+  asio::co_spawn(self->socket_.get_executor(), handshake_watchdog(self), asio::detached);
+  asio::error_code ec;
+  co_await self->tls_->async_handshake(asio::ssl::stream_base::server, with_error(ec));
+  self->handshake_done_ = true;
+  self->handshake_timer_.cancel();
+  if (self->closed_) co_return;  // the watchdog or a shutdown closed it
+  if (ec) {
+    spdlog::info("connection {} from {}:{}: TLS handshake failed: {}; closing", self->info_.id,
+                 self->info_.peer.address().to_string(), self->info_.peer.port(),
+                 handshake_failure(self->tls_->native_handle(), ec));
+    self->close();
+    co_return;
+  }
+  self->open_session(peer_identity(self->tls_->native_handle()));
+}
+
+asio::awaitable<void> Connection::handshake_watchdog(std::shared_ptr<Connection> self) {
+  asio::error_code ec;
+  co_await self->handshake_timer_.async_wait(with_error(ec));
+  if (self->handshake_done_ || self->closed_) co_return;
+  spdlog::info("connection {} from {}: no TLS handshake within {} ms; closing", self->info_.id,
+               self->info_.peer.address().to_string(), self->limits_.handshake_timeout.count());
+  self->close();
 }
 
 void Connection::close() {
@@ -88,6 +142,7 @@ void Connection::close() {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   idle_timer_.cancel();
+  handshake_timer_.cancel();
   reader_wakeup_.notify();
   writer_wakeup_.notify();
   if (registry_ != nullptr) registry_->remove(info_.id);
@@ -153,9 +208,16 @@ asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
       break;
     }
     asio::error_code ec;
-    size_t read_bytes = co_await self->socket_.async_read_some(asio::buffer(chunk), with_error(ec));
+    size_t read_bytes = 0;
+    if (self->tls_ != nullptr) {
+      read_bytes = co_await self->tls_->async_read_some(asio::buffer(chunk), with_error(ec));
+    } else {
+      read_bytes = co_await self->socket_.async_read_some(asio::buffer(chunk), with_error(ec));
+    }
     if (ec) {
-      if (ec == asio::error::eof) {
+      // A TLS peer that closes without close_notify reads as a truncated stream: for Kafka
+      // clients that is an ordinary end of input.
+      if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
         self->finish_reading();
       } else {
         self->close();
@@ -230,9 +292,14 @@ asio::awaitable<bool> Connection::write_ready(std::shared_ptr<Connection> self) 
     count++;
   }
   ASSERT(count >= 1);
-  asio::error_code ec;
-  co_await asio::async_write(self->socket_, buffers, with_error(ec));
-  if (ec) co_return false;
+  if (self->tls_ != nullptr) {
+    bool ok = co_await write_tls(self, std::move(buffers));
+    if (!ok) co_return false;
+  } else {
+    asio::error_code ec;
+    co_await asio::async_write(self->socket_, buffers, with_error(ec));
+    if (ec) co_return false;
+  }
   for (size_t i = 0; i < count; i++) self->pop_written();
   co_return true;
 }
@@ -251,12 +318,23 @@ asio::awaitable<bool> Connection::write_spliced(std::shared_ptr<Connection> self
         asio::buffer(prefix.data(), prefix_sent ? 0 : prefix.size()),
         asio::buffer(frame.bytes.data() + position, until - position)};
     prefix_sent = true;
-    asio::error_code ec;
-    co_await asio::async_write(self->socket_, buffers, with_error(ec));
-    if (ec) co_return false;
+    if (self->tls_ != nullptr) {
+      std::vector<asio::const_buffer> parts(buffers.begin(), buffers.end());
+      bool ok = co_await write_tls(self, std::move(parts));
+      if (!ok) co_return false;
+    } else {
+      asio::error_code ec;
+      co_await asio::async_write(self->socket_, buffers, with_error(ec));
+      if (ec) co_return false;
+    }
     position = until;
     if (i < frame.splices.size()) {
-      bool ok = co_await send_file(self, frame.splices[i].slice);
+      bool ok = false;
+      if (self->tls_ != nullptr) {
+        ok = co_await send_file_tls(self, frame.splices[i].slice);
+      } else {
+        ok = co_await send_file(self, frame.splices[i].slice);
+      }
       if (!ok) co_return false;
     }
   }
@@ -288,6 +366,51 @@ asio::awaitable<bool> Connection::send_file(std::shared_ptr<Connection> self, Fi
     asio::error_code ec;
     co_await self->socket_.async_wait(asio::ip::tcp::socket::wait_write, with_error(ec));
     if (ec) co_return false;
+  }
+  self->last_activity_ = Clock::now();
+  co_return true;
+}
+
+asio::awaitable<bool> Connection::write_tls(std::shared_ptr<Connection> self,
+                                            std::vector<asio::const_buffer> buffers) {
+  ASSERT(self->tls_ != nullptr);
+  asio::error_code ec;
+  size_t total_bytes = asio::buffer_size(buffers);
+  if (buffers.size() > 1 && total_bytes <= kTlsBufferBytes) {
+    self->tls_buffer_.resize(kTlsBufferBytes);
+    size_t copied = asio::buffer_copy(asio::buffer(self->tls_buffer_), buffers);
+    ASSERT(copied == total_bytes);
+    co_await asio::async_write(*self->tls_, asio::buffer(self->tls_buffer_.data(), copied),
+                               with_error(ec));
+  } else {
+    co_await asio::async_write(*self->tls_, buffers, with_error(ec));
+  }
+  co_return !ec;
+}
+
+// sendfile() would bypass the TLS stream, so the range goes through a bounded buffer:
+// pread a chunk, encrypt and write it, repeat.
+asio::awaitable<bool> Connection::send_file_tls(std::shared_ptr<Connection> self, FileSlice slice) {
+  ASSERT(self->tls_ != nullptr);
+  self->tls_buffer_.resize(kTlsBufferBytes);
+  uint64_t sent_bytes = 0;
+  while (sent_bytes < slice.size) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kTlsBufferBytes, slice.size - sent_bytes));
+    ssize_t n = ::pread(slice.fd, self->tls_buffer_.data(), want,
+                        static_cast<off_t>(slice.offset + sent_bytes));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // As in send_file: the size prefix promised bytes we cannot deliver; close.
+      spdlog::error("connection {}: file range unreadable ({} of {} bytes): {}", self->info_.id,
+                    sent_bytes, slice.size, n == 0 ? "ended early" : std::strerror(errno));
+      co_return false;
+    }
+    asio::error_code ec;
+    co_await asio::async_write(*self->tls_,
+                               asio::buffer(self->tls_buffer_.data(), static_cast<size_t>(n)),
+                               with_error(ec));
+    if (ec) co_return false;
+    sent_bytes += static_cast<uint64_t>(n);
   }
   self->last_activity_ = Clock::now();
   co_return true;

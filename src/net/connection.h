@@ -17,6 +17,12 @@
 // - A bad frame size closes the connection once the replies to earlier requests are written.
 //   An idle connection (nothing read or written and no handler running for idle_timeout) is
 //   closed.
+// - TLS: with a TLS context the connection first runs the server handshake, bounded by
+//   ConnectionLimits::handshake_timeout; a failed or slow handshake closes only this
+//   connection. The session is created once the transport is ready (at once without TLS), so
+//   it knows the peer's identity (PeerIdentity) before its first request. Over TLS, file ranges
+//   are read into a bounded buffer and written through the TLS stream instead of sendfile();
+//   the plaintext path is a branch per write, nothing more.
 //
 // Threading: a Connection and everything in it belong to its shard; all members are called on
 // that shard's thread except OrderingToken::release (any thread). Coroutines hold a shared_ptr
@@ -24,15 +30,18 @@
 #pragma once
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "net/frame.h"
 #include "net/shard_set.h"
+#include "net/tls_settings.h"
 #include "net/wakeup.h"
 
 namespace cairn::net {
@@ -45,6 +54,8 @@ struct ConnectionInfo {
   ShardId shard;
   asio::ip::tcp::endpoint peer;
   asio::ip::tcp::endpoint local;
+  uint32_t listener = 0;  // the listener's index, as its owner numbered them
+  bool tls = false;
 };
 
 namespace detail {
@@ -97,18 +108,24 @@ class Session {
   virtual asio::awaitable<Reply> handle(InboundRequest request) = 0;
 };
 
+// Called on the connection's shard (possibly on several shards at once) once the transport is
+// ready. Returning null refuses the peer: the connection closes before reading a request.
+using SessionFactory =
+    std::function<std::unique_ptr<Session>(const ConnectionInfo& info, const PeerIdentity& peer)>;
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // REQUIRES: `socket` belongs to the calling shard's io_context; `registry` (may be null)
-  // belongs to the same shard and outlives the connection's coroutines.
+  // REQUIRES: `socket` belongs to the calling shard's io_context; `factory` and `registry`
+  // (may be null) outlive the connection's coroutines, and `registry` belongs to the same
+  // shard. `tls` null: plaintext.
   static std::shared_ptr<Connection> create(asio::ip::tcp::socket socket, ConnectionInfo info,
-                                            ConnectionLimits limits,
-                                            std::unique_ptr<Session> session,
-                                            ConnectionRegistry* registry);
+                                            ConnectionLimits limits, const SessionFactory* factory,
+                                            ConnectionRegistry* registry,
+                                            std::shared_ptr<asio::ssl::context> tls);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Starts the read, write and idle loops.
+  // Starts the TLS handshake if any, then the read, write and idle loops.
   void start();
   // Closes the socket now; replies not yet written are dropped. Idempotent.
   void close();
@@ -122,8 +139,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
   using Clock = std::chrono::steady_clock;
 
+  using TlsStream = asio::ssl::stream<asio::ip::tcp::socket&>;
+
   Connection(asio::ip::tcp::socket socket, ConnectionInfo info, ConnectionLimits limits,
-             std::unique_ptr<Session> session, ConnectionRegistry* registry);
+             const SessionFactory* factory, ConnectionRegistry* registry,
+             std::shared_ptr<asio::ssl::context> tls);
+
+  static asio::awaitable<void> handshake(std::shared_ptr<Connection> self);
+  static asio::awaitable<void> handshake_watchdog(std::shared_ptr<Connection> self);
+  // Creates the session and starts the loops; false (and closed) when the factory refused.
+  bool open_session(const PeerIdentity& peer);
+  static asio::awaitable<bool> write_tls(std::shared_ptr<Connection> self,
+                                         std::vector<asio::const_buffer> buffers);
+  static asio::awaitable<bool> send_file_tls(std::shared_ptr<Connection> self, FileSlice slice);
 
   static asio::awaitable<void> read_loop(std::shared_ptr<Connection> self);
   static asio::awaitable<void> write_loop(std::shared_ptr<Connection> self);
@@ -146,8 +174,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::ip::tcp::socket socket_;
   ConnectionInfo info_;
   ConnectionLimits limits_;
-  std::unique_ptr<Session> session_;
+  const SessionFactory* factory_;
+  std::unique_ptr<Session> session_;  // null until the transport is ready
   ConnectionRegistry* registry_;
+  // TLS only: the context this connection started from (a reload does not touch it), the
+  // stream over socket_, and the buffers file ranges and small writes go through.
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::unique_ptr<TlsStream> tls_;
+  std::vector<uint8_t> tls_buffer_;
+  bool handshake_done_ = false;
+  asio::steady_timer handshake_timer_;
 
   std::deque<std::shared_ptr<Slot>> in_flight_;  // request order; front is written next
   bool gate_open_ = true;                        // the last handed-over request released order

@@ -91,9 +91,10 @@ class ConnectionTest : public ::testing::Test {
  protected:
   void start(ConnectionLimits limits = {}) {
     shards_.start();
-    auto listener = Listener::bind(
-        shards_, HostPort{"127.0.0.1", 0}, limits,
-        [this](const ConnectionInfo&) { return std::make_unique<TestSession>(&shared_); });
+    auto listener = Listener::bind(shards_, HostPort{"127.0.0.1", 0}, limits,
+                                   [this](const ConnectionInfo&, const PeerIdentity&) {
+                                     return std::make_unique<TestSession>(&shared_);
+                                   });
     ASSERT_TRUE(listener.ok()) << listener.status().to_string();
     listener_ = std::move(listener).value();
     listener_->start();

@@ -70,6 +70,8 @@ struct ConnectionLimits {
   uint32_t in_flight_max = 128;
   // A connection with no bytes read and no request in flight for this long is closed.
   std::chrono::milliseconds idle_timeout{10 * 60 * 1000};
+  // A TLS handshake not finished this long after the accept closes the connection.
+  std::chrono::milliseconds handshake_timeout{10 * 1000};
 };
 
 }  // namespace cairn::net

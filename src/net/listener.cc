@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/assert.h"
+#include "net/tls.h"
 
 namespace cairn::net {
 
@@ -28,10 +29,12 @@ Result<HostPort> parse_host_port(const std::string& text) {
   return HostPort{host, static_cast<uint16_t>(port)};
 }
 
-Listener::Listener(ShardSet& shards, ConnectionLimits limits, SessionFactory factory)
+Listener::Listener(ShardSet& shards, ConnectionLimits limits, SessionFactory factory,
+                   ListenerOptions options)
     : shards_(shards),
       limits_(limits),
       factory_(std::move(factory)),
+      options_(std::move(options)),
       acceptor_(shards.context(ShardId(0))) {
   for (uint32_t i = 0; i < shards.count(); i++) {
     registries_.push_back(std::make_unique<ConnectionRegistry>());
@@ -41,8 +44,10 @@ Listener::Listener(ShardSet& shards, ConnectionLimits limits, SessionFactory fac
 Listener::~Listener() = default;
 
 Result<std::unique_ptr<Listener>> Listener::bind(ShardSet& shards, const HostPort& address,
-                                                 ConnectionLimits limits, SessionFactory factory) {
-  std::unique_ptr<Listener> listener(new Listener(shards, limits, std::move(factory)));
+                                                 ConnectionLimits limits, SessionFactory factory,
+                                                 ListenerOptions options) {
+  std::unique_ptr<Listener> listener(
+      new Listener(shards, limits, std::move(factory), std::move(options)));
   asio::error_code ec;
   asio::ip::tcp::resolver resolver(shards.context(ShardId(0)));
   auto results = resolver.resolve(address.host, std::to_string(address.port),
@@ -110,15 +115,17 @@ void Listener::adopt(ShardId shard, asio::ip::tcp::socket socket) {
   ConnectionInfo info;
   info.id = next_connection_id_.fetch_add(1);
   info.shard = shard;
+  info.listener = options_.index;
   info.peer = socket.remote_endpoint(ec);
   if (!ec) info.local = socket.local_endpoint(ec);
   if (!ec) socket.set_option(asio::ip::tcp::no_delay(true), ec);
   if (ec) return;  // the peer is already gone
   spdlog::debug("connection {} from {}:{} on shard {}", info.id, info.peer.address().to_string(),
                 info.peer.port(), shard.value());
-  std::unique_ptr<Session> session = factory_(info);
-  auto connection = Connection::create(std::move(socket), info, limits_, std::move(session),
-                                       registries_[shard.value()].get());
+  std::shared_ptr<asio::ssl::context> tls;
+  if (options_.tls != nullptr) tls = options_.tls->current();
+  auto connection = Connection::create(std::move(socket), info, limits_, &factory_,
+                                       registries_[shard.value()].get(), std::move(tls));
   connection->start();
 }
 

@@ -22,8 +22,7 @@
 
 namespace cairn::net {
 
-// Called on the connection's shard, possibly on several shards at once.
-using SessionFactory = std::function<std::unique_ptr<Session>(const ConnectionInfo& info)>;
+class TlsContextSource;  // net/tls.h
 
 struct HostPort {
   std::string host;
@@ -32,11 +31,17 @@ struct HostPort {
 // Parses "HOST:PORT", "[IPV6]:PORT"; the port must be 0..65535.
 Result<HostPort> parse_host_port(const std::string& text);
 
+struct ListenerOptions {
+  uint32_t index = 0;                     // given to each connection as ConnectionInfo::listener
+  std::shared_ptr<TlsContextSource> tls;  // null: plaintext; else each connection runs TLS
+};
+
 class Listener {
  public:
   // Binds `address` (port 0 picks a free port: see local_endpoint()).
   static Result<std::unique_ptr<Listener>> bind(ShardSet& shards, const HostPort& address,
-                                                ConnectionLimits limits, SessionFactory factory);
+                                                ConnectionLimits limits, SessionFactory factory,
+                                                ListenerOptions options = {});
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -46,13 +51,15 @@ class Listener {
   void stop();
 
  private:
-  Listener(ShardSet& shards, ConnectionLimits limits, SessionFactory factory);
+  Listener(ShardSet& shards, ConnectionLimits limits, SessionFactory factory,
+           ListenerOptions options);
   static asio::awaitable<void> accept_loop(Listener* self);
   void adopt(ShardId shard, asio::ip::tcp::socket socket);
 
   ShardSet& shards_;
   ConnectionLimits limits_;
   SessionFactory factory_;
+  ListenerOptions options_;
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::tcp::endpoint local_endpoint_;
   std::vector<std::unique_ptr<ConnectionRegistry>> registries_;  // one per shard

@@ -142,6 +142,13 @@ class Log {
   Status delete_prefix(Offset offset);
   // The base offset of the active segment: it changes exactly when the log rolls.
   Offset active_segment_base() const { return segments_.rbegin()->first; }
+  // The base offsets of every segment, ascending (the last is the active one).
+  std::vector<Offset> segment_bases() const {
+    std::vector<Offset> bases;
+    bases.reserve(segments_.size());
+    for (const auto& [base, segment] : segments_) bases.push_back(base);
+    return bases;
+  }
   // Seals the active segment and starts a new one (no-op if the active one is empty).
   Status roll();
 

@@ -69,9 +69,15 @@ def write_topics(data_dir, topics):
 
 
 class Broker:
-    def __init__(self, shards=2, extra_args=(), data_dir=None, topics=None):
+    def __init__(self, shards=2, extra_args=(), data_dir=None, topics=None,
+                 listen="127.0.0.1:0", preexec=None):
         """topics: {name: partition_count} written to the registry file before the start
-        (docs/format/meta.md), for tests that need topics before topic creation exists."""
+        (docs/format/meta.md), for tests that need topics before topic creation exists.
+        listen: the --listen address; None leaves --listen out (for tests that pass
+        --listeners in extra_args; `port` is then the first listener's).
+        preexec: run in the child before exec (e.g. to lower its resource limits)."""
+        self.listen = listen
+        self.preexec = preexec
         self.shards = shards
         self.topics = dict(topics or {})
         self.extra_args = list(extra_args)
@@ -94,15 +100,17 @@ class Broker:
             write_topics(self.data_dir, self.topics)
         # --admin-listen=... as one argument: produce_support.start_broker swaps the argument
         # "127.0.0.1:0" (the Kafka port) for a fixed port on restarts.
-        args = [cairn_binary(), "serve", "--listen", "127.0.0.1:0",
-                "--admin-listen=127.0.0.1:0", "--data-dir", self.data_dir,
-                "--shards", str(self.shards)] + self.extra_args
+        args = [cairn_binary(), "serve", "--admin-listen=127.0.0.1:0", "--data-dir",
+                self.data_dir, "--shards", str(self.shards)]
+        if self.listen is not None:
+            args += ["--listen", self.listen]
+        args += self.extra_args
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        env=env)
+                                        env=env, preexec_fn=self.preexec)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -160,11 +160,12 @@ class WireClient:
 
 # ----- broker lifecycle helpers (same data directory, same port across restarts)
 
-def start_broker(data_dir, port=0, shards=2, extra_args=()):
+def start_broker(data_dir, port=0, shards=2, extra_args=(), preexec=None):
     """A Broker on `data_dir` (kept on stop) listening on 127.0.0.1:`port` (0: any), so a
     restarted broker is found again by clients that keep the old bootstrap address."""
     import harness
-    broker = harness.Broker(shards=shards, data_dir=data_dir, extra_args=list(extra_args))
+    broker = harness.Broker(shards=shards, data_dir=data_dir, extra_args=list(extra_args),
+                            preexec=preexec)
     if not port:
         return broker.start()
     # The harness always passes --listen 127.0.0.1:0; swap in the fixed port for this start.

@@ -14,7 +14,7 @@ read_committed / read_uncommitted consumers against the real broker.
   transaction and fences it (its commit fails; none of its records become visible).
 - kill -9 in the middle of a run of transactions, restart: every transaction whose commit was
   acknowledged is visible exactly once and complete, no aborted one is, and the transactional
-  id keeps working.
+  id keeps working — with segments small enough that older aborts come from .txnindex files.
 """
 import os
 import shutil
@@ -243,8 +243,17 @@ class TransactionsKillTest(unittest.TestCase):
             self.broker.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    # Small segments and a quick retention check: segments roll during the run and their
+    # aborts move into .txnindex files, so the restarts read them from there.
+    BROKER_ARGS = ["--log-segment-bytes", "1024", "--set", "log.retention.check.interval.ms=50"]
+
+    def index_files(self):
+        return [name for p in range(2)
+                for name in os.listdir(os.path.join(self.data_dir, "%s-%d" % (self.TOPIC, p)))
+                if name.endswith(".txnindex")]
+
     def test_kill9_keeps_committed_and_hides_aborted(self):
-        self.broker = ps.start_broker(self.data_dir)
+        self.broker = ps.start_broker(self.data_dir, extra_args=self.BROKER_ARGS)
         port = self.broker.port
         producer = txn_producer(self.broker.bootstrap, "ledger-writer",
                                 **{"message.timeout.ms": 10000})
@@ -268,9 +277,13 @@ class TransactionsKillTest(unittest.TestCase):
             producer.produce(self.TOPIC, value=b"t%d-%d" % (txn, i), partition=i % 2)
         producer.flush(TIMEOUT_S)
         open_txn = txn
+        deadline = time.monotonic() + TIMEOUT_S
+        while not self.index_files() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(self.index_files(), "no aborted-transaction index file was written")
         ps.kill9(self.broker)
         del producer
-        self.broker = ps.start_broker(self.data_dir, port=port)
+        self.broker = ps.start_broker(self.data_dir, port=port, extra_args=self.BROKER_ARGS)
         # The id works again: initializing aborts the open transaction (fences the old epoch).
         producer = txn_producer(self.broker.bootstrap, "ledger-writer")
         producer.begin_transaction()
@@ -284,9 +297,10 @@ class TransactionsKillTest(unittest.TestCase):
         everything = flat(read_all(self.broker.bootstrap, self.TOPIC, 2, "read_uncommitted"))
         self.assertEqual(len(everything), 5 * (txn + 1) + 1)  # aborted data is still there
         self.assertIn("t%d-0" % open_txn, everything)
-        # And once more after a clean restart (the aborted list comes from the snapshot).
+        # And once more after a clean restart (the snapshot and the index files).
         self.broker.stop()
-        self.broker = ps.start_broker(self.data_dir, port=port)
+        self.assertTrue(self.index_files())
+        self.broker = ps.start_broker(self.data_dir, port=port, extra_args=self.BROKER_ARGS)
         self.assertEqual(flat(read_all(self.broker.bootstrap, self.TOPIC, 2, "read_committed")),
                          expected)
 

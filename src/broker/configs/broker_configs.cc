@@ -6,6 +6,8 @@
 #include "base/assert.h"
 #include "broker/configs/config_defs.h"
 #include "broker/meta_file.h"
+#include "broker/security/listeners.h"
+#include "broker/security/principal.h"
 
 namespace cairn::broker::configs {
 namespace {
@@ -41,6 +43,72 @@ Result<ConfigMap> from_json(const nlohmann::json& object, const std::filesystem:
   return configs;
 }
 
+std::string optional_value(const ConfigMap& configs, std::string_view name) {
+  auto it = configs.find(name);
+  return it == configs.end() ? "" : it->second;
+}
+
+// `listeners` (else the one PLAINTEXT listener of --listen/--advertise), then
+// `advertised.listeners`; SASL protocols parse but are refused here, at startup.
+Status finish_listeners(BrokerConfig& config) {
+  const ConfigMap& configs = config.kafka_configs;
+  std::string listeners = optional_value(configs, "listeners");
+  if (listeners.empty()) {
+    config.listeners = {
+        ListenerConfig{"PLAINTEXT", SecurityProtocol::plaintext, config.listen, config.advertise}};
+  } else {
+    Result<std::vector<ListenerConfig>> parsed = security::parse_listeners(
+        listeners, broker_config_value(configs, "listener.security.protocol.map"));
+    if (!parsed.ok()) return parsed.status();
+    config.listeners = std::move(parsed).value();
+  }
+  std::string advertised = optional_value(configs, "advertised.listeners");
+  RETURN_IF_ERROR(security::apply_advertised_listeners(advertised, config.listeners));
+  for (const ListenerConfig& listener : config.listeners) {
+    if (listener.protocol == SecurityProtocol::sasl_plaintext ||
+        listener.protocol == SecurityProtocol::sasl_ssl) {
+      return error(StatusCode::invalid_argument,
+                   "listener " + listener.name + ": security protocol " +
+                       std::string(security::security_protocol_name(listener.protocol)) +
+                       " is not supported yet (PLAINTEXT and SSL are)");
+    }
+  }
+  return Status::ok_status();
+}
+
+// The ssl.* configs. An SSL listener needs a certificate; mTLS needs a truststore; the
+// mapping rules must parse.
+Status finish_tls(BrokerConfig& config) {
+  const ConfigMap& configs = config.kafka_configs;
+  net::TlsSettings& tls = config.tls;
+  tls.certificate_chain_path = optional_value(configs, "ssl.keystore.location");
+  tls.private_key_path = optional_value(configs, "ssl.key.location");
+  tls.ca_path = optional_value(configs, "ssl.truststore.location");
+  std::string client_auth = broker_config_value(configs, "ssl.client.auth");
+  tls.client_auth = client_auth == "required"    ? net::ClientAuth::required
+                    : client_auth == "requested" ? net::ClientAuth::requested
+                                                 : net::ClientAuth::none;
+  std::string versions = broker_config_value(configs, "ssl.enabled.protocols");
+  tls.tls12_enabled = versions.find("TLSv1.2") != std::string::npos;
+  tls.tls13_enabled = versions.find("TLSv1.3") != std::string::npos;
+  config.principal_mapping_rules = broker_config_value(configs, "ssl.principal.mapping.rules");
+  Result<security::PrincipalMapper> mapper =
+      security::PrincipalMapper::parse(config.principal_mapping_rules);
+  if (!mapper.ok()) return mapper.status();
+  for (const ListenerConfig& listener : config.listeners) {
+    if (listener.protocol != SecurityProtocol::ssl) continue;
+    if (tls.certificate_chain_path.empty()) {
+      return error(StatusCode::invalid_argument,
+                   "listener " + listener.name + " is SSL but ssl.keystore.location is not set");
+    }
+    if (tls.client_auth != net::ClientAuth::none && tls.ca_path.empty()) {
+      return error(StatusCode::invalid_argument,
+                   "ssl.client.auth=" + client_auth + " needs ssl.truststore.location");
+    }
+  }
+  return Status::ok_status();
+}
+
 }  // namespace
 
 std::string broker_config_value(const ConfigMap& configs, std::string_view name) {
@@ -71,7 +139,8 @@ Status finish_broker_config(BrokerConfig& config) {
   config.num_partitions = static_cast<int32_t>(parse_long(value("num.partitions")));
   config.default_replication_factor =
       static_cast<int16_t>(parse_long(value("default.replication.factor")));
-  return Status::ok_status();
+  RETURN_IF_ERROR(finish_listeners(config));
+  return finish_tls(config);
 }
 
 DynamicConfigStore::DynamicConfigStore(storage::Io& io, std::filesystem::path path,

@@ -25,6 +25,9 @@ constexpr std::string_view kCleanupPolicies[] = {"compact", "delete"};
 constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd", "lz4",
                                                   "snappy",       "gzip", "producer"};
 constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
+constexpr std::string_view kClientAuth[] = {"none", "requested", "required"};
+constexpr std::string_view kTlsVersions[] = {"TLSv1.2", "TLSv1.3"};
+constexpr std::string_view kPem[] = {"PEM"};
 
 constexpr Validator at_least(int64_t min) { return Validator{.min = min}; }
 constexpr Validator between(int64_t min, int64_t max) { return Validator{.min = min, .max = max}; }
@@ -181,6 +184,10 @@ constexpr ConfigDef kTopicConfigs[] = {
 // Sorted by name. Broker configs that are topic synonyms are dynamically updatable (as in
 // Kafka); the others are read-only (file and flags).
 constexpr ConfigDef kBrokerConfigs[] = {
+    {.name = "advertised.listeners", .type = string, .support = kEnforced, .read_only = true,
+     .documentation = "What Metadata and FindCoordinator tell a client, per listener name "
+                      "(NAME://HOST:PORT,...); unset: each listener's own address "
+                      "(docs/security.md)."},
     {.name = "auto.create.topics.enable", .type = boolean, .default_value = "true",
      .support = kEnforced, .read_only = true,
      .documentation = "Create a topic when a client asks for an unknown one."},
@@ -205,6 +212,15 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "group.min.session.timeout.ms", .type = int32, .default_value = "6000",
      .validator = between(1, kIntMax), .support = kEnforced, .read_only = true,
      .documentation = "Smallest session timeout a consumer may ask for."},
+    {.name = "listener.security.protocol.map", .type = string,
+     .default_value = "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+     .validator = {.check = check_not_empty_text}, .support = kEnforced, .read_only = true,
+     .documentation = "Security protocol of each listener name (NAME:PROTOCOL,...); PLAINTEXT "
+                      "and SSL run, SASL_* are refused at startup (not supported yet)."},
+    {.name = "listeners", .type = string, .validator = {.check = check_not_empty_text},
+     .support = kEnforced, .read_only = true,
+     .documentation = "Named listeners, NAME://HOST:PORT,... (port 0: any free port); unset: "
+                      "one PLAINTEXT listener on --listen."},
     {.name = "log.cleaner.backoff.ms", .type = int64, .default_value = "15000",
      .validator = at_least(0), .support = kEnforced, .read_only = true,
      .documentation = "How often each shard looks for compacted logs to clean."},
@@ -342,6 +358,32 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "socket.send.buffer.bytes", .type = int32, .default_value = "102400",
      .validator = between(-1, kIntMax), .read_only = true,
      .documentation = "Reported only; Cairn leaves socket buffers to the kernel."},
+    {.name = "ssl.client.auth", .type = string, .default_value = "none",
+     .validator = {.allowed = kClientAuth}, .support = kEnforced, .read_only = true,
+     .documentation = "Client certificates on SSL listeners: none, requested (verified if "
+                      "sent) or required (mTLS)."},
+    {.name = "ssl.enabled.protocols", .type = list, .default_value = "TLSv1.2,TLSv1.3",
+     .validator = {.allowed = kTlsVersions, .non_empty = true}, .support = kEnforced,
+     .read_only = true, .documentation = "TLS versions SSL listeners accept."},
+    {.name = "ssl.key.location", .type = string, .support = kEnforced, .read_only = true,
+     .documentation = "PEM file with the server's private key (unencrypted); unset: the key "
+                      "is in ssl.keystore.location."},
+    {.name = "ssl.keystore.location", .type = string, .support = kEnforced, .read_only = true,
+     .documentation = "PEM file with the server certificate chain (and the key unless "
+                      "ssl.key.location is set); read again when changed."},
+    {.name = "ssl.keystore.type", .type = string, .default_value = "PEM",
+     .validator = {.allowed = kPem}, .support = kEnforced, .read_only = true,
+     .documentation = "Only PEM (Cairn's default)."},
+    {.name = "ssl.principal.mapping.rules", .type = string, .default_value = "DEFAULT",
+     .validator = {.check = check_not_empty_text}, .support = kEnforced, .read_only = true,
+     .documentation = "How a client certificate's subject becomes the principal (Kafka's "
+                      "RULE:pattern/replacement/[LU] and DEFAULT)."},
+    {.name = "ssl.truststore.location", .type = string, .support = kEnforced, .read_only = true,
+     .documentation = "PEM file with the CA certificates client certificates must chain to; "
+                      "read again when changed."},
+    {.name = "ssl.truststore.type", .type = string, .default_value = "PEM",
+     .validator = {.allowed = kPem}, .support = kEnforced, .read_only = true,
+     .documentation = "Only PEM (Cairn's default)."},
     {.name = "transaction.abort.timed.out.transaction.cleanup.interval.ms", .type = int32,
      .default_value = "10000", .validator = between(1, kIntMax), .support = kEnforced,
      .read_only = true,

@@ -3,7 +3,8 @@
 // Per topic: a name twice in the request: INVALID_REQUEST; no such topic (or an illegal or
 // internal name): UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC_EXCEPTION / POLICY_VIOLATION;
 // a count that is not above the current one (or above the registry's limit):
-// INVALID_PARTITIONS; assignments that are not one list per new partition, each exactly
+// INVALID_PARTITIONS; more than the broker admits (PartitionManager::admit_partitions):
+// POLICY_VIOLATION; assignments that are not one list per new partition, each exactly
 // [this broker]: INVALID_REPLICA_ASSIGNMENT. validate_only checks and changes nothing. The new
 // count is durable in the registry, then the new partitions' logs are created.
 #include <spdlog/spdlog.h>
@@ -59,6 +60,9 @@ Check check(const BrokerState& broker, const CreatePartitionsRequest::CreatePart
     return refuse(ErrorCode::invalid_partitions,
                   "Cairn's limit is " + std::to_string(kPartitionCountMax) + " partitions");
   }
+  Status admitted =
+      broker.partitions->admit_partitions(*broker.topics->snapshot(), int64_t{t.count} - current);
+  if (!admitted.ok()) return refuse(kafka_error(admitted), admitted.message());
   if (t.assignments.has_value()) {
     if (t.assignments->size() != static_cast<size_t>(t.count - current)) {
       return refuse(ErrorCode::invalid_replica_assignment,

@@ -5,7 +5,9 @@
 // INVALID_TOPIC_EXCEPTION. Exists (the internal __consumer_offsets and __transaction_state
 // always do): TOPIC_ALREADY_EXISTS. Another internal name not in the registry:
 // POLICY_VIOLATION. num_partitions 0 or
-// < -1 (or above the registry's limit): INVALID_PARTITIONS; -1 means num.partitions.
+// < -1 (or above the registry's limit): INVALID_PARTITIONS; -1 means num.partitions. More
+// partitions than the broker admits (its partition ceiling, its open files limit;
+// PartitionManager::admit_partitions): POLICY_VIOLATION, with the limit in the message.
 // replication_factor other than 1 or -1 (one node): INVALID_REPLICATION_FACTOR. Manual
 // assignments together with a count: INVALID_REQUEST; assignments that are not partitions
 // 0..n-1 each on exactly this broker: INVALID_REPLICA_ASSIGNMENT. Unknown config name or bad
@@ -124,6 +126,8 @@ Plan plan_topic(const BrokerState& broker, const TopicTable& topics,
     plan = plan_assignments(topic, broker.node_id);
     if (plan.error != ErrorCode::none) return plan;
   }
+  Status admitted = broker.partitions->admit_partitions(topics, plan.partition_count);
+  if (!admitted.ok()) return refuse(kafka_error(admitted), admitted.message());
   std::vector<configs::AlterEntry> entries;
   entries.reserve(topic.configs.size());
   for (const auto& config : topic.configs) entries.push_back({config.name, config.value});

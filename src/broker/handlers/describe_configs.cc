@@ -111,10 +111,16 @@ void describe_process(const BrokerState& broker, const Options& options, Result_
   using configs::ConfigType;
   std::string node = std::to_string(broker.node_id.value());
   const BrokerConfig& config = broker.config;
-  std::string listener =
-      "PLAINTEXT://" + config.listen.host + ":" + std::to_string(broker.advertised.port);
-  std::string advertised =
-      "PLAINTEXT://" + broker.advertised.host + ":" + std::to_string(broker.advertised.port);
+  // The listeners as they run: bound ports (not 0) and advertised addresses filled in.
+  std::string listener;
+  std::string advertised;
+  for (const ListenerEndpoint& endpoint : broker.listeners) {
+    std::string separator = listener.empty() ? "" : ",";
+    listener += separator + endpoint.name + "://" + endpoint.bound.host + ":" +
+                std::to_string(endpoint.bound.port);
+    advertised += separator + endpoint.name + "://" + endpoint.advertised.host + ":" +
+                  std::to_string(endpoint.advertised.port);
+  }
   struct Row {
     const char* name;
     std::string value;
@@ -162,6 +168,7 @@ void describe_broker(const BrokerState& broker, const configs::Layers& layers,
   describe_process(broker, options, result);
   for (const configs::ConfigDef& def : configs::broker_config_defs()) {
     if (!options.wanted(def.name)) continue;
+    if (def.name == "listeners" || def.name == "advertised.listeners") continue;  // above
     configs::Resolved resolved = configs::resolve_broker_config(layers, def);
     bool is_default = resolved.source == ConfigSource::default_config;
     result.configs.push_back(make_entry(resolved, is_default, def.read_only, options));

@@ -32,6 +32,7 @@
 #include "broker/handlers/handlers.h"
 #include "broker/partitions/fetch_wakeup.h"
 #include "broker/partitions/partition_manager.h"
+#include "broker/partitions/transactions.h"
 #include "protocol/generated/fetch.h"
 
 namespace cairn::broker {
@@ -100,6 +101,15 @@ ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& b
   if (read->empty()) return out;
   // Log::read always returns its first batch; only the response's first data may be oversized.
   if (budget.have_data && read->size_bytes > static_cast<uint64_t>(limit)) return out;
+  if (input.read_committed) {
+    Result<std::vector<producers::AbortedTxn>> aborted =
+        aborted_between(*partition, input.fetch_offset, read->next_offset);
+    if (!aborted.ok()) {
+      out.error = kafka_error(aborted.status());
+      return out;
+    }
+    out.aborted = std::move(aborted).value();
+  }
   for (const storage::FileRange& range : read->ranges) {
     ASSERT(range.fd() >= 0);
     ASSERT(range.size_bytes <= std::numeric_limits<uint32_t>::max());
@@ -110,9 +120,6 @@ ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& b
   Offset from = std::max(read->first_offset, input.fetch_offset);
   if (read->next_offset > from) {
     out.record_offsets = static_cast<uint64_t>(read->next_offset.value() - from.value());
-  }
-  if (input.read_committed) {
-    out.aborted = partition->producers.aborted_between(input.fetch_offset, read->next_offset);
   }
   budget.remaining_bytes -= static_cast<int64_t>(read->size_bytes);
   budget.have_data = true;

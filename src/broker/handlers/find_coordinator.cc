@@ -26,8 +26,9 @@ asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx) {
   response.error_code = wire(ErrorCode::none);
   response.error_message = std::nullopt;
   response.node_id = ctx.broker->node_id.value();
-  response.host = ctx.broker->advertised.host;
-  response.port = ctx.broker->advertised.port;
+  const net::HostPort& advertised = ctx.broker->advertised_for(ctx.connection.listener);
+  response.host = advertised.host;
+  response.port = advertised.port;
   co_return respond(ctx, response);
 }
 

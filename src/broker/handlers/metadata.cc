@@ -1,13 +1,14 @@
 // Metadata (key 3): this broker, the cluster id, and the topics the client asks about.
 //
-// Single node: the broker list is this broker (advertised address), it is the controller,
-// and it leads every partition (replicas = isr = [this node], leader epoch 0). Which topics:
-// v0 — an empty list means all topics; v1+ — null means all, empty means none. A requested
-// topic that does not exist is created when auto.create.topics.enable is on (the default)
-// and the request allows it (v4+: allow_auto_topic_creation; v0-3 always do), with
-// num.partitions partitions and no overrides; its logs exist before the answer, so the answer
-// describes it fully. Otherwise, or if the name is not legal or internal, it gets
-// UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION for an illegal name).
+// Single node: the broker list is this broker (its advertised address on the listener the
+// client came in on), it is the controller, and it leads every partition (replicas = isr =
+// [this node], leader epoch 0). Which topics: v0 — an empty list means all topics; v1+ —
+// null means all, empty means none. A requested topic that does not exist is created when
+// auto.create.topics.enable is on (the default) and the request allows it (v4+:
+// allow_auto_topic_creation; v0-3 always do), with num.partitions partitions and no
+// overrides; its logs exist before the answer, so the answer describes it fully. Otherwise,
+// or if the name is not legal or internal, it gets UNKNOWN_TOPIC_OR_PARTITION
+// (INVALID_TOPIC_EXCEPTION for an illegal name).
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -57,7 +58,7 @@ bool may_auto_create(std::string_view name) {
 
 // Creates `name` (auto.create.topics.enable). Returns its metadata, or the error to report.
 asio::awaitable<MetadataResponse::MetadataResponseTopic> auto_create(const BrokerState* broker,
-                                                                    std::string name) {
+                                                                     std::string name) {
   Result<TopicInfo> created = co_await broker->partitions->create_topic(
       broker->topics, name, broker->config.num_partitions, TopicConfigs());
   if (created.ok()) {
@@ -87,8 +88,9 @@ asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
   const BrokerState& broker = *ctx.broker;
 
   MetadataResponse response;
+  const net::HostPort& advertised = broker.advertised_for(ctx.connection.listener);
   response.brokers.push_back(
-      {broker.node_id.value(), broker.advertised.host, broker.advertised.port, std::nullopt});
+      {broker.node_id.value(), advertised.host, advertised.port, std::nullopt});
   response.cluster_id = broker.cluster_id;
   response.controller_id = broker.node_id.value();
 

@@ -75,8 +75,13 @@ class ProduceFetchTest : public ::testing::Test, protected PartitionHarness {
     protocol::Reader reader(*frame);
     Result<protocol::RequestHeader> decoded = protocol::decode_request_header(reader);
     EXPECT_TRUE(decoded.ok());
-    RequestContext ctx{std::move(decoded).value(), frame,
-                       static_cast<size_t>(reader.position() - frame->data()), &state_, {}, {}};
+    RequestContext ctx{std::move(decoded).value(),
+                       frame,
+                       static_cast<size_t>(reader.position() - frame->data()),
+                       &state_,
+                       {},
+                       {},
+                       nullptr};
     return run(handler(std::move(ctx)));
   }
 
@@ -196,9 +201,11 @@ TEST_F(ProduceFetchTest, AcksZeroHasNoReplyButAppends) {
 TEST_F(ProduceFetchTest, RefusalsArePerPartition) {
   create("small", 1, {{"max.message.bytes", "1024"}});
   create("fine", 1);
-  ProduceResponse response = produce(
-      -1, {{"missing", 0, 1}, {"fine", -1, 1}, {"fine", 7, 1}, {"__consumer_offsets", 0, 1},
-           {"fine", 0, 2}});
+  ProduceResponse response = produce(-1, {{"missing", 0, 1},
+                                          {"fine", -1, 1},
+                                          {"fine", 7, 1},
+                                          {"__consumer_offsets", 0, 1},
+                                          {"fine", 0, 2}});
   auto code = [&](size_t i) { return response.responses[i].partition_responses[0].error_code; };
   EXPECT_EQ(code(0), wire(ErrorCode::unknown_topic_or_partition));
   EXPECT_EQ(code(1), wire(ErrorCode::unknown_topic_or_partition));

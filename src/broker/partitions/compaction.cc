@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/units.h"
+#include "broker/partitions/transactions.h"
 #include "protocol/compression.h"
 
 namespace cairn::broker {
@@ -32,7 +33,8 @@ void set_cleaner_codecs(storage::CleanOptions& options) {
 
 }  // namespace
 
-storage::CleanOptions partition_clean_options(Partition& partition, uint64_t key_map_bytes) {
+Result<storage::CleanOptions> partition_clean_options(Partition& partition,
+                                                      uint64_t key_map_bytes) {
   storage::CleanOptions options;
   options.upper_bound = partition.last_stable_offset();
   options.key_map_bytes = key_map_bytes;
@@ -40,10 +42,10 @@ storage::CleanOptions partition_clean_options(Partition& partition, uint64_t key
   // Records of aborted transactions go (their markers later): the aborted list as of now,
   // per producer, by marker offset. Nothing at or past the upper bound (the LSO) is cleaned,
   // so every transaction below it is complete and already in the list if it was aborted.
+  Result<std::vector<producers::AbortedTxn>> listed = all_aborted(partition);
+  if (!listed.ok()) return listed.status();
   auto aborted = std::make_shared<std::map<int64_t, std::vector<producers::AbortedTxn>>>();
-  for (const producers::AbortedTxn& a : partition.producers.aborted()) {
-    (*aborted)[a.producer_id.value()].push_back(a);
-  }
+  for (const producers::AbortedTxn& a : *listed) (*aborted)[a.producer_id.value()].push_back(a);
   options.discard = [aborted](const storage::BatchHeader& header) {
     if (!header.is_transactional() || header.is_control()) return false;
     auto it = aborted->find(header.producer_id.value());
@@ -56,8 +58,8 @@ storage::CleanOptions partition_clean_options(Partition& partition, uint64_t key
   };
   // A marker goes only after every batch of its transaction: the aborted entry is not needed
   // any more, and must not outlive the marker (producer_state.h, forget_aborted).
-  options.marker_removed = [table = &partition.producers](const storage::BatchHeader& header) {
-    table->forget_aborted(header.producer_id, header.base_offset);
+  options.marker_removed = [&partition](const storage::BatchHeader& header) {
+    forget_aborted(partition, header.producer_id, header.base_offset);
   };
   return options;
 }

@@ -22,6 +22,7 @@
 #include "base/types.h"
 #include "broker/partitions/fetch_wakeup.h"
 #include "broker/partitions/partition_config.h"
+#include "broker/partitions/txn_index.h"
 #include "broker/producers/producer_state.h"
 #include "protocol/reader.h"
 #include "storage/log.h"
@@ -36,6 +37,8 @@ struct Partition {
   std::unique_ptr<storage::Log> log;  // null when it could not be opened (see open_error)
   Status open_error;
   producers::ProducerStateTable producers;
+  // The aborted transactions of sealed segments, on disk (the newer ones are in `producers`).
+  TxnIndex txn_index;
   std::vector<std::shared_ptr<FetchWakeup>> waiters;
   bool deleted = false;
   // A placeholder reserved by PartitionManager::create_partitions while its log is opened off

@@ -7,10 +7,12 @@
 #include <system_error>
 
 #include "base/assert.h"
+#include "base/open_files.h"
 #include "broker/meta_file.h"
 #include "broker/partitions/compaction.h"
 #include "broker/partitions/log_await.h"
 #include "broker/partitions/producer_recovery.h"
+#include "broker/partitions/transactions.h"
 #include "broker/shard_map.h"
 #include "storage/io.h"
 
@@ -116,7 +118,12 @@ Result<std::unique_ptr<PartitionManager>> PartitionManager::open(PartitionManage
                                                                  const TopicTable& topics) {
   std::unique_ptr<PartitionManager> manager(new PartitionManager(std::move(options)));
   RETURN_IF_ERROR(manager->io_->make_dirs(manager->options_.data_dir.string()));
-  size_t opened = 0;
+  // Logs are opened while open files remain for the reserve; past that a partition stays
+  // unopened with an error, so the broker still starts and serves the others. The count of
+  // descriptors in use is estimated per log (its segments) and read again now and then.
+  const uint64_t limit = open_files::limit();
+  uint64_t in_use = open_files::in_use();
+  size_t opened = 0, skipped = 0;
   for (const auto& [name, topic] : topics.topics()) {
     Result<PartitionConfig> config = manager->resolve(topic);
     if (!config.ok()) {
@@ -125,13 +132,70 @@ Result<std::unique_ptr<PartitionManager>> PartitionManager::open(PartitionManage
     }
     for (int32_t p = 0; p < topic.partition_count; p++) {
       PartitionId id(p);
-      std::shared_ptr<Partition> partition = manager->open_partition(topic, id, *config);
+      std::shared_ptr<Partition> partition;
+      if (in_use + kFilesPerSegment + manager->options_.open_files_reserve > limit) {
+        partition = manager->unopened_partition(topic, id, *config, in_use, limit);
+        skipped++;
+      } else {
+        partition = manager->open_partition(topic, id, *config);
+        if (partition->log != nullptr) {
+          in_use += kFilesPerSegment * partition->log->segment_bases().size();
+        }
+        if (++opened % 256 == 0) in_use = open_files::in_use();
+      }
       manager->shard_state(manager->shard_of(name, id)).insert(std::move(partition));
-      opened++;
     }
   }
   spdlog::info("opened {} partition(s) of {} topic(s)", opened, topics.topics().size());
+  if (skipped > 0) {
+    spdlog::error(
+        "{} partition(s) not opened: {} of the open files limit of {} are in use "
+        "(raise it: ulimit -n, systemd LimitNOFILE=)",
+        skipped, in_use, limit);
+  }
   return manager;
+}
+
+std::shared_ptr<Partition> PartitionManager::unopened_partition(const TopicInfo& topic,
+                                                                PartitionId partition,
+                                                                const PartitionConfig& config,
+                                                                uint64_t in_use, uint64_t limit) {
+  auto result = std::make_shared<Partition>();
+  result->topic = topic.name;
+  result->id = partition;
+  result->topic_id = topic.topic_id;
+  result->config = config;
+  result->open_error = error(StatusCode::io_error, "not opened: " + std::to_string(in_use) +
+                                                       " of the open files limit of " +
+                                                       std::to_string(limit) + " in use");
+  return result;
+}
+
+Status PartitionManager::admit_partitions(const TopicTable& topics, int64_t added) const {
+  if (added <= 0) return Status();
+  uint64_t hosted = 0;
+  for (const auto& [name, topic] : topics.topics()) hosted += uint64_t(topic.partition_count);
+  const uint64_t wanted = uint64_t(added);
+  const uint64_t ceiling = options_.max_partitions_per_shard * shards_.size();
+  if (ceiling > 0 && hosted + wanted > ceiling) {
+    return error(StatusCode::too_large,
+                 "Cannot create " + std::to_string(wanted) + " partition(s): the broker hosts " +
+                     std::to_string(hosted) + " and its limit is " + std::to_string(ceiling) +
+                     " (--max-partitions-per-shard times the shards)");
+  }
+  const uint64_t limit = open_files::limit();
+  const uint64_t in_use = open_files::in_use();
+  const uint64_t needed = wanted * kFilesPerSegment + options_.open_files_reserve;
+  if (in_use + needed > limit) {
+    return error(StatusCode::too_large,
+                 "Cannot create " + std::to_string(wanted) + " partition(s): they need " +
+                     std::to_string(wanted * kFilesPerSegment) + " open files, " +
+                     std::to_string(in_use) + " of the broker's limit of " + std::to_string(limit) +
+                     " are in use and " + std::to_string(options_.open_files_reserve) +
+                     " are kept for connections (raise the open files limit: ulimit -n, "
+                     "systemd LimitNOFILE=)");
+  }
+  return Status();
 }
 
 std::shared_ptr<Partition> PartitionManager::open_partition(const TopicInfo& topic,
@@ -235,6 +299,8 @@ asio::awaitable<Result<TopicInfo>> PartitionManager::create_topic(TopicRegistry*
   proposed.configs = configs;
   Result<PartitionConfig> config = resolve(proposed);
   if (!config.ok()) co_return config.status();
+  Status admitted = admit_partitions(*registry->snapshot(), partition_count);
+  if (!admitted.ok()) co_return admitted;
   Result<TopicInfo> topic = co_await options_.meta_writer->run(
       [&] { return registry->create(std::move(name), partition_count, std::move(configs)); });
   if (!topic.ok()) co_return topic.status();
@@ -433,7 +499,7 @@ asio::awaitable<PartitionManager::HopResult<Offset>> PartitionManager::delete_re
   if (target > log.log_start_offset()) {
     Status deleted = log.delete_prefix(target);
     if (!deleted.ok()) co_return HopResult<Offset>{deleted};
-    partition->producers.forget_below(log.log_start_offset());
+    self->forget_deleted_segments(*partition);
     Status durable = co_await await_flushed(log);
     if (!durable.ok()) co_return HopResult<Offset>{durable};
     if (!partition->usable()) {
@@ -475,19 +541,73 @@ asio::awaitable<void> PartitionManager::retention_loop(PartitionManager* self, n
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     state.retention_timer = nullptr;
     if (self->stopping_.load()) break;
+    // Collected first: the topic map may change while an index write is awaited.
+    std::vector<std::shared_ptr<Partition>> live;
     for (auto& [name, partitions] : state.topics) {
       for (auto& partition : partitions) {
-        if (partition == nullptr || !partition->usable()) continue;
-        Result<size_t> deleted = partition->log->apply_retention();
-        if (!deleted.ok()) {
-          spdlog::warn("{}: retention: {}", partition->log->dir(), deleted.status().to_string());
-        } else if (*deleted > 0) {
-          partition->producers.forget_below(partition->log->log_start_offset());
-        }
-        snapshot_after_roll(*self->io_, *partition);
+        if (partition != nullptr && partition->usable()) live.push_back(partition);
       }
     }
+    for (auto& partition : live) {
+      if (!partition->usable()) continue;
+      Result<size_t> deleted = partition->log->apply_retention();
+      if (!deleted.ok()) {
+        spdlog::warn("{}: retention: {}", partition->log->dir(), deleted.status().to_string());
+      } else if (*deleted > 0) {
+        self->forget_deleted_segments(*partition);
+      }
+      co_await index_after_roll(self, partition);
+    }
   }
+}
+
+void PartitionManager::forget_deleted_segments(Partition& partition) {
+  storage::Log& log = *partition.log;
+  partition.producers.forget_below(log.log_start_offset());
+  Status removed = partition.txn_index.remove_below(log.segment_bases().front());
+  if (!removed.ok()) spdlog::warn("{}: txnindex: {}", log.dir(), removed.to_string());
+}
+
+// After a roll: the sealed segments' aborted transactions go to their index files and the
+// producer snapshot follows (producer_recovery.h), written on the MetaWriter. A failure is
+// logged and the work planned again at the next check; the last good snapshot (or the log)
+// still serves recovery.
+asio::awaitable<void> PartitionManager::index_after_roll(PartitionManager* self,
+                                                         std::shared_ptr<Partition> partition) {
+  std::optional<IndexWork> work = plan_index_work(*partition);
+  if (!work.has_value()) co_return;
+  partition->txn_index.busy = true;
+  storage::Io& io = *self->io_;
+  Status written =
+      co_await self->options_.meta_writer->run([&] { return do_index_work(io, *work); });
+  partition->txn_index.busy = false;
+  if (!written.ok()) {
+    spdlog::warn("{}: producer snapshot: {}", work->dir, written.to_string());
+    co_return;
+  }
+  finish_index_work(*partition, *work);
+}
+
+// After a cleaner run: the index files that list a marker the run dropped are rewritten
+// without it (on the MetaWriter); until then their entries are filtered out (txn_index.h).
+asio::awaitable<void> PartitionManager::rewrite_txn_index(PartitionManager* self,
+                                                          std::shared_ptr<Partition> partition) {
+  Result<TxnIndexRewrite> rewrite = partition->txn_index.begin_rewrite();
+  if (rewrite.ok() && rewrite->markers.empty()) co_return;
+  Status written = rewrite.status();
+  if (written.ok()) {
+    partition->txn_index.busy = true;
+    storage::Io& io = *self->io_;
+    std::string dir = partition->log->dir();
+    written = co_await self->options_.meta_writer->run(
+        [&] { return write_txn_index_files(io, dir, rewrite->files); });
+    partition->txn_index.busy = false;
+  }
+  if (!written.ok()) {
+    spdlog::warn("{}: txnindex rewrite: {}", partition->log->dir(), written.to_string());
+    co_return;
+  }
+  if (partition->usable()) partition->txn_index.rewritten(*rewrite);
 }
 
 // Compaction (docs/compaction.md): every cleaner_check_interval, each compacted log of this
@@ -520,11 +640,22 @@ asio::awaitable<void> PartitionManager::cleaner_loop(PartitionManager* self, net
 
 asio::awaitable<void> PartitionManager::clean_partition(PartitionManager* self, net::ShardId shard,
                                                         std::shared_ptr<Partition> partition) {
+  if (partition->txn_index.busy) co_return;  // its index files are being written: next time
+  co_await run_clean(self, shard, partition);
+  if (partition->usable()) co_await rewrite_txn_index(self, partition);
+}
+
+asio::awaitable<void> PartitionManager::run_clean(PartitionManager* self, net::ShardId shard,
+                                                  std::shared_ptr<Partition> partition) {
   ShardPartitions& state = self->shard_state(shard);
-  storage::CleanOptions options =
-      partition_clean_options(*partition, self->options_.cleaner_key_map_bytes);
   storage::Log& log = *partition->log;
-  Result<bool> started = log.start_clean(options);
+  Result<storage::CleanOptions> options =
+      partition_clean_options(*partition, self->options_.cleaner_key_map_bytes);
+  if (!options.ok()) {
+    spdlog::warn("{}: compaction: {}", log.dir(), options.status().to_string());
+    co_return;
+  }
+  Result<bool> started = log.start_clean(*options);
   if (!started.ok()) {
     spdlog::warn("{}: compaction: {}", log.dir(), started.status().to_string());
     co_return;

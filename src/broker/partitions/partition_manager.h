@@ -88,7 +88,18 @@ struct PartitionManagerOptions {
   uint64_t cleaner_step_bytes = 512 << 10;
   uint64_t cleaner_bytes_per_second = 0;
   uint64_t cleaner_key_map_bytes = 16 << 20;
+  // The broker hosts at most this many partitions (every topic's, internal ones included)
+  // per shard: creations past it are refused (admit_partitions). 0: no ceiling but the open
+  // files limit.
+  uint64_t max_partitions_per_shard = 0;
+  // Descriptors kept free for connections and the event loops: a creation that would leave
+  // fewer is refused, and at startup a log that would is not opened (that partition answers
+  // KAFKA_STORAGE_ERROR; the others serve).
+  uint64_t open_files_reserve = 256;
 };
+
+// Descriptors one partition holds per segment: its .log, .index and .timeindex.
+inline constexpr uint64_t kFilesPerSegment = 3;
 
 // Main thread, before PartitionManager::open: writes `topic`'s id into every existing
 // DATA_DIR/<topic>-<partition> directory that has no topic_id file, so that open() keeps its
@@ -137,7 +148,13 @@ class PartitionManager {
   Status close();
 
   // ---- any shard ----
-  // Registers the topic (TopicRegistry::create, durable) and creates its partitions' logs.
+  // Whether `added` more partitions fit: at most max_partitions in all (counted from
+  // `topics`), and open files for their first segments with open_files_reserve to spare.
+  // too_large (POLICY_VIOLATION) saying which limit and how to raise it. Checked before
+  // anything is created; a rough bound (concurrent creations may both pass).
+  Status admit_partitions(const TopicTable& topics, int64_t added) const;
+  // Registers the topic (TopicRegistry::create, durable) and creates its partitions' logs,
+  // after admit_partitions.
   // already_exists from the registry is returned as is (the logs are the creator's job).
   asio::awaitable<Result<TopicInfo>> create_topic(TopicRegistry* registry, std::string name,
                                                   int32_t partition_count, TopicConfigs configs);
@@ -189,6 +206,10 @@ class PartitionManager {
   // Opens (creating or wiping a stale directory first) one partition's log on the calling
   // thread (the main thread in open(), the MetaWriter's later), and rebuilds its producer
   // state. The partition is then handed to its shard.
+  // One left unopened at startup for want of open files: present, with its error.
+  std::shared_ptr<Partition> unopened_partition(const TopicInfo& topic, PartitionId partition,
+                                                const PartitionConfig& config, uint64_t in_use,
+                                                uint64_t limit);
   std::shared_ptr<Partition> open_partition(const TopicInfo& topic, PartitionId partition,
                                             const PartitionConfig& config);
   // Reserves (with a being_created placeholder) the partitions of `partitions` this shard does
@@ -230,6 +251,14 @@ class PartitionManager {
   static asio::awaitable<void> cleaner_loop(PartitionManager* self, net::ShardId shard);
   static asio::awaitable<void> clean_partition(PartitionManager* self, net::ShardId shard,
                                                std::shared_ptr<Partition> partition);
+  static asio::awaitable<void> run_clean(PartitionManager* self, net::ShardId shard,
+                                         std::shared_ptr<Partition> partition);
+  static asio::awaitable<void> index_after_roll(PartitionManager* self,
+                                                std::shared_ptr<Partition> partition);
+  static asio::awaitable<void> rewrite_txn_index(PartitionManager* self,
+                                                 std::shared_ptr<Partition> partition);
+  // Retention or DeleteRecords deleted segments: their producers, aborts and index files go.
+  void forget_deleted_segments(Partition& partition);
 
   PartitionManagerOptions options_;
   storage::Clock* clock_;

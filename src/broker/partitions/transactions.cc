@@ -43,13 +43,43 @@ Result<Offset> append_marker(Partition& partition, ProducerId producer_id, Produ
   return appended->last_offset;
 }
 
-Status forget_removed_markers(Partition& partition) {
+Result<std::vector<producers::AbortedTxn>> aborted_between(const Partition& partition, Offset from,
+                                                           Offset upper) {
+  std::vector<producers::AbortedTxn> out;
+  if (from < partition.producers.indexed_below()) {
+    Result<bool> complete = partition.txn_index.collect(from, upper, out);
+    if (!complete.ok()) return complete.status();
+    if (*complete) return out;
+  }
+  std::vector<producers::AbortedTxn> recent = partition.producers.aborted_between(from, upper);
+  out.insert(out.end(), recent.begin(), recent.end());
+  return out;
+}
+
+Result<std::vector<producers::AbortedTxn>> all_aborted(const Partition& partition) {
+  Result<std::vector<producers::AbortedTxn>> out = partition.txn_index.read_all();
+  if (!out.ok()) return out;
+  const std::vector<producers::AbortedTxn>& recent = partition.producers.aborted();
+  out->insert(out->end(), recent.begin(), recent.end());
+  return out;
+}
+
+void forget_aborted(Partition& partition, ProducerId producer_id, Offset marker_offset) {
+  if (marker_offset >= partition.producers.indexed_below()) {
+    partition.producers.forget_aborted(producer_id, marker_offset);
+  } else {
+    partition.txn_index.marker_removed(producer_id, marker_offset);
+  }
+}
+
+Status forget_removed_markers(storage::Io& io, Partition& partition) {
   storage::Log& log = *partition.log;
   if (!log.config().cleanup_compact && log.cleaner_stats().clean_point == Offset(0)) {
     return Status();
   }
-  std::vector<producers::AbortedTxn> gone;
-  for (const producers::AbortedTxn& aborted : partition.producers.aborted()) {
+  Result<std::vector<producers::AbortedTxn>> listed = all_aborted(partition);
+  if (!listed.ok()) return listed.status();
+  for (const producers::AbortedTxn& aborted : *listed) {
     if (aborted.last_offset < log.log_start_offset()) continue;  // forget_below's
     bool present = false;
     Status scanned = log.scan_headers(aborted.last_offset, [&](const storage::BatchHeader& h) {
@@ -58,11 +88,16 @@ Status forget_removed_markers(Partition& partition) {
       return false;  // only the batch holding the marker's offset, or the first one after it
     });
     RETURN_IF_ERROR(scanned);
-    if (!present) gone.push_back(aborted);
+    if (!present) forget_aborted(partition, aborted.producer_id, aborted.last_offset);
   }
-  for (const producers::AbortedTxn& aborted : gone) {
-    partition.producers.forget_aborted(aborted.producer_id, aborted.last_offset);
-  }
+  return rewrite_removed_markers(io, partition);
+}
+
+Status rewrite_removed_markers(storage::Io& io, Partition& partition) {
+  Result<TxnIndexRewrite> rewrite = partition.txn_index.begin_rewrite();
+  if (!rewrite.ok()) return rewrite.status();
+  RETURN_IF_ERROR(write_txn_index_files(io, partition.log->dir(), rewrite->files));
+  partition.txn_index.rewritten(*rewrite);
   return Status();
 }
 

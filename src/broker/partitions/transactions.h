@@ -20,6 +20,7 @@
 #include "base/types.h"
 #include "broker/partitions/partition.h"
 #include "model/record_batch_view.h"
+#include "storage/io.h"
 
 namespace cairn::broker {
 
@@ -40,11 +41,30 @@ Result<TxnMarker> decode_marker_batch(const model::RecordBatchView& batch);
 Result<Offset> append_marker(Partition& partition, ProducerId producer_id, ProducerEpoch epoch,
                              bool commit, TimestampMs now, int32_t coordinator_epoch = 0);
 
+// The aborted transactions a read_committed consumer of [from, upper) must know (marker at or
+// after `from`, first offset below `upper`), in marker order: from the index files of sealed
+// segments when `from` is below the producer state's indexed_below(), then from memory. An
+// index file's read error if one fails.
+Result<std::vector<producers::AbortedTxn>> aborted_between(const Partition& partition, Offset from,
+                                                           Offset upper);
+// Every aborted transaction the partition lists (files, then memory), in marker order.
+Result<std::vector<producers::AbortedTxn>> all_aborted(const Partition& partition);
+
+// The cleaner dropped the marker of (producer_id, marker_offset): its aborted transaction is
+// no longer listed (in memory at once; an index file's entry is filtered out until the file
+// is rewritten, txn_index.h).
+void forget_aborted(Partition& partition, ProducerId producer_id, Offset marker_offset);
+
+// Rewrites the index files that list a marker forget_aborted dropped, without it (the
+// broker does so after each cleaner run). The file's error if a read or write fails.
+Status rewrite_removed_markers(storage::Io& io, Partition& partition);
+
 // After the producer state was loaded from a snapshot: forgets the aborted transactions whose
-// ABORT marker is no longer in the log (a cleaner run removed it after the snapshot was
-// written, and the broker stopped without writing a new one). Only a log that has been
-// compacted can lose markers that way; otherwise nothing is read. One header lookup per
-// aborted transaction; the log's error if a lookup fails.
-Status forget_removed_markers(Partition& partition);
+// ABORT marker is no longer in the log (a cleaner run removed it after the snapshot or an
+// index file was written, and the broker stopped before they were updated), rewriting the
+// index files that listed one. Only a log that has been compacted can lose markers that way;
+// otherwise nothing is read. One header lookup per aborted transaction; the log's or the
+// file's error if one fails. REQUIRES: partition.txn_index loaded.
+Status forget_removed_markers(storage::Io& io, Partition& partition);
 
 }  // namespace cairn::broker

@@ -9,8 +9,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -101,7 +104,10 @@ class PartitionTransactionsTest : public ::testing::Test, protected PartitionHar
   }
   static asio::awaitable<Snapshot> snapshot_on_shard(PartitionManager* manager) {
     std::shared_ptr<Partition> p = manager->find("t", PartitionId(0));
-    Snapshot s{p->high_watermark(), p->last_stable_offset(), p->producers.aborted()};
+    Result<std::vector<producers::AbortedTxn>> aborted = all_aborted(*p);
+    EXPECT_TRUE(aborted.ok()) << aborted.status().to_string();
+    Snapshot s{p->high_watermark(), p->last_stable_offset(),
+               aborted.ok() ? *aborted : std::vector<producers::AbortedTxn>()};
     if (const auto* entry = p->producers.find(ProducerId(7))) s.epoch_of_7 = entry->epoch;
     co_return s;
   }
@@ -231,9 +237,12 @@ class CompactedTransactionsTest : public PartitionTransactionsTest {
   static asio::awaitable<View> view_on_shard(PartitionManager* manager, bool read_committed) {
     std::shared_ptr<Partition> p = manager->find("t", PartitionId(0));
     Offset upper = read_committed ? p->last_stable_offset() : p->high_watermark();
-    std::vector<producers::AbortedTxn> aborted =
-        read_committed ? p->producers.aborted_between(Offset(0), upper)
-                       : std::vector<producers::AbortedTxn>();
+    std::vector<producers::AbortedTxn> aborted;
+    if (read_committed) {
+      Result<std::vector<producers::AbortedTxn>> listed = aborted_between(*p, Offset(0), upper);
+      EXPECT_TRUE(listed.ok()) << listed.status().to_string();
+      if (listed.ok()) aborted = *listed;
+    }
     std::sort(aborted.begin(), aborted.end(),
               [](const auto& a, const auto& b) { return a.first_offset < b.first_offset; });
     Result<storage::ReadResult> read = p->log->read(p->log->log_start_offset(), 1 << 24, upper);
@@ -267,7 +276,9 @@ class CompactedTransactionsTest : public PartitionTransactionsTest {
     co_return view;
   }
   static asio::awaitable<size_t> aborted_count_on_shard(PartitionManager* manager) {
-    co_return manager->find("t", PartitionId(0))->producers.aborted().size();
+    Result<std::vector<producers::AbortedTxn>> aborted =
+        all_aborted(*manager->find("t", PartitionId(0)));
+    co_return aborted.ok() ? aborted->size() : SIZE_MAX;
   }
 
   Offset marker_at(int64_t producer, bool commit) {
@@ -355,6 +366,111 @@ TEST_F(CompactedTransactionsTest, CleanerRemovesMarkersAfterTheirDataAndTheAbort
   boot_compacted();
   EXPECT_EQ(aborted_count(), 0u);
   same_view();
+}
+
+// Aborts move to the per-segment index files as segments seal (the retention loop's work,
+// every 10 ms here): memory keeps only the active segment's, Fetch still sees all of them,
+// and they come back the same after a kill (the snapshot's files plus a replay), after a clean
+// stop, and after a damaged index file (the whole log replayed, the files written again);
+// DeleteRecords takes the files of the segments it deletes.
+class TxnIndexFilesTest : public CompactedTransactionsTest {  // its view(), not its boot
+ protected:
+  void boot_indexing() {
+    auto resolver = [](const TopicInfo&) -> Result<PartitionConfig> {
+      PartitionConfig config;
+      config.log.segment_bytes = 4 * 1024;
+      config.log.retention_ms = -1;  // the records' timestamps are old
+      return config;
+    };
+    boot_partitions(dir_, storage::posix_io(), resolver, [](PartitionManagerOptions& options) {
+      options.retention_check_interval = std::chrono::milliseconds(10);
+    });
+    manager_->start();
+  }
+
+  struct Memory {
+    size_t in_memory = 0;
+    bool only_active = true;  // every in-memory abort's marker is in the active segment
+  };
+  static asio::awaitable<Memory> memory_on_shard(PartitionManager* manager) {
+    std::shared_ptr<Partition> p = manager->find("t", PartitionId(0));
+    Memory memory{p->producers.aborted().size(), true};
+    for (const producers::AbortedTxn& a : p->producers.aborted()) {
+      if (a.last_offset < p->log->active_segment_base()) memory.only_active = false;
+    }
+    co_return memory;
+  }
+  Memory memory() { return run_on(shard(), memory_on_shard(manager_.get())); }
+
+  std::vector<fs::path> index_files() const {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir_ / "t-0")) {
+      if (entry.path().extension() == ".txnindex") files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+
+  // Transactions of producers 100.., 5 keyed records each ("k<i>-<n>"); every third aborts.
+  void write_transactions(int count) {
+    for (int i = 0; i < count; i++) {
+      int64_t producer = 100 + i;
+      std::string keys = "k" + std::to_string(i) + "-";
+      ASSERT_TRUE(run_on(shard(), txn_batch_on_shard(manager_.get(), producer, 0, 5, keys)).ok());
+      ASSERT_TRUE(marker(producer, 0, /*commit=*/i % 3 != 0).ok());
+    }
+  }
+
+  bool wait_until(const std::function<bool()>& done) {
+    for (int i = 0; i < 500 && !done(); i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  }
+};
+
+TEST_F(TxnIndexFilesTest, AbortsLiveInPerSegmentFilesAndSurviveStops) {
+  boot_indexing();
+  ASSERT_TRUE(run(manager_->create_topic(registry_.get(), "t", 1, {})).ok());
+  write_transactions(30);  // ~1.2 KiB a transaction: 3 per 4 KiB segment
+  ASSERT_TRUE(wait_until([&] { return memory().only_active; }));
+  Snapshot before = state();
+  ASSERT_EQ(before.aborted.size(), 10u);
+  EXPECT_LE(memory().in_memory, 2u);
+  EXPECT_GE(index_files().size(), 5u);
+  View committed = view(/*read_committed=*/true);
+  for (int i = 0; i < 30; i++) {
+    std::string key = "k" + std::to_string(i) + "-0";
+    EXPECT_EQ(committed.values.count(key), i % 3 != 0 ? 1u : 0u) << key;
+  }
+
+  stop_partitions(false);  // kill: the last snapshot and its files, then a replay
+  boot_indexing();
+  expect_same(state(), before);
+  EXPECT_EQ(view(true).values, committed.values);
+  stop_partitions(true);
+  boot_indexing();
+  expect_same(state(), before);
+
+  // A damaged file: the snapshot is dropped, the whole log replayed, the files rewritten.
+  stop_partitions(true);
+  std::vector<fs::path> files = index_files();
+  ASSERT_FALSE(files.empty());
+  {
+    std::fstream damaged(files[files.size() / 2], std::ios::in | std::ios::out | std::ios::binary);
+    damaged.seekp(20);
+    damaged.put('\x7f');
+  }
+  boot_indexing();
+  expect_same(state(), before);
+  EXPECT_EQ(view(true).values, committed.values);
+  EXPECT_EQ(index_files().size(), files.size());
+
+  // DeleteRecords up to the end: every sealed segment goes, and its file with it.
+  Offset end = state().high_watermark;
+  ASSERT_TRUE(run_on(shard(), manager_->delete_records("t", PartitionId(0), end)).ok());
+  EXPECT_TRUE(index_files().empty());
+  EXPECT_TRUE(state().aborted.empty());
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ bool in_sequence(Sequence last, Sequence next) {
 }
 
 // Snapshot layout (little endian; docs/format/partition-dir.md):
-//   u32 magic "CPS1" | u16 version (2; 1 is still read) | i64 valid_up_to | u32 producer count
+//   u32 magic "CPS1" | u16 version (3; 1 and 2 are still read) | i64 valid_up_to
+//   | [v3: i64 indexed_below] | u32 producer count
 //   per producer: i64 producer_id | i16 epoch | [v2: i64 open transaction's first offset or -1
 //                 | i64 last marker offset or -1] | u8 batch count (<= 5)
 //     per batch: i32 first_sequence | i32 last_sequence | i64 first_offset | i64 last_offset
@@ -27,7 +28,7 @@ bool in_sequence(Sequence last, Sequence next) {
 //        | i64 last_offset | i64 last_stable_offset]
 //   u32 crc32c of everything before it
 constexpr uint32_t kSnapshotMagic = 0x31535043;  // "CPS1"
-constexpr uint16_t kSnapshotVersion = 2;
+constexpr uint16_t kSnapshotVersion = 3;
 constexpr size_t kBatchBytes = 4 + 4 + 8 + 8 + 8;
 constexpr size_t kProducerBytes = 8 + 2 + 1;
 constexpr size_t kAbortedBytes = 4 * 8;
@@ -79,6 +80,35 @@ Result<ProducerBatch> decode_batch(SnapshotReader& reader, int64_t id, int16_t e
 }
 
 // The aborted-transaction list of a v2 snapshot.
+struct SnapshotHead {
+  uint16_t version = 0;
+  int64_t valid_up_to = 0;
+  int64_t indexed_below = 0;  // 0 before version 3
+  uint32_t producer_count = 0;
+};
+
+Result<SnapshotHead> decode_head(SnapshotReader& reader) {
+  auto corrupt = [](const char* why) {
+    return error(StatusCode::corrupt, std::string("producer snapshot: ") + why);
+  };
+  SnapshotHead head;
+  uint32_t magic = 0;
+  if (!reader.get(&magic) || magic != kSnapshotMagic) return corrupt("magic");
+  if (!reader.get(&head.version) || head.version < 1 || head.version > kSnapshotVersion) {
+    return corrupt("version");
+  }
+  if (!reader.get(&head.valid_up_to) || head.valid_up_to < 0) return corrupt("offset");
+  if (head.version >= 3 && (!reader.get(&head.indexed_below) || head.indexed_below < 0 ||
+                            head.indexed_below > head.valid_up_to)) {
+    return corrupt("indexed offset");
+  }
+  if (!reader.get(&head.producer_count) || head.producer_count > kProducersPerPartitionMax ||
+      head.producer_count > reader.left() / kProducerBytes) {
+    return corrupt("count");
+  }
+  return head;
+}
+
 Result<std::vector<AbortedTxn>> decode_aborted(SnapshotReader& reader, int64_t valid_up_to) {
   auto corrupt = [](const char* why) {
     return error(StatusCode::corrupt, std::string("producer snapshot: ") + why);
@@ -227,6 +257,13 @@ void ProducerStateTable::clear() {
   ongoing_.clear();
   aborted_.clear();
   allowed_.clear();
+  indexed_below_ = Offset(0);
+}
+
+void ProducerStateTable::mark_indexed(Offset offset) {
+  ASSERT(offset >= indexed_below_);
+  std::erase_if(aborted_, [&](const AbortedTxn& a) { return a.last_offset < offset; });
+  indexed_below_ = offset;
 }
 
 void ProducerStateTable::forget_below(Offset log_start_offset) {
@@ -265,12 +302,14 @@ void ProducerStateTable::evict_one() {
   if (oldest != entries_.end()) entries_.erase(oldest);
 }
 
-std::vector<uint8_t> ProducerStateTable::encode(Offset valid_up_to) const {
+std::vector<uint8_t> ProducerStateTable::encode(Offset valid_up_to, Offset indexed_below) const {
+  ASSERT(indexed_below >= indexed_below_);
   std::vector<uint8_t> out;
   out.reserve(kHeadBytes + entries_.size() * (kProducerBytes + 2 * kBatchBytes) + 4);
   put<uint32_t>(out, kSnapshotMagic);
   put<uint16_t>(out, kSnapshotVersion);
   put<int64_t>(out, valid_up_to.value());
+  put<int64_t>(out, indexed_below.value());
   put<uint32_t>(out, static_cast<uint32_t>(entries_.size()));
   // Oldest first, so a decode re-creates the same recency order.
   std::vector<std::pair<ProducerId, const Entry*>> sorted;
@@ -294,8 +333,11 @@ std::vector<uint8_t> ProducerStateTable::encode(Offset valid_up_to) const {
       put<int64_t>(out, batch.max_timestamp.value());
     }
   }
-  put<uint32_t>(out, static_cast<uint32_t>(aborted_.size()));
-  for (const AbortedTxn& aborted : aborted_) {
+  auto unindexed =
+      std::lower_bound(aborted_.begin(), aborted_.end(), indexed_below,
+                       [](const AbortedTxn& a, Offset o) { return a.last_offset < o; });
+  put<uint32_t>(out, static_cast<uint32_t>(aborted_.end() - unindexed));
+  for (const AbortedTxn& aborted : std::span(unindexed, aborted_.end())) {
     put<int64_t>(out, aborted.producer_id.value());
     put<int64_t>(out, aborted.first_offset.value());
     put<int64_t>(out, aborted.last_offset.value());
@@ -314,19 +356,12 @@ Result<Offset> ProducerStateTable::decode(std::span<const uint8_t> bytes) {
   std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
   if (crc32c::value(bytes.data(), bytes.size() - 4) != stored_crc) return corrupt("crc");
   SnapshotReader reader(bytes.first(bytes.size() - 4));
-  uint32_t magic = 0;
-  uint16_t version = 0;
-  int64_t valid_up_to = 0;
-  uint32_t count = 0;
-  if (!reader.get(&magic) || magic != kSnapshotMagic) return corrupt("magic");
-  if (!reader.get(&version) || (version != 1 && version != kSnapshotVersion)) {
-    return corrupt("version");
-  }
-  if (!reader.get(&valid_up_to) || valid_up_to < 0) return corrupt("offset");
-  if (!reader.get(&count) || count > kProducersPerPartitionMax ||
-      count > reader.left() / kProducerBytes) {
-    return corrupt("count");
-  }
+  Result<SnapshotHead> head = decode_head(reader);
+  if (!head.ok()) return head.status();
+  const uint16_t version = head->version;
+  const int64_t valid_up_to = head->valid_up_to;
+  const int64_t indexed_below = head->indexed_below;
+  const uint32_t count = head->producer_count;
   std::unordered_map<ProducerId, Entry> entries;
   std::map<Offset, ProducerId> ongoing;
   std::vector<AbortedTxn> aborted;
@@ -364,11 +399,15 @@ Result<Offset> ProducerStateTable::decode(std::span<const uint8_t> bytes) {
     Result<std::vector<AbortedTxn>> decoded = decode_aborted(reader, valid_up_to);
     if (!decoded.ok()) return decoded.status();
     aborted = std::move(decoded).value();
+    if (!aborted.empty() && aborted.front().last_offset.value() < indexed_below) {
+      return corrupt("aborted transaction below the indexed offset");
+    }
   }
   if (reader.left() != 0) return corrupt("trailing bytes");
   entries_ = std::move(entries);
   ongoing_ = std::move(ongoing);
   aborted_ = std::move(aborted);
+  indexed_below_ = Offset(indexed_below);
   allowed_.clear();
   touch_counter_ = touch;
   return Offset(valid_up_to);

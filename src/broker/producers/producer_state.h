@@ -29,7 +29,9 @@
 // transaction's first offset, or the high watermark); every aborted transaction is kept as
 // (producer id, first offset, marker offset, LSO after the abort) — Kafka's aborted
 // transaction index — until retention or the cleaner deletes its marker, so a read_committed
-// Fetch can list the aborted ranges of what it returns (aborted_between).
+// Fetch can list the aborted ranges of what it returns (aborted_between). The table holds
+// those whose marker is at or past indexed_below(); older ones live in the partition's
+// per-segment index files (partitions/txn_index.h), which mark_indexed() hands them to.
 //
 // Bounds: five batches per producer (Kafka's NUM_BATCHES_TO_RETAIN, what librdkafka assumes
 // with max.in.flight <= 5); at most kProducersPerPartitionMax producers per partition — past
@@ -140,7 +142,13 @@ class ProducerStateTable {
   // The aborted transactions a read_committed consumer of [from, upper) must know: marker at
   // or after `from`, first offset below `upper`. In marker order.
   std::vector<AbortedTxn> aborted_between(Offset from, Offset upper) const;
+  // The aborts in memory: marker at or past indexed_below().
   const std::vector<AbortedTxn>& aborted() const { return aborted_; }
+  // Aborts whose marker is below this are in the index files, not here.
+  Offset indexed_below() const { return indexed_below_; }
+  // The aborts with marker below `offset` are now durable in the index files: drop them here.
+  // REQUIRES: offset >= indexed_below().
+  void mark_indexed(Offset offset);
   size_t open_transactions() const { return ongoing_.size(); }
 
   size_t size() const { return entries_.size(); }
@@ -148,10 +156,16 @@ class ProducerStateTable {
   const std::unordered_map<ProducerId, Entry>& entries() const { return entries_; }
   const Entry* find(ProducerId producer_id) const;
 
-  // Serialized table (format in producer_state.cc; versioned, CRC-checked).
-  std::vector<uint8_t> encode(Offset valid_up_to) const;
+  // Serialized table (format in producer_state.cc; versioned, CRC-checked), claiming that the
+  // aborts with marker below `indexed_below` (default: indexed_below()) are in the index
+  // files; only the later ones are written. REQUIRES: indexed_below >= indexed_below().
+  std::vector<uint8_t> encode(Offset valid_up_to) const {
+    return encode(valid_up_to, indexed_below_);
+  }
+  std::vector<uint8_t> encode(Offset valid_up_to, Offset indexed_below) const;
   // Replaces the table with `bytes`; returns the offset it is valid up to. corrupt on any
-  // mismatch (the caller then rebuilds from the log).
+  // mismatch (the caller then rebuilds from the log). An older snapshot (v1, v2) has every
+  // abort in it: indexed_below() is then 0.
   Result<Offset> decode(std::span<const uint8_t> bytes);
 
  private:
@@ -162,7 +176,8 @@ class ProducerStateTable {
   uint64_t touch_counter_ = 0;
   // first offset -> producer, for every open transaction (the LSO is the first key).
   std::map<Offset, ProducerId> ongoing_;
-  std::vector<AbortedTxn> aborted_;  // by marker offset
+  std::vector<AbortedTxn> aborted_;  // by marker offset, each at or past indexed_below_
+  Offset indexed_below_{0};
   std::unordered_map<ProducerId, ProducerEpoch> allowed_;
 };
 
