@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake ninja-build ccache pkg-config clang clang-format libclang-rt-14-dev
   # libraries
-  libasio-dev libssl-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
+  libasio-dev libssl-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libxxhash-dev
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   librdkafka-dev libgtest-dev libgmock-dev libbenchmark-dev
   # the admin HTTP server (src/http): RESTinio is header-only over asio, fmt and http-parser
@@ -17,6 +17,8 @@ packages=(
   kcat python3 python3-confluent-kafka python3-kafka
   # kafka-python's codecs (it compresses with these modules; gzip is built in)
   python3-lz4 python3-snappy python3-zstandard
+  # ... and xxhash for lz4 at message format v0 (Kafka 0.8's frame checksum)
+  python3-xxhash
   # benchmark peers and physical references (bench/): peers' C clients, charts, the loop
   # device file system for the synced NATS variant
   fio iperf3 nats-server redis-server libhiredis-dev libnats-dev python3-matplotlib e2fsprogs

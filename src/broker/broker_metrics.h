@@ -87,6 +87,11 @@ class BrokerMetrics {
 
   // Kafka connections open now (KafkaSession's constructor and destructor).
   metrics::Gauge connections;
+  // Records converted between message formats: legacy (magic 0/1) ones produced with Produce
+  // v0-2 and stored as v2, and v2 ones sent to Fetch v0-3 as magic 0/1 (Kafka's
+  // ProduceMessageConversionsPerSec and FetchMessageConversionsPerSec).
+  metrics::Counter produce_conversions;
+  metrics::Counter fetch_conversions;
 
  private:
   TopicCounters& topic_slow(std::string_view name);

@@ -237,6 +237,13 @@ void collect_request_metrics(const BrokerMetrics& broker_metrics, Exposition& ou
   out.family("cairn_rpc_active_connections", "Kafka client connections open now", Type::gauge);
   out.sample("cairn_rpc_active_connections", {{"server", "kafka"}},
              broker_metrics.connections.value());
+  out.family("cairn_kafka_message_conversions_total",
+             "Records converted between message formats (magic 0/1 and 2) for old clients",
+             Type::counter);
+  out.sample("cairn_kafka_message_conversions_total", {{"direction", "produce"}},
+             broker_metrics.produce_conversions.value());
+  out.sample("cairn_kafka_message_conversions_total", {{"direction", "fetch"}},
+             broker_metrics.fetch_conversions.value());
 }
 
 void collect_flush_metrics(const storage::FlushMetrics& flush, Exposition& out) {

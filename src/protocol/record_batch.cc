@@ -258,7 +258,10 @@ BatchCheck check_records(RecordBatchView batch, BytesView records_bytes,
     }
     previous_delta = record.offset_delta;
     max_timestamp = std::max(max_timestamp, record.timestamp.value());
-    min_timestamp = std::min(min_timestamp, record.timestamp.value());
+    // -1 is NO_TIMESTAMP (records converted from magic 0): not a time to check.
+    if (record.timestamp.value() != -1) {
+      min_timestamp = std::min(min_timestamp, record.timestamp.value());
+    }
     all_keyed = all_keyed && record.key.has_value();
     if (batch.is_control()) {
       auto control = decode_control_record(record);
@@ -273,7 +276,8 @@ BatchCheck check_records(RecordBatchView batch, BytesView records_bytes,
   BatchCheck check;
   check.records_checked = true;
   check.max_record_timestamp = TimestampMs(max_timestamp);
-  check.min_record_timestamp = TimestampMs(reader.records_read() > 0 ? min_timestamp : -1);
+  bool any_timestamp = min_timestamp != std::numeric_limits<int64_t>::max();
+  check.min_record_timestamp = TimestampMs(any_timestamp ? min_timestamp : -1);
   check.all_records_keyed = all_keyed;
   return check;
 }

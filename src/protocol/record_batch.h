@@ -83,8 +83,9 @@ struct [[nodiscard]] BatchCheck {
   // The highest record timestamp seen, or -1 with no records checked. Kafka rewrites a
   // CreateTime batch's maxTimestamp to this value.
   TimestampMs max_record_timestamp{-1};
-  // The lowest record timestamp seen (-1 with no records checked), for Produce's
-  // message.timestamp.difference.max.ms check.
+  // The lowest record timestamp seen other than -1 (NO_TIMESTAMP, which records converted
+  // from magic 0 carry), or -1 with none, for Produce's message.timestamp.difference.max.ms
+  // check.
   TimestampMs min_record_timestamp{-1};
   // Every record checked has a key (a compacted topic refuses keyless records).
   bool all_records_keyed = false;

@@ -3,7 +3,7 @@
 Raw Produce requests (produce_support.WireClient) with batches built by kafka-python's own
 batch builder, then tampered with: a bad CRC, a non-zero base offset, acks=2, an unknown topic
 with auto-creation off, a batch over max.message.bytes, over segment.bytes, a CreateTime out of
-message.timestamp.difference.max.ms, a legacy Produce v2, and a partition whose log cannot be
+message.timestamp.difference.max.ms, a malformed legacy Produce v2, and a partition whose log cannot be
 opened (KAFKA_STORAGE_ERROR). After each, a good batch still appends and reads back.
 """
 import json
@@ -121,9 +121,11 @@ class ProduceErrorsTest(unittest.TestCase):
         self.assertEqual(self.client.produce(STRICT_TIME, 0, ps.simple_batch(2))[0], ps.NONE)
         self.assert_still_serving()
 
-    def test_legacy_produce_v2_is_unsupported_for_message_format(self):
+    def test_malformed_legacy_produce_v2_is_corrupt_message(self):
+        # Magic 0 where a v2 batch has its magic, and a message size of 0: a broken message set
+        # (well-formed ones are converted: test_legacy_formats.py).
         error, _ = self.client.produce(TOPIC, 0, b"\x00" * 40, version=2)
-        self.assertEqual(error, ps.UNSUPPORTED_FOR_MESSAGE_FORMAT)
+        self.assertEqual(error, ps.CORRUPT_MESSAGE)
         self.assert_still_serving()
 
     def test_unopenable_log_is_kafka_storage_error(self):

@@ -19,6 +19,10 @@
 // - OFFSET_OUT_OF_RANGE for a fetch offset below the log start or above the log end.
 // - Shutdown: PartitionManager::stop wakes every waiting Fetch, which then answers with what
 //   it has without reading again (a hop to a shard that already stopped would never return).
+// - Fetch v0-3 (clients from before Kafka 0.11) read message format v0 (Fetch v0-1) or v1
+//   (v2-3): the batches read are copied into memory and converted (protocol/legacy_records.h;
+//   no sendfile for them), at most the partition's limit once one batch is in, and counted in
+//   /metrics. zstd data answers UNSUPPORTED_COMPRESSION_TYPE, as Kafka does for them.
 // - Sessionless: session_id 0 in every answer (KIP-227 lets a broker refuse sessions), so the
 //   client keeps sending full fetch requests; forgotten_topics_data is ignored.
 #include <algorithm>
@@ -34,6 +38,7 @@
 #include "broker/partitions/partition_manager.h"
 #include "broker/partitions/transactions.h"
 #include "protocol/generated/fetch.h"
+#include "protocol/legacy_records.h"
 
 namespace cairn::broker {
 namespace {
@@ -48,6 +53,7 @@ struct ReadInput {
   Offset fetch_offset;
   int64_t partition_max_bytes = 0;
   bool read_committed = false;
+  int8_t legacy_magic = -1;  // 0 or 1: Fetch v0-3, which read message format v0/v1
 };
 
 struct ReadOutput {
@@ -62,6 +68,7 @@ struct ReadOutput {
   // compacted log's gaps count too; reading the batch headers to skip them would cost more).
   uint64_t record_offsets = 0;
   std::vector<producers::AbortedTxn> aborted;  // read_committed only
+  std::vector<uint8_t> converted;              // Fetch v0-3: the messages, instead of ranges
 };
 
 // What one pass over the shards carries along: the response's byte budget.
@@ -69,6 +76,56 @@ struct Budget {
   int64_t remaining_bytes = 0;
   bool have_data = false;  // once true, no batch may exceed the limits any more
 };
+
+// The batches of `read` converted to legacy messages (at most `limit` bytes once the first
+// batch is in), or an error.
+Result<protocol::legacy::FromV2> convert_read(const storage::ReadResult& read,
+                                              const ReadInput& input, int64_t limit) {
+  constexpr size_t kDecompressedBytesMax = 32 * MiB;  // per batch, as on Produce
+  std::vector<uint8_t> batches(read.size_bytes);
+  size_t at = 0;
+  for (const storage::FileRange& range : read.ranges) {
+    std::span<uint8_t> into(batches.data() + at, range.size_bytes);
+    Result<size_t> got = range.file->read_at(range.position, into);
+    if (!got.ok()) return got.status();
+    if (*got != range.size_bytes) return error(StatusCode::io_error, "short read");
+    at += range.size_bytes;
+  }
+  return protocol::legacy::from_v2(batches, input.legacy_magic, input.fetch_offset,
+                                   static_cast<size_t>(limit), kDecompressedBytesMax);
+}
+
+// Fetch v0-3: replaces `out`'s file ranges with legacy messages. When what was read converts
+// to nothing (only transaction markers), reads on, so an old client never stalls on them.
+ErrorCode down_convert(const BrokerState& broker, storage::Log& log, storage::ReadResult read,
+                       Offset visible, const ReadInput& input, int64_t limit, ReadOutput& out) {
+  constexpr int kReadsMax = 16;
+  for (int reads = 1;; reads++) {
+    Result<protocol::legacy::FromV2> converted = convert_read(read, input, limit);
+    if (!converted.ok()) {
+      StatusCode code = converted.status().code();
+      if (code == StatusCode::unsupported) return ErrorCode::unsupported_compression_type;
+      return code == StatusCode::io_error ? ErrorCode::kafka_storage_error
+                                          : ErrorCode::corrupt_message;
+    }
+    if (converted->messages > 0 || read.next_offset >= visible || reads == kReadsMax) {
+      broker.metrics->fetch_conversions.add(static_cast<uint64_t>(converted->messages));
+      out.converted = std::move(converted->bytes);
+      out.ranges.clear();
+      out.size_bytes = out.converted.size();
+      return ErrorCode::none;
+    }
+    Result<storage::ReadResult> next =
+        log.read(read.next_offset, static_cast<uint64_t>(limit), visible);
+    if (!next.ok()) return kafka_error(next.status());
+    if (next->empty()) {
+      out.ranges.clear();
+      out.size_bytes = 0;
+      return ErrorCode::none;
+    }
+    read = std::move(next).value();
+  }
+}
 
 ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& budget,
                     const std::shared_ptr<FetchWakeup>& wakeup) {
@@ -121,7 +178,16 @@ ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& b
   if (read->next_offset > from) {
     out.record_offsets = static_cast<uint64_t>(read->next_offset.value() - from.value());
   }
-  budget.remaining_bytes -= static_cast<int64_t>(read->size_bytes);
+  if (input.legacy_magic >= 0) {
+    out.error = down_convert(broker, log, std::move(read).value(), visible, input,
+                             std::max<int64_t>(limit, 0), out);
+    if (out.error != ErrorCode::none) {
+      out.ranges.clear();  // an error answers no records
+      out.size_bytes = 0;
+      return out;
+    }
+  }
+  budget.remaining_bytes -= static_cast<int64_t>(out.size_bytes);
   budget.have_data = true;
   return out;
 }
@@ -184,7 +250,7 @@ void fill(FetchResponse::PartitionData& out, ReadOutput& read, bool read_committ
   } else {
     out.aborted_transactions = std::nullopt;
   }
-  out.records.inline_bytes = std::span<const uint8_t>();  // empty, not null
+  out.records.inline_bytes = std::span<const uint8_t>(read.converted);  // empty, not null
   out.records.file_ranges = std::move(read.ranges);
 }
 
@@ -213,6 +279,8 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   ctx.ordering.release();  // a Fetch changes nothing: later requests need not wait for it
   const BrokerState& broker = *ctx.broker;
   bool read_committed = request.isolation_level == 1;
+  // Fetch v0-1 read message format v0, v2-3 format v1; later versions read batches as stored.
+  int8_t legacy_magic = ctx.api_version() < 2 ? 0 : ctx.api_version() < 4 ? 1 : -1;
   using Clock = FetchWakeup::Clock;
   Clock::time_point deadline =
       Clock::now() + std::chrono::milliseconds(std::max<int32_t>(request.max_wait_ms, 0));
@@ -240,7 +308,8 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
                       PartitionId(partition.partition),
                       Offset(partition.fetch_offset),
                       std::max<int64_t>(partition.partition_max_bytes, 0),
-                      read_committed};
+                      read_committed,
+                      legacy_magic};
       per_shard[broker.shard_of(topic.topic, input.partition)].push_back(std::move(input));
     }
   }

@@ -30,9 +30,11 @@
 //   INVALID_PRODUCER_ID_MAPPING (another producer), as Kafka's verification answers
 // A transactional batch in a request without a transactional_id fails the whole request with
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED, before anything is appended (Kafka's rule).
-// Produce v0-2 carry legacy message sets (magic 0/1), which Cairn does not store:
-// UNSUPPORTED_FOR_MESSAGE_FORMAT per partition. (They are advertised only because librdkafka
-// enables compression codecs only when the Produce range reaches v0; it then sends v3+.)
+// Produce v0-2 carry legacy message sets (magic 0/1): each partition's set is converted to one
+// v2 batch (protocol/legacy_records.h; no producer id, the wrapper's codec), counted in
+// /metrics, and then takes the v2 path above. Bad sets answer CORRUPT_MESSAGE (framing, CRC,
+// nested compression), INVALID_RECORD (inner offsets) or UNSUPPORTED_COMPRESSION_TYPE (zstd).
+// A v2 batch in Produce v0-2 is accepted too, as Kafka does.
 // acks outside {-1, 0, 1}: INVALID_REQUIRED_ACKS for every partition.
 #include <spdlog/spdlog.h>
 
@@ -48,6 +50,7 @@
 #include "broker/txn/handler_support.h"
 #include "net/await_callback.h"
 #include "protocol/generated/produce.h"
+#include "protocol/legacy_records.h"
 #include "protocol/record_batch.h"
 
 namespace cairn::broker {
@@ -96,6 +99,7 @@ ErrorCode fault_error(protocol::BatchFault fault) {
 // Whether every record's timestamp is within `limit_ms` of now: its lowest and highest are.
 bool timestamps_within(const protocol::BatchCheck& check, int64_t now_ms, int64_t limit_ms) {
   auto distance_ok = [&](int64_t timestamp) {
+    if (timestamp == -1) return true;  // NO_TIMESTAMP (magic 0 records): nothing to check
     int64_t diff = timestamp > now_ms ? timestamp - now_ms : now_ms - timestamp;
     return diff >= 0 && diff <= limit_ms;  // diff < 0: overflow, far outside anyway
   };
@@ -106,14 +110,15 @@ bool timestamps_within(const protocol::BatchCheck& check, int64_t now_ms, int64_
 // The checks a produced batch passes before anything is appended: request version, size,
 // framing and CRC (validate_produce_records fills `check`), offsets, timestamps. ErrorCode::none
 // when the batch may go on.
-ErrorCode check_batch(int16_t version, const AppendInput& input, const PartitionConfig& config,
-                      int64_t now_ms, protocol::BatchCheck& check) {
-  if (version < kProduceVersionBatchesMin) return ErrorCode::unsupported_for_message_format;
-  if (input.records_null || input.records.empty()) return ErrorCode::invalid_record;
-  if (input.records.size() > static_cast<size_t>(config.max_message_bytes)) {
+ErrorCode check_batch(int16_t version, std::span<const uint8_t> records,
+                      const PartitionConfig& config, int64_t now_ms, protocol::BatchCheck& check) {
+  if (records.empty()) return ErrorCode::invalid_record;
+  if (records.size() > static_cast<size_t>(config.max_message_bytes)) {
     return ErrorCode::message_too_large;
   }
-  check = protocol::validate_produce_records(input.records, version, protocol::ValidateOptions{});
+  // Produce v0-2 get the v3 rules (a v2 batch there, or a converted legacy set).
+  int16_t rules = std::max(version, kProduceVersionBatchesMin);
+  check = protocol::validate_produce_records(records, rules, protocol::ValidateOptions{});
   if (!check.ok()) return fault_error(check.fault);
   ASSERT(check.batch.has_value());
   // ValidateOptions{} decodes every record, compressed or not: the facts below are complete.
@@ -179,6 +184,19 @@ ErrorCode sequence_error(producers::SequenceVerdict verdict) {
   return ErrorCode::unknown_server_error;
 }
 
+// Converts a Produce v0-2 legacy message set to one v2 batch in `converted`.
+ErrorCode convert_legacy(const BrokerState& broker, std::span<const uint8_t> records,
+                         const PartitionConfig& config, std::vector<uint8_t>& converted) {
+  if (records.size() > static_cast<size_t>(config.max_message_bytes)) {
+    return ErrorCode::message_too_large;
+  }
+  protocol::legacy::ToV2 to_v2 = protocol::legacy::to_v2(records, {});
+  if (!to_v2.ok()) return fault_error(to_v2.fault);
+  broker.metrics->produce_conversions.add(static_cast<uint64_t>(to_v2.messages));
+  converted = std::move(to_v2.batch);
+  return ErrorCode::none;
+}
+
 // Checks and appends one partition's batch. Runs on the owning shard.
 AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks,
                         const AppendInput& input, DurabilityBarrier* barrier) {
@@ -196,8 +214,16 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
   const PartitionConfig& config = partition->config;
   out.log_start_offset = log.log_start_offset();
   int64_t now_ms = broker.partitions->clock().now_ms();
+  if (input.records_null) return fail(ErrorCode::invalid_record);
+  std::span<uint8_t> records = input.records;
+  std::vector<uint8_t> converted;  // a legacy set's v2 batch, appended from here
+  if (version < kProduceVersionBatchesMin && protocol::legacy::is_legacy_message_set(records)) {
+    ErrorCode refused = convert_legacy(broker, records, config, converted);
+    if (refused != ErrorCode::none) return fail(refused);
+    records = converted;
+  }
   protocol::BatchCheck check;
-  ErrorCode refused = check_batch(version, input, config, now_ms, check);
+  ErrorCode refused = check_batch(version, records, config, now_ms, check);
   if (refused != ErrorCode::none) return fail(refused);
   model::RecordBatchView view = *check.batch;
 
@@ -223,8 +249,8 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
 
   // The batch is good. It is appended from the request frame itself (no copy); the Log
   // stamps its base offset there.
-  std::span<uint8_t> batch = input.records.subspan(
-      static_cast<size_t>(view.bytes().data() - input.records.data()), view.size_bytes());
+  std::span<uint8_t> batch =
+      records.subspan(static_cast<size_t>(view.bytes().data() - records.data()), view.size_bytes());
   TimestampMs max_timestamp = stamp_timestamps(batch, check, config, now_ms, out);
   // validate_produce_records checked the CRC, and every rewrite above recomputed it.
   Result<storage::AppendResult> appended = log.append(batch, storage::Log::Crc::already_verified);

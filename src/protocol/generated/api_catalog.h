@@ -31,7 +31,7 @@ struct ApiInfo {
 // Sorted by api_key.
 inline constexpr std::array<ApiInfo, 42> kApiCatalog = {{
     {0, "Produce", 0, 7, 9},
-    {1, "Fetch", 4, 11, 12},
+    {1, "Fetch", 0, 11, 12},
     {2, "ListOffsets", 0, 5, 6},
     {3, "Metadata", 0, 8, 9},
     {8, "OffsetCommit", 0, 8, 8},

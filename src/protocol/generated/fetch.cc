@@ -73,8 +73,12 @@ void FetchRequest::encode(Writer& w, int16_t version) const {
   w.write_int32(replica_id);
   w.write_int32(max_wait_ms);
   w.write_int32(min_bytes);
-  w.write_int32(max_bytes);
-  w.write_int8(isolation_level);
+  if (version >= 3) {
+    w.write_int32(max_bytes);
+  }
+  if (version >= 4) {
+    w.write_int8(isolation_level);
+  }
   if (version >= 7) {
     w.write_int32(session_id);
   }
@@ -104,8 +108,12 @@ bool FetchRequest::decode(Reader& r, int16_t version) {
   replica_id = r.read_int32();
   max_wait_ms = r.read_int32();
   min_bytes = r.read_int32();
-  max_bytes = r.read_int32();
-  isolation_level = r.read_int8();
+  if (version >= 3) {
+    max_bytes = r.read_int32();
+  }
+  if (version >= 4) {
+    isolation_level = r.read_int8();
+  }
   if (version >= 7) {
     session_id = r.read_int32();
   }
@@ -143,13 +151,17 @@ void FetchResponse::PartitionData::encode(Writer& w, int16_t version) const {
   w.write_int32(partition_index);
   w.write_int16(error_code);
   w.write_int64(high_watermark);
-  w.write_int64(last_stable_offset);
+  if (version >= 4) {
+    w.write_int64(last_stable_offset);
+  }
   if (version >= 5) {
     w.write_int64(log_start_offset);
   }
-  codec::write_nullable_array(w, flexible, true, aborted_transactions, [&](const AbortedTransaction& item) {
-    item.encode(w, version);
-  });
+  if (version >= 4) {
+    codec::write_nullable_array(w, flexible, true, aborted_transactions, [&](const AbortedTransaction& item) {
+      item.encode(w, version);
+    });
+  }
   if (version >= 11) {
     w.write_int32(preferred_read_replica);
   }
@@ -161,13 +173,17 @@ void FetchResponse::PartitionData::decode(Reader& r, int16_t version) {
   partition_index = r.read_int32();
   error_code = r.read_int16();
   high_watermark = r.read_int64();
-  last_stable_offset = r.read_int64();
+  if (version >= 4) {
+    last_stable_offset = r.read_int64();
+  }
   if (version >= 5) {
     log_start_offset = r.read_int64();
   }
-  codec::read_nullable_array(r, flexible, true, AbortedTransaction::kMinEncodedBytes, aborted_transactions, [&](AbortedTransaction& item) {
-    item.decode(r, version);
-  });
+  if (version >= 4) {
+    codec::read_nullable_array(r, flexible, true, AbortedTransaction::kMinEncodedBytes, aborted_transactions, [&](AbortedTransaction& item) {
+      item.decode(r, version);
+    });
+  }
   if (version >= 11) {
     preferred_read_replica = r.read_int32();
   }
@@ -194,7 +210,9 @@ void FetchResponse::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
   [[maybe_unused]] constexpr bool flexible = false;
-  w.write_int32(throttle_time_ms);
+  if (version >= 1) {
+    w.write_int32(throttle_time_ms);
+  }
   if (version >= 7) {
     w.write_int16(error_code);
   }
@@ -213,7 +231,9 @@ bool FetchResponse::decode(Reader& r, int16_t version) {
     return false;
   }
   [[maybe_unused]] constexpr bool flexible = false;
-  throttle_time_ms = r.read_int32();
+  if (version >= 1) {
+    throttle_time_ms = r.read_int32();
+  }
   if (version >= 7) {
     error_code = r.read_int16();
   }

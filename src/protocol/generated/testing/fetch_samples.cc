@@ -38,8 +38,12 @@ void fill_sample(FetchRequest& m, SampleContext& c) {
   m.replica_id = c.next_int32();
   m.max_wait_ms = c.next_int32();
   m.min_bytes = c.next_int32();
-  m.max_bytes = c.next_int32();
-  m.isolation_level = c.next_int8();
+  if (version >= 3) {
+    m.max_bytes = c.next_int32();
+  }
+  if (version >= 4) {
+    m.isolation_level = c.next_int8();
+  }
   if (version >= 7) {
     m.session_id = c.next_int32();
   }
@@ -66,15 +70,19 @@ static void fill_sample(FetchResponse::PartitionData& m, SampleContext& c) {
   m.partition_index = c.next_int32();
   m.error_code = c.next_int16();
   m.high_watermark = c.next_int64();
-  m.last_stable_offset = c.next_int64();
+  if (version >= 4) {
+    m.last_stable_offset = c.next_int64();
+  }
   if (version >= 5) {
     m.log_start_offset = c.next_int64();
   }
-  if (c.nulls) {
-    m.aborted_transactions = std::nullopt;
-  } else {
-    m.aborted_transactions.emplace();
-    c.fill_items(*m.aborted_transactions, [&](FetchResponse::AbortedTransaction& item) { fill_sample(item, c); });
+  if (version >= 4) {
+    if (c.nulls) {
+      m.aborted_transactions = std::nullopt;
+    } else {
+      m.aborted_transactions.emplace();
+      c.fill_items(*m.aborted_transactions, [&](FetchResponse::AbortedTransaction& item) { fill_sample(item, c); });
+    }
   }
   if (version >= 11) {
     m.preferred_read_replica = c.next_int32();
@@ -92,7 +100,9 @@ void fill_sample(FetchResponse& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= FetchResponse::kMinVersion);
   ASSERT(version <= FetchResponse::kMaxVersion);
-  m.throttle_time_ms = c.next_int32();
+  if (version >= 1) {
+    m.throttle_time_ms = c.next_int32();
+  }
   if (version >= 7) {
     m.error_code = c.next_int16();
   }

@@ -1,0 +1,366 @@
+#include "protocol/legacy_records.h"
+
+#include <xxhash.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+#include "base/assert.h"
+#include "protocol/compression.h"
+
+namespace cairn::protocol::legacy {
+namespace {
+
+using model::Compression;
+
+constexpr uint8_t kCodecMask = 0x07;
+constexpr uint8_t kLogAppendTimeBit = 0x08;
+constexpr size_t kMagicAt = 16;  // offset(8) + size(4) + crc(4)
+
+uint32_t load32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+uint64_t load64(const uint8_t* p) { return (uint64_t{load32(p)} << 32) | load32(p + 4); }
+void store32(uint8_t* p, uint32_t v) {
+  for (int i = 3; i >= 0; i--, v >>= 8) p[i] = static_cast<uint8_t>(v);
+}
+void put32(std::vector<uint8_t>& out, uint32_t v) {
+  out.resize(out.size() + 4);
+  store32(out.data() + out.size() - 4, v);
+}
+void put64(std::vector<uint8_t>& out, uint64_t v) {
+  put32(out, static_cast<uint32_t>(v >> 32));
+  put32(out, static_cast<uint32_t>(v));
+}
+void put_bytes(std::vector<uint8_t>& out, const std::optional<BytesView>& bytes) {
+  if (!bytes.has_value()) {
+    put32(out, 0xffffffffU);
+    return;
+  }
+  ASSERT(bytes->size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()));
+  put32(out, static_cast<uint32_t>(bytes->size()));
+  out.insert(out.end(), bytes->begin(), bytes->end());
+}
+
+uint32_t crc32_of(BytesView bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes uInt lengths; a message is below 2 GiB (its size field is an int32).
+  crc = crc32(crc, bytes.data(), static_cast<uInt>(bytes.size()));
+  return static_cast<uint32_t>(crc);
+}
+
+struct Message {
+  int64_t offset = 0;
+  int8_t magic = 0;
+  uint8_t attributes = 0;
+  int64_t timestamp = -1;
+  std::optional<BytesView> key;
+  std::optional<BytesView> value;
+
+  uint8_t codec() const { return attributes & kCodecMask; }
+};
+
+// Reads the messages of one message set, checking each length against the bytes left.
+class MessageReader {
+ public:
+  MessageReader(BytesView bytes, bool verify_crc)
+      : at_(bytes.data()), end_(bytes.data() + bytes.size()), verify_crc_(verify_crc) {}
+
+  // False at the end, or at the first malformed message (then status() says why).
+  bool next(Message* message);
+  const Status& status() const { return status_; }
+
+ private:
+  bool fail(std::string why) {
+    status_ = error(StatusCode::corrupt, std::move(why));
+    at_ = end_;
+    return false;
+  }
+  // Reads a key or value: length i32, -1 for null.
+  bool read_bytes(const uint8_t*& p, const uint8_t* end, std::optional<BytesView>* out);
+
+  const uint8_t* at_;
+  const uint8_t* end_;
+  bool verify_crc_;
+  Status status_;
+};
+
+bool MessageReader::read_bytes(const uint8_t*& p, const uint8_t* end,
+                               std::optional<BytesView>* out) {
+  if (end - p < 4) return fail("message truncated before a length");
+  auto length = static_cast<int32_t>(load32(p));
+  p += 4;
+  if (length == -1) {
+    out->reset();
+    return true;
+  }
+  if (length < 0 || length > end - p) {
+    return fail("key or value length " + std::to_string(length) + " outside the message");
+  }
+  *out = BytesView(p, static_cast<size_t>(length));
+  p += length;
+  return true;
+}
+
+bool MessageReader::next(Message* message) {
+  if (at_ == end_) return false;
+  if (static_cast<size_t>(end_ - at_) < kLogOverheadBytes) return fail("message set truncated");
+  message->offset = static_cast<int64_t>(load64(at_));
+  auto size = static_cast<int32_t>(load32(at_ + 8));
+  const uint8_t* body = at_ + kLogOverheadBytes;
+  if (size < static_cast<int32_t>(kMinMessageSizeV0)) {
+    return fail("message size " + std::to_string(size) + " below the minimum");
+  }
+  if (size > end_ - body) return fail("message truncated: size " + std::to_string(size));
+  const uint8_t* end = body + size;
+  message->magic = static_cast<int8_t>(body[4]);
+  if (message->magic != kMagicV0 && message->magic != kMagicV1) {
+    return fail("message magic " + std::to_string(message->magic) + " in a message set");
+  }
+  if (message->magic == kMagicV1 && size < static_cast<int32_t>(kMinMessageSizeV1)) {
+    return fail("magic 1 message size " + std::to_string(size) + " below the minimum");
+  }
+  if (verify_crc_ && crc32_of(BytesView(body + 4, end)) != load32(body)) {
+    return fail("message CRC mismatch at offset " + std::to_string(message->offset));
+  }
+  message->attributes = body[5];
+  const uint8_t* p = body + 6;
+  message->timestamp = -1;
+  if (message->magic == kMagicV1) {
+    message->timestamp = static_cast<int64_t>(load64(p));
+    p += 8;
+  }
+  if (!read_bytes(p, end, &message->key) || !read_bytes(p, end, &message->value)) return false;
+  if (p != end) return fail("message has bytes after its value");
+  at_ = end;
+  return true;
+}
+
+// Kafka 0.8-0.9 (and clients writing magic 0 for them) computed the LZ4 frame header checksum
+// over the frame magic too. Returns a copy with the standard checksum, or nullopt when the
+// bytes are not an LZ4 frame header at all.
+std::optional<std::vector<uint8_t>> with_standard_lz4_checksum(BytesView frame) {
+  constexpr size_t kDescriptorAt = 4;
+  if (frame.size() < kDescriptorAt + 3 || load32(frame.data()) != 0x04224D18U) return std::nullopt;
+  uint8_t flags = frame[kDescriptorAt];
+  size_t descriptor = 2 + ((flags & 0x08) != 0 ? 8 : 0) + ((flags & 0x01) != 0 ? 4 : 0);
+  if (frame.size() <= kDescriptorAt + descriptor) return std::nullopt;
+  std::vector<uint8_t> copy(frame.begin(), frame.end());
+  XXH32_hash_t hash = XXH32(copy.data() + kDescriptorAt, descriptor, 0);
+  copy[kDescriptorAt + descriptor] = static_cast<uint8_t>((hash >> 8) & 0xff);
+  return copy;
+}
+
+Result<std::vector<uint8_t>> decompress_wrapper(const Message& wrapper, size_t limit) {
+  auto codec = static_cast<Compression>(wrapper.codec());
+  Result<std::vector<uint8_t>> inner = compression::decompress(codec, *wrapper.value, limit);
+  if (inner.ok() || codec != Compression::lz4 || wrapper.magic != kMagicV0) return inner;
+  std::optional<std::vector<uint8_t>> repaired = with_standard_lz4_checksum(*wrapper.value);
+  if (!repaired.has_value()) return inner;
+  return compression::decompress(codec, *repaired, limit);
+}
+
+ToV2 fault(BatchFault kind, StatusCode code, std::string why) {
+  ToV2 out;
+  out.fault = kind;
+  out.status = error(code, std::move(why));
+  return out;
+}
+ToV2 corrupt(std::string why) {
+  return fault(BatchFault::corrupt_message, StatusCode::corrupt, std::move(why));
+}
+
+// What to_v2 gathers before building: the records, and the decompressed buffers they view.
+struct Gathered {
+  std::vector<RecordInput> records;
+  std::vector<std::vector<uint8_t>> buffers;
+  Compression codec = Compression::none;
+  size_t decompressed_left = 0;
+  int8_t magic = -1;
+};
+
+RecordInput record_of(const Message& message, int64_t timestamp) {
+  RecordInput record;
+  record.key = message.key;
+  record.value = message.value;
+  record.timestamp = TimestampMs(timestamp);
+  return record;
+}
+
+// Adds a wrapper's inner messages; a fault, or none.
+ToV2 gather_wrapper(const Message& wrapper, const ToV2Options& options, Gathered& into) {
+  if (!wrapper.value.has_value()) return corrupt("compressed message without a value");
+  Result<std::vector<uint8_t>> inner = decompress_wrapper(wrapper, into.decompressed_left);
+  if (!inner.ok()) {
+    return corrupt("compressed message does not decompress: " + inner.status().message());
+  }
+  into.decompressed_left -= inner->size();
+  into.buffers.push_back(std::move(inner).value());
+  MessageReader reader(into.buffers.back(), options.verify_crc);
+  Message message;
+  int64_t expected_offset = 0;
+  while (reader.next(&message)) {
+    if (message.magic != wrapper.magic) return corrupt("inner message of another magic");
+    if (message.codec() != 0) return corrupt("compressed message inside a compressed message");
+    if (wrapper.magic == kMagicV1 && message.offset != expected_offset) {
+      return fault(BatchFault::invalid_record, StatusCode::invalid_argument,
+                   "inner message offset " + std::to_string(message.offset) + ", expected " +
+                       std::to_string(expected_offset));
+    }
+    expected_offset++;
+    into.records.push_back(record_of(message, message.timestamp));
+  }
+  if (!reader.status().ok()) return corrupt("inner " + reader.status().message());
+  if (expected_offset == 0) return corrupt("compressed message with no messages inside");
+  into.codec = static_cast<Compression>(wrapper.codec());
+  return ToV2{};
+}
+
+}  // namespace
+
+bool is_legacy_message_set(BytesView records) {
+  return records.size() > kMagicAt && (records[kMagicAt] == 0 || records[kMagicAt] == 1);
+}
+
+ToV2 to_v2(BytesView message_set, const ToV2Options& options) {
+  Gathered gathered;
+  gathered.decompressed_left = options.decompressed_bytes_max;
+  MessageReader reader(message_set, options.verify_crc);
+  Message message;
+  while (reader.next(&message)) {
+    gathered.magic = std::max(gathered.magic, message.magic);
+    uint8_t codec = message.codec();
+    if (codec > static_cast<uint8_t>(Compression::lz4)) {
+      return fault(BatchFault::unsupported_compression_type, StatusCode::unsupported,
+                   "compression codec " + std::to_string(codec) + " in a magic " +
+                       std::to_string(message.magic) + " message");
+    }
+    if (codec == 0) {
+      gathered.records.push_back(record_of(message, message.timestamp));
+      continue;
+    }
+    ToV2 wrapped = gather_wrapper(message, options, gathered);
+    if (!wrapped.ok()) return wrapped;
+  }
+  if (!reader.status().ok()) return corrupt(reader.status().message());
+  if (gathered.records.empty()) return corrupt("no messages");
+  if (gathered.records.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    return corrupt("too many messages");
+  }
+  BatchOptions batch_options;
+  batch_options.base_timestamp = *gathered.records.front().timestamp;
+  batch_options.compression = gathered.codec;
+  BatchBuilder builder(batch_options);
+  for (const RecordInput& record : gathered.records) builder.add(record);
+  Result<std::vector<uint8_t>> built = std::move(builder).build();
+  if (!built.ok()) return corrupt("cannot build the converted batch: " + built.status().message());
+  ToV2 out;
+  out.batch = std::move(built).value();
+  out.messages = static_cast<int32_t>(gathered.records.size());
+  out.magic = gathered.magic;
+  return out;
+}
+
+void append_message(std::vector<uint8_t>& out, int8_t magic, const MessageInput& message) {
+  ASSERT(magic == kMagicV0 || magic == kMagicV1);
+  put64(out, static_cast<uint64_t>(message.offset));
+  size_t size_at = out.size();
+  put32(out, 0);  // size, patched below
+  put32(out, 0);  // crc, patched below
+  out.push_back(static_cast<uint8_t>(magic));
+  out.push_back(magic == kMagicV1 && message.log_append_time ? kLogAppendTimeBit : 0);
+  if (magic == kMagicV1) put64(out, static_cast<uint64_t>(message.timestamp));
+  put_bytes(out, message.key);
+  put_bytes(out, message.value);
+  size_t size = out.size() - size_at - 4;
+  store32(out.data() + size_at, static_cast<uint32_t>(size));
+  store32(out.data() + size_at + 4,
+          crc32_of(BytesView(out.data() + size_at + 8, out.data() + out.size())));
+}
+
+Status append_wrapper(std::vector<uint8_t>& out, int8_t magic, Compression codec,
+                      int64_t wrapper_offset, int64_t timestamp, bool log_append_time,
+                      BytesView inner) {
+  ASSERT(codec == Compression::gzip || codec == Compression::snappy || codec == Compression::lz4);
+  Result<std::vector<uint8_t>> compressed =
+      compression::compress(codec, inner, compression::SnappyFraming::xerial);
+  if (!compressed.ok()) return compressed.status();
+  size_t start = out.size();
+  MessageInput wrapper;
+  wrapper.offset = wrapper_offset;
+  wrapper.value = BytesView(*compressed);
+  wrapper.timestamp = timestamp;
+  wrapper.log_append_time = log_append_time;
+  append_message(out, magic, wrapper);
+  // The codec lives in the attributes, which the CRC covers: set it, then redo the CRC.
+  constexpr size_t kCrcAt = kLogOverheadBytes, kAttributesAt = kMagicAt + 1;
+  out[start + kAttributesAt] |= static_cast<uint8_t>(codec);
+  store32(out.data() + start + kCrcAt,
+          crc32_of(BytesView(out.data() + start + kMagicAt, out.data() + out.size())));
+  return Status();
+}
+
+namespace {
+
+// The messages of one v2 batch's records at or past `from`, appended to `out`.
+Status convert_batch(const model::RecordBatchView& batch, int8_t magic, Offset from,
+                     size_t decompressed_bytes_max, std::vector<uint8_t>& out, int32_t& count) {
+  Result<BatchRecords> records = BatchRecords::open(batch, decompressed_bytes_max);
+  if (!records.ok()) return records.status();
+  Compression codec = batch.compression();
+  bool log_append_time = batch.log_append_time();
+  std::vector<uint8_t> inner;
+  std::vector<uint8_t>& target = codec == Compression::none ? out : inner;
+  RecordReader reader = records->reader();
+  Record record;
+  int64_t first = -1, last = -1, max_timestamp = -1;
+  while (reader.next(&record)) {
+    if (record.offset < from) continue;
+    if (first < 0) first = record.offset.value();
+    last = record.offset.value();
+    max_timestamp = std::max(max_timestamp, record.timestamp.value());
+    MessageInput message;
+    // Inner offsets at magic 1 are relative to the wrapper's first record.
+    bool relative = codec != Compression::none && magic == kMagicV1;
+    message.offset = relative ? last - first : last;
+    message.key = record.key;
+    message.value = record.value;
+    message.timestamp = record.timestamp.value();
+    message.log_append_time = log_append_time;
+    append_message(target, magic, message);
+    count++;
+  }
+  if (!reader.status().ok()) return reader.status();
+  if (codec == Compression::none || first < 0) return Status();
+  return append_wrapper(out, magic, codec, last, max_timestamp, log_append_time, inner);
+}
+
+}  // namespace
+
+Result<FromV2> from_v2(BytesView batches, int8_t magic, Offset from, size_t max_bytes,
+                       size_t decompressed_bytes_max) {
+  ASSERT(magic == kMagicV0 || magic == kMagicV1);
+  FromV2 out;
+  BatchSplitter splitter(batches);
+  std::vector<uint8_t> piece;
+  while (std::optional<model::RecordBatchView> batch = splitter.next()) {
+    if (batch->is_control() || batch->last_offset() < from) continue;
+    if (batch->compression() == Compression::zstd) {
+      return error(StatusCode::unsupported,
+                   "zstd batches cannot be sent as magic " + std::to_string(magic) + " messages");
+    }
+    piece.clear();
+    int32_t count = 0;
+    Status converted = convert_batch(*batch, magic, from, decompressed_bytes_max, piece, count);
+    if (!converted.ok()) return converted;
+    if (!out.bytes.empty() && out.bytes.size() + piece.size() > max_bytes) break;
+    out.bytes.insert(out.bytes.end(), piece.begin(), piece.end());
+    out.messages += count;
+  }
+  if (!splitter.status().ok()) return splitter.status();
+  return out;
+}
+
+}  // namespace cairn::protocol::legacy
