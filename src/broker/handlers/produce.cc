@@ -184,9 +184,16 @@ ErrorCode sequence_error(producers::SequenceVerdict verdict) {
   return ErrorCode::unknown_server_error;
 }
 
-// Converts a Produce v0-2 legacy message set to one v2 batch in `converted`.
-ErrorCode convert_legacy(const BrokerState& broker, std::span<const uint8_t> records,
-                         const PartitionConfig& config, std::vector<uint8_t>& converted) {
+// The bytes to check and append in `records`: the request's own, or, for a Produce v0-2
+// legacy message set, its conversion to one v2 batch (held in `converted`).
+ErrorCode records_to_append(const BrokerState& broker, int16_t version, const AppendInput& input,
+                            const PartitionConfig& config, std::vector<uint8_t>& converted,
+                            std::span<uint8_t>& records) {
+  if (input.records_null) return ErrorCode::invalid_record;
+  records = input.records;
+  if (version >= kProduceVersionBatchesMin || !protocol::legacy::is_legacy_message_set(records)) {
+    return ErrorCode::none;
+  }
   if (records.size() > static_cast<size_t>(config.max_message_bytes)) {
     return ErrorCode::message_too_large;
   }
@@ -194,6 +201,7 @@ ErrorCode convert_legacy(const BrokerState& broker, std::span<const uint8_t> rec
   if (!to_v2.ok()) return fault_error(to_v2.fault);
   broker.metrics->produce_conversions.add(static_cast<uint64_t>(to_v2.messages));
   converted = std::move(to_v2.batch);
+  records = converted;
   return ErrorCode::none;
 }
 
@@ -214,16 +222,12 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
   const PartitionConfig& config = partition->config;
   out.log_start_offset = log.log_start_offset();
   int64_t now_ms = broker.partitions->clock().now_ms();
-  if (input.records_null) return fail(ErrorCode::invalid_record);
-  std::span<uint8_t> records = input.records;
+  std::span<uint8_t> records;
   std::vector<uint8_t> converted;  // a legacy set's v2 batch, appended from here
-  if (version < kProduceVersionBatchesMin && protocol::legacy::is_legacy_message_set(records)) {
-    ErrorCode refused = convert_legacy(broker, records, config, converted);
-    if (refused != ErrorCode::none) return fail(refused);
-    records = converted;
-  }
+  ErrorCode refused = records_to_append(broker, version, input, config, converted, records);
+  if (refused != ErrorCode::none) return fail(refused);
   protocol::BatchCheck check;
-  ErrorCode refused = check_batch(version, records, config, now_ms, check);
+  refused = check_batch(version, records, config, now_ms, check);
   if (refused != ErrorCode::none) return fail(refused);
   model::RecordBatchView view = *check.batch;
 
