@@ -5,6 +5,7 @@ batches on arrival, Fetch v0-3 answered with converted messages.
 - kafka-python told to speak as Kafka 0.8.2, 0.9 and 0.10 (api_version) produces magic 0 and
   magic 1 message sets, plain and compressed; kcat (librdkafka, v2) and kafka-python consumers
   of each era (Fetch v1 and v3, with a consumer group) read every record once, same contents.
+- librdkafka (kcat) told the broker is Kafka 0.9 produces and consumes format v0.
 - New to old: records from confluent-kafka (v2 batches, compressed, and a committed
   transaction whose marker old clients must step over) read by old consumers; zstd data is
   UNSUPPORTED_COMPRESSION_TYPE for them, as in Kafka.
@@ -151,6 +152,24 @@ class LegacyFormats(harness.BrokerTestCase):
                     self.assertEqual([(k, v) for k, v, _ in sent],
                                      [(r.key, r.value) for r in got])
                     self.assertEqual(list(range(60)), [r.offset for r in got])
+        self.assertBrokerHealthy()
+
+    def test_librdkafka_as_a_kafka_0_9_client(self):
+        # kcat without ApiVersions, told the broker is 0.9: Produce v1 and Fetch v1, format v0.
+        topic = self.topic()
+        old = ["-X", "api.version.request=false", "-X", "broker.version.fallback=0.9.0"]
+        lines = "".join("key%d:value %d\n" % (i % 5, i) for i in range(300))
+        for codec in ("none", "gzip", "snappy"):
+            subprocess.run(["kcat", "-P", "-b", self.broker.bootstrap, "-t", topic, "-p", "0",
+                            "-K", ":", "-z", codec] + old,
+                           input=lines, text=True, check=True, timeout=TIMEOUT_S)
+        expected = [line.split(":") for line in lines.splitlines()] * 3
+        for flags in (old, []):
+            out = subprocess.run(["kcat", "-C", "-b", self.broker.bootstrap, "-t", topic,
+                                  "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%k:%s\n"] +
+                                 flags, check=True, capture_output=True, text=True,
+                                 timeout=TIMEOUT_S).stdout
+            self.assertEqual(expected, [line.split(":") for line in out.splitlines()])
         self.assertBrokerHealthy()
 
     def test_new_producer_old_consumers_with_a_transaction(self):
