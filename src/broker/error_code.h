@@ -80,6 +80,7 @@ enum class ErrorCode : int16_t {
   unstable_offset_commit = 88,
   throttling_quota_exceeded = 89,
   producer_fenced = 90,
+  unknown_topic_id = 100,
   transactional_id_not_found = 105,
 };
 

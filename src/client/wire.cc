@@ -293,9 +293,9 @@ Status WireCluster::load_metadata(WireConnection& connection) {
   partitions_.clear();
   for (const auto& b : metadata->brokers) brokers_.push_back({b.node_id, b.host, b.port});
   for (const auto& topic : metadata->topics) {
-    if (topic.error_code != 0) continue;
+    if (topic.error_code != 0 || !topic.name.has_value()) continue;
     for (const auto& p : topic.partitions) {
-      partitions_.push_back({topic.name, p.partition_index, p.leader_id});
+      partitions_.push_back({*topic.name, p.partition_index, p.leader_id});
     }
   }
   std::sort(partitions_.begin(), partitions_.end(), [](const auto& a, const auto& b) {

@@ -1,5 +1,7 @@
 // CreateTopics (key 19): creates topics with their partition count and config overrides.
 //
+// v7+ answers carry each created topic's id (KIP-516).
+//
 // Each topic is checked on its own, in Kafka's order, and gets its own error; the others go
 // on. A name twice in one request: INVALID_REQUEST for it. Illegal name:
 // INVALID_TOPIC_EXCEPTION. Exists (the internal __consumer_offsets and __transaction_state
@@ -184,6 +186,7 @@ asio::awaitable<net::Reply> handle_create_topics(RequestContext ctx) {
         spdlog::warn("CreateTopics {}: {}", topic.name, created.status().to_string());
       } else {
         spdlog::info("created topic {} with {} partition(s)", topic.name, plan.partition_count);
+        result.topic_id = created->topic_id;  // v7+ (KIP-516); zero for validate_only
       }
     }
     result.error_code = wire(plan.error);

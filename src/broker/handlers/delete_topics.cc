@@ -1,5 +1,7 @@
-// DeleteTopics (key 20, v0-4: by name; v6's topic ids are out of the served range).
+// DeleteTopics (key 20): v0-5 by name, v6 by name or by topic id (KIP-516).
 //
+// v6 entries: a name and an id both set: INVALID_REQUEST; an id no topic has:
+// UNKNOWN_TOPIC_ID; an id is otherwise read as its topic's name, and the answer carries both.
 // For each name: a name twice in the request: INVALID_REQUEST; delete.topic.enable=false:
 // TOPIC_DELETION_DISABLED; illegal name: INVALID_TOPIC_EXCEPTION; Cairn's internal names:
 // POLICY_VIOLATION; no such topic: UNKNOWN_TOPIC_OR_PARTITION. Otherwise the topic leaves the
@@ -9,7 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "broker/error_code.h"
 #include "broker/groups/coordinator.h"
@@ -59,21 +63,70 @@ asio::awaitable<ErrorCode> delete_topic(const BrokerState* broker, std::string n
   co_return ErrorCode::none;
 }
 
+// One entry of the request: by name (every version), or by topic id (v6).
+struct Target {
+  std::optional<std::string> name;
+  protocol::Uuid topic_id{};
+  ErrorCode error = ErrorCode::none;  // found before anything is deleted
+};
+
+std::vector<Target> targets_of(const BrokerState& broker, const DeleteTopicsRequest& request,
+                               int16_t version) {
+  std::vector<Target> targets;
+  if (version < 6) {
+    for (const std::string& name : request.topic_names) targets.push_back({name, {}, {}});
+    return targets;
+  }
+  std::shared_ptr<const TopicTable> topics = broker.topics->snapshot();
+  for (const DeleteTopicsRequest::DeleteTopicState& entry : request.topics) {
+    Target target{entry.name, entry.topic_id, ErrorCode::none};
+    bool by_id = entry.topic_id != protocol::Uuid{};
+    if (by_id && entry.name.has_value()) {
+      target.error = ErrorCode::invalid_request;  // one or the other, as Kafka requires
+    } else if (by_id) {
+      const TopicInfo* topic = topics->find_id(entry.topic_id);
+      if (topic == nullptr) {
+        target.error = ErrorCode::unknown_topic_id;
+      } else {
+        target.name = topic->name;
+      }
+    } else if (!entry.name.has_value()) {
+      target.error = ErrorCode::invalid_request;  // neither
+    }
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
 }  // namespace
 
 asio::awaitable<net::Reply> handle_delete_topics(RequestContext ctx) {
   DeleteTopicsRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   const BrokerState* broker = ctx.broker;
+  std::vector<Target> targets = targets_of(*broker, request, ctx.api_version());
   std::map<std::string_view, int> counts;
-  for (const std::string& name : request.topic_names) counts[name]++;
+  for (const Target& target : targets) {
+    if (target.name.has_value()) counts[*target.name]++;
+  }
 
   DeleteTopicsResponse response;
-  response.responses.reserve(request.topic_names.size());
-  for (const std::string& name : request.topic_names) {
-    ErrorCode code = counts[name] > 1 ? ErrorCode::invalid_request : check(*broker, name);
-    if (code == ErrorCode::none) code = co_await delete_topic(broker, name);
-    response.responses.push_back({name, wire(code)});
+  response.responses.reserve(targets.size());
+  for (Target& target : targets) {
+    ErrorCode code = target.error;
+    if (code == ErrorCode::none) {
+      const std::string& name = *target.name;
+      code = counts[name] > 1 ? ErrorCode::invalid_request : check(*broker, name);
+      if (code == ErrorCode::none && target.topic_id == protocol::Uuid{}) {
+        target.topic_id = broker->topics->snapshot()->find(name)->topic_id;
+      }
+      if (code == ErrorCode::none) code = co_await delete_topic(broker, name);
+    }
+    DeleteTopicsResponse::DeletableTopicResult result;
+    result.name = target.name;
+    result.topic_id = target.topic_id;
+    result.error_code = wire(code);
+    response.responses.push_back(std::move(result));
   }
   co_return respond(ctx, response);
 }

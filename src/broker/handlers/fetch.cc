@@ -23,6 +23,10 @@
 //   (v2-3): the batches read are copied into memory and converted (protocol/legacy_records.h;
 //   no sendfile for them), at most the partition's limit once one batch is in, and counted in
 //   /metrics. zstd data answers UNSUPPORTED_COMPRESSION_TYPE, as Kafka does for them.
+// - Topic ids (KIP-516): Fetch v13+ names topics by id; an id no topic has (a stale one, after
+//   the topic was deleted and created again) answers its partitions UNKNOWN_TOPIC_ID at once.
+//   v12+ tagged fields (diverging epoch, current leader, snapshot id, node endpoints) concern
+//   followers and leader changes, which one node never has: never sent.
 // - Sessionless: session_id 0 in every answer (KIP-227 lets a broker refuse sessions), so the
 //   client keeps sending full fetch requests; forgotten_topics_data is ignored.
 #include <algorithm>
@@ -30,6 +34,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "broker/error_code.h"
@@ -257,10 +262,14 @@ void fill(FetchResponse::PartitionData& out, ReadOutput& read, bool read_committ
 // Fills every partition of the response from the last pass, and counts it in /metrics.
 void fill_all(const BrokerState& broker, Pass& pass,
               const std::vector<FetchResponse::PartitionData*>& slots,
-              const std::vector<std::string_view>& slot_topics, bool read_committed) {
+              const std::vector<std::string_view>& slot_topics,
+              const std::vector<ErrorCode>& slot_errors, bool read_committed) {
   for (size_t slot = 0; slot < slots.size(); slot++) {
     ReadOutput& read = pass.outputs[slot];
-    if (read.slot != slot || (read.error == ErrorCode::none && read.high_watermark.value() < 0)) {
+    if (slot_errors[slot] != ErrorCode::none) {
+      read.error = slot_errors[slot];  // not read: an unknown topic id
+    } else if (read.slot != slot ||
+               (read.error == ErrorCode::none && read.high_watermark.value() < 0)) {
       read.error = ErrorCode::unknown_topic_or_partition;  // negative partition index
     }
     broker.metrics->count_error(FetchRequest::kApiKey, read.error);
@@ -269,6 +278,27 @@ void fill_all(const BrokerState& broker, Pass& pass,
     }
     fill(*slots[slot], read, read_committed);
   }
+}
+
+// The name of each requested topic: as sent before v13; from v13 on, the name of the topic
+// with that id, or nullopt when no topic has it.
+std::vector<std::optional<std::string>> topic_names(const BrokerState& broker,
+                                                    const FetchRequest& request,
+                                                    int16_t version) {
+  constexpr int16_t kTopicIdsMin = 13;
+  std::vector<std::optional<std::string>> names;
+  names.reserve(request.topics.size());
+  std::shared_ptr<const TopicTable> topics;
+  if (version >= kTopicIdsMin) topics = broker.topics->snapshot();
+  for (const FetchRequest::FetchTopic& topic : request.topics) {
+    if (version < kTopicIdsMin) {
+      names.emplace_back(topic.topic);
+      continue;
+    }
+    const TopicInfo* found = topics->find_id(topic.topic_id);
+    names.push_back(found != nullptr ? std::optional<std::string>(found->name) : std::nullopt);
+  }
+  return names;
 }
 
 }  // namespace
@@ -287,13 +317,17 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
 
   FetchResponse response;
   std::vector<FetchResponse::PartitionData*> slots;
-  std::vector<std::string_view> slot_topics;  // by slot, into `request`
+  std::vector<std::string_view> slot_topics;  // by slot, into `names`
+  std::vector<ErrorCode> slot_errors;         // by slot: answered without a read
   std::map<net::ShardId, std::vector<ReadInput>> per_shard;
+  std::vector<std::optional<std::string>> names = topic_names(broker, request, ctx.api_version());
   response.responses.resize(request.topics.size());
   for (size_t t = 0; t < request.topics.size(); t++) {
     response.responses[t].topic = request.topics[t].topic;
+    response.responses[t].topic_id = request.topics[t].topic_id;
     response.responses[t].partitions.resize(request.topics[t].partitions.size());
   }
+  bool answer_now = false;  // an unknown topic id: Kafka answers at once
   for (size_t t = 0; t < request.topics.size(); t++) {
     const FetchRequest::FetchTopic& topic = request.topics[t];
     for (size_t p = 0; p < topic.partitions.size(); p++) {
@@ -301,16 +335,18 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
       FetchResponse::PartitionData& out = response.responses[t].partitions[p];
       out.partition_index = partition.partition;
       slots.push_back(&out);
-      slot_topics.push_back(topic.topic);
-      if (partition.partition < 0) continue;  // answered unknown below
+      slot_topics.push_back(names[t].has_value() ? std::string_view(*names[t]) : "");
+      slot_errors.push_back(names[t].has_value() ? ErrorCode::none : ErrorCode::unknown_topic_id);
+      answer_now = answer_now || !names[t].has_value();
+      if (partition.partition < 0 || !names[t].has_value()) continue;  // answered below
       ReadInput input{slots.size() - 1,
-                      topic.topic,
+                      *names[t],
                       PartitionId(partition.partition),
                       Offset(partition.fetch_offset),
                       std::max<int64_t>(partition.partition_max_bytes, 0),
                       read_committed,
                       legacy_magic};
-      per_shard[broker.shard_of(topic.topic, input.partition)].push_back(std::move(input));
+      per_shard[broker.shard_of(*names[t], input.partition)].push_back(std::move(input));
     }
   }
 
@@ -329,7 +365,7 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
     pass = co_await read_all(broker, per_shard, slots.size(), max_bytes, registered);
     bool enough = pass.size_bytes >= static_cast<uint64_t>(std::max(request.min_bytes, 0)) &&
                   pass.size_bytes > 0;
-    if (enough || request.min_bytes <= 0 || pass.any_error || !may_wait) break;
+    if (enough || request.min_bytes <= 0 || pass.any_error || answer_now || !may_wait) break;
     co_await wakeup->wait_until(deadline);
     // Stopping: answer with what we have. Another read would hop to shards that may have
     // finished their work and stopped running, and the hop would never come back.
@@ -337,7 +373,7 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   }
   wakeup->finish();
 
-  fill_all(broker, pass, slots, slot_topics, read_committed);
+  fill_all(broker, pass, slots, slot_topics, slot_errors, read_committed);
   co_return respond(ctx, response);
 }
 

@@ -9,6 +9,10 @@
 // overrides; its logs exist before the answer, so the answer describes it fully. Otherwise,
 // or if the name is not legal or internal, it gets UNKNOWN_TOPIC_OR_PARTITION
 // (INVALID_TOPIC_EXCEPTION for an illegal name).
+//
+// Topic ids (KIP-516): v10+ answers carry each topic's id. A v10+ request may name a topic by
+// id instead (a null name, as Kafka serves from v12): a known id answers that topic, an
+// unknown one UNKNOWN_TOPIC_ID with a null name; ids are never auto-created.
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -29,6 +33,7 @@ MetadataResponse::MetadataResponseTopic describe_topic(const TopicInfo& topic, N
   MetadataResponse::MetadataResponseTopic out;
   out.error_code = wire(ErrorCode::none);
   out.name = topic.name;
+  out.topic_id = topic.topic_id;
   out.is_internal = is_internal_topic(topic.name);
   out.partitions.reserve(static_cast<size_t>(topic.partition_count));
   for (int32_t p = 0; p < topic.partition_count; p++) {
@@ -49,6 +54,14 @@ MetadataResponse::MetadataResponseTopic missing_topic(const std::string& name) {
   out.name = name;
   out.error_code = validate_topic_name(name).ok() ? wire(ErrorCode::unknown_topic_or_partition)
                                                   : wire(ErrorCode::invalid_topic_exception);
+  return out;
+}
+
+MetadataResponse::MetadataResponseTopic unknown_topic_id(const protocol::Uuid& topic_id) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = std::nullopt;
+  out.topic_id = topic_id;
+  out.error_code = wire(ErrorCode::unknown_topic_id);
   return out;
 }
 
@@ -105,15 +118,24 @@ asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
     bool create = broker.config.auto_create_topics_enable &&
                   (ctx.api_version() < 4 || request.allow_auto_topic_creation);
     std::set<std::string_view> seen;  // Kafka answers each requested topic once
+    std::set<protocol::Uuid> seen_ids;
     for (const MetadataRequest::MetadataRequestTopic& requested : *request.topics) {
-      if (!seen.insert(requested.name).second) continue;
-      const TopicInfo* topic = topics->find(requested.name);
+      if (!requested.name.has_value()) {  // by topic id
+        if (!seen_ids.insert(requested.topic_id).second) continue;
+        const TopicInfo* topic = topics->find_id(requested.topic_id);
+        response.topics.push_back(topic != nullptr ? describe_topic(*topic, broker.node_id)
+                                                   : unknown_topic_id(requested.topic_id));
+        continue;
+      }
+      const std::string& name = *requested.name;
+      if (!seen.insert(name).second) continue;
+      const TopicInfo* topic = topics->find(name);
       if (topic != nullptr) {
         response.topics.push_back(describe_topic(*topic, broker.node_id));
-      } else if (create && may_auto_create(requested.name)) {
-        response.topics.push_back(co_await auto_create(&broker, requested.name));
+      } else if (create && may_auto_create(name)) {
+        response.topics.push_back(co_await auto_create(&broker, name));
       } else {
-        response.topics.push_back(missing_topic(requested.name));
+        response.topics.push_back(missing_topic(name));
       }
     }
   }

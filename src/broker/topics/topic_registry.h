@@ -53,6 +53,15 @@ class TopicTable {
     auto it = topics_.find(name);
     return it == topics_.end() ? nullptr : &it->second;
   }
+  // By topic id (KIP-516): a scan, for the requests that name topics by id (Metadata v12,
+  // Fetch v13+, DeleteTopics v6). nullptr for the zero id.
+  const TopicInfo* find_id(const protocol::Uuid& topic_id) const {
+    if (topic_id == protocol::Uuid{}) return nullptr;
+    for (const auto& [name, topic] : topics_) {
+      if (topic.topic_id == topic_id) return &topic;
+    }
+    return nullptr;
+  }
   const std::map<std::string, TopicInfo, std::less<>>& topics() const { return topics_; }
   // Increases with every published change (starts at 0 for an empty, new registry).
   uint64_t version() const { return version_; }

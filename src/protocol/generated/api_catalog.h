@@ -31,9 +31,9 @@ struct ApiInfo {
 // Sorted by api_key.
 inline constexpr std::array<ApiInfo, 42> kApiCatalog = {{
     {0, "Produce", 0, 7, 9},
-    {1, "Fetch", 0, 11, 12},
+    {1, "Fetch", 0, 17, 12},
     {2, "ListOffsets", 0, 5, 6},
-    {3, "Metadata", 0, 8, 9},
+    {3, "Metadata", 0, 12, 9},
     {8, "OffsetCommit", 0, 8, 8},
     {9, "OffsetFetch", 0, 7, 6},
     {10, "FindCoordinator", 0, 3, 3},
@@ -45,8 +45,8 @@ inline constexpr std::array<ApiInfo, 42> kApiCatalog = {{
     {16, "ListGroups", 0, 4, 3},
     {17, "SaslHandshake", 0, 1, -1},
     {18, "ApiVersions", 0, 3, 3},
-    {19, "CreateTopics", 0, 5, 5},
-    {20, "DeleteTopics", 0, 4, 4},
+    {19, "CreateTopics", 0, 7, 5},
+    {20, "DeleteTopics", 0, 6, 4},
     {21, "DeleteRecords", 0, 2, 2},
     {22, "InitProducerId", 0, 4, 2},
     {23, "OffsetForLeaderEpoch", 0, 4, 4},

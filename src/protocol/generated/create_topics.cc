@@ -139,6 +139,9 @@ void CreateTopicsResponse::CreatableTopicConfigs::decode(Reader& r, int16_t vers
 void CreateTopicsResponse::CreatableTopicResult::encode(Writer& w, int16_t version) const {
   [[maybe_unused]] const bool flexible = version >= 5;
   codec::write_string(w, flexible, name);
+  if (version >= 7) {
+    w.write_uuid(topic_id);
+  }
   w.write_int16(error_code);
   if (version >= 1) {
     codec::write_nullable_string(w, flexible, true, error_message);
@@ -170,6 +173,9 @@ void CreateTopicsResponse::CreatableTopicResult::encode(Writer& w, int16_t versi
 void CreateTopicsResponse::CreatableTopicResult::decode(Reader& r, int16_t version) {
   [[maybe_unused]] const bool flexible = version >= 5;
   name = codec::read_string(r, flexible);
+  if (version >= 7) {
+    topic_id = r.read_uuid();
+  }
   error_code = r.read_int16();
   if (version >= 1) {
     error_message = codec::read_nullable_string(r, flexible, true);

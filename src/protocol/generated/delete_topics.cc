@@ -8,13 +8,34 @@
 
 namespace cairn::protocol {
 
+void DeleteTopicsRequest::DeleteTopicState::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  codec::write_nullable_string(w, flexible, true, name);
+  w.write_uuid(topic_id);
+  w.write_empty_tagged_fields();
+}
+
+void DeleteTopicsRequest::DeleteTopicState::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  name = codec::read_nullable_string(r, flexible, true);
+  topic_id = r.read_uuid();
+  r.skip_tagged_fields();
+}
+
 void DeleteTopicsRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
   [[maybe_unused]] const bool flexible = version >= 4;
-  codec::write_array(w, flexible, topic_names, [&](const std::string& item) {
-    codec::write_string(w, flexible, item);
-  });
+  if (version >= 6) {
+    codec::write_array(w, flexible, topics, [&](const DeleteTopicState& item) {
+      item.encode(w, version);
+    });
+  }
+  if (version <= 5) {
+    codec::write_array(w, flexible, topic_names, [&](const std::string& item) {
+      codec::write_string(w, flexible, item);
+    });
+  }
   w.write_int32(timeout_ms);
   if (flexible) {
     w.write_empty_tagged_fields();
@@ -28,9 +49,16 @@ bool DeleteTopicsRequest::decode(Reader& r, int16_t version) {
     return false;
   }
   [[maybe_unused]] const bool flexible = version >= 4;
-  codec::read_array(r, flexible, 1, topic_names, [&](std::string& item) {
-    item = codec::read_string(r, flexible);
-  });
+  if (version >= 6) {
+    codec::read_array(r, flexible, DeleteTopicState::kMinEncodedBytes, topics, [&](DeleteTopicState& item) {
+      item.decode(r, version);
+    });
+  }
+  if (version <= 5) {
+    codec::read_array(r, flexible, 1, topic_names, [&](std::string& item) {
+      item = codec::read_string(r, flexible);
+    });
+  }
   timeout_ms = r.read_int32();
   if (flexible) {
     r.skip_tagged_fields();
@@ -40,8 +68,14 @@ bool DeleteTopicsRequest::decode(Reader& r, int16_t version) {
 
 void DeleteTopicsResponse::DeletableTopicResult::encode(Writer& w, int16_t version) const {
   [[maybe_unused]] const bool flexible = version >= 4;
-  codec::write_string(w, flexible, name);
+  codec::write_nullable_string(w, flexible, version >= 6, name);
+  if (version >= 6) {
+    w.write_uuid(topic_id);
+  }
   w.write_int16(error_code);
+  if (version >= 5) {
+    codec::write_nullable_string(w, flexible, true, error_message);
+  }
   if (flexible) {
     w.write_empty_tagged_fields();
   }
@@ -49,8 +83,14 @@ void DeleteTopicsResponse::DeletableTopicResult::encode(Writer& w, int16_t versi
 
 void DeleteTopicsResponse::DeletableTopicResult::decode(Reader& r, int16_t version) {
   [[maybe_unused]] const bool flexible = version >= 4;
-  name = codec::read_string(r, flexible);
+  name = codec::read_nullable_string(r, flexible, version >= 6);
+  if (version >= 6) {
+    topic_id = r.read_uuid();
+  }
   error_code = r.read_int16();
+  if (version >= 5) {
+    error_message = codec::read_nullable_string(r, flexible, true);
+  }
   if (flexible) {
     r.skip_tagged_fields();
   }

@@ -8,69 +8,148 @@
 
 namespace cairn::protocol {
 
+void FetchRequest::ReplicaState::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  w.write_int32(replica_id);
+  w.write_int64(replica_epoch);
+  w.write_empty_tagged_fields();
+}
+
+void FetchRequest::ReplicaState::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  replica_id = r.read_int32();
+  replica_epoch = r.read_int64();
+  r.skip_tagged_fields();
+}
+
 void FetchRequest::FetchPartition::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 12;
   w.write_int32(partition);
   if (version >= 9) {
     w.write_int32(current_leader_epoch);
   }
   w.write_int64(fetch_offset);
+  if (version >= 12) {
+    w.write_int32(last_fetched_epoch);
+  }
   if (version >= 5) {
     w.write_int64(log_start_offset);
   }
   w.write_int32(partition_max_bytes);
+  if (flexible) {
+    uint32_t tagged_count = 0;
+    const bool write_replica_directory_id = version >= 17 && replica_directory_id != Uuid{};
+    tagged_count += write_replica_directory_id ? 1 : 0;
+    w.write_unsigned_varint(tagged_count);
+    if (write_replica_directory_id) {
+      Writer t;
+      t.write_uuid(replica_directory_id);
+      codec::write_tagged_field(w, 0, t);
+    }
+  }
 }
 
 void FetchRequest::FetchPartition::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 12;
   partition = r.read_int32();
   if (version >= 9) {
     current_leader_epoch = r.read_int32();
   }
   fetch_offset = r.read_int64();
+  if (version >= 12) {
+    last_fetched_epoch = r.read_int32();
+  }
   if (version >= 5) {
     log_start_offset = r.read_int64();
   }
   partition_max_bytes = r.read_int32();
+  if (flexible) {
+    r.read_tagged_fields([&](uint32_t tag, std::span<const uint8_t> value) {
+      Reader t(value);
+      switch (tag) {
+        case 0:
+          if (!(version >= 17)) return;  // not defined at this version
+          replica_directory_id = t.read_uuid();
+          break;
+        default:
+          return;  // unknown tagged fields are skipped
+      }
+      codec::end_tagged_field(r, t);
+    });
+  }
 }
 
 void FetchRequest::FetchTopic::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
-  codec::write_string(w, flexible, topic);
+  [[maybe_unused]] const bool flexible = version >= 12;
+  if (version <= 12) {
+    codec::write_string(w, flexible, topic);
+  }
+  if (version >= 13) {
+    w.write_uuid(topic_id);
+  }
   codec::write_array(w, flexible, partitions, [&](const FetchPartition& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void FetchRequest::FetchTopic::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
-  topic = codec::read_string(r, flexible);
+  [[maybe_unused]] const bool flexible = version >= 12;
+  if (version <= 12) {
+    topic = codec::read_string(r, flexible);
+  }
+  if (version >= 13) {
+    topic_id = r.read_uuid();
+  }
   codec::read_array(r, flexible, FetchPartition::kMinEncodedBytes, partitions, [&](FetchPartition& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void FetchRequest::ForgottenTopic::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
-  codec::write_string(w, flexible, topic);
+  [[maybe_unused]] const bool flexible = version >= 12;
+  if (version <= 12) {
+    codec::write_string(w, flexible, topic);
+  }
+  if (version >= 13) {
+    w.write_uuid(topic_id);
+  }
   codec::write_array(w, flexible, partitions, [&](const int32_t& item) {
     w.write_int32(item);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void FetchRequest::ForgottenTopic::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
-  topic = codec::read_string(r, flexible);
+  [[maybe_unused]] const bool flexible = version >= 12;
+  if (version <= 12) {
+    topic = codec::read_string(r, flexible);
+  }
+  if (version >= 13) {
+    topic_id = r.read_uuid();
+  }
   codec::read_array(r, flexible, 4, partitions, [&](int32_t& item) {
     item = r.read_int32();
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void FetchRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
-  w.write_int32(replica_id);
+  [[maybe_unused]] const bool flexible = version >= 12;
+  if (version <= 14) {
+    w.write_int32(replica_id);
+  }
   w.write_int32(max_wait_ms);
   w.write_int32(min_bytes);
   if (version >= 3) {
@@ -96,6 +175,24 @@ void FetchRequest::encode(Writer& w, int16_t version) const {
   if (version >= 11) {
     codec::write_string(w, flexible, rack_id);
   }
+  if (flexible) {
+    uint32_t tagged_count = 0;
+    const bool write_cluster_id = cluster_id.has_value();
+    tagged_count += write_cluster_id ? 1 : 0;
+    const bool write_replica_state = version >= 15 && !(replica_state == ReplicaState{});
+    tagged_count += write_replica_state ? 1 : 0;
+    w.write_unsigned_varint(tagged_count);
+    if (write_cluster_id) {
+      Writer t;
+      codec::write_nullable_string(t, flexible, true, cluster_id);
+      codec::write_tagged_field(w, 0, t);
+    }
+    if (write_replica_state) {
+      Writer t;
+      replica_state.encode(t, version);
+      codec::write_tagged_field(w, 1, t);
+    }
+  }
 }
 
 bool FetchRequest::decode(Reader& r, int16_t version) {
@@ -104,8 +201,10 @@ bool FetchRequest::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
-  replica_id = r.read_int32();
+  [[maybe_unused]] const bool flexible = version >= 12;
+  if (version <= 14) {
+    replica_id = r.read_int32();
+  }
   max_wait_ms = r.read_int32();
   min_bytes = r.read_int32();
   if (version >= 3) {
@@ -131,23 +230,88 @@ bool FetchRequest::decode(Reader& r, int16_t version) {
   if (version >= 11) {
     rack_id = codec::read_string(r, flexible);
   }
+  if (flexible) {
+    r.read_tagged_fields([&](uint32_t tag, std::span<const uint8_t> value) {
+      Reader t(value);
+      switch (tag) {
+        case 0:
+          cluster_id = codec::read_nullable_string(t, flexible, true);
+          break;
+        case 1:
+          if (!(version >= 15)) return;  // not defined at this version
+          replica_state.decode(t, version);
+          break;
+        default:
+          return;  // unknown tagged fields are skipped
+      }
+      codec::end_tagged_field(r, t);
+    });
+  }
   return r.ok();
 }
 
+void FetchResponse::EpochEndOffset::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  w.write_int32(epoch);
+  w.write_int64(end_offset);
+  w.write_empty_tagged_fields();
+}
+
+void FetchResponse::EpochEndOffset::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  epoch = r.read_int32();
+  end_offset = r.read_int64();
+  r.skip_tagged_fields();
+}
+
+void FetchResponse::LeaderIdAndEpoch::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  w.write_int32(leader_id);
+  w.write_int32(leader_epoch);
+  w.write_empty_tagged_fields();
+}
+
+void FetchResponse::LeaderIdAndEpoch::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  leader_id = r.read_int32();
+  leader_epoch = r.read_int32();
+  r.skip_tagged_fields();
+}
+
+void FetchResponse::SnapshotId::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  w.write_int64(end_offset);
+  w.write_int32(epoch);
+  w.write_empty_tagged_fields();
+}
+
+void FetchResponse::SnapshotId::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  end_offset = r.read_int64();
+  epoch = r.read_int32();
+  r.skip_tagged_fields();
+}
+
 void FetchResponse::AbortedTransaction::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 12;
   w.write_int64(producer_id);
   w.write_int64(first_offset);
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void FetchResponse::AbortedTransaction::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 12;
   producer_id = r.read_int64();
   first_offset = r.read_int64();
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void FetchResponse::PartitionData::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 12;
   w.write_int32(partition_index);
   w.write_int16(error_code);
   w.write_int64(high_watermark);
@@ -166,10 +330,35 @@ void FetchResponse::PartitionData::encode(Writer& w, int16_t version) const {
     w.write_int32(preferred_read_replica);
   }
   codec::write_records(w, flexible, true, records);
+  if (flexible) {
+    uint32_t tagged_count = 0;
+    const bool write_diverging_epoch = !(diverging_epoch == EpochEndOffset{});
+    tagged_count += write_diverging_epoch ? 1 : 0;
+    const bool write_current_leader = !(current_leader == LeaderIdAndEpoch{});
+    tagged_count += write_current_leader ? 1 : 0;
+    const bool write_snapshot_id = !(snapshot_id == SnapshotId{});
+    tagged_count += write_snapshot_id ? 1 : 0;
+    w.write_unsigned_varint(tagged_count);
+    if (write_diverging_epoch) {
+      Writer t;
+      diverging_epoch.encode(t, version);
+      codec::write_tagged_field(w, 0, t);
+    }
+    if (write_current_leader) {
+      Writer t;
+      current_leader.encode(t, version);
+      codec::write_tagged_field(w, 1, t);
+    }
+    if (write_snapshot_id) {
+      Writer t;
+      snapshot_id.encode(t, version);
+      codec::write_tagged_field(w, 2, t);
+    }
+  }
 }
 
 void FetchResponse::PartitionData::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 12;
   partition_index = r.read_int32();
   error_code = r.read_int16();
   high_watermark = r.read_int64();
@@ -188,28 +377,81 @@ void FetchResponse::PartitionData::decode(Reader& r, int16_t version) {
     preferred_read_replica = r.read_int32();
   }
   records = codec::read_records(r, flexible, true);
+  if (flexible) {
+    r.read_tagged_fields([&](uint32_t tag, std::span<const uint8_t> value) {
+      Reader t(value);
+      switch (tag) {
+        case 0:
+          diverging_epoch.decode(t, version);
+          break;
+        case 1:
+          current_leader.decode(t, version);
+          break;
+        case 2:
+          snapshot_id.decode(t, version);
+          break;
+        default:
+          return;  // unknown tagged fields are skipped
+      }
+      codec::end_tagged_field(r, t);
+    });
+  }
 }
 
 void FetchResponse::FetchableTopicResponse::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
-  codec::write_string(w, flexible, topic);
+  [[maybe_unused]] const bool flexible = version >= 12;
+  if (version <= 12) {
+    codec::write_string(w, flexible, topic);
+  }
+  if (version >= 13) {
+    w.write_uuid(topic_id);
+  }
   codec::write_array(w, flexible, partitions, [&](const PartitionData& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void FetchResponse::FetchableTopicResponse::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
-  topic = codec::read_string(r, flexible);
+  [[maybe_unused]] const bool flexible = version >= 12;
+  if (version <= 12) {
+    topic = codec::read_string(r, flexible);
+  }
+  if (version >= 13) {
+    topic_id = r.read_uuid();
+  }
   codec::read_array(r, flexible, PartitionData::kMinEncodedBytes, partitions, [&](PartitionData& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
+}
+
+void FetchResponse::NodeEndpoint::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  w.write_int32(node_id);
+  codec::write_string(w, flexible, host);
+  w.write_int32(port);
+  codec::write_nullable_string(w, flexible, true, rack);
+  w.write_empty_tagged_fields();
+}
+
+void FetchResponse::NodeEndpoint::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  node_id = r.read_int32();
+  host = codec::read_string(r, flexible);
+  port = r.read_int32();
+  rack = codec::read_nullable_string(r, flexible, true);
+  r.skip_tagged_fields();
 }
 
 void FetchResponse::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 12;
   if (version >= 1) {
     w.write_int32(throttle_time_ms);
   }
@@ -222,6 +464,19 @@ void FetchResponse::encode(Writer& w, int16_t version) const {
   codec::write_array(w, flexible, responses, [&](const FetchableTopicResponse& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    uint32_t tagged_count = 0;
+    const bool write_node_endpoints = version >= 16 && !node_endpoints.empty();
+    tagged_count += write_node_endpoints ? 1 : 0;
+    w.write_unsigned_varint(tagged_count);
+    if (write_node_endpoints) {
+      Writer t;
+      codec::write_array(t, flexible, node_endpoints, [&](const NodeEndpoint& item) {
+        item.encode(t, version);
+      });
+      codec::write_tagged_field(w, 0, t);
+    }
+  }
 }
 
 bool FetchResponse::decode(Reader& r, int16_t version) {
@@ -230,7 +485,7 @@ bool FetchResponse::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 12;
   if (version >= 1) {
     throttle_time_ms = r.read_int32();
   }
@@ -243,6 +498,22 @@ bool FetchResponse::decode(Reader& r, int16_t version) {
   codec::read_array(r, flexible, FetchableTopicResponse::kMinEncodedBytes, responses, [&](FetchableTopicResponse& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.read_tagged_fields([&](uint32_t tag, std::span<const uint8_t> value) {
+      Reader t(value);
+      switch (tag) {
+        case 0:
+          if (!(version >= 16)) return;  // not defined at this version
+          codec::read_array(t, flexible, NodeEndpoint::kMinEncodedBytes, node_endpoints, [&](NodeEndpoint& item) {
+            item.decode(t, version);
+          });
+          break;
+        default:
+          return;  // unknown tagged fields are skipped
+      }
+      codec::end_tagged_field(r, t);
+    });
+  }
   return r.ok();
 }
 

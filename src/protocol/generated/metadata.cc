@@ -9,30 +9,45 @@
 namespace cairn::protocol {
 
 void MetadataRequest::MetadataRequestTopic::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
-  codec::write_string(w, flexible, name);
+  [[maybe_unused]] const bool flexible = version >= 9;
+  if (version >= 10) {
+    w.write_uuid(topic_id);
+  }
+  codec::write_nullable_string(w, flexible, version >= 10, name);
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void MetadataRequest::MetadataRequestTopic::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
-  name = codec::read_string(r, flexible);
+  [[maybe_unused]] const bool flexible = version >= 9;
+  if (version >= 10) {
+    topic_id = r.read_uuid();
+  }
+  name = codec::read_nullable_string(r, flexible, version >= 10);
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void MetadataRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   codec::write_nullable_array(w, flexible, version >= 1, topics, [&](const MetadataRequestTopic& item) {
     item.encode(w, version);
   });
   if (version >= 4) {
     w.write_bool(allow_auto_topic_creation);
   }
-  if (version >= 8) {
+  if (version >= 8 && version <= 10) {
     w.write_bool(include_cluster_authorized_operations);
   }
   if (version >= 8) {
     w.write_bool(include_topic_authorized_operations);
+  }
+  if (flexible) {
+    w.write_empty_tagged_fields();
   }
 }
 
@@ -42,44 +57,53 @@ bool MetadataRequest::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   codec::read_nullable_array(r, flexible, version >= 1, MetadataRequestTopic::kMinEncodedBytes, topics, [&](MetadataRequestTopic& item) {
     item.decode(r, version);
   });
   if (version >= 4) {
     allow_auto_topic_creation = r.read_bool();
   }
-  if (version >= 8) {
+  if (version >= 8 && version <= 10) {
     include_cluster_authorized_operations = r.read_bool();
   }
   if (version >= 8) {
     include_topic_authorized_operations = r.read_bool();
   }
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
   return r.ok();
 }
 
 void MetadataResponse::MetadataResponseBroker::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   w.write_int32(node_id);
   codec::write_string(w, flexible, host);
   w.write_int32(port);
   if (version >= 1) {
     codec::write_nullable_string(w, flexible, true, rack);
   }
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void MetadataResponse::MetadataResponseBroker::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   node_id = r.read_int32();
   host = codec::read_string(r, flexible);
   port = r.read_int32();
   if (version >= 1) {
     rack = codec::read_nullable_string(r, flexible, true);
   }
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void MetadataResponse::MetadataResponsePartition::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   w.write_int16(error_code);
   w.write_int32(partition_index);
   w.write_int32(leader_id);
@@ -97,10 +121,13 @@ void MetadataResponse::MetadataResponsePartition::encode(Writer& w, int16_t vers
       w.write_int32(item);
     });
   }
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void MetadataResponse::MetadataResponsePartition::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   error_code = r.read_int16();
   partition_index = r.read_int32();
   leader_id = r.read_int32();
@@ -118,12 +145,18 @@ void MetadataResponse::MetadataResponsePartition::decode(Reader& r, int16_t vers
       item = r.read_int32();
     });
   }
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void MetadataResponse::MetadataResponseTopic::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   w.write_int16(error_code);
-  codec::write_string(w, flexible, name);
+  codec::write_nullable_string(w, flexible, version >= 12, name);
+  if (version >= 10) {
+    w.write_uuid(topic_id);
+  }
   if (version >= 1) {
     w.write_bool(is_internal);
   }
@@ -133,12 +166,18 @@ void MetadataResponse::MetadataResponseTopic::encode(Writer& w, int16_t version)
   if (version >= 8) {
     w.write_int32(topic_authorized_operations);
   }
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void MetadataResponse::MetadataResponseTopic::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   error_code = r.read_int16();
-  name = codec::read_string(r, flexible);
+  name = codec::read_nullable_string(r, flexible, version >= 12);
+  if (version >= 10) {
+    topic_id = r.read_uuid();
+  }
   if (version >= 1) {
     is_internal = r.read_bool();
   }
@@ -148,12 +187,15 @@ void MetadataResponse::MetadataResponseTopic::decode(Reader& r, int16_t version)
   if (version >= 8) {
     topic_authorized_operations = r.read_int32();
   }
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void MetadataResponse::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   if (version >= 3) {
     w.write_int32(throttle_time_ms);
   }
@@ -169,8 +211,11 @@ void MetadataResponse::encode(Writer& w, int16_t version) const {
   codec::write_array(w, flexible, topics, [&](const MetadataResponseTopic& item) {
     item.encode(w, version);
   });
-  if (version >= 8) {
+  if (version >= 8 && version <= 10) {
     w.write_int32(cluster_authorized_operations);
+  }
+  if (flexible) {
+    w.write_empty_tagged_fields();
   }
 }
 
@@ -180,7 +225,7 @@ bool MetadataResponse::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   if (version >= 3) {
     throttle_time_ms = r.read_int32();
   }
@@ -196,8 +241,11 @@ bool MetadataResponse::decode(Reader& r, int16_t version) {
   codec::read_array(r, flexible, MetadataResponseTopic::kMinEncodedBytes, topics, [&](MetadataResponseTopic& item) {
     item.decode(r, version);
   });
-  if (version >= 8) {
+  if (version >= 8 && version <= 10) {
     cluster_authorized_operations = r.read_int32();
+  }
+  if (flexible) {
+    r.skip_tagged_fields();
   }
   return r.ok();
 }

@@ -58,6 +58,9 @@ static void fill_sample(CreateTopicsResponse::CreatableTopicConfigs& m, SampleCo
 static void fill_sample(CreateTopicsResponse::CreatableTopicResult& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   m.name = c.next_string();
+  if (version >= 7) {
+    m.topic_id = c.next_uuid();
+  }
   m.error_code = c.next_int16();
   if (version >= 1) {
     if (c.nulls) {

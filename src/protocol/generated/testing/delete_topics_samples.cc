@@ -6,18 +6,47 @@
 
 namespace cairn::protocol::testing {
 
+static void fill_sample(DeleteTopicsRequest::DeleteTopicState& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  if (c.nulls) {
+    m.name = std::nullopt;
+  } else {
+    m.name = c.next_string();
+  }
+  m.topic_id = c.next_uuid();
+}
+
 void fill_sample(DeleteTopicsRequest& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= DeleteTopicsRequest::kMinVersion);
   ASSERT(version <= DeleteTopicsRequest::kMaxVersion);
-  c.fill_items(m.topic_names, [&](std::string& item) { item = c.next_string(); });
+  if (version >= 6) {
+    c.fill_items(m.topics, [&](DeleteTopicsRequest::DeleteTopicState& item) { fill_sample(item, c); });
+  }
+  if (version <= 5) {
+    c.fill_items(m.topic_names, [&](std::string& item) { item = c.next_string(); });
+  }
   m.timeout_ms = c.next_int32();
 }
 
 static void fill_sample(DeleteTopicsResponse::DeletableTopicResult& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
-  m.name = c.next_string();
+  if (c.nulls && version >= 6) {
+    m.name = std::nullopt;
+  } else {
+    m.name = c.next_string();
+  }
+  if (version >= 6) {
+    m.topic_id = c.next_uuid();
+  }
   m.error_code = c.next_int16();
+  if (version >= 5) {
+    if (c.nulls) {
+      m.error_message = std::nullopt;
+    } else {
+      m.error_message = c.next_string();
+    }
+  }
 }
 
 void fill_sample(DeleteTopicsResponse& m, SampleContext& c) {

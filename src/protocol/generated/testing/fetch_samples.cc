@@ -6,6 +6,12 @@
 
 namespace cairn::protocol::testing {
 
+static void fill_sample(FetchRequest::ReplicaState& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.replica_id = c.next_int32();
+  m.replica_epoch = c.next_int64();
+}
+
 static void fill_sample(FetchRequest::FetchPartition& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   m.partition = c.next_int32();
@@ -13,21 +19,37 @@ static void fill_sample(FetchRequest::FetchPartition& m, SampleContext& c) {
     m.current_leader_epoch = c.next_int32();
   }
   m.fetch_offset = c.next_int64();
+  if (version >= 12) {
+    m.last_fetched_epoch = c.next_int32();
+  }
   if (version >= 5) {
     m.log_start_offset = c.next_int64();
   }
   m.partition_max_bytes = c.next_int32();
+  if (version >= 17) {
+    m.replica_directory_id = c.next_uuid();
+  }
 }
 
 static void fill_sample(FetchRequest::FetchTopic& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
-  m.topic = c.next_string();
+  if (version <= 12) {
+    m.topic = c.next_string();
+  }
+  if (version >= 13) {
+    m.topic_id = c.next_uuid();
+  }
   c.fill_items(m.partitions, [&](FetchRequest::FetchPartition& item) { fill_sample(item, c); });
 }
 
 static void fill_sample(FetchRequest::ForgottenTopic& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
-  m.topic = c.next_string();
+  if (version <= 12) {
+    m.topic = c.next_string();
+  }
+  if (version >= 13) {
+    m.topic_id = c.next_uuid();
+  }
   c.fill_items(m.partitions, [&](int32_t& item) { item = c.next_int32(); });
 }
 
@@ -35,7 +57,19 @@ void fill_sample(FetchRequest& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= FetchRequest::kMinVersion);
   ASSERT(version <= FetchRequest::kMaxVersion);
-  m.replica_id = c.next_int32();
+  if (version >= 12) {
+    if (c.nulls) {
+      m.cluster_id = std::nullopt;
+    } else {
+      m.cluster_id = c.next_string();
+    }
+  }
+  if (version <= 14) {
+    m.replica_id = c.next_int32();
+  }
+  if (version >= 15) {
+    fill_sample(m.replica_state, c);
+  }
   m.max_wait_ms = c.next_int32();
   m.min_bytes = c.next_int32();
   if (version >= 3) {
@@ -59,6 +93,24 @@ void fill_sample(FetchRequest& m, SampleContext& c) {
   }
 }
 
+static void fill_sample(FetchResponse::EpochEndOffset& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.epoch = c.next_int32();
+  m.end_offset = c.next_int64();
+}
+
+static void fill_sample(FetchResponse::LeaderIdAndEpoch& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.leader_id = c.next_int32();
+  m.leader_epoch = c.next_int32();
+}
+
+static void fill_sample(FetchResponse::SnapshotId& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.end_offset = c.next_int64();
+  m.epoch = c.next_int32();
+}
+
 static void fill_sample(FetchResponse::AbortedTransaction& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   m.producer_id = c.next_int64();
@@ -76,6 +128,15 @@ static void fill_sample(FetchResponse::PartitionData& m, SampleContext& c) {
   if (version >= 5) {
     m.log_start_offset = c.next_int64();
   }
+  if (version >= 12) {
+    fill_sample(m.diverging_epoch, c);
+  }
+  if (version >= 12) {
+    fill_sample(m.current_leader, c);
+  }
+  if (version >= 12) {
+    fill_sample(m.snapshot_id, c);
+  }
   if (version >= 4) {
     if (c.nulls) {
       m.aborted_transactions = std::nullopt;
@@ -92,8 +153,25 @@ static void fill_sample(FetchResponse::PartitionData& m, SampleContext& c) {
 
 static void fill_sample(FetchResponse::FetchableTopicResponse& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
-  m.topic = c.next_string();
+  if (version <= 12) {
+    m.topic = c.next_string();
+  }
+  if (version >= 13) {
+    m.topic_id = c.next_uuid();
+  }
   c.fill_items(m.partitions, [&](FetchResponse::PartitionData& item) { fill_sample(item, c); });
+}
+
+static void fill_sample(FetchResponse::NodeEndpoint& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.node_id = c.next_int32();
+  m.host = c.next_string();
+  m.port = c.next_int32();
+  if (c.nulls) {
+    m.rack = std::nullopt;
+  } else {
+    m.rack = c.next_string();
+  }
 }
 
 void fill_sample(FetchResponse& m, SampleContext& c) {
@@ -110,6 +188,9 @@ void fill_sample(FetchResponse& m, SampleContext& c) {
     m.session_id = c.next_int32();
   }
   c.fill_items(m.responses, [&](FetchResponse::FetchableTopicResponse& item) { fill_sample(item, c); });
+  if (version >= 16) {
+    c.fill_items(m.node_endpoints, [&](FetchResponse::NodeEndpoint& item) { fill_sample(item, c); });
+  }
 }
 
 }  // namespace cairn::protocol::testing

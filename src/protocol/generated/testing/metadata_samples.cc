@@ -8,7 +8,14 @@ namespace cairn::protocol::testing {
 
 static void fill_sample(MetadataRequest::MetadataRequestTopic& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
-  m.name = c.next_string();
+  if (version >= 10) {
+    m.topic_id = c.next_uuid();
+  }
+  if (c.nulls && version >= 10) {
+    m.name = std::nullopt;
+  } else {
+    m.name = c.next_string();
+  }
 }
 
 void fill_sample(MetadataRequest& m, SampleContext& c) {
@@ -24,7 +31,7 @@ void fill_sample(MetadataRequest& m, SampleContext& c) {
   if (version >= 4) {
     m.allow_auto_topic_creation = false;
   }
-  if (version >= 8) {
+  if (version >= 8 && version <= 10) {
     m.include_cluster_authorized_operations = true;
   }
   if (version >= 8) {
@@ -64,7 +71,14 @@ static void fill_sample(MetadataResponse::MetadataResponsePartition& m, SampleCo
 static void fill_sample(MetadataResponse::MetadataResponseTopic& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   m.error_code = c.next_int16();
-  m.name = c.next_string();
+  if (c.nulls && version >= 12) {
+    m.name = std::nullopt;
+  } else {
+    m.name = c.next_string();
+  }
+  if (version >= 10) {
+    m.topic_id = c.next_uuid();
+  }
   if (version >= 1) {
     m.is_internal = true;
   }
@@ -93,7 +107,7 @@ void fill_sample(MetadataResponse& m, SampleContext& c) {
     m.controller_id = c.next_int32();
   }
   c.fill_items(m.topics, [&](MetadataResponse::MetadataResponseTopic& item) { fill_sample(item, c); });
-  if (version >= 8) {
+  if (version >= 8 && version <= 10) {
     m.cluster_authorized_operations = c.next_int32();
   }
 }
