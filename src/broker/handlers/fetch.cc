@@ -275,6 +275,16 @@ void fill_all(const BrokerState& broker, Pass& pass,
   }
 }
 
+// The response's byte budget: max_bytes from v3 on. Fetch v0-3 are converted in memory: at
+// most Kafka's fetch.max.bytes default (which Kafka applies to every version), the first
+// batch excepted.
+int64_t response_bytes_max(const FetchRequest& request, int16_t version) {
+  constexpr int64_t kLegacyResponseBytesMax = 55 * MiB;
+  int64_t max_bytes = version >= 3 ? std::max<int32_t>(request.max_bytes, 0)
+                                   : std::numeric_limits<int32_t>::max();
+  return version < 4 ? std::min(max_bytes, kLegacyResponseBytesMax) : max_bytes;
+}
+
 }  // namespace
 
 asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
@@ -318,12 +328,7 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
     }
   }
 
-  int64_t max_bytes = ctx.api_version() >= 3 ? std::max<int32_t>(request.max_bytes, 0)
-                                             : std::numeric_limits<int32_t>::max();
-  // Fetch v0-3 are converted in memory: at most Kafka's fetch.max.bytes default per response
-  // (Kafka caps every version so), the first batch excepted.
-  constexpr int64_t kLegacyResponseBytesMax = 55 * MiB;
-  if (legacy_magic >= 0) max_bytes = std::min(max_bytes, kLegacyResponseBytesMax);
+  int64_t max_bytes = response_bytes_max(request, ctx.api_version());
   // Only named values in co_await expressions: GCC 12 destroys some temporaries made there
   // twice (a conditional's shared_ptr was freed while a partition still held it).
   asio::any_io_executor executor = co_await asio::this_coro::executor;
