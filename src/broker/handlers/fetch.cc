@@ -84,17 +84,18 @@ Result<protocol::legacy::FromV2> convert_read(const storage::ReadResult& read,
                                               const ReadInput& input, int64_t limit,
                                               bool first_may_exceed) {
   constexpr size_t kDecompressedBytesMax = 32 * MiB;  // per batch, as on Produce
-  std::vector<uint8_t> batches(read.size_bytes);
+  // Not zero-filled first: every byte is read into.
+  std::unique_ptr<uint8_t[]> batches(new uint8_t[read.size_bytes]);
   size_t at = 0;
   for (const storage::FileRange& range : read.ranges) {
-    std::span<uint8_t> into(batches.data() + at, range.size_bytes);
+    std::span<uint8_t> into(batches.get() + at, range.size_bytes);
     Result<size_t> got = range.file->read_at(range.position, into);
     if (!got.ok()) return got.status();
     if (*got != range.size_bytes) return error(StatusCode::io_error, "short read");
     at += range.size_bytes;
   }
-  return protocol::legacy::from_v2(batches, input.legacy_magic, input.fetch_offset,
-                                   static_cast<size_t>(limit), first_may_exceed,
+  return protocol::legacy::from_v2(protocol::BytesView(batches.get(), at), input.legacy_magic,
+                                   input.fetch_offset, static_cast<size_t>(limit), first_may_exceed,
                                    kDecompressedBytesMax);
 }
 
@@ -280,8 +281,8 @@ void fill_all(const BrokerState& broker, Pass& pass,
 // batch excepted.
 int64_t response_bytes_max(const FetchRequest& request, int16_t version) {
   constexpr int64_t kLegacyResponseBytesMax = 55 * MiB;
-  int64_t max_bytes = version >= 3 ? std::max<int32_t>(request.max_bytes, 0)
-                                   : std::numeric_limits<int32_t>::max();
+  int64_t max_bytes =
+      version >= 3 ? std::max<int32_t>(request.max_bytes, 0) : std::numeric_limits<int32_t>::max();
   return version < 4 ? std::min(max_bytes, kLegacyResponseBytesMax) : max_bytes;
 }
 
