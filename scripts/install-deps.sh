@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang clang-format libclang-rt-14-dev
   # libraries
   libasio-dev libssl-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libxxhash-dev
+  libisal-dev
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   librdkafka-dev libgtest-dev libgmock-dev libbenchmark-dev
   # the admin HTTP server (src/http): RESTinio is header-only over asio, fmt and http-parser

@@ -45,7 +45,8 @@ bool is_legacy_message_set(BytesView records);
 struct ToV2Options {
   // Off only in fuzzers, to reach the parser behind the CRC.
   bool verify_crc = true;
-  // Limit on one wrapper's decompressed inner message set.
+  // Limit on the wrappers' decompressed inner message sets together; each record is also
+  // charged a fixed cost for the memory it takes while the batch is built.
   size_t decompressed_bytes_max = 32 * MiB;
 };
 
@@ -64,10 +65,11 @@ struct [[nodiscard]] ToV2 {
 // Converts a Produce v0-2 `records` field (one or more messages, each plain or a wrapper) to
 // one v2 batch, with Kafka's checks: CRC, framing, magic 0/1, codec 0-3 (4 is zstd, which
 // magic 0/1 cannot carry: unsupported_compression_type), wrappers with a value, inner messages
-// uncompressed and of the wrapper's magic, magic 1 inner offsets 0..n-1. Faults are
+// uncompressed and of the wrapper's magic. Faults are
 // corrupt_message (framing, CRC, nested compression, a wrapper that does not decompress or
-// holds nothing) or invalid_record (inner offsets). Magic 0 messages carry no timestamp: their
-// records get -1 (NO_TIMESTAMP), as in Kafka.
+// holds nothing, more records than the decompression budget allows). Inner offsets are not
+// checked (Kafka since 2.6 accepts wrong ones from old clients). Magic 0 messages carry no
+// timestamp: their records get -1 (NO_TIMESTAMP), as in Kafka.
 ToV2 to_v2(BytesView message_set, const ToV2Options& options);
 
 struct FromV2 {
@@ -77,13 +79,16 @@ struct FromV2 {
 
 // Converts whole v2 batches (as a log read returns them) to messages of `magic` for the
 // records at or past `from`: plain messages for an uncompressed batch, one wrapper of the same
-// codec for a compressed one (snappy in the xerial framing older Java clients expect). Control
+// codec for a compressed one (snappy in the xerial framing older Java clients expect; lz4 at
+// magic 0 with Kafka 0.8's header checksum, which Kafka 0.9's readers check). Control
 // batches are left out, and so are record headers (the old formats have no place for them).
-// Stops before a batch that would take the output past `max_bytes`, once anything is written.
-// Fails with unsupported for zstd (Fetch before v10 cannot carry it: Kafka answers
-// UNSUPPORTED_COMPRESSION_TYPE) and corrupt/too_large when a batch does not decompress.
+// Stops before a batch that would take the output past `max_bytes`, except that the first
+// batch converted goes whole when `first_may_exceed` (KIP-74: a big record still gets out).
+// A zstd batch (Fetch before v10 cannot carry it) ends the output there, or, when it comes
+// first, fails with unsupported (Kafka answers UNSUPPORTED_COMPRESSION_TYPE). A batch that
+// fails its CRC, or does not decompress, fails with corrupt/too_large.
 Result<FromV2> from_v2(BytesView batches, int8_t magic, Offset from, size_t max_bytes,
-                       size_t decompressed_bytes_max);
+                       bool first_may_exceed, size_t decompressed_bytes_max);
 
 // ---- building (tests, fuzz seeds and the bench) ------------------------------------------------
 

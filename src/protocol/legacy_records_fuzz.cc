@@ -31,8 +31,8 @@ void check_converted(const ToV2& converted) {
   ASSERT(check.batch->records_count() == converted.messages);
   ASSERT(check.batch->producer_id().value() == -1);
   for (int8_t magic : {kMagicV0, kMagicV1}) {
-    Result<FromV2> down =
-        from_v2(converted.batch, magic, Offset(0), kDecompressedBytesMax, kDecompressedBytesMax);
+    Result<FromV2> down = from_v2(converted.batch, magic, Offset(0), kDecompressedBytesMax, true,
+                                  kDecompressedBytesMax);
     ASSERT(down.ok());
     ASSERT(down->messages == converted.messages);
     ToV2 again = to_v2(down->bytes, ToV2Options{true, kDecompressedBytesMax});

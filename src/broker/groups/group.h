@@ -70,6 +70,9 @@ struct JoinResult {
   std::string leader_id;
   std::string member_id;
   std::vector<JoinedMember> members;  // non-empty only for the leader
+  // KIP-814: a static leader rejoined a Stable group with unchanged protocols; it gets the
+  // members so it knows their subscriptions, but must not assign (JoinGroup v9+ tells it so).
+  bool skip_assignment = false;
 };
 
 struct SyncResult {

@@ -268,7 +268,10 @@ void GroupManager::update_static_member_and_rebalance(Group& g, const JoinReques
       // KIP-345: a static member restarting with unchanged protocols takes its old place
       // without a rebalance; its SyncGroup returns the assignment it had.
       if (g.protocol_name.has_value() && g.select_protocol() == *g.protocol_name) {
-        callback(current_generation_result(g, new_member_id, g.is_leader(new_member_id)));
+        JoinResult rejoined =
+            current_generation_result(g, new_member_id, g.is_leader(new_member_id));
+        rejoined.skip_assignment = g.is_leader(new_member_id);
+        callback(std::move(rejoined));
         if (store_group_) store_group_(g, [](ErrorCode) {});
         return;
       }
@@ -442,6 +445,12 @@ void GroupManager::sync_group(SyncRequest request, int64_t now_ms, SyncCallback 
   }
   if (request.generation_id != g->generation_id) {
     return callback(sync_error(ErrorCode::illegal_generation));
+  }
+  // Kafka compares with the group's protocol only once it has one (not while Empty).
+  if ((request.protocol_type.has_value() && *request.protocol_type != g->protocol_type) ||
+      (request.protocol_name.has_value() && g->protocol_name.has_value() &&
+       *request.protocol_name != *g->protocol_name)) {
+    return callback(sync_error(ErrorCode::inconsistent_group_protocol));
   }
   Member& member = g->members.at(request.member_id);
   const std::string group_id = request.group_id;

@@ -57,6 +57,10 @@ struct SyncRequest {
   std::optional<std::string> group_instance_id;
   // The leader's assignment: member id -> bytes. Empty from followers.
   std::vector<std::pair<std::string, std::vector<uint8_t>>> assignments;
+  // SyncGroup v5+ (KIP-559): the protocol type and name the member believes the group uses;
+  // INCONSISTENT_GROUP_PROTOCOL when they differ from the group's. nullopt: not checked.
+  std::optional<std::string> protocol_type;
+  std::optional<std::string> protocol_name;
 };
 
 struct HeartbeatRequest {

@@ -316,6 +316,28 @@ TEST_F(GroupManagerTest, SyncGroupErrors) {
   EXPECT_EQ(again->assignment, bytes("B"));
 }
 
+TEST_F(GroupManagerTest, SyncGroupNamingAnotherProtocolIsInconsistent) {
+  std::string a = join_alone();
+  auto sync_named = [&](std::optional<std::string> type, std::optional<std::string> name,
+                        int32_t generation) {
+    SyncRequest r;
+    r.group_id = "g";
+    r.member_id = a;
+    r.generation_id = generation;
+    r.protocol_type = std::move(type);
+    r.protocol_name = std::move(name);
+    Answer<SyncResult> answer;
+    manager_->sync_group(std::move(r), now_, answer.callback());
+    EXPECT_TRUE(answer.ready());
+    return answer->error;
+  };
+  EXPECT_EQ(sync_named("connect", "range", 1), ErrorCode::inconsistent_group_protocol);
+  EXPECT_EQ(sync_named("consumer", "roundrobin", 1), ErrorCode::inconsistent_group_protocol);
+  EXPECT_EQ(sync_named("connect", "range", 2), ErrorCode::illegal_generation) << "checked first";
+  EXPECT_EQ(sync_named("consumer", "range", 1), ErrorCode::none);
+  EXPECT_EQ(sync_named(std::nullopt, std::nullopt, 1), ErrorCode::none) << "before v5";
+}
+
 TEST_F(GroupManagerTest, HeartbeatErrors) {
   EXPECT_EQ(heartbeat("x", 1), ErrorCode::unknown_member_id);
   auto j = join(request());
@@ -624,6 +646,7 @@ TEST_F(StaticMembershipTest, RestartWithinSessionTimeoutKeepsGenerationAndAssign
   EXPECT_NE(b_again->member_id, b_);
   EXPECT_EQ(b_again->generation_id, 2);
   EXPECT_TRUE(b_again->members.empty());
+  EXPECT_FALSE(b_again->skip_assignment) << "a follower assigns nothing anyway";
   EXPECT_EQ(state(), GroupState::stable) << "no rebalance";
   auto s = sync(b_again->member_id, 2, {}, "i-b");
   ASSERT_TRUE(s.ready());
@@ -644,6 +667,7 @@ TEST_F(StaticMembershipTest, RestartedLeaderGetsTheMemberList) {
   ASSERT_TRUE(a_again.ready());
   EXPECT_EQ(a_again->leader_id, a_again->member_id);
   EXPECT_EQ(a_again->members.size(), 2u);
+  EXPECT_TRUE(a_again->skip_assignment) << "KIP-814: it must not assign again";
   EXPECT_EQ(state(), GroupState::stable);
   // Its SyncGroup in Stable returns what it had, whatever it sends.
   auto s = sync(a_again->member_id, 2, {{a_again->member_id, bytes("other")}}, "i-a");

@@ -49,6 +49,14 @@ inline std::string client_host(const RequestContext& ctx) {
   return "/" + ctx.connection.peer.address().to_string();
 }
 
+// A client's free-text reason (JoinGroup v8+, LeaveGroup v5+; KIP-800) as it goes into the
+// broker's log: cut to a bounded length, "unknown" when the client gave none.
+inline std::string_view reason_for_log(const std::optional<std::string>& reason) {
+  constexpr size_t kReasonLogBytesMax = 256;
+  if (!reason.has_value() || reason->empty()) return "unknown";
+  return std::string_view(*reason).substr(0, kReasonLogBytesMax);
+}
+
 inline std::string client_id(const RequestContext& ctx) {
   return ctx.header.client_id.value_or("");
 }

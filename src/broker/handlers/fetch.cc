@@ -21,12 +21,18 @@
 //   it has without reading again (a hop to a shard that already stopped would never return).
 // - Fetch v0-3 (clients from before Kafka 0.11) read message format v0 (Fetch v0-1) or v1
 //   (v2-3): the batches read are copied into memory and converted (protocol/legacy_records.h;
+<<<<<<< HEAD
 //   no sendfile for them), at most the partition's limit once one batch is in, and counted in
 //   /metrics. zstd data answers UNSUPPORTED_COMPRESSION_TYPE, as Kafka does for them.
 // - Topic ids (KIP-516): Fetch v13+ names topics by id; an id no topic has (a stale one, after
 //   the topic was deleted and created again) answers its partitions UNKNOWN_TOPIC_ID at once.
 //   v12+ tagged fields (diverging epoch, current leader, snapshot id, node endpoints) concern
 //   followers and leader changes, which one node never has: never sent.
+=======
+//   no sendfile for them), within the partition's limit and at most 55 MiB per response (the
+//   first batch excepted, KIP-74), and counted in /metrics. zstd data answers
+//   UNSUPPORTED_COMPRESSION_TYPE when it comes first, as Kafka does for them.
+>>>>>>> main
 // - Sessionless: session_id 0 in every answer (KIP-227 lets a broker refuse sessions), so the
 //   client keeps sending full fetch requests; forgotten_topics_data is ignored.
 #include <algorithm>
@@ -85,28 +91,32 @@ struct Budget {
 // The batches of `read` converted to legacy messages (at most `limit` bytes once the first
 // batch is in), or an error.
 Result<protocol::legacy::FromV2> convert_read(const storage::ReadResult& read,
-                                              const ReadInput& input, int64_t limit) {
+                                              const ReadInput& input, int64_t limit,
+                                              bool first_may_exceed) {
   constexpr size_t kDecompressedBytesMax = 32 * MiB;  // per batch, as on Produce
-  std::vector<uint8_t> batches(read.size_bytes);
+  // Not zero-filled first: every byte is read into.
+  std::unique_ptr<uint8_t[]> batches(new uint8_t[read.size_bytes]);
   size_t at = 0;
   for (const storage::FileRange& range : read.ranges) {
-    std::span<uint8_t> into(batches.data() + at, range.size_bytes);
+    std::span<uint8_t> into(batches.get() + at, range.size_bytes);
     Result<size_t> got = range.file->read_at(range.position, into);
     if (!got.ok()) return got.status();
     if (*got != range.size_bytes) return error(StatusCode::io_error, "short read");
     at += range.size_bytes;
   }
-  return protocol::legacy::from_v2(batches, input.legacy_magic, input.fetch_offset,
-                                   static_cast<size_t>(limit), kDecompressedBytesMax);
+  return protocol::legacy::from_v2(protocol::BytesView(batches.get(), at), input.legacy_magic,
+                                   input.fetch_offset, static_cast<size_t>(limit), first_may_exceed,
+                                   kDecompressedBytesMax);
 }
 
 // Fetch v0-3: replaces `out`'s file ranges with legacy messages. When what was read converts
 // to nothing (only transaction markers), reads on, so an old client never stalls on them.
 ErrorCode down_convert(const BrokerState& broker, storage::Log& log, storage::ReadResult read,
-                       Offset visible, const ReadInput& input, int64_t limit, ReadOutput& out) {
+                       Offset visible, const ReadInput& input, int64_t limit, bool first_may_exceed,
+                       ReadOutput& out) {
   constexpr int kReadsMax = 16;
   for (int reads = 1;; reads++) {
-    Result<protocol::legacy::FromV2> converted = convert_read(read, input, limit);
+    Result<protocol::legacy::FromV2> converted = convert_read(read, input, limit, first_may_exceed);
     if (!converted.ok()) {
       StatusCode code = converted.status().code();
       if (code == StatusCode::unsupported) return ErrorCode::unsupported_compression_type;
@@ -185,7 +195,7 @@ ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& b
   }
   if (input.legacy_magic >= 0) {
     out.error = down_convert(broker, log, std::move(read).value(), visible, input,
-                             std::max<int64_t>(limit, 0), out);
+                             std::max<int64_t>(limit, 0), !budget.have_data, out);
     if (out.error != ErrorCode::none) {
       out.ranges.clear();  // an error answers no records
       out.size_bytes = 0;
@@ -193,7 +203,7 @@ ReadOutput read_one(const BrokerState& broker, const ReadInput& input, Budget& b
     }
   }
   budget.remaining_bytes -= static_cast<int64_t>(out.size_bytes);
-  budget.have_data = true;
+  budget.have_data = budget.have_data || out.size_bytes > 0;
   return out;
 }
 
@@ -280,6 +290,7 @@ void fill_all(const BrokerState& broker, Pass& pass,
   }
 }
 
+<<<<<<< HEAD
 // The name of each requested topic: as sent before v13; from v13 on, the name of the topic
 // with that id, or nullopt when no topic has it.
 std::vector<std::optional<std::string>> topic_names(const BrokerState& broker,
@@ -299,6 +310,16 @@ std::vector<std::optional<std::string>> topic_names(const BrokerState& broker,
     names.push_back(found != nullptr ? std::optional<std::string>(found->name) : std::nullopt);
   }
   return names;
+=======
+// The response's byte budget: max_bytes from v3 on. Fetch v0-3 are converted in memory: at
+// most Kafka's fetch.max.bytes default (which Kafka applies to every version), the first
+// batch excepted.
+int64_t response_bytes_max(const FetchRequest& request, int16_t version) {
+  constexpr int64_t kLegacyResponseBytesMax = 55 * MiB;
+  int64_t max_bytes =
+      version >= 3 ? std::max<int32_t>(request.max_bytes, 0) : std::numeric_limits<int32_t>::max();
+  return version < 4 ? std::min(max_bytes, kLegacyResponseBytesMax) : max_bytes;
+>>>>>>> main
 }
 
 }  // namespace
@@ -350,8 +371,7 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
     }
   }
 
-  int64_t max_bytes = ctx.api_version() >= 3 ? std::max<int32_t>(request.max_bytes, 0)
-                                             : std::numeric_limits<int32_t>::max();
+  int64_t max_bytes = response_bytes_max(request, ctx.api_version());
   // Only named values in co_await expressions: GCC 12 destroys some temporaries made there
   // twice (a conditional's shared_ptr was freed while a partition still held it).
   asio::any_io_executor executor = co_await asio::this_coro::executor;

@@ -1,10 +1,12 @@
-// OffsetCommit (key 8, v0-8): stores a group's consumed positions in __consumer_offsets and
+// OffsetCommit (key 8, v0-9): stores a group's consumed positions in __consumer_offsets and
 // answers once they are fsynced. Who may commit (groups/group_manager.h): the members of the
 // current generation, and — with generation -1 and no member id (v0 always) — anyone, while the
 // group has no members (admin tools, manually assigned consumers). Per partition: a topic or
 // partition that does not exist gets UNKNOWN_TOPIC_OR_PARTITION, metadata longer than
 // offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE; the metadata string round-trips.
-// v2-4 carry a retention time for the commit; v6+ the leader epoch; v7+ the instance id.
+// v2-4 carry a retention time for the commit; v6+ the leader epoch; v7+ the instance id; v8 is
+// flexible. v9 is v8 on the wire: KIP-848 lets its generation field carry a consumer-protocol
+// member epoch, but Cairn has only classic groups, for which Kafka reads it as the generation.
 #include "protocol/generated/offset_commit.h"
 #include "broker/error_code.h"
 #include "broker/groups/handler_support.h"

@@ -1,10 +1,14 @@
-// OffsetFetch (key 9, v0-7): a group's committed offsets — of the partitions asked for, or
+// OffsetFetch (key 9, v0-9): a group's committed offsets — of the partitions asked for, or
 // (v2+, topics null) all of them. A partition without a commit answers offset -1, empty
 // metadata and no error, as Kafka does. While the group's __consumer_offsets partition is
 // being replayed the answer is COORDINATOR_LOAD_IN_PROGRESS (top level from v2, per partition
 // before). v5+ carry the committed leader epoch. Offsets a transaction committed are shown
 // once its COMMIT marker landed; v7's require_stable makes a partition whose transactional
-// commit is still pending answer UNSTABLE_OFFSET_COMMIT (the client retries).
+// commit is still pending answer UNSTABLE_OFFSET_COMMIT (the client retries). v8+ ask for a
+// batch of groups (KIP-709): each group is answered on its own, with its own group-level error
+// (a group the coordinator does not know answers like an empty one, no error). v9 adds the
+// member id and epoch of KIP-848's consumer protocol; Cairn has only classic groups, for which
+// Kafka does not check them (clients send null and -1), so they are ignored.
 #include <map>
 
 #include "broker/error_code.h"
@@ -33,28 +37,93 @@ OffsetFetchResponse::OffsetFetchResponsePartition to_partition(
 
 }  // namespace
 
+namespace {
+
+asio::awaitable<groups::FetchResult> unavailable() {
+  groups::FetchResult result;
+  result.error = ErrorCode::coordinator_not_available;
+  co_return result;
+}
+
+// The committed offsets of one group: of `keys`, or (nullopt) all of them. Not a coroutine
+// (nothing here outlives `ctx`).
+asio::awaitable<groups::FetchResult> fetch_group(
+    const RequestContext& ctx, std::string group_id,
+    std::optional<std::vector<groups::TopicPartitionKey>> keys, bool require_stable) {
+  if (ctx.broker->groups == nullptr) return unavailable();
+  return groups::on_group_shard(
+      ctx, group_id,
+      groups::fetch_offsets(ctx.broker->groups, group_id, std::move(keys), require_stable));
+}
+
+template <typename Topics>
+std::optional<std::vector<groups::TopicPartitionKey>> keys_of(const std::optional<Topics>& topics) {
+  if (!topics.has_value()) return std::nullopt;
+  std::vector<groups::TopicPartitionKey> keys;
+  for (const auto& topic : *topics) {
+    for (int32_t partition : topic.partition_indexes) {
+      keys.push_back({topic.name, PartitionId(partition)});
+    }
+  }
+  return keys;
+}
+
+// Groups partitions by topic, keeping the order topics first appear in.
+template <typename TopicOut, typename Convert>
+std::vector<TopicOut> by_topic(const std::vector<groups::FetchedOffset>& offsets, Convert convert) {
+  std::vector<TopicOut> topics;
+  std::map<std::string, size_t> topic_index;
+  for (const groups::FetchedOffset& fetched : offsets) {
+    auto [it, added] = topic_index.emplace(fetched.key.topic, topics.size());
+    if (added) {
+      topics.emplace_back();
+      topics.back().name = fetched.key.topic;
+    }
+    topics[it->second].partitions.push_back(convert(fetched));
+  }
+  return topics;
+}
+
+OffsetFetchResponse::OffsetFetchResponsePartitions to_batched_partition(
+    const groups::FetchedOffset& fetched) {
+  OffsetFetchResponse::OffsetFetchResponsePartition single =
+      to_partition(fetched.key.partition, fetched.committed, fetched.error);
+  OffsetFetchResponse::OffsetFetchResponsePartitions out;
+  out.partition_index = single.partition_index;
+  out.committed_offset = single.committed_offset;
+  out.committed_leader_epoch = single.committed_leader_epoch;
+  out.metadata = std::move(single.metadata);
+  out.error_code = single.error_code;
+  return out;
+}
+
+// v8+: one answer per group, each with its own error.
+asio::awaitable<net::Reply> fetch_batched(RequestContext ctx, OffsetFetchRequest request) {
+  OffsetFetchResponse response;
+  for (const auto& group : request.groups) {
+    groups::FetchResult result =
+        co_await fetch_group(ctx, group.group_id, keys_of(group.topics), request.require_stable);
+    OffsetFetchResponse::OffsetFetchResponseGroup out;
+    out.group_id = group.group_id;
+    out.error_code = wire(result.error);
+    if (result.error == ErrorCode::none) {
+      out.topics = by_topic<OffsetFetchResponse::OffsetFetchResponseTopics>(result.offsets,
+                                                                            to_batched_partition);
+    }
+    response.groups.push_back(std::move(out));
+  }
+  co_return respond(ctx, response);
+}
+
+}  // namespace
+
 asio::awaitable<net::Reply> handle_offset_fetch(RequestContext ctx) {
   OffsetFetchRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   const int16_t version = ctx.api_version();
-  std::optional<std::vector<groups::TopicPartitionKey>> keys;
-  if (request.topics.has_value()) {
-    keys.emplace();
-    for (const auto& topic : *request.topics) {
-      for (int32_t partition : topic.partition_indexes) {
-        keys->push_back({topic.name, PartitionId(partition)});
-      }
-    }
-  }
-  groups::FetchResult result;
-  if (ctx.broker->groups == nullptr) {
-    result.error = ErrorCode::coordinator_not_available;
-  } else {
-    result = co_await groups::on_group_shard(
-        ctx, request.group_id,
-        groups::fetch_offsets(ctx.broker->groups, request.group_id, keys,
-                              version >= 7 && request.require_stable));
-  }
+  if (version >= 8) co_return co_await fetch_batched(std::move(ctx), std::move(request));
+  groups::FetchResult result = co_await fetch_group(ctx, request.group_id, keys_of(request.topics),
+                                                    version >= 7 && request.require_stable);
   OffsetFetchResponse response;
   if (result.error != ErrorCode::none && version >= 2) {
     response.error_code = wire(result.error);
@@ -73,17 +142,10 @@ asio::awaitable<net::Reply> handle_offset_fetch(RequestContext ctx) {
     }
     co_return respond(ctx, response);
   }
-  // Group partitions by topic, keeping the order topics first appear in.
-  std::map<std::string, size_t> topic_index;
-  for (const groups::FetchedOffset& fetched : result.offsets) {
-    auto [it, added] = topic_index.emplace(fetched.key.topic, response.topics.size());
-    if (added) {
-      response.topics.emplace_back();
-      response.topics.back().name = fetched.key.topic;
-    }
-    response.topics[it->second].partitions.push_back(
-        to_partition(fetched.key.partition, fetched.committed, fetched.error));
-  }
+  response.topics = by_topic<OffsetFetchResponse::OffsetFetchResponseTopic>(
+      result.offsets, [](const groups::FetchedOffset& fetched) {
+        return to_partition(fetched.key.partition, fetched.committed, fetched.error);
+      });
   co_return respond(ctx, response);
 }
 

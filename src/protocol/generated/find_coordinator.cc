@@ -12,9 +12,16 @@ void FindCoordinatorRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
   [[maybe_unused]] const bool flexible = version >= 3;
-  codec::write_string(w, flexible, key);
+  if (version <= 3) {
+    codec::write_string(w, flexible, key);
+  }
   if (version >= 1) {
     w.write_int8(key_type);
+  }
+  if (version >= 4) {
+    codec::write_array(w, flexible, coordinator_keys, [&](const std::string& item) {
+      codec::write_string(w, flexible, item);
+    });
   }
   if (flexible) {
     w.write_empty_tagged_fields();
@@ -28,14 +35,43 @@ bool FindCoordinatorRequest::decode(Reader& r, int16_t version) {
     return false;
   }
   [[maybe_unused]] const bool flexible = version >= 3;
-  key = codec::read_string(r, flexible);
+  if (version <= 3) {
+    key = codec::read_string(r, flexible);
+  }
   if (version >= 1) {
     key_type = r.read_int8();
+  }
+  if (version >= 4) {
+    codec::read_array(r, flexible, 1, coordinator_keys, [&](std::string& item) {
+      item = codec::read_string(r, flexible);
+    });
   }
   if (flexible) {
     r.skip_tagged_fields();
   }
   return r.ok();
+}
+
+void FindCoordinatorResponse::Coordinator::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  codec::write_string(w, flexible, key);
+  w.write_int32(node_id);
+  codec::write_string(w, flexible, host);
+  w.write_int32(port);
+  w.write_int16(error_code);
+  codec::write_nullable_string(w, flexible, true, error_message);
+  w.write_empty_tagged_fields();
+}
+
+void FindCoordinatorResponse::Coordinator::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  key = codec::read_string(r, flexible);
+  node_id = r.read_int32();
+  host = codec::read_string(r, flexible);
+  port = r.read_int32();
+  error_code = r.read_int16();
+  error_message = codec::read_nullable_string(r, flexible, true);
+  r.skip_tagged_fields();
 }
 
 void FindCoordinatorResponse::encode(Writer& w, int16_t version) const {
@@ -45,13 +81,26 @@ void FindCoordinatorResponse::encode(Writer& w, int16_t version) const {
   if (version >= 1) {
     w.write_int32(throttle_time_ms);
   }
-  w.write_int16(error_code);
-  if (version >= 1) {
+  if (version <= 3) {
+    w.write_int16(error_code);
+  }
+  if (version >= 1 && version <= 3) {
     codec::write_nullable_string(w, flexible, true, error_message);
   }
-  w.write_int32(node_id);
-  codec::write_string(w, flexible, host);
-  w.write_int32(port);
+  if (version <= 3) {
+    w.write_int32(node_id);
+  }
+  if (version <= 3) {
+    codec::write_string(w, flexible, host);
+  }
+  if (version <= 3) {
+    w.write_int32(port);
+  }
+  if (version >= 4) {
+    codec::write_array(w, flexible, coordinators, [&](const Coordinator& item) {
+      item.encode(w, version);
+    });
+  }
   if (flexible) {
     w.write_empty_tagged_fields();
   }
@@ -67,13 +116,26 @@ bool FindCoordinatorResponse::decode(Reader& r, int16_t version) {
   if (version >= 1) {
     throttle_time_ms = r.read_int32();
   }
-  error_code = r.read_int16();
-  if (version >= 1) {
+  if (version <= 3) {
+    error_code = r.read_int16();
+  }
+  if (version >= 1 && version <= 3) {
     error_message = codec::read_nullable_string(r, flexible, true);
   }
-  node_id = r.read_int32();
-  host = codec::read_string(r, flexible);
-  port = r.read_int32();
+  if (version <= 3) {
+    node_id = r.read_int32();
+  }
+  if (version <= 3) {
+    host = codec::read_string(r, flexible);
+  }
+  if (version <= 3) {
+    port = r.read_int32();
+  }
+  if (version >= 4) {
+    codec::read_array(r, flexible, Coordinator::kMinEncodedBytes, coordinators, [&](Coordinator& item) {
+      item.decode(r, version);
+    });
+  }
   if (flexible) {
     r.skip_tagged_fields();
   }

@@ -9,21 +9,27 @@
 namespace cairn::protocol {
 
 void JoinGroupRequest::JoinGroupRequestProtocol::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   codec::write_string(w, flexible, name);
   codec::write_bytes(w, flexible, metadata);
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void JoinGroupRequest::JoinGroupRequestProtocol::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   name = codec::read_string(r, flexible);
   metadata = codec::read_bytes(r, flexible);
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void JoinGroupRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   codec::write_string(w, flexible, group_id);
   w.write_int32(session_timeout_ms);
   if (version >= 1) {
@@ -37,6 +43,12 @@ void JoinGroupRequest::encode(Writer& w, int16_t version) const {
   codec::write_array(w, flexible, protocols, [&](const JoinGroupRequestProtocol& item) {
     item.encode(w, version);
   });
+  if (version >= 8) {
+    codec::write_nullable_string(w, flexible, true, reason);
+  }
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 bool JoinGroupRequest::decode(Reader& r, int16_t version) {
@@ -45,7 +57,7 @@ bool JoinGroupRequest::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   group_id = codec::read_string(r, flexible);
   session_timeout_ms = r.read_int32();
   if (version >= 1) {
@@ -59,42 +71,63 @@ bool JoinGroupRequest::decode(Reader& r, int16_t version) {
   codec::read_array(r, flexible, JoinGroupRequestProtocol::kMinEncodedBytes, protocols, [&](JoinGroupRequestProtocol& item) {
     item.decode(r, version);
   });
+  if (version >= 8) {
+    reason = codec::read_nullable_string(r, flexible, true);
+  }
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
   return r.ok();
 }
 
 void JoinGroupResponse::JoinGroupResponseMember::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   codec::write_string(w, flexible, member_id);
   if (version >= 5) {
     codec::write_nullable_string(w, flexible, true, group_instance_id);
   }
   codec::write_bytes(w, flexible, metadata);
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void JoinGroupResponse::JoinGroupResponseMember::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   member_id = codec::read_string(r, flexible);
   if (version >= 5) {
     group_instance_id = codec::read_nullable_string(r, flexible, true);
   }
   metadata = codec::read_bytes(r, flexible);
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void JoinGroupResponse::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   if (version >= 2) {
     w.write_int32(throttle_time_ms);
   }
   w.write_int16(error_code);
   w.write_int32(generation_id);
-  codec::write_string(w, flexible, protocol_name);
+  if (version >= 7) {
+    codec::write_nullable_string(w, flexible, true, protocol_type);
+  }
+  codec::write_nullable_string(w, flexible, version >= 7, protocol_name);
   codec::write_string(w, flexible, leader);
+  if (version >= 9) {
+    w.write_bool(skip_assignment);
+  }
   codec::write_string(w, flexible, member_id);
   codec::write_array(w, flexible, members, [&](const JoinGroupResponseMember& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 bool JoinGroupResponse::decode(Reader& r, int16_t version) {
@@ -103,18 +136,27 @@ bool JoinGroupResponse::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   if (version >= 2) {
     throttle_time_ms = r.read_int32();
   }
   error_code = r.read_int16();
   generation_id = r.read_int32();
-  protocol_name = codec::read_string(r, flexible);
+  if (version >= 7) {
+    protocol_type = codec::read_nullable_string(r, flexible, true);
+  }
+  protocol_name = codec::read_nullable_string(r, flexible, version >= 7);
   leader = codec::read_string(r, flexible);
+  if (version >= 9) {
+    skip_assignment = r.read_bool();
+  }
   member_id = codec::read_string(r, flexible);
   codec::read_array(r, flexible, JoinGroupResponseMember::kMinEncodedBytes, members, [&](JoinGroupResponseMember& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
   return r.ok();
 }
 

@@ -12,6 +12,9 @@ void LeaveGroupRequest::MemberIdentity::encode(Writer& w, int16_t version) const
   [[maybe_unused]] const bool flexible = version >= 4;
   codec::write_string(w, flexible, member_id);
   codec::write_nullable_string(w, flexible, true, group_instance_id);
+  if (version >= 5) {
+    codec::write_nullable_string(w, flexible, true, reason);
+  }
   if (flexible) {
     w.write_empty_tagged_fields();
   }
@@ -21,6 +24,9 @@ void LeaveGroupRequest::MemberIdentity::decode(Reader& r, int16_t version) {
   [[maybe_unused]] const bool flexible = version >= 4;
   member_id = codec::read_string(r, flexible);
   group_instance_id = codec::read_nullable_string(r, flexible, true);
+  if (version >= 5) {
+    reason = codec::read_nullable_string(r, flexible, true);
+  }
   if (flexible) {
     r.skip_tagged_fields();
   }

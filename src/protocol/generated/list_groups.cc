@@ -17,6 +17,11 @@ void ListGroupsRequest::encode(Writer& w, int16_t version) const {
       codec::write_string(w, flexible, item);
     });
   }
+  if (version >= 5) {
+    codec::write_array(w, flexible, types_filter, [&](const std::string& item) {
+      codec::write_string(w, flexible, item);
+    });
+  }
   if (flexible) {
     w.write_empty_tagged_fields();
   }
@@ -34,6 +39,11 @@ bool ListGroupsRequest::decode(Reader& r, int16_t version) {
       item = codec::read_string(r, flexible);
     });
   }
+  if (version >= 5) {
+    codec::read_array(r, flexible, 1, types_filter, [&](std::string& item) {
+      item = codec::read_string(r, flexible);
+    });
+  }
   if (flexible) {
     r.skip_tagged_fields();
   }
@@ -47,6 +57,9 @@ void ListGroupsResponse::ListedGroup::encode(Writer& w, int16_t version) const {
   if (version >= 4) {
     codec::write_string(w, flexible, group_state);
   }
+  if (version >= 5) {
+    codec::write_string(w, flexible, group_type);
+  }
   if (flexible) {
     w.write_empty_tagged_fields();
   }
@@ -58,6 +71,9 @@ void ListGroupsResponse::ListedGroup::decode(Reader& r, int16_t version) {
   protocol_type = codec::read_string(r, flexible);
   if (version >= 4) {
     group_state = codec::read_string(r, flexible);
+  }
+  if (version >= 5) {
+    group_type = codec::read_string(r, flexible);
   }
   if (flexible) {
     r.skip_tagged_fields();

@@ -30,14 +30,71 @@ void OffsetFetchRequest::OffsetFetchRequestTopic::decode(Reader& r, int16_t vers
   }
 }
 
+void OffsetFetchRequest::OffsetFetchRequestTopics::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  codec::write_string(w, flexible, name);
+  codec::write_array(w, flexible, partition_indexes, [&](const int32_t& item) {
+    w.write_int32(item);
+  });
+  w.write_empty_tagged_fields();
+}
+
+void OffsetFetchRequest::OffsetFetchRequestTopics::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  name = codec::read_string(r, flexible);
+  codec::read_array(r, flexible, 4, partition_indexes, [&](int32_t& item) {
+    item = r.read_int32();
+  });
+  r.skip_tagged_fields();
+}
+
+void OffsetFetchRequest::OffsetFetchRequestGroup::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  codec::write_string(w, flexible, group_id);
+  if (version >= 9) {
+    codec::write_nullable_string(w, flexible, true, member_id);
+  }
+  if (version >= 9) {
+    w.write_int32(member_epoch);
+  }
+  codec::write_nullable_array(w, flexible, true, topics, [&](const OffsetFetchRequestTopics& item) {
+    item.encode(w, version);
+  });
+  w.write_empty_tagged_fields();
+}
+
+void OffsetFetchRequest::OffsetFetchRequestGroup::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  group_id = codec::read_string(r, flexible);
+  if (version >= 9) {
+    member_id = codec::read_nullable_string(r, flexible, true);
+  }
+  if (version >= 9) {
+    member_epoch = r.read_int32();
+  }
+  codec::read_nullable_array(r, flexible, true, OffsetFetchRequestTopics::kMinEncodedBytes, topics, [&](OffsetFetchRequestTopics& item) {
+    item.decode(r, version);
+  });
+  r.skip_tagged_fields();
+}
+
 void OffsetFetchRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
   [[maybe_unused]] const bool flexible = version >= 6;
-  codec::write_string(w, flexible, group_id);
-  codec::write_nullable_array(w, flexible, version >= 2, topics, [&](const OffsetFetchRequestTopic& item) {
-    item.encode(w, version);
-  });
+  if (version <= 7) {
+    codec::write_string(w, flexible, group_id);
+  }
+  if (version <= 7) {
+    codec::write_nullable_array(w, flexible, version >= 2, topics, [&](const OffsetFetchRequestTopic& item) {
+      item.encode(w, version);
+    });
+  }
+  if (version >= 8) {
+    codec::write_array(w, flexible, groups, [&](const OffsetFetchRequestGroup& item) {
+      item.encode(w, version);
+    });
+  }
   if (version >= 7) {
     w.write_bool(require_stable);
   }
@@ -53,10 +110,19 @@ bool OffsetFetchRequest::decode(Reader& r, int16_t version) {
     return false;
   }
   [[maybe_unused]] const bool flexible = version >= 6;
-  group_id = codec::read_string(r, flexible);
-  codec::read_nullable_array(r, flexible, version >= 2, OffsetFetchRequestTopic::kMinEncodedBytes, topics, [&](OffsetFetchRequestTopic& item) {
-    item.decode(r, version);
-  });
+  if (version <= 7) {
+    group_id = codec::read_string(r, flexible);
+  }
+  if (version <= 7) {
+    codec::read_nullable_array(r, flexible, version >= 2, OffsetFetchRequestTopic::kMinEncodedBytes, topics, [&](OffsetFetchRequestTopic& item) {
+      item.decode(r, version);
+    });
+  }
+  if (version >= 8) {
+    codec::read_array(r, flexible, OffsetFetchRequestGroup::kMinEncodedBytes, groups, [&](OffsetFetchRequestGroup& item) {
+      item.decode(r, version);
+    });
+  }
   if (version >= 7) {
     require_stable = r.read_bool();
   }
@@ -116,6 +182,64 @@ void OffsetFetchResponse::OffsetFetchResponseTopic::decode(Reader& r, int16_t ve
   }
 }
 
+void OffsetFetchResponse::OffsetFetchResponsePartitions::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  w.write_int32(partition_index);
+  w.write_int64(committed_offset);
+  w.write_int32(committed_leader_epoch);
+  codec::write_nullable_string(w, flexible, true, metadata);
+  w.write_int16(error_code);
+  w.write_empty_tagged_fields();
+}
+
+void OffsetFetchResponse::OffsetFetchResponsePartitions::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  partition_index = r.read_int32();
+  committed_offset = r.read_int64();
+  committed_leader_epoch = r.read_int32();
+  metadata = codec::read_nullable_string(r, flexible, true);
+  error_code = r.read_int16();
+  r.skip_tagged_fields();
+}
+
+void OffsetFetchResponse::OffsetFetchResponseTopics::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  codec::write_string(w, flexible, name);
+  codec::write_array(w, flexible, partitions, [&](const OffsetFetchResponsePartitions& item) {
+    item.encode(w, version);
+  });
+  w.write_empty_tagged_fields();
+}
+
+void OffsetFetchResponse::OffsetFetchResponseTopics::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  name = codec::read_string(r, flexible);
+  codec::read_array(r, flexible, OffsetFetchResponsePartitions::kMinEncodedBytes, partitions, [&](OffsetFetchResponsePartitions& item) {
+    item.decode(r, version);
+  });
+  r.skip_tagged_fields();
+}
+
+void OffsetFetchResponse::OffsetFetchResponseGroup::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  codec::write_string(w, flexible, group_id);
+  codec::write_array(w, flexible, topics, [&](const OffsetFetchResponseTopics& item) {
+    item.encode(w, version);
+  });
+  w.write_int16(error_code);
+  w.write_empty_tagged_fields();
+}
+
+void OffsetFetchResponse::OffsetFetchResponseGroup::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  group_id = codec::read_string(r, flexible);
+  codec::read_array(r, flexible, OffsetFetchResponseTopics::kMinEncodedBytes, topics, [&](OffsetFetchResponseTopics& item) {
+    item.decode(r, version);
+  });
+  error_code = r.read_int16();
+  r.skip_tagged_fields();
+}
+
 void OffsetFetchResponse::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
@@ -123,11 +247,18 @@ void OffsetFetchResponse::encode(Writer& w, int16_t version) const {
   if (version >= 3) {
     w.write_int32(throttle_time_ms);
   }
-  codec::write_array(w, flexible, topics, [&](const OffsetFetchResponseTopic& item) {
-    item.encode(w, version);
-  });
-  if (version >= 2) {
+  if (version <= 7) {
+    codec::write_array(w, flexible, topics, [&](const OffsetFetchResponseTopic& item) {
+      item.encode(w, version);
+    });
+  }
+  if (version >= 2 && version <= 7) {
     w.write_int16(error_code);
+  }
+  if (version >= 8) {
+    codec::write_array(w, flexible, groups, [&](const OffsetFetchResponseGroup& item) {
+      item.encode(w, version);
+    });
   }
   if (flexible) {
     w.write_empty_tagged_fields();
@@ -144,11 +275,18 @@ bool OffsetFetchResponse::decode(Reader& r, int16_t version) {
   if (version >= 3) {
     throttle_time_ms = r.read_int32();
   }
-  codec::read_array(r, flexible, OffsetFetchResponseTopic::kMinEncodedBytes, topics, [&](OffsetFetchResponseTopic& item) {
-    item.decode(r, version);
-  });
-  if (version >= 2) {
+  if (version <= 7) {
+    codec::read_array(r, flexible, OffsetFetchResponseTopic::kMinEncodedBytes, topics, [&](OffsetFetchResponseTopic& item) {
+      item.decode(r, version);
+    });
+  }
+  if (version >= 2 && version <= 7) {
     error_code = r.read_int16();
+  }
+  if (version >= 8) {
+    codec::read_array(r, flexible, OffsetFetchResponseGroup::kMinEncodedBytes, groups, [&](OffsetFetchResponseGroup& item) {
+      item.decode(r, version);
+    });
   }
   if (flexible) {
     r.skip_tagged_fields();

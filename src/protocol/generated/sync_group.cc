@@ -36,6 +36,12 @@ void SyncGroupRequest::encode(Writer& w, int16_t version) const {
   if (version >= 3) {
     codec::write_nullable_string(w, flexible, true, group_instance_id);
   }
+  if (version >= 5) {
+    codec::write_nullable_string(w, flexible, true, protocol_type);
+  }
+  if (version >= 5) {
+    codec::write_nullable_string(w, flexible, true, protocol_name);
+  }
   codec::write_array(w, flexible, assignments, [&](const SyncGroupRequestAssignment& item) {
     item.encode(w, version);
   });
@@ -57,6 +63,12 @@ bool SyncGroupRequest::decode(Reader& r, int16_t version) {
   if (version >= 3) {
     group_instance_id = codec::read_nullable_string(r, flexible, true);
   }
+  if (version >= 5) {
+    protocol_type = codec::read_nullable_string(r, flexible, true);
+  }
+  if (version >= 5) {
+    protocol_name = codec::read_nullable_string(r, flexible, true);
+  }
   codec::read_array(r, flexible, SyncGroupRequestAssignment::kMinEncodedBytes, assignments, [&](SyncGroupRequestAssignment& item) {
     item.decode(r, version);
   });
@@ -74,6 +86,12 @@ void SyncGroupResponse::encode(Writer& w, int16_t version) const {
     w.write_int32(throttle_time_ms);
   }
   w.write_int16(error_code);
+  if (version >= 5) {
+    codec::write_nullable_string(w, flexible, true, protocol_type);
+  }
+  if (version >= 5) {
+    codec::write_nullable_string(w, flexible, true, protocol_name);
+  }
   codec::write_bytes(w, flexible, assignment);
   if (flexible) {
     w.write_empty_tagged_fields();
@@ -91,6 +109,12 @@ bool SyncGroupResponse::decode(Reader& r, int16_t version) {
     throttle_time_ms = r.read_int32();
   }
   error_code = r.read_int16();
+  if (version >= 5) {
+    protocol_type = codec::read_nullable_string(r, flexible, true);
+  }
+  if (version >= 5) {
+    protocol_name = codec::read_nullable_string(r, flexible, true);
+  }
   assignment = codec::read_bytes(r, flexible);
   if (flexible) {
     r.skip_tagged_fields();

@@ -10,9 +10,28 @@ void fill_sample(FindCoordinatorRequest& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= FindCoordinatorRequest::kMinVersion);
   ASSERT(version <= FindCoordinatorRequest::kMaxVersion);
-  m.key = c.next_string();
+  if (version <= 3) {
+    m.key = c.next_string();
+  }
   if (version >= 1) {
     m.key_type = c.next_int8();
+  }
+  if (version >= 4) {
+    c.fill_items(m.coordinator_keys, [&](std::string& item) { item = c.next_string(); });
+  }
+}
+
+static void fill_sample(FindCoordinatorResponse::Coordinator& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.key = c.next_string();
+  m.node_id = c.next_int32();
+  m.host = c.next_string();
+  m.port = c.next_int32();
+  m.error_code = c.next_int16();
+  if (c.nulls) {
+    m.error_message = std::nullopt;
+  } else {
+    m.error_message = c.next_string();
   }
 }
 
@@ -23,17 +42,28 @@ void fill_sample(FindCoordinatorResponse& m, SampleContext& c) {
   if (version >= 1) {
     m.throttle_time_ms = c.next_int32();
   }
-  m.error_code = c.next_int16();
-  if (version >= 1) {
+  if (version <= 3) {
+    m.error_code = c.next_int16();
+  }
+  if (version >= 1 && version <= 3) {
     if (c.nulls) {
       m.error_message = std::nullopt;
     } else {
       m.error_message = c.next_string();
     }
   }
-  m.node_id = c.next_int32();
-  m.host = c.next_string();
-  m.port = c.next_int32();
+  if (version <= 3) {
+    m.node_id = c.next_int32();
+  }
+  if (version <= 3) {
+    m.host = c.next_string();
+  }
+  if (version <= 3) {
+    m.port = c.next_int32();
+  }
+  if (version >= 4) {
+    c.fill_items(m.coordinators, [&](FindCoordinatorResponse::Coordinator& item) { fill_sample(item, c); });
+  }
 }
 
 }  // namespace cairn::protocol::testing

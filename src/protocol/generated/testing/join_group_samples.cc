@@ -31,6 +31,13 @@ void fill_sample(JoinGroupRequest& m, SampleContext& c) {
   }
   m.protocol_type = c.next_string();
   c.fill_items(m.protocols, [&](JoinGroupRequest::JoinGroupRequestProtocol& item) { fill_sample(item, c); });
+  if (version >= 8) {
+    if (c.nulls) {
+      m.reason = std::nullopt;
+    } else {
+      m.reason = c.next_string();
+    }
+  }
 }
 
 static void fill_sample(JoinGroupResponse::JoinGroupResponseMember& m, SampleContext& c) {
@@ -55,8 +62,22 @@ void fill_sample(JoinGroupResponse& m, SampleContext& c) {
   }
   m.error_code = c.next_int16();
   m.generation_id = c.next_int32();
-  m.protocol_name = c.next_string();
+  if (version >= 7) {
+    if (c.nulls) {
+      m.protocol_type = std::nullopt;
+    } else {
+      m.protocol_type = c.next_string();
+    }
+  }
+  if (c.nulls && version >= 7) {
+    m.protocol_name = std::nullopt;
+  } else {
+    m.protocol_name = c.next_string();
+  }
   m.leader = c.next_string();
+  if (version >= 9) {
+    m.skip_assignment = true;
+  }
   m.member_id = c.next_string();
   c.fill_items(m.members, [&](JoinGroupResponse::JoinGroupResponseMember& item) { fill_sample(item, c); });
 }

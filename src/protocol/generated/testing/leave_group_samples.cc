@@ -14,6 +14,13 @@ static void fill_sample(LeaveGroupRequest::MemberIdentity& m, SampleContext& c) 
   } else {
     m.group_instance_id = c.next_string();
   }
+  if (version >= 5) {
+    if (c.nulls) {
+      m.reason = std::nullopt;
+    } else {
+      m.reason = c.next_string();
+    }
+  }
 }
 
 void fill_sample(LeaveGroupRequest& m, SampleContext& c) {

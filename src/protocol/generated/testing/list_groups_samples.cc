@@ -13,6 +13,9 @@ void fill_sample(ListGroupsRequest& m, SampleContext& c) {
   if (version >= 4) {
     c.fill_items(m.states_filter, [&](std::string& item) { item = c.next_string(); });
   }
+  if (version >= 5) {
+    c.fill_items(m.types_filter, [&](std::string& item) { item = c.next_string(); });
+  }
 }
 
 static void fill_sample(ListGroupsResponse::ListedGroup& m, SampleContext& c) {
@@ -21,6 +24,9 @@ static void fill_sample(ListGroupsResponse::ListedGroup& m, SampleContext& c) {
   m.protocol_type = c.next_string();
   if (version >= 4) {
     m.group_state = c.next_string();
+  }
+  if (version >= 5) {
+    m.group_type = c.next_string();
   }
 }
 

@@ -12,16 +12,50 @@ static void fill_sample(OffsetFetchRequest::OffsetFetchRequestTopic& m, SampleCo
   c.fill_items(m.partition_indexes, [&](int32_t& item) { item = c.next_int32(); });
 }
 
+static void fill_sample(OffsetFetchRequest::OffsetFetchRequestTopics& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.name = c.next_string();
+  c.fill_items(m.partition_indexes, [&](int32_t& item) { item = c.next_int32(); });
+}
+
+static void fill_sample(OffsetFetchRequest::OffsetFetchRequestGroup& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.group_id = c.next_string();
+  if (version >= 9) {
+    if (c.nulls) {
+      m.member_id = std::nullopt;
+    } else {
+      m.member_id = c.next_string();
+    }
+  }
+  if (version >= 9) {
+    m.member_epoch = c.next_int32();
+  }
+  if (c.nulls) {
+    m.topics = std::nullopt;
+  } else {
+    m.topics.emplace();
+    c.fill_items(*m.topics, [&](OffsetFetchRequest::OffsetFetchRequestTopics& item) { fill_sample(item, c); });
+  }
+}
+
 void fill_sample(OffsetFetchRequest& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= OffsetFetchRequest::kMinVersion);
   ASSERT(version <= OffsetFetchRequest::kMaxVersion);
-  m.group_id = c.next_string();
-  if (c.nulls && version >= 2) {
-    m.topics = std::nullopt;
-  } else {
-    m.topics.emplace();
-    c.fill_items(*m.topics, [&](OffsetFetchRequest::OffsetFetchRequestTopic& item) { fill_sample(item, c); });
+  if (version <= 7) {
+    m.group_id = c.next_string();
+  }
+  if (version <= 7) {
+    if (c.nulls && version >= 2) {
+      m.topics = std::nullopt;
+    } else {
+      m.topics.emplace();
+      c.fill_items(*m.topics, [&](OffsetFetchRequest::OffsetFetchRequestTopic& item) { fill_sample(item, c); });
+    }
+  }
+  if (version >= 8) {
+    c.fill_items(m.groups, [&](OffsetFetchRequest::OffsetFetchRequestGroup& item) { fill_sample(item, c); });
   }
   if (version >= 7) {
     m.require_stable = true;
@@ -49,6 +83,32 @@ static void fill_sample(OffsetFetchResponse::OffsetFetchResponseTopic& m, Sample
   c.fill_items(m.partitions, [&](OffsetFetchResponse::OffsetFetchResponsePartition& item) { fill_sample(item, c); });
 }
 
+static void fill_sample(OffsetFetchResponse::OffsetFetchResponsePartitions& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.partition_index = c.next_int32();
+  m.committed_offset = c.next_int64();
+  m.committed_leader_epoch = c.next_int32();
+  if (c.nulls) {
+    m.metadata = std::nullopt;
+  } else {
+    m.metadata = c.next_string();
+  }
+  m.error_code = c.next_int16();
+}
+
+static void fill_sample(OffsetFetchResponse::OffsetFetchResponseTopics& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.name = c.next_string();
+  c.fill_items(m.partitions, [&](OffsetFetchResponse::OffsetFetchResponsePartitions& item) { fill_sample(item, c); });
+}
+
+static void fill_sample(OffsetFetchResponse::OffsetFetchResponseGroup& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.group_id = c.next_string();
+  c.fill_items(m.topics, [&](OffsetFetchResponse::OffsetFetchResponseTopics& item) { fill_sample(item, c); });
+  m.error_code = c.next_int16();
+}
+
 void fill_sample(OffsetFetchResponse& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= OffsetFetchResponse::kMinVersion);
@@ -56,9 +116,14 @@ void fill_sample(OffsetFetchResponse& m, SampleContext& c) {
   if (version >= 3) {
     m.throttle_time_ms = c.next_int32();
   }
-  c.fill_items(m.topics, [&](OffsetFetchResponse::OffsetFetchResponseTopic& item) { fill_sample(item, c); });
-  if (version >= 2) {
+  if (version <= 7) {
+    c.fill_items(m.topics, [&](OffsetFetchResponse::OffsetFetchResponseTopic& item) { fill_sample(item, c); });
+  }
+  if (version >= 2 && version <= 7) {
     m.error_code = c.next_int16();
+  }
+  if (version >= 8) {
+    c.fill_items(m.groups, [&](OffsetFetchResponse::OffsetFetchResponseGroup& item) { fill_sample(item, c); });
   }
 }
 

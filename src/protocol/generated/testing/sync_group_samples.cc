@@ -26,6 +26,20 @@ void fill_sample(SyncGroupRequest& m, SampleContext& c) {
       m.group_instance_id = c.next_string();
     }
   }
+  if (version >= 5) {
+    if (c.nulls) {
+      m.protocol_type = std::nullopt;
+    } else {
+      m.protocol_type = c.next_string();
+    }
+  }
+  if (version >= 5) {
+    if (c.nulls) {
+      m.protocol_name = std::nullopt;
+    } else {
+      m.protocol_name = c.next_string();
+    }
+  }
   c.fill_items(m.assignments, [&](SyncGroupRequest::SyncGroupRequestAssignment& item) { fill_sample(item, c); });
 }
 
@@ -37,6 +51,20 @@ void fill_sample(SyncGroupResponse& m, SampleContext& c) {
     m.throttle_time_ms = c.next_int32();
   }
   m.error_code = c.next_int16();
+  if (version >= 5) {
+    if (c.nulls) {
+      m.protocol_type = std::nullopt;
+    } else {
+      m.protocol_type = c.next_string();
+    }
+  }
+  if (version >= 5) {
+    if (c.nulls) {
+      m.protocol_name = std::nullopt;
+    } else {
+      m.protocol_name = c.next_string();
+    }
+  }
   m.assignment = c.next_bytes();
 }
 
