@@ -180,7 +180,9 @@ bool answer_metadata(const RequestHeader& header, Reader& r, Writer& w) {
   if (all) {
     response.topics.push_back(topic_metadata("golden"));
   } else {
-    for (const auto& topic : *request.topics) response.topics.push_back(topic_metadata(topic.name));
+    for (const auto& topic : *request.topics) {
+      response.topics.push_back(topic_metadata(topic.name.value_or("golden")));
+    }
   }
   response.encode(w, header.api_version);
   return true;

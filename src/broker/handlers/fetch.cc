@@ -21,18 +21,13 @@
 //   it has without reading again (a hop to a shard that already stopped would never return).
 // - Fetch v0-3 (clients from before Kafka 0.11) read message format v0 (Fetch v0-1) or v1
 //   (v2-3): the batches read are copied into memory and converted (protocol/legacy_records.h;
-<<<<<<< HEAD
-//   no sendfile for them), at most the partition's limit once one batch is in, and counted in
-//   /metrics. zstd data answers UNSUPPORTED_COMPRESSION_TYPE, as Kafka does for them.
+//   no sendfile for them), within the partition's limit and at most 55 MiB per response (the
+//   first batch excepted, KIP-74), and counted in /metrics. zstd data answers
+//   UNSUPPORTED_COMPRESSION_TYPE when it comes first, as Kafka does for them.
 // - Topic ids (KIP-516): Fetch v13+ names topics by id; an id no topic has (a stale one, after
 //   the topic was deleted and created again) answers its partitions UNKNOWN_TOPIC_ID at once.
 //   v12+ tagged fields (diverging epoch, current leader, snapshot id, node endpoints) concern
 //   followers and leader changes, which one node never has: never sent.
-=======
-//   no sendfile for them), within the partition's limit and at most 55 MiB per response (the
-//   first batch excepted, KIP-74), and counted in /metrics. zstd data answers
-//   UNSUPPORTED_COMPRESSION_TYPE when it comes first, as Kafka does for them.
->>>>>>> main
 // - Sessionless: session_id 0 in every answer (KIP-227 lets a broker refuse sessions), so the
 //   client keeps sending full fetch requests; forgotten_topics_data is ignored.
 #include <algorithm>
@@ -290,12 +285,10 @@ void fill_all(const BrokerState& broker, Pass& pass,
   }
 }
 
-<<<<<<< HEAD
 // The name of each requested topic: as sent before v13; from v13 on, the name of the topic
 // with that id, or nullopt when no topic has it.
 std::vector<std::optional<std::string>> topic_names(const BrokerState& broker,
-                                                    const FetchRequest& request,
-                                                    int16_t version) {
+                                                    const FetchRequest& request, int16_t version) {
   constexpr int16_t kTopicIdsMin = 13;
   std::vector<std::optional<std::string>> names;
   names.reserve(request.topics.size());
@@ -310,7 +303,8 @@ std::vector<std::optional<std::string>> topic_names(const BrokerState& broker,
     names.push_back(found != nullptr ? std::optional<std::string>(found->name) : std::nullopt);
   }
   return names;
-=======
+}
+
 // The response's byte budget: max_bytes from v3 on. Fetch v0-3 are converted in memory: at
 // most Kafka's fetch.max.bytes default (which Kafka applies to every version), the first
 // batch excepted.
@@ -319,7 +313,6 @@ int64_t response_bytes_max(const FetchRequest& request, int16_t version) {
   int64_t max_bytes =
       version >= 3 ? std::max<int32_t>(request.max_bytes, 0) : std::numeric_limits<int32_t>::max();
   return version < 4 ? std::min(max_bytes, kLegacyResponseBytesMax) : max_bytes;
->>>>>>> main
 }
 
 }  // namespace
