@@ -315,6 +315,16 @@ int64_t response_bytes_max(const FetchRequest& request, int16_t version) {
   return version < 4 ? std::min(max_bytes, kLegacyResponseBytesMax) : max_bytes;
 }
 
+// The response's topics and partitions, in request order, named as the request named them.
+void shape_response(const FetchRequest& request, FetchResponse& response) {
+  response.responses.resize(request.topics.size());
+  for (size_t t = 0; t < request.topics.size(); t++) {
+    response.responses[t].topic = request.topics[t].topic;
+    response.responses[t].topic_id = request.topics[t].topic_id;
+    response.responses[t].partitions.resize(request.topics[t].partitions.size());
+  }
+}
+
 }  // namespace
 
 asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
@@ -335,12 +345,7 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   std::vector<ErrorCode> slot_errors;         // by slot: answered without a read
   std::map<net::ShardId, std::vector<ReadInput>> per_shard;
   std::vector<std::optional<std::string>> names = topic_names(broker, request, ctx.api_version());
-  response.responses.resize(request.topics.size());
-  for (size_t t = 0; t < request.topics.size(); t++) {
-    response.responses[t].topic = request.topics[t].topic;
-    response.responses[t].topic_id = request.topics[t].topic_id;
-    response.responses[t].partitions.resize(request.topics[t].partitions.size());
-  }
+  shape_response(request, response);
   bool answer_now = false;  // an unknown topic id: Kafka answers at once
   for (size_t t = 0; t < request.topics.size(); t++) {
     const FetchRequest::FetchTopic& topic = request.topics[t];
