@@ -342,7 +342,7 @@ TEST(MessagesDecode, UnservedVersionFails) {
   std::vector<uint8_t> bytes = encode(make_sample<MetadataRequest>(8, false), 8);
   Reader r(bytes);
   MetadataRequest request;
-  EXPECT_FALSE(request.decode(r, 9));
+  EXPECT_FALSE(request.decode(r, MetadataRequest::kMaxVersion + 1));
   EXPECT_STREQ(r.error(), "unsupported version");
   Reader r2(bytes);
   ProduceRequest produce;
