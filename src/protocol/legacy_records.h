@@ -86,7 +86,8 @@ struct FromV2 {
 // batch converted goes whole when `first_may_exceed` (KIP-74: a big record still gets out).
 // A zstd batch (Fetch before v10 cannot carry it) ends the output there, or, when it comes
 // first, fails with unsupported (Kafka answers UNSUPPORTED_COMPRESSION_TYPE). A batch that
-// fails its CRC, or does not decompress, fails with corrupt/too_large.
+// does not decompress fails with corrupt/too_large. CRCs are the caller's to check (the
+// broker reads with Log::copy, which does).
 Result<FromV2> from_v2(BytesView batches, int8_t magic, Offset from, size_t max_bytes,
                        bool first_may_exceed, size_t decompressed_bytes_max);
 

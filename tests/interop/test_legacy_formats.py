@@ -12,8 +12,11 @@ batches on arrival, Fetch v0-3 answered with converted messages.
 - Raw requests built with kafka-python's own legacy record builder (an implementation
   independent of Cairn's): Produce v0/v1/v2 and Fetch v0/v2/v3 byte for byte, and bad message
   sets (CRC mismatch, nested compression, zstd, cut short) with Kafka's error codes.
+- A batch damaged on disk is KAFKA_STORAGE_ERROR for an old fetcher, never re-sent with a fresh
+  CRC.
 - /metrics counts the conversions.
 """
+import os
 import struct
 import subprocess
 import time
@@ -92,7 +95,7 @@ def fetch_legacy(client, version, topic, offset, partition_max_bytes=1 << 20):
 
 class LegacyFormats(harness.BrokerTestCase):
     # For the raw requests, which do not create topics the way clients' Metadata does.
-    broker_topics = {"raw": 1, "bad": 1, "zstd": 1, "counted": 1}
+    broker_topics = {"raw": 1, "bad": 1, "zstd": 1, "counted": 1, "damaged": 1}
 
     def topic(self):
         return "legacy-" + uuid.uuid4().hex[:8]
@@ -277,6 +280,23 @@ class LegacyFormats(harness.BrokerTestCase):
                 error, _, records = fetch_legacy(client, version, topic, 0)
                 self.assertEqual((UNSUPPORTED_COMPRESSION_TYPE, []), (error, records))
             self.assertEqual(3, len(client.fetch(topic, 0, 0)[2]))  # Fetch v4 reads it
+        self.assertBrokerHealthy()
+
+    def test_damaged_batch_on_disk_is_a_storage_error_not_resent(self):
+        # A byte of a stored batch flipped on disk: the conversion would write a fresh CRC,
+        # so the read checks the batch's own first (Log::copy), and the log is fenced.
+        topic = "damaged"
+        with ps.WireClient(self.broker.bootstrap) as client:
+            value = b"precious-" + b"v" * 64
+            self.assertEqual(0, client.produce(topic, 0, ps.build_batch([(b"k", value, [])]))[0])
+            segment = os.path.join(self.broker.data_dir, "damaged-0", "%020d.log" % 0)
+            with open(segment, "r+b") as f:
+                data = f.read()
+                at = data.index(value) + 3
+                f.seek(at)
+                f.write(bytes([data[at] ^ 0xFF]))
+            error, _, records = fetch_legacy(client, 1, topic, 0)
+            self.assertEqual((ps.KAFKA_STORAGE_ERROR, []), (error, records))
         self.assertBrokerHealthy()
 
     def test_conversions_are_counted_in_metrics(self):

@@ -83,46 +83,32 @@ struct Budget {
   bool have_data = false;  // once true, no batch may exceed the limits any more
 };
 
-// The batches of `read` converted to legacy messages (at most `limit` bytes once the first
-// batch is in), or an error.
-Result<protocol::legacy::FromV2> convert_read(const storage::ReadResult& read,
-                                              const ReadInput& input, int64_t limit,
-                                              bool first_may_exceed) {
-  constexpr size_t kDecompressedBytesMax = 32 * MiB;  // per batch, as on Produce
-  // Not zero-filled first: every byte is read into.
-  std::unique_ptr<uint8_t[]> batches(new uint8_t[read.size_bytes]);
-  size_t at = 0;
-  for (const storage::FileRange& range : read.ranges) {
-    std::span<uint8_t> into(batches.get() + at, range.size_bytes);
-    Result<size_t> got = range.file->read_at(range.position, into);
-    if (!got.ok()) return got.status();
-    if (*got != range.size_bytes) return error(StatusCode::io_error, "short read");
-    at += range.size_bytes;
-  }
-  return protocol::legacy::from_v2(protocol::BytesView(batches.get(), at), input.legacy_magic,
-                                   input.fetch_offset, static_cast<size_t>(limit), first_may_exceed,
-                                   kDecompressedBytesMax);
-}
-
 // Fetch v0-3: replaces `out`'s file ranges with legacy messages. When what was read converts
 // to nothing (only transaction markers), reads on, so an old client never stalls on them.
 ErrorCode down_convert(const BrokerState& broker, storage::Log& log, storage::ReadResult read,
                        Offset visible, const ReadInput& input, int64_t limit, bool first_may_exceed,
                        ReadOutput& out) {
   constexpr int kReadsMax = 16;
+  constexpr size_t kDecompressedBytesMax = 32 * MiB;  // per batch, as on Produce
   for (int reads = 1;; reads++) {
-    Result<protocol::legacy::FromV2> converted = convert_read(read, input, limit, first_may_exceed);
+    // Log::copy checks every batch's CRC (a mismatch fences the log: KAFKA_STORAGE_ERROR), so
+    // a damaged batch never reaches an old client with a fresh checksum.
+    Result<std::vector<uint8_t>> batches = log.copy(read);
+    if (!batches.ok()) return kafka_error(batches.status());
+    Result<protocol::legacy::FromV2> converted = protocol::legacy::from_v2(
+        *batches, input.legacy_magic, input.fetch_offset, static_cast<size_t>(limit),
+        first_may_exceed, kDecompressedBytesMax);
     if (!converted.ok()) {
-      StatusCode code = converted.status().code();
-      if (code == StatusCode::unsupported) return ErrorCode::unsupported_compression_type;
-      return code == StatusCode::io_error ? ErrorCode::kafka_storage_error
-                                          : ErrorCode::corrupt_message;
+      return converted.status().code() == StatusCode::unsupported
+                 ? ErrorCode::unsupported_compression_type
+                 : ErrorCode::corrupt_message;
     }
     if (converted->messages > 0 || read.next_offset >= visible || reads == kReadsMax) {
       broker.metrics->fetch_conversions.add(static_cast<uint64_t>(converted->messages));
       out.converted = std::move(converted->bytes);
       out.ranges.clear();
       out.size_bytes = out.converted.size();
+      out.record_offsets = static_cast<uint64_t>(converted->messages);  // records sent
       return ErrorCode::none;
     }
     Result<storage::ReadResult> next =
