@@ -269,6 +269,11 @@ class LegacyFormats(harness.BrokerTestCase):
                         self.assertEqual(expected, error)
             # Nothing was appended; the partition still takes good data.
             self.assertEqual((0, 0), client.produce(topic, 0, good, version=2))
+            # A v2 batch in Produce v0-2 is taken as it is, as Kafka does.
+            for version in (0, 2):
+                error, _ = client.produce(topic, 0, ps.simple_batch(2), version=version)
+                self.assertEqual(0, error)
+            self.assertEqual(5, len(client.fetch(topic, 0, 0)[2]))
         self.assertBrokerHealthy()
 
     def test_zstd_data_is_unsupported_for_old_fetchers(self):

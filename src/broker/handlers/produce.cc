@@ -33,7 +33,7 @@
 // Produce v0-2 carry legacy message sets (magic 0/1): each partition's set is converted to one
 // v2 batch (protocol/legacy_records.h; no producer id, the wrapper's codec), counted in
 // /metrics, and then takes the v2 path above. Bad sets answer CORRUPT_MESSAGE (framing, CRC,
-// nested compression), INVALID_RECORD (inner offsets) or UNSUPPORTED_COMPRESSION_TYPE (zstd).
+// nested compression, over the decompression budget) or UNSUPPORTED_COMPRESSION_TYPE (zstd).
 // A v2 batch in Produce v0-2 is accepted too, as Kafka does.
 // acks outside {-1, 0, 1}: INVALID_REQUIRED_ACKS for every partition.
 #include <spdlog/spdlog.h>
