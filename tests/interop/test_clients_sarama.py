@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""sarama (1.22.1, Debian's golang-github-shopify-sarama-dev), the Go client, speaking as
+Kafka 0.10.2, 1.0 and 2.2 (config.Version): tests/interop/go/sarama_client/main.go creates a
+topic with ClusterAdmin, lists it, describes its configs, produces with a SyncProducer under
+each codec (none, gzip, snappy, lz4), consumes everything with a consumer group, reads the
+committed offsets back, deletes the topic and lists again.
+
+As Kafka 0.10.2 sarama writes message format v1 (Produce v2) and reads with Fetch v3, which
+Cairn converts; as 1.0 and 2.2 it writes v2 batches with headers (Produce v3, Fetch v4).
+Below 0.11 sarama has no DescribeConfigs (Kafka 0.10.2 had none) and refuses it before sending,
+and its ClusterAdmin.ListTopics needs DescribeConfigs, so the program lists through Metadata.
+
+The program is built once per run, offline, in GOPATH mode against Debian's packaged sources
+(/usr/share/gocode; scripts/install-deps.sh installs golang-go and the sarama package).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import harness
+
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "go", "sarama_client",
+                      "main.go")
+GOCODE = "/usr/share/gocode"
+SARAMA = os.path.join(GOCODE, "src", "github.com", "Shopify", "sarama")
+COUNT = 20  # per codec
+CODECS = ("none", "gzip", "snappy", "lz4")
+BUILD_TIMEOUT_S = 600
+RUN_TIMEOUT_S = 180
+
+
+def build(target_dir):
+    """Builds sarama_client into target_dir; returns its path. Fails with what is missing."""
+    if shutil.which("go") is None or not os.path.isdir(SARAMA):
+        raise AssertionError("needs the go compiler and sarama's sources in %s: install "
+                             "golang-go and golang-github-shopify-sarama-dev "
+                             "(scripts/install-deps.sh)" % SARAMA)
+    env = dict(os.environ, GO111MODULE="off", GOPROXY="off", GOFLAGS="",
+               GOPATH=os.path.join(target_dir, "gopath") + ":" + GOCODE,
+               GOCACHE=os.path.join(target_dir, "gocache"))
+    binary = os.path.join(target_dir, "sarama_client")
+    started = time.monotonic()
+    out = subprocess.run(["go", "build", "-o", binary, SOURCE], cwd=os.path.dirname(SOURCE),
+                         env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    if out.returncode != 0:
+        raise AssertionError("go build failed:\n" + out.stderr)
+    print("sarama_client built in %.1f s" % (time.monotonic() - started), file=sys.stderr)
+    return binary
+
+
+class Sarama(harness.BrokerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.build_dir = tempfile.mkdtemp(prefix="cairn-sarama-")
+        try:
+            cls.binary = build(cls.build_dir)
+        except BaseException:
+            shutil.rmtree(cls.build_dir, ignore_errors=True)
+            raise
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.build_dir, ignore_errors=True)
+        super().tearDownClass()
+
+    def run_client(self, version, topic):
+        out = subprocess.run([self.binary, self.broker.bootstrap, version, topic, str(COUNT)],
+                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        self.assertEqual(0, out.returncode, out.stderr + self.broker.stderr()[-4000:])
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def check_version(self, version, topic, record_batches):
+        result = self.run_client(version, topic)
+        self.assertEqual(2, result["listed_partitions"])
+        self.assertFalse(result["listed_after_delete"])
+        if record_batches:
+            self.assertEqual(("delete", ""), (result["cleanup_policy"],
+                                              result["describe_error"]))
+        else:  # sarama's ErrUnsupportedVersion, raised before sending
+            self.assertEqual("kafka server: The version of API is not supported.",
+                             result["describe_error"])
+        sent = result["sent"]
+        self.assertEqual(COUNT * len(CODECS), len(sent))
+        for i, message in enumerate(sent):
+            codec, n = CODECS[i // COUNT], i % COUNT
+            self.assertEqual((n % 2, "key-%d" % (n % 5), str(n) if record_batches else ""),
+                             (message["partition"], message["key"], message["header"]))
+            self.assertTrue(message["value"].startswith("sarama-%s-%d-" % (codec, n)))
+        # Every message once, as sent (key, value, header) at the offset the produce answered.
+        key = lambda m: (m["partition"], m["offset"])
+        self.assertEqual(sorted(sent, key=key), sorted(result["seen"], key=key))
+        for partition in (0, 1):
+            offsets = sorted(m["offset"] for m in sent if m["partition"] == partition)
+            self.assertEqual(list(range(len(offsets))), offsets)
+            self.assertEqual(len(offsets), result["committed"][str(partition)])
+        self.assertBrokerHealthy()
+
+    def test_as_kafka_0_10_2(self):
+        self.check_version("0.10.2.0", "sarama-0-10-2", record_batches=False)
+
+    def test_as_kafka_1_0(self):
+        self.check_version("1.0.0", "sarama-1-0", record_batches=True)
+
+    def test_as_kafka_2_2(self):
+        self.check_version("2.2.0", "sarama-2-2", record_batches=True)
+
+
+if __name__ == "__main__":
+    harness.main()
