@@ -4,9 +4,11 @@
 //	sarama_client BOOTSTRAP VERSION TOPIC COUNT
 //
 // It creates TOPIC (2 partitions) with ClusterAdmin, lists it and describes its configs,
-// produces COUNT messages per codec (none, gzip, snappy, lz4) with a SyncProducer, consumes
-// them all with a consumer group (marking each), reads the group's committed offsets, deletes
-// the topic and lists again. It prints one JSON line with what it did and saw.
+// produces COUNT messages per codec (none, gzip, snappy, lz4) with a SyncProducer (and, from
+// Kafka 2.1 on, tries zstd), consumes them all with a consumer group (marking each), reads the
+// group's committed offsets, alters configs, adds a partition, deletes records, lists and
+// describes the group, deletes the topic and lists again. It prints one JSON line with what
+// it did and saw.
 package main
 
 import (
@@ -49,11 +51,17 @@ type report struct {
 	Version           string          `json:"version"`
 	ListedPartitions  int32           `json:"listed_partitions"`
 	CleanupPolicy     string          `json:"cleanup_policy"`
-	DescribeError     string          `json:"describe_error"`
 	Sent              []message       `json:"sent"`
 	Seen              []message       `json:"seen"`
 	Committed         map[int32]int64 `json:"committed"`
 	ListedAfterDelete bool            `json:"listed_after_delete"`
+	// After the group is done (moreAdmin); calls sarama refuses at VERSION are in Errors.
+	RetentionMs       string            `json:"retention_ms"`
+	PartitionsAfter   int               `json:"partitions_after"`
+	OldestAfterDelete int64             `json:"oldest_after_delete"`
+	GroupProtocolType string            `json:"group_protocol_type"`
+	GroupState        string            `json:"group_state"`
+	Errors            map[string]string `json:"errors"`
 }
 
 func fail(step string, err error) {
@@ -120,7 +128,7 @@ func createAndDescribe(admin sarama.ClusterAdmin, brokers []string, version sara
 		Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"cleanup.policy"}})
 	if err != nil {
 		// Below Kafka 0.11 sarama refuses before sending; the test checks which error.
-		out.DescribeError = err.Error()
+		out.Errors["DescribeConfig"] = err.Error()
 		return
 	}
 	for _, entry := range entries {
@@ -260,6 +268,65 @@ func committed(admin sarama.ClusterAdmin, topic, group string, out *report) {
 	}
 }
 
+// zstdRefused tries a zstd-compressed send, which sarama 1.22 makes with Produce v3 (zstd needs
+// v7, KIP-110): Kafka, and Cairn, refuse it; the error goes in out.Errors["zstd"].
+func zstdRefused(brokers []string, version sarama.KafkaVersion, topic string, out *report) {
+	config := newConfig(version)
+	config.Producer.Compression = sarama.CompressionZSTD
+	config.Producer.Retry.Max = 0
+	producer, err := sarama.NewSyncProducer(brokers, config)
+	if err != nil {
+		fail("NewSyncProducer zstd", err)
+	}
+	defer producer.Close()
+	_, _, err = producer.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: 0,
+		Value: sarama.StringEncoder("zstd")})
+	if err != nil {
+		out.Errors["zstd"] = err.Error()
+	}
+}
+
+// moreAdmin runs the rest of ClusterAdmin on TOPIC once the group is done. A call that Kafka
+// VERSION did not have, sarama refuses before sending: its error goes in out.Errors.
+func moreAdmin(admin sarama.ClusterAdmin, client sarama.Client, topic, group string,
+	out *report) {
+	ok := func(call string, err error) bool {
+		if err != nil {
+			out.Errors[call] = err.Error()
+		}
+		return err == nil
+	}
+	retention := "3600000"
+	entries := map[string]*string{"retention.ms": &retention}
+	if ok("AlterConfig", admin.AlterConfig(sarama.TopicResource, topic, entries, false)) {
+		described, err := admin.DescribeConfig(sarama.ConfigResource{
+			Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"retention.ms"}})
+		if ok("DescribeConfig", err) && len(described) == 1 {
+			out.RetentionMs = described[0].Value
+		}
+	}
+	if ok("CreatePartitions", admin.CreatePartitions(topic, 3, nil, false)) {
+		metadata, err := admin.DescribeTopics([]string{topic})
+		if ok("DescribeTopics", err) && len(metadata) == 1 {
+			out.PartitionsAfter = len(metadata[0].Partitions)
+		}
+	}
+	if ok("DeleteRecords", admin.DeleteRecords(topic, map[int32]int64{0: 2})) {
+		oldest, err := client.GetOffset(topic, 0, sarama.OffsetOldest)
+		if ok("GetOffset", err) {
+			out.OldestAfterDelete = oldest
+		}
+	}
+	groups, err := admin.ListConsumerGroups()
+	if ok("ListConsumerGroups", err) {
+		out.GroupProtocolType = groups[group]
+	}
+	described, err := admin.DescribeConsumerGroups([]string{group})
+	if ok("DescribeConsumerGroups", err) && len(described) == 1 {
+		out.GroupState = described[0].State
+	}
+}
+
 func main() {
 	if len(os.Args) != 5 {
 		fail("usage", fmt.Errorf("sarama_client BOOTSTRAP VERSION TOPIC COUNT"))
@@ -274,15 +341,26 @@ func main() {
 	if err != nil {
 		fail("count", err)
 	}
-	out := &report{Version: version.String()}
+	out := &report{Version: version.String(), Errors: map[string]string{}}
 	admin, err := sarama.NewClusterAdmin(brokers, newConfig(version))
 	if err != nil {
 		fail("NewClusterAdmin", err)
 	}
+	client, err := sarama.NewClient(brokers, newConfig(version))
+	if err != nil {
+		fail("NewClient", err)
+	}
 	createAndDescribe(admin, brokers, version, topic, out)
 	produce(brokers, version, topic, count, out)
+	if version.IsAtLeast(sarama.V2_1_0_0) {
+		zstdRefused(brokers, version, topic, out)
+	}
 	consume(brokers, version, topic, topic+"-group", out)
 	committed(admin, topic, topic+"-group", out)
+	moreAdmin(admin, client, topic, topic+"-group", out)
+	if err := client.Close(); err != nil {
+		fail("client Close", err)
+	}
 	if err := admin.DeleteTopic(topic); err != nil {
 		fail("DeleteTopic", err)
 	}
