@@ -8,7 +8,7 @@ batches, and reads what Cairn converts back (tests/interop/js/kafka_node.js).
   Produce v0 / Fetch v0 (magic 0): createTopics, listTopics, loadMetadataForTopics and
   describeConfigs; plain, keyed and gzip-compressed sends; a ConsumerGroup reads every message
   exactly once in offset order; the latest offsets (ListOffsets v0) and the committed ones
-  (OffsetFetch v1) agree.
+  (OffsetFetch v1) agree; ListGroups and DescribeGroups show the group empty once it left.
 - kafka-node capped at magic 0 compresses a magic 1 set inside a magic 0 wrapper; Cairn, like
   Kafka, refuses it with CORRUPT_MESSAGE (kafka-node calls it "InvalidMessage").
 - Old to new: what kafka-node writes (magic 1 and magic 0) is read by kcat and by a
@@ -121,8 +121,14 @@ class KafkaNode(harness.BrokerTestCase):
         self.assertEqual(expected, by_partition(result["seen"]))
         self.assertEqual([len(expected[0]), len(expected[1])], result["latest"])
         self.assertEqual(result["latest"], result["committed"])
+        self.check_group_left(result)
         self.assertBrokerHealthy()
         return result
+
+    def check_group_left(self, result):
+        self.assertEqual(("consumer", "Empty", 0), (result["group_protocol_type"],
+                                                    result["group_state"],
+                                                    result["group_members"]))
 
     def test_round_trip(self):
         result = self.check_round_trip("kafka-node-rt", [])
@@ -174,6 +180,7 @@ class KafkaNode(harness.BrokerTestCase):
                 result = self.kafka_node(topic, "consume", flags)
                 self.assertEqual(expected, by_partition(result["seen"]))
                 self.assertEqual([len(expected[0]), len(expected[1])], result["committed"])
+                self.check_group_left(result)
         self.assertBrokerHealthy()
 
 

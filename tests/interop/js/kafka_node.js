@@ -5,8 +5,8 @@
 // usage: node kafka_node.js BOOTSTRAP TOPIC COUNT MODE [--kafka-0.9]
 //   MODE all:     create TOPIC (2 partitions), list and describe it, produce COUNT messages
 //                 (plain to partition 0, gzip with a key to partition 1, keyed ones to both),
-//                 read the latest offsets, consume them all with a ConsumerGroup, commit and
-//                 read the committed offsets back
+//                 read the latest offsets, consume them all with a ConsumerGroup, commit,
+//                 read the committed offsets back, list and describe the group
 //   MODE produce: only the produce step (the topic must exist)
 //   MODE consume: only the consumer group step, until COUNT messages came
 //   --format-v0:  cap kafka-node's own table of the versions it knows at Produce v0 and Fetch
@@ -142,12 +142,19 @@ function consumeAll (group, expected) {
   });
 }
 
+// The group's committed offsets (OffsetFetch v1), and the group as ListGroups and
+// DescribeGroups see it once its member left.
 async function committedOffsets (group, out) {
   const client = newClient();
   const offset = new kafka.Offset(client);
   const committed = await call(offset, 'fetchCommitsV1', group,
     [{ topic, partition: 0 }, { topic, partition: 1 }]);
   out.committed = [committed[topic]['0'], committed[topic]['1']];
+  const adminClient = new kafka.Admin(client);
+  out.group_protocol_type = (await call(adminClient, 'listGroups'))[group];
+  const described = (await call(adminClient, 'describeGroups', [group]))[group];
+  out.group_state = described.state;
+  out.group_members = described.members.length;
   await call(client, 'close');
 }
 
