@@ -2,7 +2,7 @@
 // Produce v0-2 and reads them with Fetch v0-2, against Cairn (test_clients_kafkanode.py).
 // Prints one JSON line with what it did and saw.
 //
-// usage: node kafka_node.js BOOTSTRAP TOPIC COUNT MODE [--kafka-0.9]
+// usage: node kafka_node.js BOOTSTRAP TOPIC COUNT MODE [--format-v0]
 //   MODE all:     create TOPIC (2 partitions), list and describe it, produce COUNT messages
 //                 (plain to partition 0, gzip with a key to partition 1, keyed ones to both),
 //                 read the latest offsets, consume them all with a ConsumerGroup, commit,
@@ -10,8 +10,8 @@
 //   MODE produce: only the produce step (the topic must exist)
 //   MODE consume: only the consumer group step, until COUNT messages came
 //   --format-v0:  cap kafka-node's own table of the versions it knows at Produce v0 and Fetch
-//                 v0, so that it writes and reads message format v0 (magic 0), as kafka-node
-//                 releases before 4.0 did. (Its option versions.disabled, which should select
+//                 v0, so that it writes and reads message format v0 (magic 0), as it would
+//                 with a Kafka 0.8 broker. (Its option versions.disabled, which should select
 //                 Kafka 0.9's versions, never marks the broker ready in 5.0.0: no ApiVersions
 //                 answer, no readiness.)
 'use strict';
@@ -62,8 +62,9 @@ function payloads () {
       plain.messages.push('plain-' + i);
       sent.push({ partition: 0, key: null, value: 'plain-' + i });
     } else if (kind === 1) {
-      gzip.messages.push('gzip-' + i + '-' + 'z'.repeat(i % 40));
-      sent.push({ partition: 1, key: 'gzip-key', value: 'gzip-' + i + '-' + 'z'.repeat(i % 40) });
+      const value = 'gzip-' + i + '-' + 'z'.repeat(i % 40);
+      gzip.messages.push(value);
+      sent.push({ partition: 1, key: 'gzip-key', value });
     } else {
       const key = 'key-' + (i % 5);
       keyed[i % 2].messages.push(new kafka.KeyedMessage(key, 'keyed-' + i));
@@ -101,7 +102,8 @@ async function produce (out) {
   await call(producer, 'send', keyed);
   if (formatV0) {
     // kafka-node compresses a magic 1 message set even when it wraps it in a magic 0
-    // message; Kafka and Cairn refuse the mix (CORRUPT_MESSAGE), so none of it is stored.
+    // message. Kafka refuses the mix, and so does Cairn (CORRUPT_MESSAGE): none of it is
+    // stored.
     out.gzip_error = await call(producer, 'send', gzip).then(() => null, e => e.message);
   } else {
     await call(producer, 'send', gzip);
@@ -126,7 +128,10 @@ function consumeAll (group, expected) {
       keyEncoding: 'utf8'
     }, [topic]);
     const seen = [];
+    let finished = false;
     const finish = (error) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(deadline);
       consumer.close(true, (closeError) => (error || closeError ? reject(error || closeError)
         : resolve(seen)));
