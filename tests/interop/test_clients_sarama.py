@@ -14,26 +14,16 @@ Below 0.11 sarama has no DescribeConfigs, AlterConfigs, DeleteRecords or CreateP
 (Kafka 0.10.2 had none) and refuses them before sending; its ClusterAdmin.ListTopics needs
 DescribeConfigs, so at 0.10.2 the program lists through Metadata.
 
-The program is built once per run, offline, in GOPATH mode against Debian's packaged sources
-(/usr/share/gocode; scripts/install-deps.sh installs golang-go and the sarama package).
+The program is built once per run (go_support.py: offline, against Debian's packaged sources).
 """
 import json
-import os
-import shutil
 import subprocess
-import sys
-import tempfile
-import time
 
+import go_support
 import harness
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "go", "sarama_client",
-                      "main.go")
-GOCODE = "/usr/share/gocode"
-SARAMA = os.path.join(GOCODE, "src", "github.com", "Shopify", "sarama")
 COUNT = 20  # per codec
 CODECS = ("none", "gzip", "snappy", "lz4")
-BUILD_TIMEOUT_S = 600
 RUN_TIMEOUT_S = 180
 # sarama's texts for ErrUnsupportedVersion and ErrUnsupportedCompressionType.
 UNSUPPORTED_VERSION = "kafka server: The version of API is not supported."
@@ -41,43 +31,9 @@ UNSUPPORTED_COMPRESSION_TYPE = ("kafka server: The requesting client does not su
                                 "compression type of given partition.")
 
 
-def build(target_dir):
-    """Builds sarama_client into target_dir; returns its path. Fails with what is missing."""
-    if shutil.which("go") is None or not os.path.isdir(SARAMA):
-        raise AssertionError("needs the go compiler and sarama's sources in %s: install "
-                             "golang-go and golang-github-shopify-sarama-dev "
-                             "(scripts/install-deps.sh)" % SARAMA)
-    env = dict(os.environ, GO111MODULE="off", GOPROXY="off", GOFLAGS="",
-               GOPATH=os.path.join(target_dir, "gopath") + ":" + GOCODE,
-               GOCACHE=os.path.join(target_dir, "gocache"))
-    binary = os.path.join(target_dir, "sarama_client")
-    started = time.monotonic()
-    out = subprocess.run(["go", "build", "-o", binary, SOURCE], cwd=os.path.dirname(SOURCE),
-                         env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
-    if out.returncode != 0:
-        raise AssertionError("go build failed:\n" + out.stderr)
-    print("sarama_client built in %.1f s" % (time.monotonic() - started), file=sys.stderr)
-    return binary
-
-
-class Sarama(harness.BrokerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.build_dir = tempfile.mkdtemp(prefix="cairn-sarama-")
-        try:
-            cls.binary = build(cls.build_dir)
-        except BaseException:
-            shutil.rmtree(cls.build_dir, ignore_errors=True)
-            raise
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.build_dir, ignore_errors=True)
-        super().tearDownClass()
-
+class Sarama(go_support.SaramaClientMixin, harness.BrokerTestCase):
     def run_client(self, version, topic):
-        out = subprocess.run([self.binary, self.broker.bootstrap, version, topic, str(COUNT)],
+        out = subprocess.run([self.sarama_client, self.broker.bootstrap, version, topic, str(COUNT)],
                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
         self.assertEqual(0, out.returncode, out.stderr + self.broker.stderr()[-4000:])
         return json.loads(out.stdout.strip().splitlines()[-1])

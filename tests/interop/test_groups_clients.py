@@ -120,10 +120,12 @@ class Member:
     """One consumer-group member process and everything it reported."""
 
     def __init__(self, name, kind, bootstrap, group, topic, assignor, instance_id=None,
-                 count=None):
+                 count=None, program=None):
         """count (kcat only): exit by itself after that many messages. kcat drops the message
         in hand when SIGTERM arrives (consume_cb returns once run is cleared) although closing
-        commits its offset, so a kcat member that must leave cleanly leaves this way."""
+        commits its offset, so a kcat member that must leave cleanly leaves this way.
+        kind "kafka-node" and "sarama" use Kafka's roundrobin whatever `assignor` says;
+        program (sarama only): [the built sarama_client, the Kafka version it speaks as]."""
         self.name = name
         self.kind = kind
         self.exits_by_count = count is not None
@@ -137,6 +139,13 @@ class Member:
             args = ["node", "groups_member.js", bootstrap, group, topic, assignor,
                     str(SESSION_MS)]
             cwd = JS_DIR
+        elif kind == "kafka-node":
+            args = ["node", "kafka_node.js", bootstrap, topic, "0", "member", group]
+            cwd = JS_DIR
+        elif kind == "sarama":
+            binary, version = program
+            args = [binary, "--member", bootstrap, version, group, topic]
+            cwd = HERE
         elif kind == "kcat":
             args = ["kcat", "-b", bootstrap, "-G", group, topic, "-u",
                     "-f", "%p %o %s\\n", "-X", "auto.offset.reset=earliest",
@@ -369,6 +378,35 @@ def check_in_order(test, members, delivered):
                 test.assertEqual(event["value"], expected)
 
 
+def share_and_consume(test, everyone):
+    """Waits until the members share the partitions evenly (Kafka's roundrobin: whoever
+    leads, each gets the same number) and every one of them consumes."""
+    wait_until(lambda: covers_all(everyone),
+               "%d members sharing the partitions" % len(everyone), members=everyone)
+    test.assertEqual([PARTITIONS // len(everyone)] * len(everyone),
+                     sorted(len(m.assignment()) for m in everyone))
+    wait_until(lambda: all(m.messages() for m in everyone), "every member consuming",
+               members=everyone)
+
+
+def leave_and_drain(test, everyone, leaving, producer, watcher):
+    """`leaving` stops; the others take over its partitions and consume all that `producer`
+    delivered, then stop too. Each member read in order, and the committed offsets that
+    `watcher` saw never went back."""
+    staying = [m for m in everyone if m is not leaving]
+    leaving.stop()
+    wait_until(lambda: covers_all(staying), "the others after %s left" % leaving.name,
+               members=staying)
+    delivered = producer.stop()
+    wait_until(lambda: set(delivered) <= consumed_keys(everyone),
+               "every produced message consumed", members=staying)
+    for member in staying:
+        member.stop()
+    watcher.stop()
+    check_in_order(test, everyone, delivered)
+    test.assertEqual([], watcher.regressions)
+
+
 def missing_summary(delivered, members):
     missing = sorted(set(delivered) - consumed_keys(members))
     per_member = {m.name: {p: (min(o for q, o in keys if q == p), max(o for q, o in keys if q == p))
@@ -432,9 +470,10 @@ class GroupTestCase(unittest.TestCase):
         self.assertTrue(self.broker.alive(), "broker died:\n" + self.broker.stderr())
         self.broker.check_clean()
 
-    def member(self, name, kind, group, topic, assignor, instance_id=None, count=None):
+    def member(self, name, kind, group, topic, assignor, instance_id=None, count=None,
+               program=None):
         member = Member(name, kind, self.broker.bootstrap, group, topic, assignor, instance_id,
-                        count)
+                        count, program)
         self.members.append(member)
         return member
 

@@ -19,8 +19,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from test_groups_clients import (PARTITIONS, CommitWatcher, GroupTestCase, Member,  # noqa: E402
                                  Producer, check_in_order, consumed_keys, covers_all,
-                                 ensure_node_modules, high_watermarks, missing_apis,
-                                 wait_until, DATA_APIS, GROUP_APIS)
+                                 ensure_node_modules, high_watermarks, leave_and_drain,
+                                 missing_apis, share_and_consume, wait_until, DATA_APIS,
+                                 GROUP_APIS)
 
 
 class MixedGroups(GroupTestCase):
@@ -35,23 +36,8 @@ class MixedGroups(GroupTestCase):
                              "roundrobin")
         js = self.member("kafkajs", "kafkajs", "mixed-group", "mixed", "roundrobin")
         everyone = [rdkafka, python, js]
-        wait_until(lambda: covers_all(everyone), "three libraries sharing the partitions",
-                   members=everyone)
-        # Roundrobin over six partitions and three members: two each, whoever leads.
-        self.assertEqual(sorted(len(m.assignment()) for m in everyone), [2, 2, 2])
-        wait_until(lambda: all(m.messages() for m in everyone), "every member consuming",
-                   members=everyone)
-        js.stop()
-        wait_until(lambda: covers_all([rdkafka, python]), "the others after kafkajs left",
-                   members=[rdkafka, python])
-        delivered = producer.stop()
-        wait_until(lambda: set(delivered) <= consumed_keys(everyone),
-                   "every produced message consumed", members=[rdkafka, python])
-        rdkafka.stop()
-        python.stop()
-        watcher.stop()
-        check_in_order(self, everyone, delivered)
-        self.assertEqual(watcher.regressions, [])
+        share_and_consume(self, everyone)
+        leave_and_drain(self, everyone, js, producer, watcher)
 
     def test_stalled_group_does_not_slow_another(self):
         producer = Producer(self.broker.bootstrap, "shared")

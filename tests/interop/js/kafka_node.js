@@ -9,6 +9,10 @@
 //                 read the committed offsets back, list and describe the group
 //   MODE produce: only the produce step (the topic must exist)
 //   MODE consume: only the consumer group step, until COUNT messages came
+//   MODE member:  node kafka_node.js BOOTSTRAP TOPIC 0 member GROUP: one member of GROUP
+//                 among members of other clients (Kafka's roundrobin assignor), printing JSON
+//                 lines as groups_member.js does, until SIGTERM: then it commits, leaves the
+//                 group and exits 0
 //   --format-v0:  cap kafka-node's own table of the versions it knows at Produce v0 and Fetch
 //                 v0, so that it writes and reads message format v0 (magic 0), as it would
 //                 with a Kafka 0.8 broker. (Its option versions.disabled, which should select
@@ -23,9 +27,10 @@ const TIMEOUT_MS = 60000;
 // delivered twice would be seen.
 const SETTLE_MS = 1500;
 
-const [bootstrap, topic, countText, mode, flag] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const [bootstrap, topic, countText, mode, memberGroup] = args.filter(a => !a.startsWith('--'));
 const count = Number(countText);
-const formatV0 = flag === '--format-v0';
+const formatV0 = args.includes('--format-v0');
 if (formatV0) {
   knownVersions.produce = 0;
   knownVersions.fetch = 0;
@@ -163,7 +168,32 @@ async function committedOffsets (group, out) {
   await call(client, 'close');
 }
 
+function print (event) {
+  process.stdout.write(JSON.stringify(event) + '\n');
+}
+
+function member (group) {
+  const consumer = new kafka.ConsumerGroup({
+    kafkaHost: bootstrap, groupId: group, fromOffset: 'earliest', autoCommit: true,
+    autoCommitIntervalMs: 500, sessionTimeout: 15000, protocol: ['roundrobin'], encoding: 'utf8'
+  }, [topic]);
+  consumer.on('rebalancing', () => print({ event: 'assignment', partitions: [] }));
+  consumer.on('rebalanced', () => print({
+    event: 'assignment',
+    partitions: consumer.topicPayloads.filter(p => p.topic === topic).map(p => p.partition)
+  }));
+  consumer.on('message', m => print({
+    event: 'message', partition: m.partition, offset: m.offset, value: m.value
+  }));
+  consumer.on('error', error => {
+    console.error(error);
+    process.exit(1);
+  });
+  process.on('SIGTERM', () => consumer.close(true, error => process.exit(error ? 1 : 0)));
+}
+
 async function main () {
+  if (mode === 'member') return member(memberGroup);
   const out = {};
   if (mode === 'all') await admin(out);
   if (mode === 'all' || mode === 'produce') {
@@ -178,7 +208,7 @@ async function main () {
   console.log(JSON.stringify(out));
 }
 
-main().then(() => process.exit(0), (error) => {
+main().then(() => mode === 'member' || process.exit(0), (error) => {
   console.error(error);
   process.exit(1);
 });

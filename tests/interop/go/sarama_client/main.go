@@ -2,6 +2,7 @@
 // Cairn for test_clients_sarama.py, speaking as the Kafka version it is told:
 //
 //	sarama_client BOOTSTRAP VERSION TOPIC COUNT
+//	sarama_client --member BOOTSTRAP VERSION GROUP TOPIC   (member.go)
 //
 // It creates TOPIC (2 partitions) with ClusterAdmin, lists it and describes its configs,
 // produces COUNT messages per codec (none, gzip, snappy, lz4) with a SyncProducer (and, from
@@ -24,6 +25,9 @@ import (
 )
 
 const timeout = 60 * time.Second
+
+// sessionTimeout is the consumer group session timeout of the round trip and of a member.
+const sessionTimeout = 15 * time.Second
 
 // settle is how long the group keeps consuming after the last expected message, so that a
 // message delivered twice would be seen.
@@ -78,7 +82,7 @@ func newConfig(version sarama.KafkaVersion) *sarama.Config {
 	config.Producer.Partitioner = sarama.NewManualPartitioner
 	config.Consumer.Offsets.Initial = sarama.OffsetOldest
 	config.Consumer.Return.Errors = true
-	config.Consumer.Group.Session.Timeout = 15 * time.Second
+	config.Consumer.Group.Session.Timeout = sessionTimeout
 	config.Consumer.Offsets.CommitInterval = 200 * time.Millisecond
 	return config
 }
@@ -328,6 +332,10 @@ func moreAdmin(admin sarama.ClusterAdmin, client sarama.Client, topic, group str
 }
 
 func main() {
+	if len(os.Args) == 6 && os.Args[1] == "--member" {
+		runMember(os.Args[2], os.Args[3], os.Args[4], os.Args[5])
+		return
+	}
 	if len(os.Args) != 5 {
 		fail("usage", fmt.Errorf("sarama_client BOOTSTRAP VERSION TOPIC COUNT"))
 	}
