@@ -20,7 +20,7 @@ packages=(
   python3-lz4 python3-snappy python3-zstandard
   # ... and xxhash for lz4 at message format v0 (Kafka 0.8's frame checksum)
   python3-xxhash
-  # sarama (Go), built offline from Debian's packaged sources by test_clients_sarama.py
+  # sarama (Go), built offline from Debian's packaged sources by tests/interop/go_support.py
   golang-go golang-github-shopify-sarama-dev
   # benchmark peers and physical references (bench/): peers' C clients, charts, the loop
   # device file system for the synced NATS variant
