@@ -33,8 +33,9 @@ UNSUPPORTED_COMPRESSION_TYPE = ("kafka server: The requesting client does not su
 
 class Sarama(go_support.SaramaClientMixin, harness.BrokerTestCase):
     def run_client(self, version, topic):
-        out = subprocess.run([self.sarama_client, self.broker.bootstrap, version, topic, str(COUNT)],
-                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        out = subprocess.run(
+            [self.sarama_client, self.broker.bootstrap, version, topic, str(COUNT)],
+            capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
         self.assertEqual(0, out.returncode, out.stderr + self.broker.stderr()[-4000:])
         return json.loads(out.stdout.strip().splitlines()[-1])
 
