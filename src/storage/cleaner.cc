@@ -39,11 +39,6 @@ uint64_t hash_lane(std::span<const uint8_t> key, uint64_t seed) {
   return mix(h);
 }
 
-int64_t segment_time_ms(const Segment& segment) {
-  return segment.max_timestamp().value() >= 0 ? segment.max_timestamp().value()
-                                              : segment.created_ms();
-}
-
 }  // namespace
 
 KeyHash hash_key(std::span<const uint8_t> key) {
@@ -94,7 +89,7 @@ Result<std::unique_ptr<Cleaner>> Cleaner::plan(Log& log, const CleanOptions& opt
   for (auto& [base, segment] : log.segments_) {
     if (segment.get() == &log.active() || segment->next_offset() > bound) break;
     if (log.sync_->pending(segment->files().get())) break;  // not durable yet
-    if (now_ms - segment_time_ms(*segment) < config.min_compaction_lag_ms) break;
+    if (now_ms - segment->newest_ms() < config.min_compaction_lag_ms) break;
     cleaner->sources_.push_back(Source{segment.get(), segment->files()});
   }
   stats.dirty_ratio = 0;

@@ -73,6 +73,12 @@ struct FileRange {
   int fd() const { return file->fd(); }
 };
 
+// A segment as Log::segment_times reports it.
+struct SegmentTime {
+  Offset base_offset;
+  int64_t newest_ms = 0;
+};
+
 struct ReadResult {
   std::vector<FileRange> ranges;  // whole batches, in offset order
   Offset first_offset;            // base offset of the first batch returned (if any)
@@ -149,6 +155,10 @@ class Log {
     for (const auto& [base, segment] : segments_) bases.push_back(base);
     return bases;
   }
+  // Each segment's base offset (clamped to the log start) and newest time
+  // (Segment::newest_ms), ascending; the last is the active segment. ListOffsets v0 answers
+  // from these, as Kafka 0.8 did from its segment files' modification times.
+  std::vector<SegmentTime> segment_times() const;
   // Seals the active segment and starts a new one (no-op if the active one is empty).
   Status roll();
 

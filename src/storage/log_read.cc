@@ -104,6 +104,15 @@ Result<std::optional<Offset>> Log::offset_for_timestamp(TimestampMs target) {
   return std::optional<Offset>();
 }
 
+std::vector<SegmentTime> Log::segment_times() const {
+  std::vector<SegmentTime> times;
+  times.reserve(segments_.size());
+  for (const auto& [base, segment] : segments_) {
+    times.push_back(SegmentTime{std::max(base, log_start_offset_), segment->newest_ms()});
+  }
+  return times;
+}
+
 Status Log::scan_headers(Offset from, const std::function<bool(const BatchHeader&)>& visit) {
   RETURN_IF_ERROR(health());
   from = std::max(from, log_start_offset_);
@@ -145,8 +154,7 @@ Result<size_t> Log::delete_old_segments(bool by_retention) {
   while (segments_.size() > 1) {
     Segment& oldest = *segments_.begin()->second;
     bool below_start = oldest.next_offset() <= log_start_offset_;
-    int64_t newest_ms =
-        oldest.max_timestamp().value() >= 0 ? oldest.max_timestamp().value() : oldest.created_ms();
+    int64_t newest_ms = oldest.newest_ms();
     // Retention by time and size applies only with cleanup.policy delete.
     bool by_policy = by_retention && config_.cleanup_delete;
     bool expired =

@@ -72,6 +72,11 @@ class Segment {
   uint64_t size_bytes() const { return size_bytes_; }
   TimestampMs max_timestamp() const { return max_timestamp_; }
   int64_t created_ms() const { return created_ms_; }
+  // The segment's newest time: its largest record timestamp or, while it holds none (empty,
+  // or only magic 0 messages, which have no timestamp), the time it was created or opened.
+  int64_t newest_ms() const {
+    return max_timestamp_.value() >= 0 ? max_timestamp_.value() : created_ms_;
+  }
   bool empty() const { return size_bytes_ == 0; }
   const std::shared_ptr<SegmentFiles>& files() const { return files_; }
   SyncPoint sync_point() const;

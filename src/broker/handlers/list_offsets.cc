@@ -7,10 +7,14 @@
 //                  record's timestamp (Kafka's record-level answer: the time index finds the
 //                  batch, then the batch's records are read); none: offset -1, timestamp -1.
 //                  Only offsets below the high watermark (read_committed: the LSO) count.
-// v0 answers in old_style_offsets ([offset], or [] when none). Each partition hops to its
-// owning shard. Errors: UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR.
+// v0 keeps Kafka 0.8's meaning, "offsets before the timestamp", in old_style_offsets: see
+// offsets_before. Each partition hops to its owning shard. Errors: UNKNOWN_TOPIC_OR_PARTITION,
+// KAFKA_STORAGE_ERROR.
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "broker/error_code.h"
@@ -32,6 +36,7 @@ struct Lookup {
   ErrorCode error = ErrorCode::none;
   Offset offset{-1};
   TimestampMs timestamp{-1};
+  std::vector<int64_t> old_style_offsets;  // v0
 };
 
 // The first record at or after `from` (a batch base offset) whose timestamp is >= `target`.
@@ -61,13 +66,55 @@ Result<Lookup> find_record_by_time(storage::Log& log, Offset from, TimestampMs t
   return Lookup{};
 }
 
+// ListOffsets v0: Kafka 0.8's "offsets before `timestamp`" (its legacyFetchOffsetsBefore).
+// The entries, ascending: each segment as (base offset, newest time; Log::segment_times,
+// where Kafka had the segment file's modification time), then (high watermark, now) when the
+// active segment holds records. -1 starts at the last entry, -2 at the first, a timestamp at
+// the last entry whose time is at or before it (none: no offsets); the answer is up to
+// max_num_offsets offsets from there back, largest first. So -1 answers [high watermark], -2
+// [log start], a time after the last append [high watermark], and a time within the log the
+// base offset of the segment it falls after: as coarse as Kafka's, and what old clients (such
+// as kafka-node's Offset.fetch, whose default time is now) expect.
+std::vector<int64_t> offsets_before(const storage::Log& log, int64_t timestamp,
+                                    int32_t max_num_offsets, Offset high_watermark,
+                                    int64_t now_ms) {
+  std::vector<storage::SegmentTime> entries = log.segment_times();
+  ASSERT(!entries.empty());
+  if (log.log_end_offset() > log.active_segment_base()) {
+    entries.push_back(storage::SegmentTime{high_watermark, now_ms});
+  }
+  int64_t start = -1;
+  if (timestamp == kLatestTimestamp) {
+    start = static_cast<int64_t>(entries.size()) - 1;
+  } else if (timestamp == kEarliestTimestamp) {
+    start = 0;
+  } else {
+    for (size_t i = 0; i < entries.size(); i++) {
+      if (entries[i].newest_ms <= timestamp) start = static_cast<int64_t>(i);
+    }
+  }
+  std::vector<int64_t> offsets;
+  for (int64_t i = start; i >= 0 && std::ssize(offsets) < max_num_offsets; i--) {
+    Offset offset = entries[static_cast<size_t>(i)].base_offset;
+    offsets.push_back(std::min(offset, high_watermark).value());
+  }
+  return offsets;
+}
+
 Lookup lookup_one(const BrokerState& broker, const std::string& topic, PartitionId id,
-                  int64_t timestamp, bool read_committed) {
+                  int64_t timestamp, bool read_committed, std::optional<int32_t> legacy_max) {
   std::shared_ptr<Partition> partition = broker.partitions->find(topic, id);
   if (partition == nullptr) return Lookup{ErrorCode::unknown_topic_or_partition};
   Status health = partition->health();
   if (!health.ok()) return Lookup{kafka_error(health)};
   storage::Log& log = *partition->log;
+  if (legacy_max.has_value()) {
+    Lookup lookup;
+    lookup.old_style_offsets =
+        offsets_before(log, timestamp, *legacy_max, partition->high_watermark(),
+                       broker.partitions->clock().now_ms());
+    return lookup;
+  }
   if (timestamp == kEarliestTimestamp) return Lookup{ErrorCode::none, log.log_start_offset()};
   Offset visible = read_committed ? partition->last_stable_offset() : partition->high_watermark();
   if (timestamp == kLatestTimestamp) return Lookup{ErrorCode::none, visible};
@@ -86,6 +133,7 @@ struct LookupInput {
   PartitionId partition;
   int64_t timestamp = 0;
   bool read_committed = false;
+  std::optional<int32_t> legacy_max;  // v0: max_num_offsets
 };
 
 asio::awaitable<std::vector<std::pair<size_t, Lookup>>> lookup_on_shard(
@@ -94,7 +142,7 @@ asio::awaitable<std::vector<std::pair<size_t, Lookup>>> lookup_on_shard(
   out.reserve(inputs.size());
   for (const LookupInput& input : inputs) {
     out.emplace_back(input.slot, lookup_one(*broker, input.topic, input.partition, input.timestamp,
-                                            input.read_committed));
+                                            input.read_committed, input.legacy_max));
   }
   co_return out;
 }
@@ -129,6 +177,7 @@ asio::awaitable<net::Reply> handle_list_offsets(RequestContext ctx) {
       }
       LookupInput input{slots.size() - 1, topic.name, PartitionId(partition.partition_index),
                         partition.timestamp, request.isolation_level == 1};
+      if (version == 0) input.legacy_max = partition.max_num_offsets;
       per_shard[broker.shard_of(topic.name, input.partition)].push_back(std::move(input));
     }
   }
@@ -140,7 +189,7 @@ asio::awaitable<net::Reply> handle_list_offsets(RequestContext ctx) {
       out.error_code = wire(lookup.error);
       if (lookup.error != ErrorCode::none) continue;
       if (version == 0) {
-        if (lookup.offset.value() >= 0) out.old_style_offsets = {lookup.offset.value()};
+        out.old_style_offsets = lookup.old_style_offsets;
       } else {
         out.offset = lookup.offset.value();
         out.timestamp = lookup.timestamp.value();
