@@ -8,9 +8,10 @@ batches, and reads what Cairn converts back (tests/interop/js/kafka_node.js).
   Produce v0 / Fetch v0 (magic 0): createTopics, listTopics, loadMetadataForTopics and
   describeConfigs; plain, keyed and gzip-compressed sends; a ConsumerGroup reads every message
   exactly once in offset order; the latest offsets (ListOffsets v0) and the committed ones
-  (OffsetFetch v1) agree; ListGroups and DescribeGroups show the group empty once it left.
-- kafka-node capped at magic 0 compresses a magic 1 set inside a magic 0 wrapper; Cairn, like
-  Kafka, refuses it with CORRUPT_MESSAGE (kafka-node calls it "InvalidMessage").
+  (OffsetFetch v1) agree; Offset.fetch's default ("offsets before now") answers an offset;
+  ListGroups and DescribeGroups show the group empty once it left.
+- kafka-node capped at magic 0 compresses a magic 1 set inside a magic 0 wrapper; Kafka
+  refuses that, and Cairn too, with CORRUPT_MESSAGE (kafka-node calls it "InvalidMessage").
 - Old to new: what kafka-node writes (magic 1 and magic 0) is read by kcat and by a
   confluent-kafka consumer group (v2 batches), same keys and values; magic 1 timestamps kept,
   magic 0 messages have none.
@@ -120,10 +121,21 @@ class KafkaNode(harness.BrokerTestCase):
         self.assertEqual(sum(map(len, expected.values())), len(result["sent"]))
         self.assertEqual(expected, by_partition(result["seen"]))
         self.assertEqual([len(expected[0]), len(expected[1])], result["latest"])
+        self.check_offsets_before(result)
         self.assertEqual(result["latest"], result["committed"])
         self.check_group_left(result)
         self.assertBrokerHealthy()
         return result
+
+    def check_offsets_before(self, result):
+        """Offset.fetch (ListOffsets v0, Kafka 0.8's "offsets before a time"): with its
+        default time, now, the base offset of the one segment, or the high watermark when the
+        broker's clock has not moved on since the client read its own (Kafka answers alike);
+        an hour ahead, the high watermark."""
+        for partition, latest in enumerate(result["latest"]):
+            self.assertIn(result["before_now"][partition], ([0], [latest]))
+        self.assertEqual([[latest] for latest in result["latest"]],
+                         result["before_an_hour_from_now"])
 
     def check_group_left(self, result):
         self.assertEqual(("consumer", "Empty", 0), (result["group_protocol_type"],

@@ -117,11 +117,19 @@ async function produce (out) {
   await call(producer, 'close');
 }
 
+// The latest offsets (ListOffsets v0, time -1), and Offset.fetch's "offsets before" a time:
+// its default, now, and an hour from now.
 async function latestOffsets (out) {
   const client = newClient();
   const offset = new kafka.Offset(client);
   const latest = await call(offset, 'fetchLatestOffsets', [topic]);
   out.latest = [latest[topic]['0'], latest[topic]['1']];
+  const partitions = [{ topic, partition: 0 }, { topic, partition: 1 }];
+  const now = await call(offset, 'fetch', partitions);
+  out.before_now = [now[topic]['0'], now[topic]['1']];
+  const hourLater = Date.now() + 3600000;
+  const later = await call(offset, 'fetch', partitions.map(p => ({ ...p, time: hourLater })));
+  out.before_an_hour_from_now = [later[topic]['0'], later[topic]['1']];
   await call(client, 'close');
 }
 
