@@ -104,6 +104,15 @@ Result<std::optional<Offset>> Log::offset_for_timestamp(TimestampMs target) {
   return std::optional<Offset>();
 }
 
+TimestampMs Log::max_timestamp() const {
+  int64_t max = -1;
+  for (const auto& [base, segment] : segments_) {
+    if (segment->next_offset() <= log_start_offset_) continue;
+    max = std::max(max, segment->max_timestamp().value());
+  }
+  return TimestampMs(max);
+}
+
 Status Log::scan_headers(Offset from, const std::function<bool(const BatchHeader&)>& visit) {
   RETURN_IF_ERROR(health());
   from = std::max(from, log_start_offset_);
