@@ -82,6 +82,7 @@ enum class ErrorCode : int16_t {
   producer_fenced = 90,
   unknown_topic_id = 100,
   transactional_id_not_found = 105,
+  transaction_abortable = 120,
 };
 
 constexpr int16_t wire(ErrorCode code) { return static_cast<int16_t>(code); }

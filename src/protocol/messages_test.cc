@@ -149,10 +149,10 @@ TEST(ApiCatalog, ServesTheRecommendedRanges) {
   // Spot checks against shared/reference/kafka-clients-and-protocol.md section 0.
   // Produce v0-2 and Fetch v0-3 carry message formats v0/v1, converted (legacy_records.h).
   EXPECT_EQ(find_api(0)->min_version, 0);  // Produce
-  EXPECT_EQ(find_api(0)->max_version, 7);
+  EXPECT_EQ(find_api(0)->max_version, 11);
   EXPECT_EQ(find_api(1)->min_version, 0);  // Fetch
   EXPECT_EQ(find_api(1)->max_version, 17);
-  EXPECT_EQ(find_api(18)->max_version, 3);  // ApiVersions
+  EXPECT_EQ(find_api(18)->max_version, 4);  // ApiVersions
   EXPECT_EQ(find_api(3)->max_version, 12);  // Metadata
   EXPECT_EQ(kApiCatalog.size(), 42u);
 }

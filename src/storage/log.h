@@ -136,6 +136,9 @@ class Log {
   // The base offset of the first batch whose max timestamp >= `target` (clamped to the log
   // start), or nullopt if there is none.
   Result<std::optional<Offset>> offset_for_timestamp(TimestampMs target);
+  // The highest batch max timestamp in the log from its start (-1 when empty); with
+  // offset_for_timestamp it finds the record ListOffsets MAX_TIMESTAMP (KIP-734) asks for.
+  TimestampMs max_timestamp() const;
   // Visits the headers of the batches from the one containing `from` to the end, in order,
   // while `visit` returns true. Reads only headers (for the producer-state rebuild).
   Status scan_headers(Offset from, const std::function<bool(const BatchHeader&)>& visit);

@@ -113,6 +113,15 @@ std::vector<SegmentTime> Log::segment_times() const {
   return times;
 }
 
+TimestampMs Log::max_timestamp() const {
+  int64_t max = -1;
+  for (const auto& [base, segment] : segments_) {
+    if (segment->next_offset() <= log_start_offset_) continue;
+    max = std::max(max, segment->max_timestamp().value());
+  }
+  return TimestampMs(max);
+}
+
 Status Log::scan_headers(Offset from, const std::function<bool(const BatchHeader&)>& visit) {
   RETURN_IF_ERROR(health());
   from = std::max(from, log_start_offset_);

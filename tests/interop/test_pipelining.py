@@ -86,7 +86,7 @@ class Pipelining(harness.BrokerTestCase):
             conn.send(data)
             cid, error, apis = kafka_wire.decode_api_versions_v3(conn.read_frame())
             self.assertEqual((1, 0), (cid, error))
-            self.assertEqual((0, 3), apis[kafka_wire.API_VERSIONS])
+            self.assertEqual((0, 4), apis[kafka_wire.API_VERSIONS])
             self.assertEqual((0, 12), apis[kafka_wire.METADATA])
             every = kafka_wire.decode_metadata_v8(conn.read_frame())
             self.assertEqual(2, every["correlation_id"])

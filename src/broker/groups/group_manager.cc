@@ -268,9 +268,11 @@ void GroupManager::update_static_member_and_rebalance(Group& g, const JoinReques
       // KIP-345: a static member restarting with unchanged protocols takes its old place
       // without a rebalance; its SyncGroup returns the assignment it had.
       if (g.protocol_name.has_value() && g.select_protocol() == *g.protocol_name) {
+        bool leader = g.is_leader(new_member_id);
         JoinResult rejoined =
-            current_generation_result(g, new_member_id, g.is_leader(new_member_id));
-        rejoined.skip_assignment = g.is_leader(new_member_id);
+            current_generation_result(g, new_member_id, leader && request.supports_skip_assignment);
+        rejoined.skip_assignment = leader && request.supports_skip_assignment;
+        if (leader && !request.supports_skip_assignment) rejoined.leader_id = old_member_id;
         callback(std::move(rejoined));
         if (store_group_) store_group_(g, [](ErrorCode) {});
         return;

@@ -48,6 +48,10 @@ struct JoinRequest {
   // JoinGroup v4+ (KIP-394): a first join gets MEMBER_ID_REQUIRED and a member id to rejoin
   // with, so a client that times out cannot leave orphan members behind.
   bool require_known_member_id = false;
+  // JoinGroup v9+ (KIP-814): the member understands skip_assignment. A static leader that
+  // rejoins a Stable group without it is answered as a follower would be (no members, the
+  // old leader id), so it does not compute an assignment that nobody asked for.
+  bool supports_skip_assignment = false;
 };
 
 struct SyncRequest {

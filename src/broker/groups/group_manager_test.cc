@@ -663,7 +663,9 @@ TEST_F(StaticMembershipTest, RestartWithinSessionTimeoutKeepsGenerationAndAssign
 
 TEST_F(StaticMembershipTest, RestartedLeaderGetsTheMemberList) {
   form_group();
-  auto a_again = join(static_request("i-a"));
+  JoinRequest v9 = static_request("i-a");
+  v9.supports_skip_assignment = true;
+  auto a_again = join(v9);
   ASSERT_TRUE(a_again.ready());
   EXPECT_EQ(a_again->leader_id, a_again->member_id);
   EXPECT_EQ(a_again->members.size(), 2u);
@@ -672,6 +674,17 @@ TEST_F(StaticMembershipTest, RestartedLeaderGetsTheMemberList) {
   // Its SyncGroup in Stable returns what it had, whatever it sends.
   auto s = sync(a_again->member_id, 2, {{a_again->member_id, bytes("other")}}, "i-a");
   EXPECT_EQ(s->assignment, bytes("A"));
+}
+
+TEST_F(StaticMembershipTest, RestartedLeaderBeforeKip814IsAnsweredAsAFollower) {
+  form_group();
+  auto a_again = join(static_request("i-a"));  // JoinGroup v5-8: no skip_assignment
+  ASSERT_TRUE(a_again.ready());
+  EXPECT_EQ(a_again->leader_id, a_) << "the old leader id: the client sees it is not the leader";
+  EXPECT_TRUE(a_again->members.empty());
+  EXPECT_FALSE(a_again->skip_assignment);
+  EXPECT_EQ(state(), GroupState::stable);
+  EXPECT_EQ(sync(a_again->member_id, 2, {}, "i-a")->assignment, bytes("A"));
 }
 
 TEST_F(StaticMembershipTest, StaticMemberThatStaysAwayExpiresAndGroupRebalances) {

@@ -1,4 +1,4 @@
-// AddOffsetsToTxn (key 25, v0-3): adds the __consumer_offsets partition of `group_id` to the
+// AddOffsetsToTxn (key 25, v0-4): adds the __consumer_offsets partition of `group_id` to the
 // producer's transaction, so that its TxnOffsetCommits there commit or abort with it (the
 // marker goes to that partition too). Errors as AddPartitionsToTxn's.
 #include "protocol/generated/add_offsets_to_txn.h"

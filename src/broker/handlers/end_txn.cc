@@ -1,4 +1,4 @@
-// EndTxn (key 26, v0-3): commits or aborts the producer's open transaction. The decision is
+// EndTxn (key 26, v0-4): commits or aborts the producer's open transaction. The decision is
 // made durable (PrepareCommit / PrepareAbort), the markers are written to every partition of
 // the transaction and fsynced, and the transaction is complete before the answer — so the
 // producer's next transaction starts at once. Errors in txn/txn_coordinator.h.

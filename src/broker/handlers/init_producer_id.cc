@@ -1,4 +1,4 @@
-// InitProducerId (key 22, v0-4): a producer id and epoch for an idempotent or transactional
+// InitProducerId (key 22, v0-5): a producer id and epoch for an idempotent or transactional
 // producer.
 //
 // Without a transactional_id Kafka hands out a fresh producer id with epoch 0 every time,

@@ -7,7 +7,8 @@
 // protocol type or name (KIP-559). v8+ give a reason for joining (KIP-800): the broker logs it.
 // v9+ answers say skip_assignment (KIP-814): true only for a static leader that rejoined a
 // Stable group with unchanged protocols — it gets the members but keeps the assignment it had.
-// Older versions get the members without the flag (Cairn's behaviour before KIP-814).
+// Older versions get, as from Kafka 3.x, no members and the old leader id: the member acts as
+// a follower and its SyncGroup returns the assignment it had.
 #include <spdlog/spdlog.h>
 
 #include "broker/error_code.h"
@@ -39,6 +40,7 @@ asio::awaitable<net::Reply> handle_join_group(RequestContext ctx) {
     join.protocols.push_back({std::move(protocol.name), std::move(protocol.metadata)});
   }
   join.require_known_member_id = ctx.api_version() >= 4;
+  join.supports_skip_assignment = ctx.api_version() >= 9;
 
   const std::string group_id = join.group_id;
   groups::JoinResult result = co_await groups::on_group_shard(

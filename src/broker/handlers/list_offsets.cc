@@ -7,6 +7,10 @@
 //                  record's timestamp (Kafka's record-level answer: the time index finds the
 //                  batch, then the batch's records are read); none: offset -1, timestamp -1.
 //                  Only offsets below the high watermark (read_committed: the LSO) count.
+//   -3 (MAX_TIMESTAMP, v7+)   the first record with the log's highest timestamp, as above
+//   -4 (EARLIEST_LOCAL, v8+)  the log start offset: every segment is local
+//   -5 (LATEST_TIERED, v9+)   offset -1: nothing is tiered (Kafka's answer without remote
+//                             storage)
 // v0 keeps Kafka 0.8's meaning, "offsets before the timestamp", in old_style_offsets: see
 // offsets_before. Each partition hops to its owning shard. Errors: UNKNOWN_TOPIC_OR_PARTITION,
 // KAFKA_STORAGE_ERROR.
@@ -31,6 +35,9 @@ using protocol::ListOffsetsResponse;
 
 constexpr int64_t kLatestTimestamp = -1;
 constexpr int64_t kEarliestTimestamp = -2;
+constexpr int64_t kMaxTimestamp = -3;            // v7+, KIP-734
+constexpr int64_t kEarliestLocalTimestamp = -4;  // v8+, KIP-405
+constexpr int64_t kLatestTieredTimestamp = -5;   // v9+, KIP-1005
 
 struct Lookup {
   ErrorCode error = ErrorCode::none;
@@ -115,10 +122,18 @@ Lookup lookup_one(const BrokerState& broker, const std::string& topic, Partition
                        broker.partitions->clock().now_ms());
     return lookup;
   }
-  if (timestamp == kEarliestTimestamp) return Lookup{ErrorCode::none, log.log_start_offset()};
+  if (timestamp == kEarliestTimestamp || timestamp == kEarliestLocalTimestamp) {
+    return Lookup{ErrorCode::none, log.log_start_offset()};  // every segment is local
+  }
   Offset visible = read_committed ? partition->last_stable_offset() : partition->high_watermark();
   if (timestamp == kLatestTimestamp) return Lookup{ErrorCode::none, visible};
-  if (timestamp < 0) return Lookup{};  // other special values (e.g. -3, KIP-734) are not served
+  if (timestamp == kLatestTieredTimestamp) return Lookup{};  // nothing is tiered
+  if (timestamp == kMaxTimestamp) {
+    timestamp = log.max_timestamp().value();  // then: its first record, as for a timestamp
+    if (timestamp < 0) return Lookup{};
+  } else if (timestamp < 0) {
+    return Lookup{};  // an unknown special value
+  }
   Result<std::optional<Offset>> batch = log.offset_for_timestamp(TimestampMs(timestamp));
   if (!batch.ok()) return Lookup{kafka_error(batch.status())};
   if (!batch->has_value()) return Lookup{};

@@ -36,11 +36,15 @@
 // nested compression, over the decompression budget) or UNSUPPORTED_COMPRESSION_TYPE (zstd).
 // A v2 batch in Produce v0-2 is accepted too, as Kafka does.
 // acks outside {-1, 0, 1}: INVALID_REQUIRED_ACKS for every partition.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "broker/error_code.h"
@@ -79,6 +83,9 @@ struct AppendOutput {
   // The batch's producer, when it was refused with INVALID_TXN_STATE.
   ProducerId producer_id{-1};
   ProducerEpoch epoch{-1};
+  // Produce v8+ (KIP-467): why the batch was refused, and which of its records did it.
+  std::optional<std::string> error_message;
+  std::vector<ProduceResponse::BatchIndexAndErrorMessage> record_errors;
 };
 
 ErrorCode fault_error(protocol::BatchFault fault) {
@@ -107,14 +114,69 @@ bool timestamps_within(const protocol::BatchCheck& check, int64_t now_ms, int64_
          distance_ok(check.max_record_timestamp.value());
 }
 
+// The records of a refused batch that break a per-record rule, by index in the batch, with
+// why (Produce v8+ record_errors). Runs only on the refusal path.
+std::vector<ProduceResponse::BatchIndexAndErrorMessage> offending_records(
+    const model::RecordBatchView& view,
+    const std::function<std::optional<std::string>(const protocol::Record&)>& why) {
+  std::vector<ProduceResponse::BatchIndexAndErrorMessage> errors;
+  Result<protocol::BatchRecords> records =
+      protocol::BatchRecords::open(view, protocol::ValidateOptions{}.decompressed_bytes_max);
+  if (!records.ok()) return errors;  // it was just validated: cannot happen
+  protocol::RecordReader reader = records->reader();
+  protocol::Record record;
+  for (int32_t index = 0; reader.next(&record); index++) {
+    std::optional<std::string> message = why(record);
+    if (message.has_value()) errors.push_back({index, std::move(message)});
+  }
+  return errors;
+}
+
+// INVALID_TIMESTAMP's details: each record outside [now - limit, now + limit].
+void explain_timestamps(const model::RecordBatchView& view, int64_t now_ms, int64_t limit_ms,
+                        AppendOutput& out) {
+  int64_t low = now_ms - limit_ms, high = now_ms + limit_ms;
+  out.record_errors = offending_records(view, [&](const protocol::Record& record) {
+    int64_t timestamp = record.timestamp.value();
+    if (timestamp == -1 || (timestamp >= low && timestamp <= high)) {
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(
+        fmt::format("timestamp {} is out of range [{}, {}] (message.timestamp.difference.max.ms)",
+                    timestamp, low, high));
+  });
+  out.error_message = fmt::format(
+      "{} record(s) have a timestamp more than {} ms from the "
+      "broker's clock (message.timestamp.difference.max.ms)",
+      out.record_errors.size(), limit_ms);
+}
+
+// INVALID_RECORD's details on a compacted topic: each record without a key.
+void explain_keyless(const model::RecordBatchView& view, AppendOutput& out) {
+  out.record_errors = offending_records(view, [](const protocol::Record& record) {
+    if (record.key.has_value()) return std::optional<std::string>();
+    return std::optional<std::string>("a compacted topic cannot accept a record without a key");
+  });
+  out.error_message =
+      fmt::format("{} record(s) have no key; a compacted topic (cleanup.policy=compact) needs one",
+                  out.record_errors.size());
+}
+
 // The checks a produced batch passes before anything is appended: request version, size,
 // framing and CRC (validate_produce_records fills `check`), offsets, timestamps. ErrorCode::none
-// when the batch may go on.
+// when the batch may go on; otherwise the refusal, explained in `out` for Produce v8+.
 ErrorCode check_batch(int16_t version, std::span<const uint8_t> records,
-                      const PartitionConfig& config, int64_t now_ms, protocol::BatchCheck& check) {
-  if (records.empty()) return ErrorCode::invalid_record;
+                      const PartitionConfig& config, int64_t now_ms, protocol::BatchCheck& check,
+                      AppendOutput& out) {
+  auto refuse = [&out](ErrorCode code, std::string message) {
+    out.error_message = std::move(message);
+    return code;
+  };
+  if (records.empty()) return refuse(ErrorCode::invalid_record, "the partition has no records");
   if (records.size() > static_cast<size_t>(config.max_message_bytes)) {
-    return ErrorCode::message_too_large;
+    return refuse(ErrorCode::message_too_large,
+                  fmt::format("the batch is {} bytes, above max.message.bytes ({})", records.size(),
+                              config.max_message_bytes));
   }
   // Produce v0-2 get the v3 rules (a v2 batch there, or a converted legacy set).
   int16_t rules = std::max(version, kProduceVersionBatchesMin);
@@ -124,17 +186,29 @@ ErrorCode check_batch(int16_t version, std::span<const uint8_t> records,
   // ValidateOptions{} decodes every record, compressed or not: the facts below are complete.
   ASSERT(check.records_checked);
   const model::RecordBatchView& view = *check.batch;
-  if (view.base_offset().value() != 0) return ErrorCode::invalid_record;
-  if (view.size_bytes() > config.log.segment_bytes) return ErrorCode::record_list_too_large;
-  if (view.is_transactional() && view.producer_id().value() < 0) return ErrorCode::invalid_record;
+  if (view.base_offset().value() != 0) {
+    return refuse(ErrorCode::invalid_record, "a produced batch must have base offset 0");
+  }
+  if (view.size_bytes() > config.log.segment_bytes) {
+    return refuse(ErrorCode::record_list_too_large,
+                  fmt::format("the batch is {} bytes, above segment.bytes ({})", view.size_bytes(),
+                              config.log.segment_bytes));
+  }
+  if (view.is_transactional() && view.producer_id().value() < 0) {
+    return refuse(ErrorCode::invalid_record, "a transactional batch needs a producer id");
+  }
   if (config.timestamp_type == TimestampType::create_time &&
       config.timestamp_difference_max_ms != std::numeric_limits<int64_t>::max() &&
       !timestamps_within(check, now_ms, config.timestamp_difference_max_ms)) {
+    explain_timestamps(view, now_ms, config.timestamp_difference_max_ms, out);
     return ErrorCode::invalid_timestamp;
   }
   // Compacted topics keep the latest record per key: a record without a key has no place
   // there (Kafka: "Compacted topic cannot accept message without key").
-  if (config.log.cleanup_compact && !check.all_records_keyed) return ErrorCode::invalid_record;
+  if (config.log.cleanup_compact && !check.all_records_keyed) {
+    explain_keyless(view, out);
+    return ErrorCode::invalid_record;
+  }
   return ErrorCode::none;
 }
 
@@ -227,7 +301,7 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
   ErrorCode refused = records_to_append(broker, version, input, config, converted, records);
   if (refused != ErrorCode::none) return fail(refused);
   protocol::BatchCheck check;
-  refused = check_batch(version, records, config, now_ms, check);
+  refused = check_batch(version, records, config, now_ms, check, out);
   if (refused != ErrorCode::none) return fail(refused);
   model::RecordBatchView view = *check.batch;
 
@@ -418,6 +492,8 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
       out.base_offset = output.base_offset.value();
       out.log_append_time_ms = output.log_append_time.value();
       out.log_start_offset = output.log_start_offset.value();
+      out.error_message = std::move(output.error_message);
+      out.record_errors = std::move(output.record_errors);
       if (output.error == ErrorCode::none) appended_slots.push_back(output.slot);
     }
   }

@@ -1,4 +1,4 @@
-// TxnOffsetCommit (key 28, v0-3): a transactional producer commits its consumer group's
+// TxnOffsetCommit (key 28, v0-4): a transactional producer commits its consumer group's
 // offsets inside its transaction (send_offsets_to_transaction). They are written to the
 // group's __consumer_offsets partition as a transactional batch of the producer and stay
 // pending — OffsetFetch does not show them, or answers UNSTABLE_OFFSET_COMMIT when asked for

@@ -30,16 +30,53 @@ void AddPartitionsToTxnRequest::AddPartitionsToTxnTopic::decode(Reader& r, int16
   }
 }
 
+void AddPartitionsToTxnRequest::AddPartitionsToTxnTransaction::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  codec::write_string(w, flexible, transactional_id);
+  w.write_int64(producer_id);
+  w.write_int16(producer_epoch);
+  w.write_bool(verify_only);
+  codec::write_array(w, flexible, topics, [&](const AddPartitionsToTxnTopic& item) {
+    item.encode(w, version);
+  });
+  w.write_empty_tagged_fields();
+}
+
+void AddPartitionsToTxnRequest::AddPartitionsToTxnTransaction::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  transactional_id = codec::read_string(r, flexible);
+  producer_id = r.read_int64();
+  producer_epoch = r.read_int16();
+  verify_only = r.read_bool();
+  codec::read_array(r, flexible, AddPartitionsToTxnTopic::kMinEncodedBytes, topics, [&](AddPartitionsToTxnTopic& item) {
+    item.decode(r, version);
+  });
+  r.skip_tagged_fields();
+}
+
 void AddPartitionsToTxnRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
   [[maybe_unused]] const bool flexible = version >= 3;
-  codec::write_string(w, flexible, v3_and_below_transactional_id);
-  w.write_int64(v3_and_below_producer_id);
-  w.write_int16(v3_and_below_producer_epoch);
-  codec::write_array(w, flexible, v3_and_below_topics, [&](const AddPartitionsToTxnTopic& item) {
-    item.encode(w, version);
-  });
+  if (version >= 4) {
+    codec::write_array(w, flexible, transactions, [&](const AddPartitionsToTxnTransaction& item) {
+      item.encode(w, version);
+    });
+  }
+  if (version <= 3) {
+    codec::write_string(w, flexible, v3_and_below_transactional_id);
+  }
+  if (version <= 3) {
+    w.write_int64(v3_and_below_producer_id);
+  }
+  if (version <= 3) {
+    w.write_int16(v3_and_below_producer_epoch);
+  }
+  if (version <= 3) {
+    codec::write_array(w, flexible, v3_and_below_topics, [&](const AddPartitionsToTxnTopic& item) {
+      item.encode(w, version);
+    });
+  }
   if (flexible) {
     w.write_empty_tagged_fields();
   }
@@ -52,12 +89,25 @@ bool AddPartitionsToTxnRequest::decode(Reader& r, int16_t version) {
     return false;
   }
   [[maybe_unused]] const bool flexible = version >= 3;
-  v3_and_below_transactional_id = codec::read_string(r, flexible);
-  v3_and_below_producer_id = r.read_int64();
-  v3_and_below_producer_epoch = r.read_int16();
-  codec::read_array(r, flexible, AddPartitionsToTxnTopic::kMinEncodedBytes, v3_and_below_topics, [&](AddPartitionsToTxnTopic& item) {
-    item.decode(r, version);
-  });
+  if (version >= 4) {
+    codec::read_array(r, flexible, AddPartitionsToTxnTransaction::kMinEncodedBytes, transactions, [&](AddPartitionsToTxnTransaction& item) {
+      item.decode(r, version);
+    });
+  }
+  if (version <= 3) {
+    v3_and_below_transactional_id = codec::read_string(r, flexible);
+  }
+  if (version <= 3) {
+    v3_and_below_producer_id = r.read_int64();
+  }
+  if (version <= 3) {
+    v3_and_below_producer_epoch = r.read_int16();
+  }
+  if (version <= 3) {
+    codec::read_array(r, flexible, AddPartitionsToTxnTopic::kMinEncodedBytes, v3_and_below_topics, [&](AddPartitionsToTxnTopic& item) {
+      item.decode(r, version);
+    });
+  }
   if (flexible) {
     r.skip_tagged_fields();
   }
@@ -104,14 +154,42 @@ void AddPartitionsToTxnResponse::AddPartitionsToTxnTopicResult::decode(Reader& r
   }
 }
 
+void AddPartitionsToTxnResponse::AddPartitionsToTxnResult::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  codec::write_string(w, flexible, transactional_id);
+  codec::write_array(w, flexible, topic_results, [&](const AddPartitionsToTxnTopicResult& item) {
+    item.encode(w, version);
+  });
+  w.write_empty_tagged_fields();
+}
+
+void AddPartitionsToTxnResponse::AddPartitionsToTxnResult::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  transactional_id = codec::read_string(r, flexible);
+  codec::read_array(r, flexible, AddPartitionsToTxnTopicResult::kMinEncodedBytes, topic_results, [&](AddPartitionsToTxnTopicResult& item) {
+    item.decode(r, version);
+  });
+  r.skip_tagged_fields();
+}
+
 void AddPartitionsToTxnResponse::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
   [[maybe_unused]] const bool flexible = version >= 3;
   w.write_int32(throttle_time_ms);
-  codec::write_array(w, flexible, results_by_topic_v3_and_below, [&](const AddPartitionsToTxnTopicResult& item) {
-    item.encode(w, version);
-  });
+  if (version >= 4) {
+    w.write_int16(error_code);
+  }
+  if (version >= 4) {
+    codec::write_array(w, flexible, results_by_transaction, [&](const AddPartitionsToTxnResult& item) {
+      item.encode(w, version);
+    });
+  }
+  if (version <= 3) {
+    codec::write_array(w, flexible, results_by_topic_v3_and_below, [&](const AddPartitionsToTxnTopicResult& item) {
+      item.encode(w, version);
+    });
+  }
   if (flexible) {
     w.write_empty_tagged_fields();
   }
@@ -125,9 +203,19 @@ bool AddPartitionsToTxnResponse::decode(Reader& r, int16_t version) {
   }
   [[maybe_unused]] const bool flexible = version >= 3;
   throttle_time_ms = r.read_int32();
-  codec::read_array(r, flexible, AddPartitionsToTxnTopicResult::kMinEncodedBytes, results_by_topic_v3_and_below, [&](AddPartitionsToTxnTopicResult& item) {
-    item.decode(r, version);
-  });
+  if (version >= 4) {
+    error_code = r.read_int16();
+  }
+  if (version >= 4) {
+    codec::read_array(r, flexible, AddPartitionsToTxnResult::kMinEncodedBytes, results_by_transaction, [&](AddPartitionsToTxnResult& item) {
+      item.decode(r, version);
+    });
+  }
+  if (version <= 3) {
+    codec::read_array(r, flexible, AddPartitionsToTxnTopicResult::kMinEncodedBytes, results_by_topic_v3_and_below, [&](AddPartitionsToTxnTopicResult& item) {
+      item.decode(r, version);
+    });
+  }
   if (flexible) {
     r.skip_tagged_fields();
   }

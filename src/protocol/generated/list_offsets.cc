@@ -9,7 +9,7 @@
 namespace cairn::protocol {
 
 void ListOffsetsRequest::ListOffsetsPartition::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   w.write_int32(partition_index);
   if (version >= 4) {
     w.write_int32(current_leader_epoch);
@@ -18,10 +18,13 @@ void ListOffsetsRequest::ListOffsetsPartition::encode(Writer& w, int16_t version
   if (version <= 0) {
     w.write_int32(max_num_offsets);
   }
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void ListOffsetsRequest::ListOffsetsPartition::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   partition_index = r.read_int32();
   if (version >= 4) {
     current_leader_epoch = r.read_int32();
@@ -30,28 +33,37 @@ void ListOffsetsRequest::ListOffsetsPartition::decode(Reader& r, int16_t version
   if (version <= 0) {
     max_num_offsets = r.read_int32();
   }
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void ListOffsetsRequest::ListOffsetsTopic::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   codec::write_string(w, flexible, name);
   codec::write_array(w, flexible, partitions, [&](const ListOffsetsPartition& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void ListOffsetsRequest::ListOffsetsTopic::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   name = codec::read_string(r, flexible);
   codec::read_array(r, flexible, ListOffsetsPartition::kMinEncodedBytes, partitions, [&](ListOffsetsPartition& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void ListOffsetsRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   w.write_int32(replica_id);
   if (version >= 2) {
     w.write_int8(isolation_level);
@@ -59,6 +71,9 @@ void ListOffsetsRequest::encode(Writer& w, int16_t version) const {
   codec::write_array(w, flexible, topics, [&](const ListOffsetsTopic& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 bool ListOffsetsRequest::decode(Reader& r, int16_t version) {
@@ -67,7 +82,7 @@ bool ListOffsetsRequest::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   replica_id = r.read_int32();
   if (version >= 2) {
     isolation_level = r.read_int8();
@@ -75,11 +90,14 @@ bool ListOffsetsRequest::decode(Reader& r, int16_t version) {
   codec::read_array(r, flexible, ListOffsetsTopic::kMinEncodedBytes, topics, [&](ListOffsetsTopic& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
   return r.ok();
 }
 
 void ListOffsetsResponse::ListOffsetsPartitionResponse::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   w.write_int32(partition_index);
   w.write_int16(error_code);
   if (version <= 0) {
@@ -96,10 +114,13 @@ void ListOffsetsResponse::ListOffsetsPartitionResponse::encode(Writer& w, int16_
   if (version >= 4) {
     w.write_int32(leader_epoch);
   }
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void ListOffsetsResponse::ListOffsetsPartitionResponse::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   partition_index = r.read_int32();
   error_code = r.read_int16();
   if (version <= 0) {
@@ -116,34 +137,46 @@ void ListOffsetsResponse::ListOffsetsPartitionResponse::decode(Reader& r, int16_
   if (version >= 4) {
     leader_epoch = r.read_int32();
   }
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void ListOffsetsResponse::ListOffsetsTopicResponse::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   codec::write_string(w, flexible, name);
   codec::write_array(w, flexible, partitions, [&](const ListOffsetsPartitionResponse& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void ListOffsetsResponse::ListOffsetsTopicResponse::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   name = codec::read_string(r, flexible);
   codec::read_array(r, flexible, ListOffsetsPartitionResponse::kMinEncodedBytes, partitions, [&](ListOffsetsPartitionResponse& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void ListOffsetsResponse::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   if (version >= 2) {
     w.write_int32(throttle_time_ms);
   }
   codec::write_array(w, flexible, topics, [&](const ListOffsetsTopicResponse& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 bool ListOffsetsResponse::decode(Reader& r, int16_t version) {
@@ -152,13 +185,16 @@ bool ListOffsetsResponse::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 6;
   if (version >= 2) {
     throttle_time_ms = r.read_int32();
   }
   codec::read_array(r, flexible, ListOffsetsTopicResponse::kMinEncodedBytes, topics, [&](ListOffsetsTopicResponse& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
   return r.ok();
 }
 

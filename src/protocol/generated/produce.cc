@@ -9,37 +9,49 @@
 namespace cairn::protocol {
 
 void ProduceRequest::PartitionProduceData::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   w.write_int32(index);
   codec::write_records(w, flexible, true, records);
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void ProduceRequest::PartitionProduceData::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   index = r.read_int32();
   records = codec::read_records(r, flexible, true);
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void ProduceRequest::TopicProduceData::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   codec::write_string(w, flexible, name);
   codec::write_array(w, flexible, partition_data, [&](const PartitionProduceData& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void ProduceRequest::TopicProduceData::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   name = codec::read_string(r, flexible);
   codec::read_array(r, flexible, PartitionProduceData::kMinEncodedBytes, partition_data, [&](PartitionProduceData& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
 }
 
 void ProduceRequest::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   if (version >= 3) {
     codec::write_nullable_string(w, flexible, true, transactional_id);
   }
@@ -48,6 +60,9 @@ void ProduceRequest::encode(Writer& w, int16_t version) const {
   codec::write_array(w, flexible, topic_data, [&](const TopicProduceData& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 bool ProduceRequest::decode(Reader& r, int16_t version) {
@@ -56,7 +71,7 @@ bool ProduceRequest::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   if (version >= 3) {
     transactional_id = codec::read_nullable_string(r, flexible, true);
   }
@@ -65,11 +80,46 @@ bool ProduceRequest::decode(Reader& r, int16_t version) {
   codec::read_array(r, flexible, TopicProduceData::kMinEncodedBytes, topic_data, [&](TopicProduceData& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
   return r.ok();
 }
 
+void ProduceResponse::BatchIndexAndErrorMessage::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] const bool flexible = version >= 9;
+  w.write_int32(batch_index);
+  codec::write_nullable_string(w, flexible, true, batch_index_error_message);
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
+}
+
+void ProduceResponse::BatchIndexAndErrorMessage::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] const bool flexible = version >= 9;
+  batch_index = r.read_int32();
+  batch_index_error_message = codec::read_nullable_string(r, flexible, true);
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
+}
+
+void ProduceResponse::LeaderIdAndEpoch::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  w.write_int32(leader_id);
+  w.write_int32(leader_epoch);
+  w.write_empty_tagged_fields();
+}
+
+void ProduceResponse::LeaderIdAndEpoch::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  leader_id = r.read_int32();
+  leader_epoch = r.read_int32();
+  r.skip_tagged_fields();
+}
+
 void ProduceResponse::PartitionProduceResponse::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   w.write_int32(index);
   w.write_int16(error_code);
   w.write_int64(base_offset);
@@ -79,10 +129,29 @@ void ProduceResponse::PartitionProduceResponse::encode(Writer& w, int16_t versio
   if (version >= 5) {
     w.write_int64(log_start_offset);
   }
+  if (version >= 8) {
+    codec::write_array(w, flexible, record_errors, [&](const BatchIndexAndErrorMessage& item) {
+      item.encode(w, version);
+    });
+  }
+  if (version >= 8) {
+    codec::write_nullable_string(w, flexible, true, error_message);
+  }
+  if (flexible) {
+    uint32_t tagged_count = 0;
+    const bool write_current_leader = version >= 10 && !(current_leader == LeaderIdAndEpoch{});
+    tagged_count += write_current_leader ? 1 : 0;
+    w.write_unsigned_varint(tagged_count);
+    if (write_current_leader) {
+      Writer t;
+      current_leader.encode(t, version);
+      codec::write_tagged_field(w, 0, t);
+    }
+  }
 }
 
 void ProduceResponse::PartitionProduceResponse::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   index = r.read_int32();
   error_code = r.read_int16();
   base_offset = r.read_int64();
@@ -92,33 +161,92 @@ void ProduceResponse::PartitionProduceResponse::decode(Reader& r, int16_t versio
   if (version >= 5) {
     log_start_offset = r.read_int64();
   }
+  if (version >= 8) {
+    codec::read_array(r, flexible, BatchIndexAndErrorMessage::kMinEncodedBytes, record_errors, [&](BatchIndexAndErrorMessage& item) {
+      item.decode(r, version);
+    });
+  }
+  if (version >= 8) {
+    error_message = codec::read_nullable_string(r, flexible, true);
+  }
+  if (flexible) {
+    r.read_tagged_fields([&](uint32_t tag, std::span<const uint8_t> value) {
+      Reader t(value);
+      switch (tag) {
+        case 0:
+          if (!(version >= 10)) return;  // not defined at this version
+          current_leader.decode(t, version);
+          break;
+        default:
+          return;  // unknown tagged fields are skipped
+      }
+      codec::end_tagged_field(r, t);
+    });
+  }
 }
 
 void ProduceResponse::TopicProduceResponse::encode(Writer& w, int16_t version) const {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   codec::write_string(w, flexible, name);
   codec::write_array(w, flexible, partition_responses, [&](const PartitionProduceResponse& item) {
     item.encode(w, version);
   });
+  if (flexible) {
+    w.write_empty_tagged_fields();
+  }
 }
 
 void ProduceResponse::TopicProduceResponse::decode(Reader& r, int16_t version) {
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   name = codec::read_string(r, flexible);
   codec::read_array(r, flexible, PartitionProduceResponse::kMinEncodedBytes, partition_responses, [&](PartitionProduceResponse& item) {
     item.decode(r, version);
   });
+  if (flexible) {
+    r.skip_tagged_fields();
+  }
+}
+
+void ProduceResponse::NodeEndpoint::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  w.write_int32(node_id);
+  codec::write_string(w, flexible, host);
+  w.write_int32(port);
+  codec::write_nullable_string(w, flexible, true, rack);
+  w.write_empty_tagged_fields();
+}
+
+void ProduceResponse::NodeEndpoint::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  node_id = r.read_int32();
+  host = codec::read_string(r, flexible);
+  port = r.read_int32();
+  rack = codec::read_nullable_string(r, flexible, true);
+  r.skip_tagged_fields();
 }
 
 void ProduceResponse::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   codec::write_array(w, flexible, responses, [&](const TopicProduceResponse& item) {
     item.encode(w, version);
   });
   if (version >= 1) {
     w.write_int32(throttle_time_ms);
+  }
+  if (flexible) {
+    uint32_t tagged_count = 0;
+    const bool write_node_endpoints = version >= 10 && !node_endpoints.empty();
+    tagged_count += write_node_endpoints ? 1 : 0;
+    w.write_unsigned_varint(tagged_count);
+    if (write_node_endpoints) {
+      Writer t;
+      codec::write_array(t, flexible, node_endpoints, [&](const NodeEndpoint& item) {
+        item.encode(t, version);
+      });
+      codec::write_tagged_field(w, 0, t);
+    }
   }
 }
 
@@ -128,12 +256,28 @@ bool ProduceResponse::decode(Reader& r, int16_t version) {
     r.fail("unsupported version");
     return false;
   }
-  [[maybe_unused]] constexpr bool flexible = false;
+  [[maybe_unused]] const bool flexible = version >= 9;
   codec::read_array(r, flexible, TopicProduceResponse::kMinEncodedBytes, responses, [&](TopicProduceResponse& item) {
     item.decode(r, version);
   });
   if (version >= 1) {
     throttle_time_ms = r.read_int32();
+  }
+  if (flexible) {
+    r.read_tagged_fields([&](uint32_t tag, std::span<const uint8_t> value) {
+      Reader t(value);
+      switch (tag) {
+        case 0:
+          if (!(version >= 10)) return;  // not defined at this version
+          codec::read_array(t, flexible, NodeEndpoint::kMinEncodedBytes, node_endpoints, [&](NodeEndpoint& item) {
+            item.decode(t, version);
+          });
+          break;
+        default:
+          return;  // unknown tagged fields are skipped
+      }
+      codec::end_tagged_field(r, t);
+    });
   }
   return r.ok();
 }

@@ -12,14 +12,34 @@ static void fill_sample(AddPartitionsToTxnRequest::AddPartitionsToTxnTopic& m, S
   c.fill_items(m.partitions, [&](int32_t& item) { item = c.next_int32(); });
 }
 
+static void fill_sample(AddPartitionsToTxnRequest::AddPartitionsToTxnTransaction& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.transactional_id = c.next_string();
+  m.producer_id = c.next_int64();
+  m.producer_epoch = c.next_int16();
+  m.verify_only = true;
+  c.fill_items(m.topics, [&](AddPartitionsToTxnRequest::AddPartitionsToTxnTopic& item) { fill_sample(item, c); });
+}
+
 void fill_sample(AddPartitionsToTxnRequest& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= AddPartitionsToTxnRequest::kMinVersion);
   ASSERT(version <= AddPartitionsToTxnRequest::kMaxVersion);
-  m.v3_and_below_transactional_id = c.next_string();
-  m.v3_and_below_producer_id = c.next_int64();
-  m.v3_and_below_producer_epoch = c.next_int16();
-  c.fill_items(m.v3_and_below_topics, [&](AddPartitionsToTxnRequest::AddPartitionsToTxnTopic& item) { fill_sample(item, c); });
+  if (version >= 4) {
+    c.fill_items(m.transactions, [&](AddPartitionsToTxnRequest::AddPartitionsToTxnTransaction& item) { fill_sample(item, c); });
+  }
+  if (version <= 3) {
+    m.v3_and_below_transactional_id = c.next_string();
+  }
+  if (version <= 3) {
+    m.v3_and_below_producer_id = c.next_int64();
+  }
+  if (version <= 3) {
+    m.v3_and_below_producer_epoch = c.next_int16();
+  }
+  if (version <= 3) {
+    c.fill_items(m.v3_and_below_topics, [&](AddPartitionsToTxnRequest::AddPartitionsToTxnTopic& item) { fill_sample(item, c); });
+  }
 }
 
 static void fill_sample(AddPartitionsToTxnResponse::AddPartitionsToTxnPartitionResult& m, SampleContext& c) {
@@ -34,12 +54,26 @@ static void fill_sample(AddPartitionsToTxnResponse::AddPartitionsToTxnTopicResul
   c.fill_items(m.results_by_partition, [&](AddPartitionsToTxnResponse::AddPartitionsToTxnPartitionResult& item) { fill_sample(item, c); });
 }
 
+static void fill_sample(AddPartitionsToTxnResponse::AddPartitionsToTxnResult& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.transactional_id = c.next_string();
+  c.fill_items(m.topic_results, [&](AddPartitionsToTxnResponse::AddPartitionsToTxnTopicResult& item) { fill_sample(item, c); });
+}
+
 void fill_sample(AddPartitionsToTxnResponse& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= AddPartitionsToTxnResponse::kMinVersion);
   ASSERT(version <= AddPartitionsToTxnResponse::kMaxVersion);
   m.throttle_time_ms = c.next_int32();
-  c.fill_items(m.results_by_topic_v3_and_below, [&](AddPartitionsToTxnResponse::AddPartitionsToTxnTopicResult& item) { fill_sample(item, c); });
+  if (version >= 4) {
+    m.error_code = c.next_int16();
+  }
+  if (version >= 4) {
+    c.fill_items(m.results_by_transaction, [&](AddPartitionsToTxnResponse::AddPartitionsToTxnResult& item) { fill_sample(item, c); });
+  }
+  if (version <= 3) {
+    c.fill_items(m.results_by_topic_v3_and_below, [&](AddPartitionsToTxnResponse::AddPartitionsToTxnTopicResult& item) { fill_sample(item, c); });
+  }
 }
 
 }  // namespace cairn::protocol::testing

@@ -34,6 +34,22 @@ void fill_sample(ProduceRequest& m, SampleContext& c) {
   c.fill_items(m.topic_data, [&](ProduceRequest::TopicProduceData& item) { fill_sample(item, c); });
 }
 
+static void fill_sample(ProduceResponse::BatchIndexAndErrorMessage& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.batch_index = c.next_int32();
+  if (c.nulls) {
+    m.batch_index_error_message = std::nullopt;
+  } else {
+    m.batch_index_error_message = c.next_string();
+  }
+}
+
+static void fill_sample(ProduceResponse::LeaderIdAndEpoch& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.leader_id = c.next_int32();
+  m.leader_epoch = c.next_int32();
+}
+
 static void fill_sample(ProduceResponse::PartitionProduceResponse& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   m.index = c.next_int32();
@@ -45,12 +61,37 @@ static void fill_sample(ProduceResponse::PartitionProduceResponse& m, SampleCont
   if (version >= 5) {
     m.log_start_offset = c.next_int64();
   }
+  if (version >= 8) {
+    c.fill_items(m.record_errors, [&](ProduceResponse::BatchIndexAndErrorMessage& item) { fill_sample(item, c); });
+  }
+  if (version >= 8) {
+    if (c.nulls) {
+      m.error_message = std::nullopt;
+    } else {
+      m.error_message = c.next_string();
+    }
+  }
+  if (version >= 10) {
+    fill_sample(m.current_leader, c);
+  }
 }
 
 static void fill_sample(ProduceResponse::TopicProduceResponse& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   m.name = c.next_string();
   c.fill_items(m.partition_responses, [&](ProduceResponse::PartitionProduceResponse& item) { fill_sample(item, c); });
+}
+
+static void fill_sample(ProduceResponse::NodeEndpoint& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.node_id = c.next_int32();
+  m.host = c.next_string();
+  m.port = c.next_int32();
+  if (c.nulls) {
+    m.rack = std::nullopt;
+  } else {
+    m.rack = c.next_string();
+  }
 }
 
 void fill_sample(ProduceResponse& m, SampleContext& c) {
@@ -60,6 +101,9 @@ void fill_sample(ProduceResponse& m, SampleContext& c) {
   c.fill_items(m.responses, [&](ProduceResponse::TopicProduceResponse& item) { fill_sample(item, c); });
   if (version >= 1) {
     m.throttle_time_ms = c.next_int32();
+  }
+  if (version >= 10) {
+    c.fill_items(m.node_endpoints, [&](ProduceResponse::NodeEndpoint& item) { fill_sample(item, c); });
   }
 }
 
