@@ -103,15 +103,10 @@ ConsumerHeartbeatResult ConsumerGroup::heartbeat(const ConsumerHeartbeat& reques
     ConsumerHeartbeatResult joined = join(request, &created);
     if (joined.error != ErrorCode::none) return joined;
   } else {
-    auto it = members_.find(request.member_id);
-    if (it == members_.end()) {
-      return heartbeat_error(ErrorCode::unknown_member_id,
-                             "Member " + request.member_id + " is not a member of the group.");
-    }
-    if (request.instance_id.has_value() && it->second.instance_id != request.instance_id) {
-      return heartbeat_error(ErrorCode::fenced_instance_id, "Instance id mismatch.");
-    }
-    if (ErrorCode error = check_epoch(it->second, request); error != ErrorCode::none) {
+    ConsumerHeartbeatResult refused;
+    const ConsumerMember* known = find_sender(request, &refused);
+    if (known == nullptr) return refused;
+    if (ErrorCode error = check_epoch(*known, request); error != ErrorCode::none) {
       return heartbeat_error(error, "The member epoch is stale.");
     }
   }
@@ -176,27 +171,36 @@ ConsumerHeartbeatResult ConsumerGroup::join(const ConsumerHeartbeat& request, bo
 
 ConsumerHeartbeatResult ConsumerGroup::leave(const ConsumerHeartbeat& request,
                                              const PartitionCountFn& counts) {
-  auto it = members_.find(request.member_id);
-  if (it == members_.end()) {
-    return heartbeat_error(ErrorCode::unknown_member_id,
-                           "Member " + request.member_id + " is not a member of the group.");
-  }
-  if (request.instance_id.has_value() && it->second.instance_id != request.instance_id) {
-    return heartbeat_error(ErrorCode::fenced_instance_id, "Instance id mismatch.");
-  }
   ConsumerHeartbeatResult result;
+  ConsumerMember* member = find_sender(request, &result);
+  if (member == nullptr) return result;
   result.member_id = request.member_id;
   result.member_epoch = request.member_epoch;
   result.heartbeat_interval_ms = config_.consumer_heartbeat_interval_ms;
   if (request.member_epoch == kLeaveStaticMemberEpoch) {
     // Its partitions stay its own, so a restart within the session timeout changes nothing.
-    it->second.static_left = true;
+    member->static_left = true;
     return result;
   }
   remove_member(request.member_id);
   group_epoch_++;
   refresh_target(counts);
   return result;
+}
+
+ConsumerMember* ConsumerGroup::find_sender(const ConsumerHeartbeat& request,
+                                           ConsumerHeartbeatResult* refused) {
+  auto it = members_.find(request.member_id);
+  if (it == members_.end()) {
+    *refused = heartbeat_error(ErrorCode::unknown_member_id,
+                               "Member " + request.member_id + " is not a member of the group.");
+    return nullptr;
+  }
+  if (request.instance_id.has_value() && it->second.instance_id != request.instance_id) {
+    *refused = heartbeat_error(ErrorCode::fenced_instance_id, "Instance id mismatch.");
+    return nullptr;
+  }
+  return &it->second;
 }
 
 ErrorCode ConsumerGroup::check_epoch(const ConsumerMember& member,

@@ -132,6 +132,9 @@ class ConsumerGroup {
   // `created`: set when a new member was added (which moves the group epoch).
   ConsumerHeartbeatResult join(const ConsumerHeartbeat& request, bool* created);
   ConsumerHeartbeatResult leave(const ConsumerHeartbeat& request, const PartitionCountFn& counts);
+  // The member a heartbeat or leave comes from; nullptr with `refused` set (UNKNOWN_MEMBER_ID,
+  // FENCED_INSTANCE_ID) if it is not one.
+  ConsumerMember* find_sender(const ConsumerHeartbeat& request, ConsumerHeartbeatResult* refused);
   ErrorCode check_epoch(const ConsumerMember& member, const ConsumerHeartbeat& request) const;
   // Returns whether the subscription or assignor changed.
   bool update_member(ConsumerMember& member, const ConsumerHeartbeat& request, int64_t now_ms);
