@@ -11,6 +11,7 @@ import json
 import os
 import uuid
 
+import cli_support
 import harness
 import kafka_wire as kw
 from kafka_wire import compact_string
@@ -248,6 +249,15 @@ class Kip848(harness.BrokerTestCase):
         self.assertEqual((described["state"], described["protocol_type"],
                           described["protocol_data"]), ("Stable", "consumer", "uniform"))
         self.assertEqual([m["member_id"] for m in described["members"]], ["new-member"])
+
+        # `cairn group describe` (librdkafka's DescribeGroups) shows the member and its
+        # partitions.
+        shown = cli_support.run_cairn(["group", "describe", "mixed"],
+                                      brokers=self.broker.bootstrap, check=True)
+        text = shown.stdout.decode()
+        self.assertIn("new-member", text)
+        self.assertIn("Stable", text)
+        self.assertIn(TOPIC, text)
 
 
 if __name__ == "__main__":
