@@ -236,6 +236,7 @@ bool ConsumerGroup::update_member(ConsumerMember& member, const ConsumerHeartbea
   member.client_id = request.client_id;
   member.client_host = request.client_host;
   member.session_deadline_ms = now_ms + config_.consumer_session_timeout_ms;
+  member.static_left = false;  // it heartbeats again: no longer replaceable
   return changed;
 }
 

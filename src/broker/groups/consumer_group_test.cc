@@ -225,6 +225,17 @@ TEST_F(ConsumerGroupTest, StaticMemberRejoinsWithItsAssignment) {
   EXPECT_EQ(join("a3", "instance-a").error, ErrorCode::unreleased_instance_id);
 }
 
+TEST_F(ConsumerGroupTest, StaticMemberThatHeartbeatsAgainAfterLeavingKeepsItsInstanceId) {
+  join("a", "instance-a");
+  ConsumerHeartbeat leave;
+  leave.member_id = "a";
+  leave.member_epoch = -2;
+  leave.instance_id = "instance-a";
+  send(leave);
+  EXPECT_EQ(beat("a", 1, std::nullopt).error, ErrorCode::none);
+  EXPECT_EQ(join("a2", "instance-a").error, ErrorCode::unreleased_instance_id);
+}
+
 TEST_F(ConsumerGroupTest, StaticMemberThatStaysAwayIsRemovedAfterItsSession) {
   join("a", "instance-a");
   ConsumerHeartbeat leave;
