@@ -116,6 +116,15 @@ class ConsumerGroupTest : public ::testing::Test {
     return *g->consumer;
   }
 
+  ConsumerHeartbeatResult leave_static(const std::string& member_id,
+                                       const std::string& instance_id) {
+    ConsumerHeartbeat request;
+    request.member_id = member_id;
+    request.member_epoch = kLeaveStaticMemberEpoch;
+    request.instance_id = instance_id;
+    return send(std::move(request));
+  }
+
   // a (epoch 1, everything) and b (joined at epoch 2) settle: a is told to revoke half, then
   // acknowledges, then b gets that half.
   void split_between_a_and_b() {
@@ -207,11 +216,7 @@ TEST_F(ConsumerGroupTest, StaticMemberRejoinsWithItsAssignment) {
   ConsumerHeartbeatResult left = beat("a", -2, std::nullopt);
   // A leave with -2 needs the instance id.
   EXPECT_EQ(left.error, ErrorCode::invalid_request);
-  ConsumerHeartbeat leave;
-  leave.member_id = "a";
-  leave.member_epoch = -2;
-  leave.instance_id = "instance-a";
-  EXPECT_EQ(send(leave).member_epoch, -2);
+  EXPECT_EQ(leave_static("a", "instance-a").member_epoch, -2);
   EXPECT_EQ(group().group_epoch(), 2);  // no rebalance
 
   // The restarted process gets the same partitions at the same epoch, without a rebalance.
@@ -227,22 +232,14 @@ TEST_F(ConsumerGroupTest, StaticMemberRejoinsWithItsAssignment) {
 
 TEST_F(ConsumerGroupTest, StaticMemberThatHeartbeatsAgainAfterLeavingKeepsItsInstanceId) {
   join("a", "instance-a");
-  ConsumerHeartbeat leave;
-  leave.member_id = "a";
-  leave.member_epoch = -2;
-  leave.instance_id = "instance-a";
-  send(leave);
+  leave_static("a", "instance-a");
   EXPECT_EQ(beat("a", 1, std::nullopt).error, ErrorCode::none);
   EXPECT_EQ(join("a2", "instance-a").error, ErrorCode::unreleased_instance_id);
 }
 
 TEST_F(ConsumerGroupTest, StaticMemberThatStaysAwayIsRemovedAfterItsSession) {
   join("a", "instance-a");
-  ConsumerHeartbeat leave;
-  leave.member_id = "a";
-  leave.member_epoch = -2;
-  leave.instance_id = "instance-a";
-  send(leave);
+  leave_static("a", "instance-a");
   advance_to(now_ms_ + 45'000);
   EXPECT_TRUE(group().empty());
   EXPECT_STREQ(group().state_name(), "Empty");
