@@ -82,6 +82,10 @@ enum class ErrorCode : int16_t {
   producer_fenced = 90,
   unknown_topic_id = 100,
   transactional_id_not_found = 105,
+  fenced_member_epoch = 110,
+  unreleased_instance_id = 111,
+  unsupported_assignor = 112,
+  stale_member_epoch = 113,
   transaction_abortable = 120,
 };
 

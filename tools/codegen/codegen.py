@@ -255,8 +255,6 @@ class Message:
                 raise SpecError(f"{self.name}.{field.name}: unsupported type {field.elem}")
             if field.elem == "records" and not field.tagged.empty():
                 raise SpecError(f"{self.name}.{field.name}: tagged records unsupported")
-            if field.is_struct() and not field.array and not field.nullable.empty():
-                raise SpecError(f"{self.name}.{field.name}: nullable structs unsupported")
 
     def ordered_structs(self):
         """Live nested structs, each after the structs it contains (C++ needs them complete)."""
@@ -306,7 +304,7 @@ def cpp_type(field, struct):
         return "Records"
     else:
         t = element_type(field)
-    if nullable and (field.array or field.elem in ("string", "bytes")):
+    if nullable and (field.array or field.elem in ("string", "bytes") or field.is_struct()):
         return f"std::optional<{t}>"
     return t
 
@@ -363,6 +361,8 @@ def not_default_expr(field, struct, expr):
         if default is None:
             return f"{expr}.has_value()"
         return f"(!{expr}.has_value() || !{expr}->empty())"
+    if field.is_struct() and nullable:
+        return f"{expr}.has_value()"
     if field.is_struct():
         return f"!({expr} == {element_type(field)}{{}})"
     if field.elem == "uuid":
@@ -391,6 +391,8 @@ def min_bytes(message, field, version, flexible):
         return 1 if flexible else 2
     if field.elem in ("bytes", "records"):
         return 1 if flexible else 4
+    if field.nullable.contains(version):
+        return 1  # a nullable struct: its int8 presence marker (-1 for null)
     return struct_min_bytes(message, message.structs[field.elem], version)
 
 
@@ -485,6 +487,19 @@ def encode_value(em, message, struct, field, expr, w, indent, nullable_cond):
             em.line(f"codec::write_{field.elem}({w}, flexible, {expr});", indent)
     elif field.elem == "records":
         em.line(f"codec::write_records({w}, flexible, {nullable_cond}, {expr});", indent)
+    elif cpp_type(field, struct).startswith("std::optional"):
+        # A nullable struct: an int8 marker (-1 null, 1 present) where nullable, then the struct;
+        # where it is not nullable a null is written as the struct's defaults.
+        marker = f"{w}.write_int8({expr}.has_value() ? 1 : -1);"
+        em.line(marker if nullable_cond == "true" else f"if ({nullable_cond}) {marker}", indent)
+        em.line(f"if ({expr}.has_value()) {{", indent)
+        em.line(f"{expr}->encode({w}, version);", indent + 2)
+        if nullable_cond == "true":
+            em.line("}", indent)
+        else:
+            em.line(f"}} else if (!({nullable_cond})) {{", indent)
+            em.line(f"{element_type(field)}{{}}.encode({w}, version);", indent + 2)
+            em.line("}", indent)
     else:
         em.line(f"{expr}.encode({w}, version);", indent)
 
@@ -520,6 +535,16 @@ def decode_value(em, message, struct, field, expr, r, indent, nullable_cond):
             em.line(f"{expr} = codec::read_{field.elem}({r}, flexible);", indent)
     elif field.elem == "records":
         em.line(f"{expr} = codec::read_records({r}, flexible, {nullable_cond});", indent)
+    elif cpp_type(field, struct).startswith("std::optional"):
+        present = f"{r}.read_int8() >= 0"
+        if nullable_cond != "true":
+            present = f"!({nullable_cond}) || {present}"
+        em.line(f"if ({present}) {{", indent)
+        em.line(f"{expr}.emplace();", indent + 2)
+        em.line(f"{expr}->decode({r}, version);", indent + 2)
+        em.line("} else {", indent)
+        em.line(f"{expr}.reset();", indent + 2)
+        em.line("}", indent)
     else:
         em.line(f"{expr}.decode({r}, version);", indent)
 
@@ -795,6 +820,13 @@ def emit_fill_field(em, message, struct, field, indent):
             em.line("}", indent)
         else:
             em.line(fill.replace("TARGET", m), indent)
+        return
+    if field.is_struct() and nullable:
+        em.line(f"if ({null_test}) {{", indent)
+        em.line(f"{m} = std::nullopt;", indent + 2)
+        em.line("} else {", indent)
+        em.line(f"fill_sample({m}.emplace(), c);", indent + 2)
+        em.line("}", indent)
         return
     if field.is_struct():
         em.line(f"fill_sample({m}, c);", indent)

@@ -67,12 +67,16 @@ class MessageTest(unittest.TestCase):
         self.assertEqual(codegen.struct_min_bytes(m, m.top, 1), 2 + 4)
         self.assertEqual(codegen.struct_min_bytes(m, m.top, 2), 1 + 1)
 
+    def test_nullable_struct_has_a_presence_marker(self):
+        m = message([{"name": "P", "type": "P", "versions": "0+", "nullableVersions": "0+",
+                      "fields": [{"name": "X", "type": "int32", "versions": "0+"}]}])
+        field = m.top.fields[0]
+        self.assertEqual(codegen.cpp_type(field, m.top), "std::optional<P>")
+        self.assertEqual(codegen.struct_min_bytes(m, m.top, 0), 1)  # int8 -1 for null
+
     def test_unsupported_shapes_are_rejected(self):
         with self.assertRaises(codegen.SpecError):
             message([{"name": "Flags", "type": "[]bool", "versions": "0+"}])
-        with self.assertRaises(codegen.SpecError):
-            message([{"name": "P", "type": "P", "versions": "0+", "nullableVersions": "0+",
-                      "fields": [{"name": "X", "type": "int8", "versions": "0+"}]}])
         with self.assertRaises(codegen.SpecError):
             message([{"name": "Records", "type": "Records", "versions": "0+",
                       "fields": [{"name": "X", "type": "int8", "versions": "0+"}]}])

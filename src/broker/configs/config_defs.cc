@@ -200,6 +200,17 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "delete.topic.enable", .type = boolean, .default_value = "true",
      .support = kEnforced, .read_only = true,
      .documentation = "false: DeleteTopics answers TOPIC_DELETION_DISABLED."},
+    {.name = "group.consumer.heartbeat.interval.ms", .type = int32, .default_value = "5000",
+     .validator = between(1, kIntMax), .support = kEnforced, .read_only = true,
+     .documentation = "Heartbeat interval the broker tells members of consumer-protocol groups "
+                      "(KIP-848)."},
+    {.name = "group.consumer.max.size", .type = int32, .default_value = "2147483647",
+     .validator = between(1, kIntMax), .support = kEnforced, .read_only = true,
+     .documentation = "Members per consumer-protocol group (KIP-848)."},
+    {.name = "group.consumer.session.timeout.ms", .type = int32, .default_value = "45000",
+     .validator = between(1, kIntMax), .support = kEnforced, .read_only = true,
+     .documentation = "A member of a consumer-protocol group (KIP-848) that has not heartbeaten "
+                      "for this long is removed."},
     {.name = "group.initial.rebalance.delay.ms", .type = int32, .default_value = "3000",
      .validator = between(0, kIntMax), .support = kEnforced, .read_only = true,
      .documentation = "How long the first rebalance of an empty group waits for members."},

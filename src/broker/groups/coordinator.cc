@@ -57,6 +57,11 @@ Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs) {
       static_cast<int32_t>(value("offsets.topic.num.partitions"));
   config.offsets_topic_segment_bytes = static_cast<int32_t>(value("offsets.topic.segment.bytes"));
   config.offset_metadata_max_bytes = static_cast<int32_t>(value("offset.metadata.max.bytes"));
+  config.consumer_heartbeat_interval_ms =
+      static_cast<int32_t>(value("group.consumer.heartbeat.interval.ms"));
+  config.consumer_session_timeout_ms =
+      static_cast<int32_t>(value("group.consumer.session.timeout.ms"));
+  config.consumer_max_group_size = static_cast<uint32_t>(value("group.consumer.max.size"));
   if (config.min_session_timeout_ms > config.max_session_timeout_ms) {
     return error(StatusCode::invalid_argument,
                  "group.min.session.timeout.ms is above group.max.session.timeout.ms");
@@ -356,6 +361,7 @@ asio::awaitable<GroupSummary> describe_group(const GroupCoordinator* coordinator
     summary.state = group_state_name(GroupState::dead);
     co_return summary;
   }
+  if (group->is_consumer_protocol()) co_return classic_summary_of_consumer_group(*group);
   summary.state = group_state_name(group->state);
   summary.protocol_type = group->protocol_type;
   const bool stable = group->is(GroupState::stable) && group->protocol_name.has_value();
@@ -436,7 +442,13 @@ asio::awaitable<ListResult> list_local_groups(const GroupCoordinator* coordinato
   ListResult result;
   if (local.manager().any_loading()) result.error = ErrorCode::coordinator_load_in_progress;
   local.manager().for_each_group([&result](const Group& group) {
-    result.groups.push_back({group.group_id, group.protocol_type, group_state_name(group.state)});
+    if (group.is_consumer_protocol()) {
+      result.groups.push_back(
+          {group.group_id, group.protocol_type, group.consumer->state_name(), "consumer"});
+    } else {
+      result.groups.push_back(
+          {group.group_id, group.protocol_type, group_state_name(group.state), "classic"});
+    }
   });
   co_return result;
 }

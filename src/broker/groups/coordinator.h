@@ -158,6 +158,30 @@ struct GroupListing {
   std::string group_id;
   std::string protocol_type;
   std::string state;
+  std::string group_type;  // "classic" or "consumer" (KIP-848), ListGroups v5's names
+};
+
+// ConsumerGroupDescribe's view of a consumer-protocol group (KIP-848).
+struct ConsumerMemberSummary {
+  std::string member_id;
+  std::optional<std::string> instance_id;
+  std::optional<std::string> rack_id;
+  int32_t member_epoch = 0;
+  std::string client_id;
+  std::string client_host;
+  std::vector<std::string> subscribed_topic_names;
+  TopicPartitions assignment;
+  TopicPartitions target_assignment;
+};
+struct ConsumerGroupSummary {
+  ErrorCode error = ErrorCode::none;
+  std::string error_message;
+  std::string group_id;
+  std::string state;
+  int32_t group_epoch = 0;
+  int32_t assignment_epoch = 0;
+  std::string assignor;
+  std::vector<ConsumerMemberSummary> members;
 };
 struct ListResult {
   ErrorCode error = ErrorCode::none;
@@ -185,6 +209,19 @@ asio::awaitable<ErrorCode> delete_group(const GroupCoordinator* coordinator, std
 asio::awaitable<OffsetDeleteResult> delete_offsets(const GroupCoordinator* coordinator,
                                                    std::string group_id,
                                                    std::vector<TopicPartitionKey> keys);
+// ConsumerGroupHeartbeat (KIP-848). `topics`: the registry snapshot the subscriptions are
+// resolved against (partition counts).
+asio::awaitable<ConsumerHeartbeatResult> consumer_heartbeat(
+    const GroupCoordinator* coordinator, ConsumerHeartbeat request,
+    std::shared_ptr<const TopicTable> topics);
+// ConsumerGroupDescribe: GROUP_ID_NOT_FOUND for an unknown or classic group.
+asio::awaitable<ConsumerGroupSummary> describe_consumer_group(const GroupCoordinator* coordinator,
+                                                              std::string group_id);
+// DescribeGroups' view of a consumer-protocol group: protocol type "consumer", the assignor as
+// protocol name, each member's subscription and assignment in the classic consumer protocol's
+// bytes (so admin tools that only speak DescribeGroups show them).
+GroupSummary classic_summary_of_consumer_group(const Group& group);
+
 // The groups of the calling shard (ListGroups runs it on every shard).
 asio::awaitable<ListResult> list_local_groups(const GroupCoordinator* coordinator);
 

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,6 +32,7 @@
 #include "base/assert.h"
 #include "base/types.h"
 #include "broker/error_code.h"
+#include "broker/groups/consumer_group.h"
 
 namespace cairn::broker::groups {
 
@@ -168,9 +170,16 @@ struct Group {
   // The deadline under which the manager's timer queue holds this group (nullopt: none).
   std::optional<int64_t> scheduled_deadline_ms;
 
+  // Set while the group speaks the consumer group protocol (KIP-848, consumer_group.h); the
+  // classic fields above then stay unused, except `state`: Empty while the consumer group has
+  // no members and Stable otherwise, so the offset rules (expiry, DeleteGroups, commits from
+  // admin tools) treat both kinds alike. Its own state is ConsumerGroup::state_name().
+  std::unique_ptr<ConsumerGroup> consumer;
+
   bool is(GroupState s) const { return state == s; }
   bool has_member(const std::string& member_id) const { return members.contains(member_id); }
-  bool has_members() const { return !members.empty(); }
+  bool has_members() const { return !members.empty() || (consumer && !consumer->empty()); }
+  bool is_consumer_protocol() const { return consumer != nullptr; }
   bool is_pending(const std::string& member_id) const {
     return pending_members.contains(member_id);
   }

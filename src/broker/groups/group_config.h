@@ -41,6 +41,12 @@ struct GroupConfig {
   int32_t offsets_topic_segment_bytes = 104'857'600;
   // offset.metadata.max.bytes: longer commit metadata fails with OFFSET_METADATA_TOO_LARGE.
   int32_t offset_metadata_max_bytes = 4096;
+  // The consumer group protocol (KIP-848). group.consumer.heartbeat.interval.ms: how often
+  // members heartbeat (told in every answer); group.consumer.session.timeout.ms: a member that
+  // has not heartbeaten for this long is removed; group.consumer.max.size: members per group.
+  int32_t consumer_heartbeat_interval_ms = 5'000;
+  int32_t consumer_session_timeout_ms = 45'000;
+  uint32_t consumer_max_group_size = INT32_MAX;
 };
 
 // Java's String.hashCode over the group id's bytes. Kafka hashes UTF-16 code units; for ASCII

@@ -121,6 +121,14 @@ void GroupManager::join_group(JoinRequest request, int64_t now_ms, JoinCallback 
   const std::string group_id = request.group_id;
   const bool new_member = request.member_id.empty();
   Group* g = group(group_id);
+  if (g != nullptr && g->is_consumer_protocol()) {
+    // Kafka's online migration (classic members inside a consumer group) is not done: a
+    // consumer group with members refuses classic joins; an empty one becomes classic again.
+    if (g->has_members()) {
+      return callback(join_error(ErrorCode::inconsistent_group_protocol, request.member_id));
+    }
+    g->consumer.reset();
+  }
   if (g == nullptr) {
     if (!new_member) return callback(join_error(ErrorCode::unknown_member_id, request.member_id));
     g = &get_or_create(group_id, now_ms);
@@ -640,6 +648,9 @@ std::optional<int64_t> GroupManager::earliest_deadline(const Group& g) const {
     if (member.session_applies()) consider(member.session_deadline_ms);
   }
   for (const auto& [id, deadline_ms] : g.pending_members) consider(deadline_ms);
+  if (g.is_consumer_protocol()) {
+    if (std::optional<int64_t> deadline_ms = g.consumer->next_deadline_ms()) consider(*deadline_ms);
+  }
   return earliest;
 }
 
@@ -660,6 +671,10 @@ std::optional<int64_t> GroupManager::next_deadline_ms() const {
 }
 
 void GroupManager::expire_members(Group& g, int64_t now_ms) {
+  if (g.is_consumer_protocol()) {
+    g.consumer->expire(now_ms);
+    return sync_consumer_state(g, now_ms);
+  }
   bool pending_expired = false;
   for (auto it = g.pending_members.begin(); it != g.pending_members.end();) {
     if (it->second <= now_ms) {

@@ -125,6 +125,13 @@ class GroupManager {
   LeaveResult leave_group(const std::string& group_id, const std::vector<LeaveMember>& leaving,
                           int64_t now_ms);
 
+  // --- the consumer group protocol (KIP-848; group_manager_consumer.cc) ---
+  // A ConsumerGroupHeartbeat: join (epoch 0), heartbeat, or leave (-1; static members -2).
+  // An empty classic group becomes a consumer group; a classic group with members answers
+  // GROUP_ID_NOT_FOUND. `counts` gives the partition counts of subscribed topics.
+  ConsumerHeartbeatResult consumer_heartbeat(ConsumerHeartbeat request,
+                                             const PartitionCountFn& counts, int64_t now_ms);
+
   // --- committed offsets ---
   // Whether an OffsetCommit from (generation, member, instance) may commit now. Generation -1
   // with member "" is a commit from outside group management (admin tools, manual-assign
@@ -220,6 +227,8 @@ class GroupManager {
   void remove_member_and_update(Group& group, const std::string& member_id, int64_t now_ms);
   void expire_members(Group& group, int64_t now_ms);
   void store_empty_group(Group& group);
+  // Keeps a consumer-protocol group's classic `state` (Empty or Stable) in step with it.
+  void sync_consumer_state(Group& group, int64_t now_ms);
   void remove_if_unused(const std::string& group_id);
   static void refresh_session(Member& member, int64_t now_ms) {
     member.session_deadline_ms = now_ms + member.session_timeout_ms;

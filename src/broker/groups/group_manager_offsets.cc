@@ -88,6 +88,11 @@ ErrorCode GroupManager::check_offset_commit(const std::string& group_id, int32_t
     // generation must be from a group this coordinator no longer has.
     return generation_id < 0 ? ErrorCode::none : ErrorCode::illegal_generation;
   }
+  if (g->is_consumer_protocol()) {
+    // KIP-848: members commit with their member epoch as the generation id.
+    if (generation_id < 0 && !g->has_members()) return ErrorCode::none;
+    return g->consumer->check_commit(member_id, generation_id);
+  }
   if (g->is_static_member_fenced(member_id, instance_id)) return ErrorCode::fenced_instance_id;
   if (generation_id < 0 && g->is(GroupState::empty)) return ErrorCode::none;
   if (!g->has_member(member_id)) return ErrorCode::unknown_member_id;
@@ -148,7 +153,10 @@ OffsetDeleteResult GroupManager::delete_offsets(const std::string& group_id,
       result.error = ErrorCode::non_empty_group;
       return result;
     }
-    if (g->protocol_name.has_value()) {
+    if (g->is_consumer_protocol()) {
+      std::vector<std::string> topics = g->consumer->subscribed_topics();
+      subscribed.emplace(topics.begin(), topics.end());
+    } else if (g->protocol_name.has_value()) {
       subscribed.emplace();
       for (const auto& [id, member] : g->members) {
         if (!member.supports(*g->protocol_name)) {

@@ -9,6 +9,8 @@
 #include "protocol/generated/add_partitions_to_txn.h"
 #include "protocol/generated/alter_configs.h"
 #include "protocol/generated/api_versions.h"
+#include "protocol/generated/consumer_group_describe.h"
+#include "protocol/generated/consumer_group_heartbeat.h"
 #include "protocol/generated/create_partitions.h"
 #include "protocol/generated/create_topics.h"
 #include "protocol/generated/delete_groups.h"
@@ -88,6 +90,8 @@ const ApiEntry kApiTable[] = {
     row(protocol::DescribeProducersRequest::kApiKey, handle_describe_producers),
     row(protocol::DescribeTransactionsRequest::kApiKey, handle_describe_transactions),
     row(protocol::ListTransactionsRequest::kApiKey, handle_list_transactions),
+    row(protocol::ConsumerGroupHeartbeatRequest::kApiKey, handle_consumer_group_heartbeat),
+    row(protocol::ConsumerGroupDescribeRequest::kApiKey, handle_consumer_group_describe),
 };
 
 }  // namespace

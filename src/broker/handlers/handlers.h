@@ -26,6 +26,8 @@ asio::awaitable<net::Reply> handle_write_txn_markers(RequestContext ctx);
 asio::awaitable<net::Reply> handle_describe_producers(RequestContext ctx);
 asio::awaitable<net::Reply> handle_describe_transactions(RequestContext ctx);
 asio::awaitable<net::Reply> handle_list_transactions(RequestContext ctx);
+asio::awaitable<net::Reply> handle_consumer_group_heartbeat(RequestContext ctx);
+asio::awaitable<net::Reply> handle_consumer_group_describe(RequestContext ctx);
 // Consumer groups (groups/).
 asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx);
 asio::awaitable<net::Reply> handle_join_group(RequestContext ctx);

@@ -1,13 +1,13 @@
 // ListGroups (key 16, v0-5): every group of every shard, with its protocol type, (v4+) its state
 // and (v5+) its type. v4+ may filter by state names (KIP-518), v5+ by type names (KIP-848), both
 // matched case-insensitively; an empty filter matches every group, a name Kafka does not know
-// matches none. Cairn has classic groups only, so every group's type is "classic": a types
-// filter without "classic" lists nothing. If any __consumer_offsets partition is still being
+// matches none. A group's type is "classic" or, for the consumer group protocol (KIP-848),
+// "consumer", whose states are Kafka's for such groups ("Empty", "Assigning", "Reconciling",
+// "Stable"). If any __consumer_offsets partition is still being
 // replayed the error is COORDINATOR_LOAD_IN_PROGRESS (with the groups known so far), as Kafka
 // answers.
 #include <algorithm>
 #include <cctype>
-#include <set>
 
 #include "broker/error_code.h"
 #include "broker/groups/handler_support.h"
@@ -18,8 +18,6 @@ namespace cairn::broker {
 
 namespace {
 
-constexpr std::string_view kClassicGroupType = "classic";
-
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   return std::ranges::equal(a, b, [](char x, char y) {
     return std::tolower(static_cast<unsigned char>(x)) ==
@@ -27,12 +25,11 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
   });
 }
 
-// Whether a v5 types filter admits classic groups.
-bool types_admit_classic(const std::vector<std::string>& types_filter) {
-  if (types_filter.empty()) return true;
-  return std::ranges::any_of(types_filter, [](const std::string& type) {
-    return equals_ignoring_case(type, kClassicGroupType);
-  });
+// Whether `filter` (states or types) admits `name`; an empty filter admits everything.
+bool admits(const std::vector<std::string>& filter, std::string_view name) {
+  if (filter.empty()) return true;
+  return std::ranges::any_of(
+      filter, [name](const std::string& entry) { return equals_ignoring_case(entry, name); });
 }
 
 }  // namespace
@@ -46,26 +43,20 @@ asio::awaitable<net::Reply> handle_list_groups(RequestContext ctx) {
     response.error_code = wire(ErrorCode::coordinator_not_available);
     co_return respond(ctx, response);
   }
-  std::set<groups::GroupState> wanted;
-  for (const std::string& name : request.states_filter) {
-    std::optional<groups::GroupState> state = groups::parse_group_state(name);
-    // An unknown state name matches no group.
-    if (state.has_value()) wanted.insert(*state);
-  }
-  const bool filtered = ctx.api_version() >= 4 && !request.states_filter.empty();
-  const bool classic_listed = ctx.api_version() < 5 || types_admit_classic(request.types_filter);
+  const std::vector<std::string> no_filter;
+  const auto& states = ctx.api_version() >= 4 ? request.states_filter : no_filter;
+  const auto& types = ctx.api_version() >= 5 ? request.types_filter : no_filter;
   for (uint32_t i = 0; i < coordinator->shard_count(); ++i) {
     groups::ListResult local = co_await ctx.broker->shards->run_on(
         net::ShardId(i), groups::list_local_groups(coordinator));
     if (local.error != ErrorCode::none) response.error_code = wire(local.error);
     for (groups::GroupListing& group : local.groups) {
-      if (!classic_listed) break;
-      if (filtered && !wanted.contains(*groups::parse_group_state(group.state))) continue;
+      if (!admits(states, group.state) || !admits(types, group.group_type)) continue;
       protocol::ListGroupsResponse::ListedGroup out;
       out.group_id = std::move(group.group_id);
       out.protocol_type = std::move(group.protocol_type);
       out.group_state = std::move(group.state);
-      out.group_type = kClassicGroupType;
+      out.group_type = std::move(group.group_type);
       response.groups.push_back(std::move(out));
     }
   }

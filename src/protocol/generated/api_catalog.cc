@@ -90,6 +90,10 @@ const ApiInfo* find_api(int16_t api_key) {
       return &kApiCatalog[40];
     case 66:
       return &kApiCatalog[41];
+    case 68:
+      return &kApiCatalog[42];
+    case 69:
+      return &kApiCatalog[43];
     default:
       return nullptr;
   }

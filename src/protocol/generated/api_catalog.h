@@ -29,7 +29,7 @@ struct ApiInfo {
 };
 
 // Sorted by api_key.
-inline constexpr std::array<ApiInfo, 42> kApiCatalog = {{
+inline constexpr std::array<ApiInfo, 44> kApiCatalog = {{
     {0, "Produce", 0, 11, 9},
     {1, "Fetch", 0, 17, 12},
     {2, "ListOffsets", 0, 9, 6},
@@ -72,6 +72,8 @@ inline constexpr std::array<ApiInfo, 42> kApiCatalog = {{
     {61, "DescribeProducers", 0, 0, 0},
     {65, "DescribeTransactions", 0, 0, 0},
     {66, "ListTransactions", 0, 1, 0},
+    {68, "ConsumerGroupHeartbeat", 0, 0, 0},
+    {69, "ConsumerGroupDescribe", 0, 0, 0},
 }};
 
 // The catalog entry for `api_key`, or nullptr if Cairn has no codec for it.

@@ -46,6 +46,8 @@
 #include "protocol/generated/offset_delete.h"
 #include "protocol/generated/describe_user_scram_credentials.h"
 #include "protocol/generated/alter_user_scram_credentials.h"
+#include "protocol/generated/consumer_group_heartbeat.h"
+#include "protocol/generated/consumer_group_describe.h"
 #include "protocol/generated/describe_cluster.h"
 
 // CAIRN_FOR_EACH_GENERATED_API(X) expands X(Name) for NameRequest / NameResponse.
@@ -91,4 +93,6 @@
   X(OffsetDelete) \
   X(DescribeUserScramCredentials) \
   X(AlterUserScramCredentials) \
+  X(ConsumerGroupHeartbeat) \
+  X(ConsumerGroupDescribe) \
   X(DescribeCluster)

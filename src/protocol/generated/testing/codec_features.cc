@@ -225,6 +225,18 @@ void CodecFeaturesResponse::Result::decode(Reader& r, int16_t version) {
   }
 }
 
+void CodecFeaturesResponse::Summary::encode(Writer& w, int16_t version) const {
+  [[maybe_unused]] constexpr bool flexible = true;
+  w.write_int32(count);
+  w.write_empty_tagged_fields();
+}
+
+void CodecFeaturesResponse::Summary::decode(Reader& r, int16_t version) {
+  [[maybe_unused]] constexpr bool flexible = true;
+  count = r.read_int32();
+  r.skip_tagged_fields();
+}
+
 void CodecFeaturesResponse::encode(Writer& w, int16_t version) const {
   ASSERT(version >= kMinVersion);
   ASSERT(version <= kMaxVersion);
@@ -233,6 +245,14 @@ void CodecFeaturesResponse::encode(Writer& w, int16_t version) const {
   codec::write_array(w, flexible, results, [&](const Result& item) {
     item.encode(w, version);
   });
+  if (version >= 3) {
+    if (version >= 4) w.write_int8(summary.has_value() ? 1 : -1);
+    if (summary.has_value()) {
+      summary->encode(w, version);
+    } else if (!(version >= 4)) {
+      Summary{}.encode(w, version);
+    }
+  }
   if (flexible) {
     w.write_empty_tagged_fields();
   }
@@ -249,6 +269,14 @@ bool CodecFeaturesResponse::decode(Reader& r, int16_t version) {
   codec::read_array(r, flexible, Result::kMinEncodedBytes, results, [&](Result& item) {
     item.decode(r, version);
   });
+  if (version >= 3) {
+    if (!(version >= 4) || r.read_int8() >= 0) {
+      summary.emplace();
+      summary->decode(r, version);
+    } else {
+      summary.reset();
+    }
+  }
   if (flexible) {
     r.skip_tagged_fields();
   }

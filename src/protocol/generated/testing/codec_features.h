@@ -135,10 +135,24 @@ struct CodecFeaturesResponse {
     bool operator==(const Result&) const = default;
   };
 
+  struct Summary {
+    // The fewest bytes one encoded element takes (bounds array counts on decode).
+    static constexpr size_t kMinEncodedBytes = 5;
+
+    // v3+.
+    int32_t count = 0;
+
+    void encode(Writer& w, int16_t version) const;
+    void decode(Reader& r, int16_t version);
+    bool operator==(const Summary&) const = default;
+  };
+
   // v0+.
   int16_t error_code = 0;
   // v0+.
   std::vector<Result> results;
+  // v3+, nullable v4+.
+  std::optional<Summary> summary;
 
   // Encodes the body (no header) at `version`.
   // REQUIRES: kMinVersion <= version <= kMaxVersion; fields that may be null are

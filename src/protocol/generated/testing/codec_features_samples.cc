@@ -93,12 +93,24 @@ static void fill_sample(CodecFeaturesResponse::Result& m, SampleContext& c) {
   }
 }
 
+static void fill_sample(CodecFeaturesResponse::Summary& m, SampleContext& c) {
+  [[maybe_unused]] const int16_t version = c.version;
+  m.count = c.next_int32();
+}
+
 void fill_sample(CodecFeaturesResponse& m, SampleContext& c) {
   [[maybe_unused]] const int16_t version = c.version;
   ASSERT(version >= CodecFeaturesResponse::kMinVersion);
   ASSERT(version <= CodecFeaturesResponse::kMaxVersion);
   m.error_code = c.next_int16();
   c.fill_items(m.results, [&](CodecFeaturesResponse::Result& item) { fill_sample(item, c); });
+  if (version >= 3) {
+    if (c.nulls && version >= 4) {
+      m.summary = std::nullopt;
+    } else {
+      fill_sample(m.summary.emplace(), c);
+    }
+  }
 }
 
 }  // namespace cairn::protocol::testing

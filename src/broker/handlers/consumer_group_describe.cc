@@ -1,0 +1,83 @@
+// ConsumerGroupDescribe (key 69, v0): the state, epochs, assignor and members (with their
+// current and target assignments) of consumer-protocol groups (KIP-848). A classic group or
+// an unknown one answers GROUP_ID_NOT_FOUND, as Kafka does. Without ACLs every group
+// operation is allowed (READ, DELETE, DESCRIBE).
+#include "protocol/generated/consumer_group_describe.h"
+#include "broker/error_code.h"
+#include "broker/groups/handler_support.h"
+#include "broker/handlers/handlers.h"
+
+namespace cairn::broker {
+
+namespace {
+
+using Response = protocol::ConsumerGroupDescribeResponse;
+
+// Kafka's AclOperation codes as bits: READ = 3, DELETE = 6, DESCRIBE = 8.
+constexpr int32_t kGroupOperationsAll = (1 << 3) | (1 << 6) | (1 << 8);
+
+Response::Assignment to_assignment(const groups::TopicPartitions& partitions,
+                                   const TopicTable& topics) {
+  Response::Assignment assignment;
+  for (const auto& [name, set] : partitions) {
+    Response::TopicPartitions entry;
+    if (const TopicInfo* topic = topics.find(name)) entry.topic_id = topic->topic_id;
+    entry.topic_name = name;
+    entry.partitions.assign(set.begin(), set.end());
+    assignment.topic_partitions.push_back(std::move(entry));
+  }
+  return assignment;
+}
+
+Response::DescribedGroup to_described(groups::ConsumerGroupSummary summary,
+                                      const TopicTable& topics, bool with_operations) {
+  Response::DescribedGroup out;
+  out.error_code = wire(summary.error);
+  if (!summary.error_message.empty()) out.error_message = std::move(summary.error_message);
+  out.group_id = std::move(summary.group_id);
+  out.group_state = std::move(summary.state);
+  out.group_epoch = summary.group_epoch;
+  out.assignment_epoch = summary.assignment_epoch;
+  out.assignor_name = std::move(summary.assignor);
+  for (groups::ConsumerMemberSummary& member : summary.members) {
+    Response::Member m;
+    m.member_id = std::move(member.member_id);
+    m.instance_id = std::move(member.instance_id);
+    m.rack_id = std::move(member.rack_id);
+    m.member_epoch = member.member_epoch;
+    m.client_id = std::move(member.client_id);
+    m.client_host = std::move(member.client_host);
+    m.subscribed_topic_names = std::move(member.subscribed_topic_names);
+    m.assignment = to_assignment(member.assignment, topics);
+    m.target_assignment = to_assignment(member.target_assignment, topics);
+    out.members.push_back(std::move(m));
+  }
+  if (with_operations) out.authorized_operations = kGroupOperationsAll;
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<net::Reply> handle_consumer_group_describe(RequestContext ctx) {
+  protocol::ConsumerGroupDescribeRequest request;
+  if (!ctx.decode(request)) co_return net::Reply::close();
+  Response response;
+  std::shared_ptr<const TopicTable> topics = ctx.broker->topics->snapshot();
+  for (const std::string& group_id : request.group_ids) {
+    groups::ConsumerGroupSummary summary;
+    summary.group_id = group_id;
+    if (ctx.broker->groups == nullptr) {
+      summary.error = ErrorCode::coordinator_not_available;
+    } else if (group_id.empty()) {
+      summary.error = ErrorCode::invalid_group_id;
+    } else {
+      summary = co_await groups::on_group_shard(
+          ctx, group_id, groups::describe_consumer_group(ctx.broker->groups, group_id));
+    }
+    response.groups.push_back(
+        to_described(std::move(summary), *topics, request.include_authorized_operations));
+  }
+  co_return respond(ctx, response);
+}
+
+}  // namespace cairn::broker
