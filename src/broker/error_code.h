@@ -70,6 +70,8 @@ enum class ErrorCode : int16_t {
   unknown_producer_id = 59,
   non_empty_group = 68,
   group_id_not_found = 69,
+  fetch_session_id_not_found = 70,
+  invalid_fetch_session_epoch = 71,
   topic_deletion_disabled = 73,
   unsupported_compression_type = 76,
   member_id_required = 79,
@@ -82,6 +84,7 @@ enum class ErrorCode : int16_t {
   producer_fenced = 90,
   unknown_topic_id = 100,
   transactional_id_not_found = 105,
+  fetch_session_topic_id_error = 106,
 };
 
 constexpr int16_t wire(ErrorCode code) { return static_cast<int16_t>(code); }
