@@ -53,17 +53,8 @@ class SessionWire(Wire):
         r.int32()  # throttle
         error = r.int16()
         answer_session = r.int32()
-        answered = r.compact_array(lambda: r.item(
-            topic=(lambda: self.uuid(r)) if version >= 13 else "compact_string",
-            partitions=lambda: r.compact_array(lambda: r.item(
-                index="int32", error="int16", high_watermark="int64", lso="int64",
-                log_start="int64",
-                aborted=lambda: r.compact_array(lambda: r.item(producer="int64", first="int64")),
-                preferred="int32", records="compact_bytes"))))
-        r.tags()
-        assert r.done()
         out = {}
-        for topic in answered:
+        for topic in self.fetch_topics(r, by_id=version >= 13):
             for p in topic["partitions"]:
                 offsets = []
                 memory = MemoryRecords(p["records"] or b"")

@@ -108,25 +108,17 @@ TEST(FetchSessions, MustRespondOnlyWhenSomethingChanged) {
   FetchSessionCache cache({});
   int32_t id = cache.create(partitions_of_t(5), false, 0);
   std::shared_ptr<FetchSession> session = cache.find(id);
+  // Each told high watermark 10, last stable offset 10, log start 0. Answers are {error,
+  // high watermark, last stable offset, log start offset, record bytes}.
   EXPECT_FALSE(session->must_respond(by_name("t", 0), unchanged()));
-  FetchSessionAnswer records = unchanged();
-  records.records_bytes = 100;
-  EXPECT_TRUE(session->must_respond(by_name("t", 0), records));
-  FetchSessionAnswer high_watermark = unchanged();
-  high_watermark.high_watermark = 11;
-  EXPECT_TRUE(session->must_respond(by_name("t", 1), high_watermark));
-  EXPECT_FALSE(session->must_respond(by_name("t", 1), high_watermark));  // told now
-  FetchSessionAnswer stable = unchanged();
-  stable.last_stable_offset = 9;
-  EXPECT_TRUE(session->must_respond(by_name("t", 2), stable));
-  FetchSessionAnswer start = unchanged();
-  start.log_start_offset = 3;
-  EXPECT_TRUE(session->must_respond(by_name("t", 3), start));
+  EXPECT_TRUE(session->must_respond(by_name("t", 0), {0, 10, 10, 0, 100}));  // records
+  EXPECT_TRUE(session->must_respond(by_name("t", 1), {0, 11, 10, 0, 0}));
+  EXPECT_FALSE(session->must_respond(by_name("t", 1), {0, 11, 10, 0, 0}));  // told now
+  EXPECT_TRUE(session->must_respond(by_name("t", 2), {0, 10, 9, 0, 0}));
+  EXPECT_TRUE(session->must_respond(by_name("t", 3), {0, 10, 10, 3, 0}));
   // An error is always answered, and so is the partition once the error is gone.
-  FetchSessionAnswer error = unchanged();
-  error.error_code = 1;
-  EXPECT_TRUE(session->must_respond(by_name("t", 4), error));
-  EXPECT_TRUE(session->must_respond(by_name("t", 4), error));
+  EXPECT_TRUE(session->must_respond(by_name("t", 4), {1, 10, 10, 0, 0}));
+  EXPECT_TRUE(session->must_respond(by_name("t", 4), {1, 10, 10, 0, 0}));
   EXPECT_TRUE(session->must_respond(by_name("t", 4), unchanged()));
   EXPECT_FALSE(session->must_respond(by_name("t", 4), unchanged()));
 }
@@ -135,9 +127,7 @@ TEST(FetchSessions, PartitionsWithRecordsMoveToTheEnd) {
   FetchSessionCache cache({});
   int32_t id = cache.create(partitions_of_t(3), false, 0);
   std::shared_ptr<FetchSession> session = cache.find(id);
-  FetchSessionAnswer records = unchanged();
-  records.records_bytes = 1;
-  session->must_respond(by_name("t", 0), records);
+  session->must_respond(by_name("t", 0), {0, 10, 10, 0, 1});
   std::vector<int32_t> order;
   for (const FetchSessionPartition& partition : session->partitions()) {
     order.push_back(partition.key.partition);
