@@ -8,7 +8,8 @@ restart forgets them; and librdkafka reads many partitions right (librdkafka 2.0
 sends sessionless fetches: session id 0, epoch -1).
 
 Fetch v12 (names) and v13 (topic ids) are hand-encoded from Kafka's message spec, and the
-answers decoded to their last byte, with the helpers of test_groups_versions.py.
+answers decoded to their last byte, with the helpers of test_groups_versions.py; Fetch v7
+(the first with sessions, not flexible) goes through kafka-python's own codec.
 """
 import re
 import shutil
@@ -17,9 +18,11 @@ import unittest
 import urllib.request
 
 from confluent_kafka import Consumer, Producer, TopicPartition
+from kafka.protocol.fetch import FetchRequest
 from kafka.record.memory_records import MemoryRecords
 
 import harness
+import kafka_wire as kw
 from kafka_wire import compact_string
 from test_groups_versions import NO_TAGS, compact_array, i8, i32, i64
 from test_topic_ids import Wire
@@ -170,6 +173,28 @@ class FetchSessions(harness.BrokerTestCase):
         produce(self.broker.bootstrap, "byid", {0: 1, 1: 1})
         error, _, answer = self.wire.fetch_session(13, session, 2, [])
         self.assertEqual((NONE, {(topic_id, 1): (NONE, 3, [2])}), (error, answer))
+
+    def test_fetch_v7_with_kafka_python_codec(self):
+        """The first session version, not flexible, encoded by kafka-python's own structs."""
+        self.assertEqual(NONE, self.wire.create_topic("v7", 2)[0])
+        produce(self.broker.bootstrap, "v7", {0: 2})
+        conn = kw.Connection(self.broker.bootstrap)
+        try:
+            def fetch(session, epoch, partitions, correlation_id):
+                return conn.request(FetchRequest[7](
+                    -1, 0, 0, 1 << 20, 0, session, epoch,
+                    [("v7", [(p, offset, -1, 1 << 20) for p, offset in partitions])] if partitions
+                    else [], []), correlation_id)
+
+            full = fetch(0, 0, [(0, 0), (1, 0)], 1)
+            self.assertEqual(NONE, full.error_code)
+            self.assertNotEqual(0, full.session_id)
+            self.assertEqual([(0, 2), (1, 0)], [(p[0], p[2]) for p in full.topics[0][1]])
+            incremental = fetch(full.session_id, 1, [(0, 2)], 2)
+            self.assertEqual((NONE, full.session_id, []),
+                             (incremental.error_code, incremental.session_id, incremental.topics))
+        finally:
+            conn.close()
 
     def test_librdkafka_reads_many_partitions(self):
         partitions, per_partition = 64, 10
