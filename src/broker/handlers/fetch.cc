@@ -323,8 +323,8 @@ FetchSessionKey session_key(const std::string& topic, const protocol::Uuid& topi
 
 // One partition the Fetch reads and answers, in answer order.
 struct Wanted {
-  std::optional<std::string> name;  // nullopt: a topic id no topic has
-  FetchSessionKey key;              // the partition in a fetch session
+  size_t topic = 0;     // its topic in the response and in Plan::names
+  FetchSessionKey key;  // the partition (in a session's terms when a session is involved)
   int64_t fetch_offset = 0;
   int32_t partition_max_bytes = 0;
 };
@@ -333,15 +333,18 @@ struct Wanted {
 // partitions in answer order; `slots[i]` answers `wanted[i]`).
 struct Plan {
   FetchResponse response;
+  // By response topic: the topic's name, nullopt for a topic id no topic has.
+  std::vector<std::optional<std::string>> names;
   std::vector<Wanted> wanted;
   std::vector<FetchResponse::PartitionData*> slots;
 };
 
 // Sessionless and full fetches: the request's topics and partitions, in request order,
-// named as the request named them.
+// named as the request named them. `keyed`: a full fetch, whose partitions a new session
+// will hold (only the partition index is needed otherwise).
 void plan_from_request(const BrokerState& broker, const FetchRequest& request, int16_t version,
-                       Plan& plan) {
-  std::vector<std::optional<std::string>> names = topic_names(broker, request, version);
+                       bool keyed, Plan& plan) {
+  plan.names = topic_names(broker, request, version);
   bool by_id = version >= kTopicIdsMin;
   plan.response.responses.resize(request.topics.size());
   for (size_t t = 0; t < request.topics.size(); t++) {
@@ -350,9 +353,11 @@ void plan_from_request(const BrokerState& broker, const FetchRequest& request, i
     plan.response.responses[t].topic_id = topic.topic_id;
     for (const FetchRequest::FetchPartition& partition : topic.partitions) {
       plan.response.responses[t].partitions.emplace_back().partition_index = partition.partition;
+      FetchSessionKey key;
+      key.partition = partition.partition;
+      if (keyed) key = session_key(topic.topic, topic.topic_id, partition.partition, by_id);
       plan.wanted.push_back(
-          Wanted{names[t], session_key(topic.topic, topic.topic_id, partition.partition, by_id),
-                 partition.fetch_offset, partition.partition_max_bytes});
+          Wanted{t, std::move(key), partition.fetch_offset, partition.partition_max_bytes});
     }
   }
 }
@@ -370,20 +375,21 @@ void plan_from_session(const BrokerState& broker, const FetchSession& session, P
       FetchResponse::FetchableTopicResponse& topic = plan.response.responses.emplace_back();
       topic.topic = key.topic;
       topic.topic_id = key.topic_id;
+      std::optional<std::string> name = key.topic;
+      if (session.uses_topic_ids()) {
+        auto [it, inserted] = names_by_id.try_emplace(key.topic_id);
+        if (inserted) {
+          const TopicInfo* found = topics->find_id(key.topic_id);
+          if (found != nullptr) it->second = found->name;
+        }
+        name = it->second;
+      }
+      plan.names.push_back(std::move(name));
     }
     previous = &key;
     plan.response.responses.back().partitions.emplace_back().partition_index = key.partition;
-    std::optional<std::string> name = key.topic;
-    if (session.uses_topic_ids()) {
-      auto [it, inserted] = names_by_id.try_emplace(key.topic_id);
-      if (inserted) {
-        const TopicInfo* found = topics->find_id(key.topic_id);
-        if (found != nullptr) it->second = found->name;
-      }
-      name = it->second;
-    }
     plan.wanted.push_back(
-        Wanted{std::move(name), key, partition.fetch_offset, partition.partition_max_bytes});
+        Wanted{plan.names.size() - 1, key, partition.fetch_offset, partition.partition_max_bytes});
   }
 }
 
@@ -530,19 +536,20 @@ Reads plan_reads(const BrokerState& broker, const Plan& plan, bool read_committe
   Reads reads;
   for (size_t slot = 0; slot < plan.wanted.size(); slot++) {
     const Wanted& wanted = plan.wanted[slot];
-    bool named = wanted.name.has_value();
-    reads.slot_topics.push_back(named ? std::string_view(*wanted.name) : "");
+    const std::optional<std::string>& name = plan.names[wanted.topic];
+    bool named = name.has_value();
+    reads.slot_topics.push_back(named ? std::string_view(*name) : "");
     reads.slot_errors.push_back(named ? ErrorCode::none : ErrorCode::unknown_topic_id);
     reads.answer_now = reads.answer_now || !named;
     if (wanted.key.partition < 0 || !named) continue;  // answered by fill_all
     ReadInput input{slot,
-                    *wanted.name,
+                    *name,
                     PartitionId(wanted.key.partition),
                     Offset(wanted.fetch_offset),
                     std::max<int64_t>(wanted.partition_max_bytes, 0),
                     read_committed,
                     legacy_magic};
-    reads.per_shard[broker.shard_of(*wanted.name, input.partition)].push_back(std::move(input));
+    reads.per_shard[broker.shard_of(*name, input.partition)].push_back(std::move(input));
   }
   return reads;
 }
@@ -566,7 +573,7 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   if (session.kind == FetchSessionKind::incremental) {
     plan_from_session(broker, *session.session, plan);
   } else {
-    plan_from_request(broker, request, version, plan);
+    plan_from_request(broker, request, version, session.kind == FetchSessionKind::full, plan);
   }
   take_slots(plan);
   bool read_committed = request.isolation_level == 1;
