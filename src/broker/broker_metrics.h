@@ -92,6 +92,12 @@ class BrokerMetrics {
   // ProduceMessageConversionsPerSec and FetchMessageConversionsPerSec).
   metrics::Counter produce_conversions;
   metrics::Counter fetch_conversions;
+  // Incremental fetch sessions (KIP-227) cached now, the partitions they hold, and the
+  // sessions evicted to make room (Kafka's NumIncrementalFetchSessions,
+  // NumIncrementalFetchPartitionsCached, IncrementalFetchSessionEvictionsPerSec).
+  metrics::Gauge fetch_sessions;
+  metrics::Gauge fetch_session_partitions;
+  metrics::Counter fetch_session_evictions;
 
  private:
   TopicCounters& topic_slow(std::string_view name);

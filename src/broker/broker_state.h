@@ -16,6 +16,7 @@
 #include "base/types.h"
 #include "broker/broker_metrics.h"
 #include "broker/config.h"
+#include "broker/partitions/fetch_sessions.h"
 #include "broker/shard_map.h"
 #include "broker/topics/topic_registry.h"
 #include "net/listener.h"
@@ -71,6 +72,10 @@ struct BrokerState {
   MetaWriter* meta_writer = nullptr;
   // What /metrics reports about requests, topics and connections (lock-free updates).
   std::shared_ptr<BrokerMetrics> metrics = std::make_shared<BrokerMetrics>();
+  // Each shard's incremental fetch sessions (KIP-227), by shard index, each touched only on
+  // its own shard; they count into `metrics`, so they come after it. Empty: every Fetch is
+  // answered sessionless.
+  std::vector<std::unique_ptr<FetchSessionCache>> fetch_sessions;
 
   // Where a client that came in on listener `listener` should connect: Kafka advertises, to
   // each connection, the broker's address on the listener that connection used.

@@ -62,6 +62,9 @@ struct BrokerConfig {
   int16_t default_replication_factor = 1;
   // delete.topic.enable: false makes DeleteTopics answer TOPIC_DELETION_DISABLED.
   bool delete_topic_enable = true;
+  // max.incremental.fetch.session.cache.slots: fetch sessions (KIP-227) the broker keeps, split
+  // between the shards (partitions/fetch_sessions.h).
+  uint32_t max_incremental_fetch_session_cache_slots = 1000;
 };
 
 }  // namespace cairn::broker

@@ -215,6 +215,20 @@ void write_lag(const ShardSamples& samples, Exposition& out) {
   write_group_lag(samples.committed, by_partition, out);
 }
 
+// KIP-227 incremental fetch sessions (partitions/fetch_sessions.h), summed over the shards.
+void collect_fetch_session_metrics(const BrokerMetrics& broker_metrics, Exposition& out) {
+  out.family("cairn_kafka_fetch_sessions", "Incremental fetch sessions cached now", Type::gauge);
+  out.sample("cairn_kafka_fetch_sessions", {}, broker_metrics.fetch_sessions.value());
+  out.family("cairn_kafka_fetch_session_partitions",
+             "Partitions held by the cached incremental fetch sessions", Type::gauge);
+  out.sample("cairn_kafka_fetch_session_partitions", {},
+             broker_metrics.fetch_session_partitions.value());
+  out.family("cairn_kafka_fetch_session_evictions_total",
+             "Incremental fetch sessions evicted to make room for a new one", Type::counter);
+  out.sample("cairn_kafka_fetch_session_evictions_total", {},
+             broker_metrics.fetch_session_evictions.value());
+}
+
 }  // namespace
 
 std::string request_label(std::string_view api_name) {
@@ -244,6 +258,7 @@ void collect_request_metrics(const BrokerMetrics& broker_metrics, Exposition& ou
              broker_metrics.produce_conversions.value());
   out.sample("cairn_kafka_message_conversions_total", {{"direction", "fetch"}},
              broker_metrics.fetch_conversions.value());
+  collect_fetch_session_metrics(broker_metrics, out);
 }
 
 void collect_flush_metrics(const storage::FlushMetrics& flush, Exposition& out) {

@@ -206,6 +206,12 @@ Status Server::open_data(const BrokerConfig& config) {
   state.dynamic_configs = dynamic_configs_.get();
   state.shards = shards_.get();
   state.partitions = partitions_.get();
+  // A fetch session holds at most as many partitions as the broker may host.
+  size_t session_partitions_max =
+      static_cast<size_t>(config.max_partitions_per_shard) * shards_->count();
+  state.fetch_sessions =
+      make_fetch_session_caches(config.max_incremental_fetch_session_cache_slots,
+                                session_partitions_max, shards_->count(), state.metrics.get());
   state.producer_ids = producer_ids_.get();
   state.meta_writer = meta_writer_.get();
   // Consumer groups: __consumer_offsets is replayed once the shards run.

@@ -81,15 +81,8 @@ class Wire(Client):
         r.int32()  # throttle
         assert r.int16() == NONE
         r.int32()  # session id
-        topics = r.compact_array(lambda: r.item(
-            topic_id=lambda: self.uuid(r), partitions=lambda: r.compact_array(lambda: r.item(
-                index="int32", error="int16", high_watermark="int64", lso="int64",
-                log_start="int64",
-                aborted=lambda: r.compact_array(lambda: r.item(producer="int64", first="int64")),
-                preferred="int32", records="compact_bytes"))))
-        r.tags()
-        assert r.done()
-        assert topics[0]["topic_id"] == topic_id
+        topics = self.fetch_topics(r, by_id=True)
+        assert topics[0]["topic"] == topic_id
         p = topics[0]["partitions"][0]
         records = []
         memory = MemoryRecords(p["records"] or b"")
@@ -97,6 +90,20 @@ class Wire(Client):
             for record in memory.next_batch():
                 records.append((record.offset, record.value))
         return p["error"], p["high_watermark"], records
+
+    def fetch_topics(self, r, by_id):
+        """The rest of a Fetch v12+ answer after its session id: [topic], each topic by id
+        (v13+) or by name, with its partitions; checks the answer ends there."""
+        topics = r.compact_array(lambda: r.item(
+            topic=(lambda: self.uuid(r)) if by_id else "compact_string",
+            partitions=lambda: r.compact_array(lambda: r.item(
+                index="int32", error="int16", high_watermark="int64", lso="int64",
+                log_start="int64",
+                aborted=lambda: r.compact_array(lambda: r.item(producer="int64", first="int64")),
+                preferred="int32", records="compact_bytes"))))
+        r.tags()
+        assert r.done()
+        return topics
 
     def delete(self, entries):
         """DeleteTopics v6; entries: [(name or None, id bytes)]. Returns [result dict]."""

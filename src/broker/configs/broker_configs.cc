@@ -137,6 +137,8 @@ Status finish_broker_config(BrokerConfig& config) {
   config.auto_create_topics_enable = parse_bool(value("auto.create.topics.enable"));
   config.delete_topic_enable = parse_bool(value("delete.topic.enable"));
   config.num_partitions = static_cast<int32_t>(parse_long(value("num.partitions")));
+  config.max_incremental_fetch_session_cache_slots =
+      static_cast<uint32_t>(parse_long(value("max.incremental.fetch.session.cache.slots")));
   config.default_replication_factor =
       static_cast<int16_t>(parse_long(value("default.replication.factor")));
   RETURN_IF_ERROR(finish_listeners(config));

@@ -327,6 +327,10 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .documentation = "Default of segment.bytes."},
     {.name = "log.segment.delete.delay.ms", .type = int64, .default_value = "60000",
      .validator = at_least(0), .documentation = "Default of file.delete.delay.ms."},
+    {.name = "max.incremental.fetch.session.cache.slots", .type = int32, .default_value = "1000",
+     .validator = between(0, kIntMax), .support = kEnforced, .read_only = true,
+     .documentation = "Incremental fetch sessions (KIP-227) the broker keeps, split evenly "
+                      "between the shards; 0: every Fetch is sessionless."},
     {.name = "message.max.bytes", .type = int32, .default_value = "1048588",
      .validator = between(0, kIntMax), .support = kEnforced,
      .documentation = "Default of max.message.bytes."},

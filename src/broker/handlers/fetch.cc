@@ -28,8 +28,12 @@
 //   the topic was deleted and created again) answers its partitions UNKNOWN_TOPIC_ID at once.
 //   v12+ tagged fields (diverging epoch, current leader, snapshot id, node endpoints) concern
 //   followers and leader changes, which one node never has: never sent.
-// - Sessionless: session_id 0 in every answer (KIP-227 lets a broker refuse sessions), so the
-//   client keeps sending full fetch requests; forgotten_topics_data is ignored.
+// - Fetch sessions (KIP-227, v7+; partitions/fetch_sessions.h has the rules): a full fetch
+//   with epoch 0 creates a session in the connection's shard's cache when a slot is free, and
+//   answers its id; an incremental fetch (session id and epoch > 0) reads every partition of
+//   the session, the request's ones added or updated and forgotten_topics_data removed, and
+//   answers only the partitions with something to say. Session errors (unknown id, wrong
+//   epoch, topic ids used differently) answer the top-level error alone.
 #include <algorithm>
 #include <chrono>
 #include <limits>
@@ -40,6 +44,7 @@
 
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
+#include "broker/partitions/fetch_sessions.h"
 #include "broker/partitions/fetch_wakeup.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/partitions/transactions.h"
@@ -271,11 +276,13 @@ void fill_all(const BrokerState& broker, Pass& pass,
   }
 }
 
+constexpr int16_t kTopicIdsMin = 13;  // Fetch names topics by id from v13 on
+constexpr int16_t kSessionsMin = 7;   // and has fetch sessions (KIP-227) from v7 on
+
 // The name of each requested topic: as sent before v13; from v13 on, the name of the topic
 // with that id, or nullopt when no topic has it.
 std::vector<std::optional<std::string>> topic_names(const BrokerState& broker,
                                                     const FetchRequest& request, int16_t version) {
-  constexpr int16_t kTopicIdsMin = 13;
   std::vector<std::optional<std::string>> names;
   names.reserve(request.topics.size());
   std::shared_ptr<const TopicTable> topics;
@@ -301,14 +308,250 @@ int64_t response_bytes_max(const FetchRequest& request, int16_t version) {
   return version < 4 ? std::min(max_bytes, kLegacyResponseBytesMax) : max_bytes;
 }
 
-// The response's topics and partitions, in request order, named as the request named them.
-void shape_response(const FetchRequest& request, FetchResponse& response) {
-  response.responses.resize(request.topics.size());
-  for (size_t t = 0; t < request.topics.size(); t++) {
-    response.responses[t].topic = request.topics[t].topic;
-    response.responses[t].topic_id = request.topics[t].topic_id;
-    response.responses[t].partitions.resize(request.topics[t].partitions.size());
+// A partition's key in a fetch session: its topic id from v13 on, its name before.
+FetchSessionKey session_key(const std::string& topic, const protocol::Uuid& topic_id,
+                            int32_t partition, bool by_id) {
+  FetchSessionKey key;
+  if (by_id) {
+    key.topic_id = topic_id;
+  } else {
+    key.topic = topic;
   }
+  key.partition = partition;
+  return key;
+}
+
+// One partition the Fetch reads and answers, in answer order.
+struct Wanted {
+  size_t topic = 0;     // its topic in the response and in Plan::names
+  FetchSessionKey key;  // the partition (in a session's terms when a session is involved)
+  int64_t fetch_offset = 0;
+  int32_t partition_max_bytes = 0;
+};
+
+// What one Fetch reads: its partitions, and the response shaped for them (topics and
+// partitions in answer order; `slots[i]` answers `wanted[i]`).
+struct Plan {
+  FetchResponse response;
+  // By response topic: the topic's name, nullopt for a topic id no topic has.
+  std::vector<std::optional<std::string>> names;
+  std::vector<Wanted> wanted;
+  std::vector<FetchResponse::PartitionData*> slots;
+};
+
+// Sessionless and full fetches: the request's topics and partitions, in request order,
+// named as the request named them. `keyed`: a full fetch, whose partitions a new session
+// will hold (only the partition index is needed otherwise).
+void plan_from_request(const BrokerState& broker, const FetchRequest& request, int16_t version,
+                       bool keyed, Plan& plan) {
+  plan.names = topic_names(broker, request, version);
+  bool by_id = version >= kTopicIdsMin;
+  plan.response.responses.resize(request.topics.size());
+  for (size_t t = 0; t < request.topics.size(); t++) {
+    const FetchRequest::FetchTopic& topic = request.topics[t];
+    plan.response.responses[t].topic = topic.topic;
+    plan.response.responses[t].topic_id = topic.topic_id;
+    for (const FetchRequest::FetchPartition& partition : topic.partitions) {
+      plan.response.responses[t].partitions.emplace_back().partition_index = partition.partition;
+      FetchSessionKey key;
+      key.partition = partition.partition;
+      if (keyed) key = session_key(topic.topic, topic.topic_id, partition.partition, by_id);
+      plan.wanted.push_back(
+          Wanted{t, std::move(key), partition.fetch_offset, partition.partition_max_bytes});
+    }
+  }
+}
+
+// Incremental fetches: every partition of the session, in its fetch order; one response topic
+// per run of partitions of the same topic. A session by topic id looks each id up again, so a
+// topic deleted since answers UNKNOWN_TOPIC_ID.
+void plan_from_session(const BrokerState& broker, const FetchSession& session, Plan& plan) {
+  std::shared_ptr<const TopicTable> topics = broker.topics->snapshot();
+  std::map<protocol::Uuid, std::optional<std::string>> names_by_id;
+  const FetchSessionKey* previous = nullptr;
+  for (const FetchSessionPartition& partition : session.partitions()) {
+    const FetchSessionKey& key = partition.key;
+    if (previous == nullptr || previous->topic_id != key.topic_id || previous->topic != key.topic) {
+      FetchResponse::FetchableTopicResponse& topic = plan.response.responses.emplace_back();
+      topic.topic = key.topic;
+      topic.topic_id = key.topic_id;
+      std::optional<std::string> name = key.topic;
+      if (session.uses_topic_ids()) {
+        auto [it, inserted] = names_by_id.try_emplace(key.topic_id);
+        if (inserted) {
+          const TopicInfo* found = topics->find_id(key.topic_id);
+          if (found != nullptr) it->second = found->name;
+        }
+        name = it->second;
+      }
+      plan.names.push_back(std::move(name));
+    }
+    previous = &key;
+    plan.response.responses.back().partitions.emplace_back().partition_index = key.partition;
+    plan.wanted.push_back(
+        Wanted{plan.names.size() - 1, key, partition.fetch_offset, partition.partition_max_bytes});
+  }
+}
+
+// Points each slot at its partition's answer, once the response has its final shape.
+void take_slots(Plan& plan) {
+  for (FetchResponse::FetchableTopicResponse& topic : plan.response.responses) {
+    for (FetchResponse::PartitionData& partition : topic.partitions) {
+      plan.slots.push_back(&partition);
+    }
+  }
+  ASSERT(plan.slots.size() == plan.wanted.size());
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The fetch session cache of the shard running this handler; null when the broker keeps none
+// (the handler tests).
+FetchSessionCache* local_fetch_sessions(const BrokerState& broker) {
+  std::optional<net::ShardId> shard = net::ShardSet::current();
+  if (!shard.has_value() || shard->value() >= broker.fetch_sessions.size()) return nullptr;
+  return broker.fetch_sessions[shard->value()].get();
+}
+
+// What the request's session id and epoch mean (fetch_sessions.h has the table). A full
+// fetch naming a session of another shard closes it there (posted, not awaited); an
+// incremental one answers FETCH_SESSION_ID_NOT_FOUND, since sessions stay on their shard.
+FetchSessionContext begin_session(const BrokerState& broker, const FetchRequest& request,
+                                  int16_t version) {
+  FetchSessionContext context;  // sessionless
+  if (version < kSessionsMin) return context;
+  bool full =
+      request.session_epoch == kInitialSessionEpoch || request.session_epoch == kFinalSessionEpoch;
+  auto shard_count = static_cast<uint32_t>(broker.fetch_sessions.size());
+  FetchSessionCache* cache = local_fetch_sessions(broker);
+  if (cache == nullptr) {
+    if (!full) {
+      context.kind = FetchSessionKind::error;
+      context.error = ErrorCode::fetch_session_id_not_found;
+    }
+    return context;
+  }
+  std::optional<uint32_t> owner = FetchSessionCache::shard_of(request.session_id, shard_count);
+  if (full && owner.has_value() && owner != net::ShardSet::current()->value()) {
+    FetchSessionCache* remote = broker.fetch_sessions[*owner].get();
+    broker.shards->post(net::ShardId(*owner),
+                        [remote, id = request.session_id] { remote->remove(id); });
+  }
+  bool by_id = version >= kTopicIdsMin;
+  std::vector<FetchSessionPartition> updates;
+  std::vector<FetchSessionKey> forgotten;
+  if (!full) {
+    for (const FetchRequest::FetchTopic& topic : request.topics) {
+      for (const FetchRequest::FetchPartition& partition : topic.partitions) {
+        updates.push_back(FetchSessionPartition{
+            session_key(topic.topic, topic.topic_id, partition.partition, by_id),
+            partition.fetch_offset, partition.partition_max_bytes});
+      }
+    }
+    for (const FetchRequest::ForgottenTopic& topic : request.forgotten_topics_data) {
+      for (int32_t partition : topic.partitions) {
+        forgotten.push_back(session_key(topic.topic, topic.topic_id, partition, by_id));
+      }
+    }
+  }
+  return cache->begin(request.session_id, request.session_epoch, by_id, updates, forgotten,
+                      now_ms());
+}
+
+// A full fetch: a new session remembers what this answer told the client (if a slot is free).
+int32_t create_session(const BrokerState& broker, const Plan& plan, int16_t version) {
+  FetchSessionCache* cache = local_fetch_sessions(broker);
+  if (cache == nullptr) return kInvalidSessionId;
+  std::vector<FetchSessionPartition> partitions;
+  partitions.reserve(plan.wanted.size());
+  for (size_t slot = 0; slot < plan.wanted.size(); slot++) {
+    const FetchResponse::PartitionData& answer = *plan.slots[slot];
+    partitions.push_back(FetchSessionPartition{
+        plan.wanted[slot].key, plan.wanted[slot].fetch_offset,
+        plan.wanted[slot].partition_max_bytes, answer.error_code != 0 ? -1 : answer.high_watermark,
+        answer.last_stable_offset, answer.log_start_offset});
+  }
+  return cache->create(partitions, version >= kTopicIdsMin, now_ms());
+}
+
+// An incremental fetch: keeps only the partitions with something to say (records, an error,
+// a new high watermark, last stable offset or log start offset), and drops emptied topics.
+void keep_changed(FetchSession& session, const Plan& plan, const Pass& pass,
+                  FetchResponse& response) {
+  std::vector<bool> keep(plan.wanted.size());
+  for (size_t slot = 0; slot < plan.wanted.size(); slot++) {
+    const FetchResponse::PartitionData& answer = *plan.slots[slot];
+    keep[slot] = session.must_respond(
+        plan.wanted[slot].key,
+        FetchSessionAnswer{answer.error_code, answer.high_watermark, answer.last_stable_offset,
+                           answer.log_start_offset, pass.outputs[slot].size_bytes});
+  }
+  size_t slot = 0;
+  for (FetchResponse::FetchableTopicResponse& topic : response.responses) {
+    std::vector<FetchResponse::PartitionData> kept;
+    for (FetchResponse::PartitionData& partition : topic.partitions) {
+      if (keep[slot++]) kept.push_back(std::move(partition));
+    }
+    topic.partitions = std::move(kept);
+  }
+  std::erase_if(response.responses, [](const FetchResponse::FetchableTopicResponse& topic) {
+    return topic.partitions.empty();
+  });
+}
+
+// The answer's session part. Incremental: answers INVALID_FETCH_SESSION_EPOCH instead when a
+// later request of the session moved its epoch on while this one waited (Kafka does too).
+void finish_session(const BrokerState& broker, const FetchSessionContext& context, Plan& plan,
+                    const Pass& pass, int16_t version) {
+  FetchResponse& response = plan.response;
+  if (context.kind == FetchSessionKind::full) {
+    response.session_id = create_session(broker, plan, version);
+  } else if (context.kind == FetchSessionKind::incremental) {
+    FetchSession& session = *context.session;
+    response.session_id = session.id();
+    if (session.epoch() != context.answer_epoch) {
+      response.error_code = wire(ErrorCode::invalid_fetch_session_epoch);
+      response.responses.clear();
+      return;
+    }
+    keep_changed(session, plan, pass, response);
+  }
+}
+
+// Where each wanted partition is read, by owning shard; nothing for a partition with no
+// topic (an unknown topic id: answered at once, without a read) or a negative index.
+struct Reads {
+  std::map<net::ShardId, std::vector<ReadInput>> per_shard;
+  std::vector<std::string_view> slot_topics;  // by slot, into the plan's names
+  std::vector<ErrorCode> slot_errors;         // by slot: answered without a read
+  bool answer_now = false;                    // an unknown topic id: Kafka answers at once
+};
+
+Reads plan_reads(const BrokerState& broker, const Plan& plan, bool read_committed,
+                 int8_t legacy_magic) {
+  Reads reads;
+  for (size_t slot = 0; slot < plan.wanted.size(); slot++) {
+    const Wanted& wanted = plan.wanted[slot];
+    const std::optional<std::string>& name = plan.names[wanted.topic];
+    bool named = name.has_value();
+    reads.slot_topics.push_back(named ? std::string_view(*name) : "");
+    reads.slot_errors.push_back(named ? ErrorCode::none : ErrorCode::unknown_topic_id);
+    reads.answer_now = reads.answer_now || !named;
+    if (wanted.key.partition < 0 || !named) continue;  // answered by fill_all
+    ReadInput input{slot,
+                    *name,
+                    PartitionId(wanted.key.partition),
+                    Offset(wanted.fetch_offset),
+                    std::max<int64_t>(wanted.partition_max_bytes, 0),
+                    read_committed,
+                    legacy_magic};
+    reads.per_shard[broker.shard_of(*name, input.partition)].push_back(std::move(input));
+  }
+  return reads;
 }
 
 }  // namespace
@@ -316,46 +559,31 @@ void shape_response(const FetchRequest& request, FetchResponse& response) {
 asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   FetchRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
-  ctx.ordering.release();  // a Fetch changes nothing: later requests need not wait for it
   const BrokerState& broker = *ctx.broker;
+  int16_t version = ctx.api_version();
+  // The session step runs before anything is awaited and before the next request may start,
+  // so a client's requests reach its session in order.
+  FetchSessionContext session = begin_session(broker, request, version);
+  ctx.ordering.release();  // a Fetch changes nothing else: later requests need not wait for it
+  Plan plan;
+  if (session.kind == FetchSessionKind::error) {
+    plan.response.error_code = wire(session.error);
+    co_return respond(ctx, plan.response);
+  }
+  if (session.kind == FetchSessionKind::incremental) {
+    plan_from_session(broker, *session.session, plan);
+  } else {
+    plan_from_request(broker, request, version, session.kind == FetchSessionKind::full, plan);
+  }
+  take_slots(plan);
   bool read_committed = request.isolation_level == 1;
   // Fetch v0-1 read message format v0, v2-3 format v1; later versions read batches as stored.
-  int8_t legacy_magic = ctx.api_version() < 2 ? 0 : ctx.api_version() < 4 ? 1 : -1;
+  int8_t legacy_magic = version < 2 ? 0 : version < 4 ? 1 : -1;
+  Reads reads = plan_reads(broker, plan, read_committed, legacy_magic);
   using Clock = FetchWakeup::Clock;
   Clock::time_point deadline =
       Clock::now() + std::chrono::milliseconds(std::max<int32_t>(request.max_wait_ms, 0));
-
-  FetchResponse response;
-  std::vector<FetchResponse::PartitionData*> slots;
-  std::vector<std::string_view> slot_topics;  // by slot, into `names`
-  std::vector<ErrorCode> slot_errors;         // by slot: answered without a read
-  std::map<net::ShardId, std::vector<ReadInput>> per_shard;
-  std::vector<std::optional<std::string>> names = topic_names(broker, request, ctx.api_version());
-  shape_response(request, response);
-  bool answer_now = false;  // an unknown topic id: Kafka answers at once
-  for (size_t t = 0; t < request.topics.size(); t++) {
-    const FetchRequest::FetchTopic& topic = request.topics[t];
-    for (size_t p = 0; p < topic.partitions.size(); p++) {
-      const FetchRequest::FetchPartition& partition = topic.partitions[p];
-      FetchResponse::PartitionData& out = response.responses[t].partitions[p];
-      out.partition_index = partition.partition;
-      slots.push_back(&out);
-      slot_topics.push_back(names[t].has_value() ? std::string_view(*names[t]) : "");
-      slot_errors.push_back(names[t].has_value() ? ErrorCode::none : ErrorCode::unknown_topic_id);
-      answer_now = answer_now || !names[t].has_value();
-      if (partition.partition < 0 || !names[t].has_value()) continue;  // answered below
-      ReadInput input{slots.size() - 1,
-                      *names[t],
-                      PartitionId(partition.partition),
-                      Offset(partition.fetch_offset),
-                      std::max<int64_t>(partition.partition_max_bytes, 0),
-                      read_committed,
-                      legacy_magic};
-      per_shard[broker.shard_of(*names[t], input.partition)].push_back(std::move(input));
-    }
-  }
-
-  int64_t max_bytes = response_bytes_max(request, ctx.api_version());
+  int64_t max_bytes = response_bytes_max(request, version);
   // Only named values in co_await expressions: GCC 12 destroys some temporaries made there
   // twice (a conditional's shared_ptr was freed while a partition still held it).
   asio::any_io_executor executor = co_await asio::this_coro::executor;
@@ -366,10 +594,12 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
     bool may_wait = Clock::now() < deadline && !broker.partitions->stopping();
     std::shared_ptr<FetchWakeup> registered;
     if (may_wait) registered = wakeup;
-    pass = co_await read_all(broker, per_shard, slots.size(), max_bytes, registered);
+    pass = co_await read_all(broker, reads.per_shard, plan.slots.size(), max_bytes, registered);
     bool enough = pass.size_bytes >= static_cast<uint64_t>(std::max(request.min_bytes, 0)) &&
                   pass.size_bytes > 0;
-    if (enough || request.min_bytes <= 0 || pass.any_error || answer_now || !may_wait) break;
+    if (enough || request.min_bytes <= 0 || pass.any_error || reads.answer_now || !may_wait) {
+      break;
+    }
     co_await wakeup->wait_until(deadline);
     // Stopping: answer with what we have. Another read would hop to shards that may have
     // finished their work and stopped running, and the hop would never come back.
@@ -377,8 +607,9 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   }
   wakeup->finish();
 
-  fill_all(broker, pass, slots, slot_topics, slot_errors, read_committed);
-  co_return respond(ctx, response);
+  fill_all(broker, pass, plan.slots, reads.slot_topics, reads.slot_errors, read_committed);
+  finish_session(broker, session, plan, pass, version);
+  co_return respond(ctx, plan.response);
 }
 
 }  // namespace cairn::broker
