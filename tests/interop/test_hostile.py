@@ -65,7 +65,7 @@ class HostileFrames(harness.BrokerTestCase):
                                "Metadata v%d" % version)
 
     def test_unsupported_api_versions_version_gets_error_35_with_v0_body(self):
-        for version in (4, 5, 127, 0x7FFF):
+        for version in (5, 127, 0x7FFF):
             with Connection(self.broker.bootstrap) as conn:
                 conn.send(framed(raw_header_v2(API_VERSIONS, version, 99) + b"\x00\x00"))
                 payload = conn.read_frame()
@@ -75,7 +75,7 @@ class HostileFrames(harness.BrokerTestCase):
                 self.assertEqual(kafka_wire.UNSUPPORTED_VERSION, r.int16())
                 apis = r.array(lambda: (r.int16(), r.int16(), r.int16()))
                 self.assertTrue(r.done(), "v0 body expected")
-                self.assertIn((API_VERSIONS, 0, 3), apis)
+                self.assertIn((API_VERSIONS, 0, 4), apis)
             self.expect_healthy("ApiVersions v%d" % version)
 
     def test_array_count_larger_than_the_frame(self):
