@@ -278,6 +278,11 @@ class LatestVersionsTest(unittest.TestCase):
             self.assertIn("compact", answer["error_message"])
             self.assertEqual(answer["base_offset"], -1)
         self.assertEqual(self.wire.list_offsets(9, COMPACTED, [-1])[0][2], 0)  # nothing appended
+        # A batch of many keyless records names the first 100 and counts them all.
+        answer = self.wire.produce(11, COMPACTED, build_batch([(None, b"v", [])] * 150))
+        self.assertEqual(answer["error"], INVALID_RECORD)
+        self.assertEqual([e["index"] for e in answer["record_errors"]], list(range(100)))
+        self.assertIn("150 record(s)", answer["error_message"])
 
     def test_timestamps_out_of_range_are_named(self):
         now = now_ms()

@@ -140,6 +140,11 @@ ConsumerHeartbeatResult ConsumerGroup::join(const ConsumerHeartbeat& request, bo
                                "Static member " + *request.instance_id +
                                    " is still in use by member " + previous.member_id + ".");
       }
+      if (members_.contains(request.member_id)) {  // it cannot be two members at once
+        return heartbeat_error(ErrorCode::invalid_request,
+                               "Member " + request.member_id + " cannot take static member " +
+                                   *request.instance_id + "'s place: it is a member already.");
+      }
       replace_static_member(previous.member_id, request.member_id);
       return {};
     }

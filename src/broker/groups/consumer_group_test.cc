@@ -237,6 +237,17 @@ TEST_F(ConsumerGroupTest, StaticMemberThatHeartbeatsAgainAfterLeavingKeepsItsIns
   EXPECT_EQ(join("a2", "instance-a").error, ErrorCode::unreleased_instance_id);
 }
 
+TEST_F(ConsumerGroupTest, MemberCannotTakeALeftStaticMembersPlace) {
+  join("a", "instance-a");
+  join("b");
+  leave_static("a", "instance-a");
+  // b is a member already: it cannot also become instance-a (the broker must not abort).
+  EXPECT_EQ(join("b", "instance-a").error, ErrorCode::invalid_request);
+  EXPECT_TRUE(group().members().contains("a"));
+  EXPECT_TRUE(group().members().contains("b"));
+  EXPECT_EQ(join("a2", "instance-a").error, ErrorCode::none);
+}
+
 TEST_F(ConsumerGroupTest, StaticMemberThatStaysAwayIsRemovedAfterItsSession) {
   join("a", "instance-a");
   leave_static("a", "instance-a");

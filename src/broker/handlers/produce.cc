@@ -114,52 +114,64 @@ bool timestamps_within(const protocol::BatchCheck& check, int64_t now_ms, int64_
          distance_ok(check.max_record_timestamp.value());
 }
 
+// record_errors lists at most this many records (a batch may hold millions); error_message
+// gives the full count.
+constexpr size_t kRecordErrorsMax = 100;
+
 // The records of a refused batch that break a per-record rule, by index in the batch, with
-// why (Produce v8+ record_errors). Runs only on the refusal path.
-std::vector<ProduceResponse::BatchIndexAndErrorMessage> offending_records(
+// why (Produce v8+ record_errors; the first kRecordErrorsMax). Returns how many break it. Runs
+// only on the refusal path.
+size_t offending_records(
     const model::RecordBatchView& view,
-    const std::function<std::optional<std::string>(const protocol::Record&)>& why) {
-  std::vector<ProduceResponse::BatchIndexAndErrorMessage> errors;
+    const std::function<std::optional<std::string>(const protocol::Record&)>& why,
+    std::vector<ProduceResponse::BatchIndexAndErrorMessage>& errors) {
   Result<protocol::BatchRecords> records =
       protocol::BatchRecords::open(view, protocol::ValidateOptions{}.decompressed_bytes_max);
-  if (!records.ok()) return errors;  // it was just validated: cannot happen
+  if (!records.ok()) return 0;  // it was just validated: cannot happen
   protocol::RecordReader reader = records->reader();
   protocol::Record record;
+  size_t count = 0;
   for (int32_t index = 0; reader.next(&record); index++) {
     std::optional<std::string> message = why(record);
-    if (message.has_value()) errors.push_back({index, std::move(message)});
+    if (!message.has_value()) continue;
+    if (++count <= kRecordErrorsMax) errors.push_back({index, std::move(message)});
   }
-  return errors;
+  return count;
 }
 
 // INVALID_TIMESTAMP's details: each record outside [now - limit, now + limit].
 void explain_timestamps(const model::RecordBatchView& view, int64_t now_ms, int64_t limit_ms,
                         AppendOutput& out) {
   int64_t low = now_ms - limit_ms, high = now_ms + limit_ms;
-  out.record_errors = offending_records(view, [&](const protocol::Record& record) {
-    int64_t timestamp = record.timestamp.value();
-    if (timestamp == -1 || (timestamp >= low && timestamp <= high)) {
-      return std::optional<std::string>();
-    }
-    return std::optional<std::string>(
-        fmt::format("timestamp {} is out of range [{}, {}] (message.timestamp.difference.max.ms)",
-                    timestamp, low, high));
-  });
+  size_t count = offending_records(
+      view,
+      [&](const protocol::Record& record) {
+        int64_t timestamp = record.timestamp.value();
+        if (timestamp == -1 || (timestamp >= low && timestamp <= high)) {
+          return std::optional<std::string>();
+        }
+        return std::optional<std::string>(fmt::format(
+            "timestamp {} is out of range [{}, {}] (message.timestamp.difference.max.ms)",
+            timestamp, low, high));
+      },
+      out.record_errors);
   out.error_message = fmt::format(
       "{} record(s) have a timestamp more than {} ms from the "
       "broker's clock (message.timestamp.difference.max.ms)",
-      out.record_errors.size(), limit_ms);
+      count, limit_ms);
 }
 
 // INVALID_RECORD's details on a compacted topic: each record without a key.
 void explain_keyless(const model::RecordBatchView& view, AppendOutput& out) {
-  out.record_errors = offending_records(view, [](const protocol::Record& record) {
-    if (record.key.has_value()) return std::optional<std::string>();
-    return std::optional<std::string>("a compacted topic cannot accept a record without a key");
-  });
-  out.error_message =
-      fmt::format("{} record(s) have no key; a compacted topic (cleanup.policy=compact) needs one",
-                  out.record_errors.size());
+  size_t count = offending_records(
+      view,
+      [](const protocol::Record& record) {
+        if (record.key.has_value()) return std::optional<std::string>();
+        return std::optional<std::string>("a compacted topic cannot accept a record without a key");
+      },
+      out.record_errors);
+  out.error_message = fmt::format(
+      "{} record(s) have no key; a compacted topic (cleanup.policy=compact) needs one", count);
 }
 
 // The checks a produced batch passes before anything is appended: request version, size,
