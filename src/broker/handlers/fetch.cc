@@ -48,6 +48,7 @@
 #include "broker/partitions/fetch_wakeup.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/partitions/transactions.h"
+#include "broker/topics/topic_registry.h"
 #include "protocol/generated/fetch.h"
 #include "protocol/legacy_records.h"
 
@@ -417,6 +418,22 @@ FetchSessionCache* local_fetch_sessions(const BrokerState& broker) {
   return broker.fetch_sessions[shard->value()].get();
 }
 
+// Whether a session could hold what the request names: at most `partitions_max` entries, and
+// only names a topic could have. Session keys copy the name per partition, so they are built
+// only then: a small request cannot make the broker copy a long name per partition.
+bool fits_a_session(const FetchRequest& request, size_t partitions_max) {
+  size_t entries = 0;
+  for (const FetchRequest::FetchTopic& topic : request.topics) {
+    if (topic.topic.size() > kTopicNameCharsMax) return false;
+    entries += topic.partitions.size();
+  }
+  for (const FetchRequest::ForgottenTopic& topic : request.forgotten_topics_data) {
+    if (topic.topic.size() > kTopicNameCharsMax) return false;
+    entries += topic.partitions.size();
+  }
+  return entries <= partitions_max;
+}
+
 // What the request's session id and epoch mean (fetch_sessions.h has the table). A full
 // fetch naming a session of another shard closes it there (posted, not awaited); an
 // incremental one answers FETCH_SESSION_ID_NOT_FOUND, since sessions stay on their shard.
@@ -442,6 +459,13 @@ FetchSessionContext begin_session(const BrokerState& broker, const FetchRequest&
                         [remote, id = request.session_id] { remote->remove(id); });
   }
   bool by_id = version >= kTopicIdsMin;
+  bool fits = fits_a_session(request, cache->partitions_max());
+  if (!full && !fits) {  // more than a session may hold: closed, as begin() does
+    cache->remove(request.session_id);
+    context.kind = FetchSessionKind::error;
+    context.error = ErrorCode::fetch_session_id_not_found;
+    return context;
+  }
   std::vector<FetchSessionPartition> updates;
   std::vector<FetchSessionKey> forgotten;
   if (!full) {
@@ -458,8 +482,11 @@ FetchSessionContext begin_session(const BrokerState& broker, const FetchRequest&
       }
     }
   }
-  return cache->begin(request.session_id, request.session_epoch, by_id, updates, forgotten,
-                      now_ms());
+  context =
+      cache->begin(request.session_id, request.session_epoch, by_id, updates, forgotten, now_ms());
+  // A full fetch too big for a session is answered without one (session id 0).
+  if (context.kind == FetchSessionKind::full && !fits) context.kind = FetchSessionKind::sessionless;
+  return context;
 }
 
 // A full fetch: a new session remembers what this answer told the client (if a slot is free).

@@ -39,7 +39,7 @@ bool FetchSession::forget(const FetchSessionKey& key) {
 
 bool FetchSession::must_respond(const FetchSessionKey& key, const FetchSessionAnswer& answer) {
   auto it = index_.find(key);
-  ASSERT(it != index_.end());
+  if (it == index_.end()) return true;  // forgotten by a later request meanwhile: answer it
   FetchSessionPartition& cached = *it->second;
   bool respond = answer.records_bytes > 0;
   if (cached.high_watermark != answer.high_watermark) {
@@ -106,6 +106,7 @@ bool FetchSessionCache::remove(int32_t id) {
     options_.metrics->fetch_session_partitions.add(
         -static_cast<int64_t>(it->second->counted_size_));
   }
+  it->second->epoch_ = kFinalSessionEpoch;  // for a Fetch of it still in flight
   sessions_.erase(it);
   return true;
 }

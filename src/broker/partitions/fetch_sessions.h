@@ -178,9 +178,12 @@ class FetchSessionCache {
   int32_t create(const std::vector<FetchSessionPartition>& partitions, bool uses_topic_ids,
                  int64_t now_ms);
   std::shared_ptr<FetchSession> find(int32_t id) const;
+  // Closes the session: a Fetch of it still in flight then answers
+  // INVALID_FETCH_SESSION_EPOCH (its epoch is final).
   bool remove(int32_t id);
 
   size_t size() const { return sessions_.size(); }
+  size_t partitions_max() const { return options_.partitions_max; }
   size_t partition_count() const { return partition_count_; }
   uint64_t evictions() const { return evictions_; }
 

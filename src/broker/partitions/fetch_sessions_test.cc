@@ -104,6 +104,19 @@ TEST(FetchSessions, ForgettingEveryPartitionClosesTheSession) {
   EXPECT_EQ(ErrorCode::fetch_session_id_not_found, cache.begin(id, 2, false, {}, {}, 0).error);
 }
 
+TEST(FetchSessions, AFetchInFlightSeesItsSessionClosedUnderIt) {
+  FetchSessionCache cache({});
+  int32_t id = cache.create(partitions_of_t(2), false, 0);
+  // Fetch A (epoch 1) waits for data while pipelined Fetch B (epoch 2) forgets everything.
+  FetchSessionContext a = cache.begin(id, 1, false, {}, {}, 0);
+  ASSERT_EQ(FetchSessionKind::incremental, a.kind);
+  FetchSessionContext b = cache.begin(id, 2, false, {}, {by_name("t", 0), by_name("t", 1)}, 0);
+  EXPECT_EQ(FetchSessionKind::sessionless, b.kind);
+  // A's session is closed: its epoch no longer matches, and its keys are gone.
+  EXPECT_NE(a.answer_epoch, a.session->epoch());
+  EXPECT_TRUE(a.session->must_respond(by_name("t", 0), unchanged()));
+}
+
 TEST(FetchSessions, MustRespondOnlyWhenSomethingChanged) {
   FetchSessionCache cache({});
   int32_t id = cache.create(partitions_of_t(5), false, 0);
