@@ -104,6 +104,19 @@ TEST(FetchSessions, ForgettingEveryPartitionClosesTheSession) {
   EXPECT_EQ(ErrorCode::fetch_session_id_not_found, cache.begin(id, 2, false, {}, {}, 0).error);
 }
 
+TEST(FetchSessions, ClosingRequestMovesTheEpochOfAWaitingOne) {
+  // Request A (epoch 1) waits for data; the client's next request (epoch 2) forgets every
+  // partition, which closes the session. A must not answer from the emptied session.
+  FetchSessionCache cache({});
+  int32_t id = cache.create(partitions_of_t(2), false, 0);
+  FetchSessionContext waiting = cache.begin(id, 1, false, {}, {}, 0);
+  ASSERT_EQ(FetchSessionKind::incremental, waiting.kind);
+  FetchSessionContext closing =
+      cache.begin(id, 2, false, {}, {by_name("t", 0), by_name("t", 1)}, 0);
+  EXPECT_EQ(FetchSessionKind::sessionless, closing.kind);
+  EXPECT_NE(waiting.answer_epoch, waiting.session->epoch());
+}
+
 TEST(FetchSessions, MustRespondOnlyWhenSomethingChanged) {
   FetchSessionCache cache({});
   int32_t id = cache.create(partitions_of_t(5), false, 0);
