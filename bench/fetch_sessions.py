@@ -39,6 +39,7 @@ class CountingWire(SessionWire):
 
     def __init__(self, bootstrap):
         super().__init__(bootstrap)
+        self.conn.sock.settimeout(300)  # creating 1,000 partitions fsyncs 1,000 directories
         self.sent_bytes = 0
         self.received_bytes = 0
         send, read_frame = self.conn.send, self.conn.read_frame
@@ -62,7 +63,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(broker, wire, mode, partitions, rounds, active):
+def run(broker, wire, mode, rounds, active):
     offsets = {p: end for p, end in wire.ends.items()}
     session, epoch = 0, 0
     if mode == "sessions":  # the full request that creates the session is not measured
@@ -117,7 +118,7 @@ def main():
         wire.ends = {p: 0 for p in range(args.partitions)}
         for active in (0, args.active):
             for mode in ("sessionless", "sessions"):
-                result = run(broker, wire, mode, args.partitions, args.rounds, active)
+                result = run(broker, wire, mode, args.rounds, active)
                 result.update(mode=mode, active=active)
                 print(result, flush=True)
                 results.append(result)

@@ -24,7 +24,7 @@ from kafka.record.memory_records import MemoryRecords
 import harness
 import kafka_wire as kw
 from kafka_wire import compact_string
-from test_groups_versions import NO_TAGS, compact_array, i8, i32, i64
+from test_groups_versions import NO_TAGS, Reader, compact_array, i8, i32, i64
 from test_topic_ids import Wire
 
 FETCH = 1
@@ -34,10 +34,17 @@ FETCH_SESSION_TOPIC_ID_ERROR = 106
 
 
 class SessionWire(Wire):
-    def fetch_session(self, version, session_id, epoch, topics, forgotten=(), max_wait_ms=0):
+    def fetch_session(self, version, session_id, epoch, topics, forgotten=(), max_wait_ms=0,
+                      min_bytes=0):
         """Fetch v12/v13 with a session. topics: [(name or id, [(partition, offset)])],
         forgotten: [(name or id, [partition])]. Returns (error, session id, {(topic,
         partition): (error, high watermark, [offsets])}) with topics as the answer names them."""
+        body = self.fetch_body(version, session_id, epoch, topics, forgotten, max_wait_ms,
+                               min_bytes)
+        return self.fetch_answer(self.call(FETCH, version, body), version)
+
+    @staticmethod
+    def fetch_body(version, session_id, epoch, topics, forgotten, max_wait_ms, min_bytes):
         def topic_field(topic):
             return topic if version >= 13 else compact_string(topic)
 
@@ -45,14 +52,15 @@ class SessionWire(Wire):
             return (i32(partition) + i32(-1) + i64(offset) + i32(-1) + i64(-1) + i32(1 << 20) +
                     NO_TAGS)
 
-        body = (i32(-1) + i32(max_wait_ms) + i32(0) + i32(50 << 20) + i8(0) + i32(session_id) +
-                i32(epoch) +
+        return (i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(50 << 20) + i8(0) +
+                i32(session_id) + i32(epoch) +
                 compact_array([topic_field(t) + compact_array([part(p, o) for p, o in parts]) +
                                NO_TAGS for t, parts in topics]) +
                 compact_array([topic_field(t) + compact_array([i32(p) for p in parts]) + NO_TAGS
                                for t, parts in forgotten]) +
                 compact_string("") + NO_TAGS)
-        r = self.call(FETCH, version, body)
+
+    def fetch_answer(self, r, version):
         r.int32()  # throttle
         error = r.int16()
         answer_session = r.int32()
@@ -65,6 +73,22 @@ class SessionWire(Wire):
                     offsets.extend(record.offset for record in memory.next_batch())
                 out[(topic["topic"], p["index"])] = (p["error"], p["high_watermark"], offsets)
         return error, answer_session, out
+
+    def pipelined(self, version, requests):
+        """Sends every request (fetch_body arguments after `version`) before reading any
+        answer; returns the answers in request order."""
+        first = self.correlation + 1
+        for args in requests:
+            self.correlation += 1
+            body = self.fetch_body(version, *args)
+            self.conn.send(kw.framed(kw.raw_header_v2(FETCH, version, self.correlation) + body))
+        answers = []
+        for correlation in range(first, self.correlation + 1):
+            r = Reader(self.conn.read_frame())
+            assert r.int32() == correlation
+            r.tags()
+            answers.append(self.fetch_answer(r, version))
+        return answers
 
 
 def produce(bootstrap, topic, counts):
@@ -173,6 +197,20 @@ class FetchSessions(harness.BrokerTestCase):
         produce(self.broker.bootstrap, "byid", {0: 1, 1: 1})
         error, _, answer = self.wire.fetch_session(13, session, 2, [])
         self.assertEqual((NONE, {(topic_id, 1): (NONE, 3, [2])}), (error, answer))
+
+    def test_closing_request_overtakes_a_waiting_one(self):
+        # A long-polls (epoch 1); B, sent right after it, forgets every partition, which closes
+        # the session. B completes first (replies still go out in request order); A then finds
+        # the session's epoch moved on.
+        self.assertEqual(NONE, self.wire.create_topic("overtake", 2)[0])
+        _, session, _ = self.wire.fetch_session(12, 0, 0, self.all_partitions("overtake", 2))
+        self.assertNotEqual(0, session)
+        waiting, closing = self.wire.pipelined(12, [
+            (session, 1, [], (), 3000, 1),
+            (session, 2, [], [("overtake", [0, 1])], 0, 0)])
+        self.assertEqual((NONE, 0, {}), closing)
+        self.assertEqual((INVALID_FETCH_SESSION_EPOCH, session, {}), waiting)
+        self.assertBrokerHealthy()
 
     def test_fetch_v7_with_kafka_python_codec(self):
         """The first session version, not flexible, encoded by kafka-python's own structs."""

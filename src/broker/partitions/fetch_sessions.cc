@@ -199,6 +199,9 @@ FetchSessionContext FetchSessionCache::begin(int32_t session_id, int32_t epoch, 
   }
   for (const FetchSessionPartition& partition : updates) session->add_or_update(partition);
   for (const FetchSessionKey& key : forgotten) session->forget(key);
+  // The session changed: an earlier request of it still waiting for data must not answer
+  // from it (its answer_epoch no longer matches), even when the session closes below.
+  session->epoch_ = next_fetch_session_epoch(session->epoch_);
   if (session->size() == 0) {
     remove(session_id);
     context.kind = FetchSessionKind::sessionless;
@@ -210,7 +213,6 @@ FetchSessionContext FetchSessionCache::begin(int32_t session_id, int32_t epoch, 
     return context;
   }
   touch(*session, now_ms);
-  session->epoch_ = next_fetch_session_epoch(session->epoch_);
   context.kind = FetchSessionKind::incremental;
   context.answer_epoch = session->epoch_;
   context.session = std::move(session);

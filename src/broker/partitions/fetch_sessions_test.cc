@@ -104,17 +104,19 @@ TEST(FetchSessions, ForgettingEveryPartitionClosesTheSession) {
   EXPECT_EQ(ErrorCode::fetch_session_id_not_found, cache.begin(id, 2, false, {}, {}, 0).error);
 }
 
-TEST(FetchSessions, AFetchInFlightSeesItsSessionClosedUnderIt) {
+TEST(FetchSessions, ClosingRequestMovesTheEpochOfAWaitingOne) {
+  // Request A (epoch 1) waits for data; the client's next request (epoch 2) forgets every
+  // partition, which closes the session. A must not answer from the emptied session.
   FetchSessionCache cache({});
   int32_t id = cache.create(partitions_of_t(2), false, 0);
-  // Fetch A (epoch 1) waits for data while pipelined Fetch B (epoch 2) forgets everything.
-  FetchSessionContext a = cache.begin(id, 1, false, {}, {}, 0);
-  ASSERT_EQ(FetchSessionKind::incremental, a.kind);
-  FetchSessionContext b = cache.begin(id, 2, false, {}, {by_name("t", 0), by_name("t", 1)}, 0);
-  EXPECT_EQ(FetchSessionKind::sessionless, b.kind);
-  // A's session is closed: its epoch no longer matches, and its keys are gone.
-  EXPECT_NE(a.answer_epoch, a.session->epoch());
-  EXPECT_TRUE(a.session->must_respond(by_name("t", 0), unchanged()));
+  FetchSessionContext waiting = cache.begin(id, 1, false, {}, {}, 0);
+  ASSERT_EQ(FetchSessionKind::incremental, waiting.kind);
+  FetchSessionContext closing =
+      cache.begin(id, 2, false, {}, {by_name("t", 0), by_name("t", 1)}, 0);
+  EXPECT_EQ(FetchSessionKind::sessionless, closing.kind);
+  EXPECT_NE(waiting.answer_epoch, waiting.session->epoch());
+  // Should it look anyway, a partition the session no longer holds is simply answered.
+  EXPECT_TRUE(waiting.session->must_respond(by_name("t", 0), unchanged()));
 }
 
 TEST(FetchSessions, MustRespondOnlyWhenSomethingChanged) {
