@@ -540,7 +540,10 @@ def decode_value(em, message, struct, field, expr, r, indent, nullable_cond):
         if nullable_cond != "true":
             present = f"!({nullable_cond}) || {present}"
         em.line(f"if ({present}) {{", indent)
-        em.line(f"{expr}.emplace();", indent + 2)
+        # Assigned, not emplace()d: clang decides whether a nested struct with member
+        # initializers is default-constructible before the enclosing struct is complete.
+        inner = cpp_type(field, struct)[len("std::optional<"):-1]
+        em.line(f"{expr} = {inner}{{}};", indent + 2)
         em.line(f"{expr}->decode({r}, version);", indent + 2)
         em.line("} else {", indent)
         em.line(f"{expr}.reset();", indent + 2)
@@ -825,7 +828,9 @@ def emit_fill_field(em, message, struct, field, indent):
         em.line(f"if ({null_test}) {{", indent)
         em.line(f"{m} = std::nullopt;", indent + 2)
         em.line("} else {", indent)
-        em.line(f"fill_sample({m}.emplace(), c);", indent + 2)
+        em.line(f"{m} = {message.name}::{element_type(field)}{{}};  // not emplace(): see decode",
+                indent + 2)
+        em.line(f"fill_sample(*{m}, c);", indent + 2)
         em.line("}", indent)
         return
     if field.is_struct():

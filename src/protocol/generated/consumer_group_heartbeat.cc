@@ -135,7 +135,7 @@ bool ConsumerGroupHeartbeatResponse::decode(Reader& r, int16_t version) {
   member_epoch = r.read_int32();
   heartbeat_interval_ms = r.read_int32();
   if (r.read_int8() >= 0) {
-    assignment.emplace();
+    assignment = Assignment{};
     assignment->decode(r, version);
   } else {
     assignment.reset();

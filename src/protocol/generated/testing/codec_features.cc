@@ -271,7 +271,7 @@ bool CodecFeaturesResponse::decode(Reader& r, int16_t version) {
   });
   if (version >= 3) {
     if (!(version >= 4) || r.read_int8() >= 0) {
-      summary.emplace();
+      summary = Summary{};
       summary->decode(r, version);
     } else {
       summary.reset();

@@ -108,7 +108,8 @@ void fill_sample(CodecFeaturesResponse& m, SampleContext& c) {
     if (c.nulls && version >= 4) {
       m.summary = std::nullopt;
     } else {
-      fill_sample(m.summary.emplace(), c);
+      m.summary = CodecFeaturesResponse::Summary{};  // not emplace(): see decode
+      fill_sample(*m.summary, c);
     }
   }
 }

@@ -81,7 +81,8 @@ void fill_sample(ConsumerGroupHeartbeatResponse& m, SampleContext& c) {
   if (c.nulls) {
     m.assignment = std::nullopt;
   } else {
-    fill_sample(m.assignment.emplace(), c);
+    m.assignment = ConsumerGroupHeartbeatResponse::Assignment{};  // not emplace(): see decode
+    fill_sample(*m.assignment, c);
   }
 }
 
