@@ -29,6 +29,7 @@ from test_topic_ids import Wire
 
 FETCH = 1
 NONE = 0
+UNKNOWN_TOPIC_OR_PARTITION = 3
 FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH = 70, 71
 FETCH_SESSION_TOPIC_ID_ERROR = 106
 
@@ -163,6 +164,23 @@ class FetchSessions(harness.BrokerTestCase):
         self.assertEqual((NONE, session, {}), self.wire.fetch_session(12, session, 1, []))
         self.assertEqual((INVALID_FETCH_SESSION_EPOCH, 0, {}),
                          self.wire.fetch_session(12, session, 1, []))
+
+    def test_requests_no_session_could_hold_get_none(self):
+        """A name no topic can have (over 249 characters) is never copied into a session: a
+        full fetch naming one is answered without a session, an incremental one closes it."""
+        self.assertEqual(NONE, self.wire.create_topic("holdable", 1)[0])
+        long_name = "x" * 300
+        error, session, answer = self.wire.fetch_session(
+            12, 0, 0, [("holdable", [(0, 0)]), (long_name, [(p, 0) for p in range(50)])])
+        self.assertEqual((NONE, 0), (error, session))
+        self.assertEqual(UNKNOWN_TOPIC_OR_PARTITION, answer[(long_name, 49)][0])
+        _, session, _ = self.wire.fetch_session(12, 0, 0, [("holdable", [(0, 0)])])
+        self.assertNotEqual(0, session)
+        self.assertEqual((FETCH_SESSION_ID_NOT_FOUND, 0, {}),
+                         self.wire.fetch_session(12, session, 1, [(long_name, [(0, 0)])]))
+        self.assertEqual((FETCH_SESSION_ID_NOT_FOUND, 0, {}),
+                         self.wire.fetch_session(12, session, 2, []))  # it was closed
+        self.assertBrokerHealthy()
 
     def test_final_epoch_closes_the_session(self):
         self.assertEqual(NONE, self.wire.create_topic("closing", 2)[0])
