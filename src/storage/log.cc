@@ -92,8 +92,17 @@ Result<AppendResult> Log::append(std::span<uint8_t> batch, Crc crc) {
   ASSERT(header->base_offset == base);
   Status status = segment.append(batch, *header, config_.index_interval_bytes);
   if (!status.ok()) {
-    tail_dirty_ = true;
     if (status.code() != StatusCode::no_space) append_failed_ = status;
+    // Cut what the failed write left past the end, durably, before any later flush can make
+    // those bytes durable: after a crash they could join the next batch's unsynced tail into a
+    // valid-looking batch that was never acknowledged.
+    File& file = *segment.files()->log;
+    tail_dirty_ = !file.truncate(segment.size_bytes()).ok();
+    if (!tail_dirty_) {
+      Status synced = file.sync();
+      // A failed fsync may have dropped dirty pages of acknowledged-pending data: fail the log.
+      if (!synced.ok()) append_failed_ = synced;
+    }
     return status;
   }
   sync_->publish(segment.files(), segment.sync_point(), batch.size(), 1);

@@ -211,7 +211,7 @@ class Log {
   Status fenced_;
   Status append_failed_;  // io_error from a write: fatal
   bool closed_ = false;
-  bool tail_dirty_ = false;  // a failed append may have left bytes past the active's end
+  bool tail_dirty_ = false;  // a failed append left bytes past the active's end, not yet cut
   LogInfo info_;
   std::unique_ptr<Cleaner> cleaner_;
   CleanerStats cleaner_stats_;
