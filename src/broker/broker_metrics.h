@@ -98,6 +98,9 @@ class BrokerMetrics {
   metrics::Gauge fetch_sessions;
   metrics::Gauge fetch_session_partitions;
   metrics::Counter fetch_session_evictions;
+  // SASL logins (and re-logins) that succeeded and that failed (kafka_session_sasl.cc).
+  metrics::Counter sasl_successes;
+  metrics::Counter sasl_failures;
 
  private:
   TopicCounters& topic_slow(std::string_view name);

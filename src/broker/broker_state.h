@@ -32,6 +32,9 @@ class TxnCoordinator;
 }
 
 class PartitionManager;
+namespace security {
+class ScramStore;
+}
 class MetaWriter;
 namespace producers {
 class ProducerIdAllocator;
@@ -67,6 +70,9 @@ struct BrokerState {
   PartitionManager* partitions = nullptr;
   // Producer ids for InitProducerId, unique across restarts; internally synchronized.
   producers::ProducerIdAllocator* producer_ids = nullptr;
+  // SCRAM credentials (security/scram_store.h): lookups from any thread; changes on the
+  // MetaWriter.
+  security::ScramStore* scram = nullptr;
   // The thread that writes metadata files (meta_writer.h): every write to `topics`,
   // `dynamic_configs` and `producer_ids` from a handler goes through it, never on a shard.
   MetaWriter* meta_writer = nullptr;

@@ -16,9 +16,14 @@
 
 namespace cairn::broker {
 
-// Kafka's security protocols (listener.security.protocol.map). Only plaintext and ssl run yet;
-// the SASL ones parse, and the broker refuses to start with them.
+// Kafka's security protocols (listener.security.protocol.map).
 enum class SecurityProtocol : uint8_t { plaintext, ssl, sasl_plaintext, sasl_ssl };
+inline bool uses_tls(SecurityProtocol p) {
+  return p == SecurityProtocol::ssl || p == SecurityProtocol::sasl_ssl;
+}
+inline bool uses_sasl(SecurityProtocol p) {
+  return p == SecurityProtocol::sasl_plaintext || p == SecurityProtocol::sasl_ssl;
+}
 
 // One named listener (Kafka's `listeners` entry NAME://HOST:PORT).
 struct ListenerConfig {
@@ -40,6 +45,14 @@ struct BrokerConfig {
   // The ssl.* configs, used by every SSL listener.
   net::TlsSettings tls;
   std::string principal_mapping_rules = "DEFAULT";  // ssl.principal.mapping.rules
+  // SASL on SASL_PLAINTEXT / SASL_SSL listeners (docs/security.md): sasl.enabled.mechanisms
+  // (names, in order), connections.max.reauth.ms, connection.failed.authentication.delay.ms.
+  std::vector<std::string> sasl_mechanisms = {"SCRAM-SHA-256", "SCRAM-SHA-512"};
+  int64_t connections_max_reauth_ms = 0;
+  int32_t failed_authentication_delay_ms = 100;
+  // --bootstrap-user / bootstrap-user: / CAIRN_BOOTSTRAP_USER, "NAME:PASSWORD[:MECHANISM]": a
+  // SCRAM user created at startup when it has no credential for that mechanism yet.
+  std::string bootstrap_user;
   std::filesystem::path data_dir = "./data";
   NodeId node_id{0};
   uint32_t shard_count = 1;

@@ -11,6 +11,9 @@ namespace cairn::broker {
 
 asio::awaitable<net::Reply> KafkaSession::handle(net::InboundRequest request) {
   auto frame = std::make_shared<std::vector<uint8_t>>(std::move(request.frame));
+  if (sasl_ != nullptr && sasl_->step == Sasl::Step::raw_tokens) {
+    co_return co_await sasl_raw_token(*frame);  // no request header: a bare SASL token
+  }
   protocol::Reader reader(*frame);
   Result<protocol::RequestHeader> header = protocol::decode_request_header(reader);
   if (!header.ok()) {
@@ -30,6 +33,11 @@ asio::awaitable<net::Reply> KafkaSession::handle(net::InboundRequest request) {
   }
   auto started = std::chrono::steady_clock::now();
   size_t body_offset = static_cast<size_t>(reader.position() - frame->data());
+  if (sasl_ != nullptr) {
+    std::optional<net::Reply> gated =
+        co_await sasl_gate(*header, std::span<const uint8_t>(*frame).subspan(body_offset));
+    if (gated) co_return std::move(*gated);
+  }
   int16_t api_version = header->api_version;
   int16_t api_key = header->api_key;
   RequestContext ctx{std::move(header).value(),   std::move(frame), body_offset, broker_, info_,

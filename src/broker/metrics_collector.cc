@@ -259,6 +259,11 @@ void collect_request_metrics(const BrokerMetrics& broker_metrics, Exposition& ou
   out.sample("cairn_kafka_message_conversions_total", {{"direction", "fetch"}},
              broker_metrics.fetch_conversions.value());
   collect_fetch_session_metrics(broker_metrics, out);
+  out.family("cairn_authentication_total", "SASL logins by result", Type::counter);
+  out.sample("cairn_authentication_total", {{"result", "success"}},
+             broker_metrics.sasl_successes.value());
+  out.sample("cairn_authentication_total", {{"result", "failure"}},
+             broker_metrics.sasl_failures.value());
 }
 
 void collect_flush_metrics(const storage::FlushMetrics& flush, Exposition& out) {

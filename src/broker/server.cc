@@ -10,6 +10,7 @@
 #include "broker/kafka_session.h"
 #include "broker/metrics_collector.h"
 #include "broker/security/listeners.h"
+#include "broker/security/sasl.h"
 #include "net/tls.h"
 
 namespace cairn::broker {
@@ -88,7 +89,7 @@ Status Server::bind_listeners(const BrokerConfig& config) {
   if (!mapper.ok()) return mapper.status();
   principal_mapper_ = std::make_unique<security::PrincipalMapper>(std::move(mapper).value());
   for (const ListenerConfig& listener : config.listeners) {
-    if (listener.protocol != SecurityProtocol::ssl || tls_ != nullptr) continue;
+    if (!uses_tls(listener.protocol) || tls_ != nullptr) continue;
     Result<std::shared_ptr<net::TlsContextSource>> tls = net::TlsContextSource::create(config.tls);
     if (!tls.ok()) return error(tls.status().code(), "TLS: " + tls.status().message());
     tls_ = std::move(tls).value();
@@ -97,7 +98,7 @@ Status Server::bind_listeners(const BrokerConfig& config) {
     const ListenerConfig& wanted = config.listeners[index];
     net::ListenerOptions options;
     options.index = index;
-    if (wanted.protocol == SecurityProtocol::ssl) options.tls = tls_;
+    if (uses_tls(wanted.protocol)) options.tls = tls_;
     Result<std::unique_ptr<net::Listener>> listener = net::Listener::bind(
         *shards_, wanted.address, config.limits,
         [this, index](const net::ConnectionInfo& info, const net::PeerIdentity& peer) {
@@ -124,7 +125,8 @@ std::unique_ptr<net::Session> Server::make_session(uint32_t index, const net::Co
   identity->listener = listener.name;
   identity->protocol = listener.protocol;
   std::string peer_text = info.peer.address().to_string() + ":" + std::to_string(info.peer.port());
-  if (peer.certificate_subject.has_value()) {
+  // On SASL_SSL the principal comes from SASL, not from a client certificate (as in Kafka).
+  if (peer.certificate_subject.has_value() && listener.protocol == SecurityProtocol::ssl) {
     Result<std::string> name = principal_mapper_->map(*peer.certificate_subject);
     if (!name.ok()) {
       spdlog::info("connection {} from {} on listener {}: {}; closing", info.id, peer_text,
@@ -182,6 +184,7 @@ Status Server::open_data(const BrokerConfig& config) {
       producers::ProducerIdAllocator::open(meta_dir, io);
   if (!producer_ids.ok()) return producer_ids.status();
   producer_ids_ = std::move(producer_ids).value();
+  RETURN_IF_ERROR(open_users(config, meta_dir, io));
   flusher_ = std::make_unique<storage::Flusher>();
   meta_writer_ = std::make_unique<MetaWriter>();
   PartitionManagerOptions partition_options;
@@ -213,6 +216,7 @@ Status Server::open_data(const BrokerConfig& config) {
       make_fetch_session_caches(config.max_incremental_fetch_session_cache_slots,
                                 session_partitions_max, shards_->count(), state.metrics.get());
   state.producer_ids = producer_ids_.get();
+  state.scram = scram_.get();
   state.meta_writer = meta_writer_.get();
   // Consumer groups: __consumer_offsets is replayed once the shards run.
   groups::CoordinatorOptions group_options{.config = *group_config, .progress = progress_};
@@ -220,6 +224,25 @@ Status Server::open_data(const BrokerConfig& config) {
                                            std::move(group_options));
   state.groups = groups_.get();
   open_transactions(*txn_topic, *txn_config);
+  return Status();
+}
+
+// The SCRAM credentials (meta/scram.json), and the bootstrap user if one is configured and
+// has no credential for its mechanism yet (a later password change is not undone).
+Status Server::open_users(const BrokerConfig& config, const std::filesystem::path& meta_dir,
+                          storage::Io& io) {
+  Result<std::unique_ptr<security::ScramStore>> scram = security::ScramStore::open(meta_dir, io);
+  if (!scram.ok()) return scram.status();
+  scram_ = std::move(scram).value();
+  if (config.bootstrap_user.empty()) return Status();
+  Result<security::BootstrapUser> user = security::parse_bootstrap_user(config.bootstrap_user);
+  if (!user.ok()) return user.status();
+  if (scram_->lookup(user->name, user->mechanism)) return Status();
+  security::ScramCredential credential =
+      security::scram_credential(user->mechanism, user->password, security::kScramIterationsMin);
+  RETURN_IF_ERROR(scram_->apply({{user->name, user->mechanism, std::move(credential)}}));
+  spdlog::info("created the bootstrap user {} ({})", user->name,
+               security::scram_mechanism_name(user->mechanism));
   return Status();
 }
 

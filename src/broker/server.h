@@ -22,6 +22,7 @@
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
 #include "broker/security/principal.h"
+#include "broker/security/scram_store.h"
 #include "broker/startup_progress.h"
 #include "broker/txn/txn_coordinator.h"
 #include "metrics/exposition.h"
@@ -68,6 +69,8 @@ class Server {
   Status open_data(const BrokerConfig& config);
   // Part of open_data: the transaction coordinator (its log is replayed once the shards run).
   void open_transactions(const TopicInfo& txn_topic, const txn::TxnConfig& txn_config);
+  Status open_users(const BrokerConfig& config, const std::filesystem::path& meta_dir,
+                    storage::Io& io);
   // The session of a new connection on listener `index`, or null to refuse it (its client
   // certificate maps to no principal).
   std::unique_ptr<net::Session> make_session(uint32_t index, const net::ConnectionInfo& info,
@@ -83,6 +86,7 @@ class Server {
   std::unique_ptr<configs::DynamicConfigStore> dynamic_configs_;
   std::unique_ptr<storage::Flusher> flusher_;
   std::unique_ptr<producers::ProducerIdAllocator> producer_ids_;
+  std::unique_ptr<security::ScramStore> scram_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<BrokerState> state_;
   std::unique_ptr<net::ShardSet> shards_;

@@ -18,7 +18,10 @@
 #include "protocol/generated/api_versions.h"
 #include "protocol/generated/find_coordinator.h"
 #include "protocol/generated/metadata.h"
+#include "protocol/generated/sasl_authenticate.h"
+#include "protocol/generated/sasl_handshake.h"
 #include "protocol/request_header.h"
+#include "protocol/scram.h"
 
 namespace cairn::client {
 
@@ -111,20 +114,40 @@ Result<std::pair<std::string, int>> split_host_port(std::string_view text) {
 }
 
 // TLS and SASL are not spoken here yet: say so rather than fail obscurely.
-Status check_plaintext(const ClientOptions& options) {
+// PLAINTEXT (nullopt) or SASL_PLAINTEXT (the login) from the -X properties.
+Result<std::optional<WireSasl>> wire_security(const ClientOptions& options) {
+  std::map<std::string, std::string> settings;
   for (const std::string& property : options.properties) {
     Result<std::pair<std::string, std::string>> kv = split_key_value(property, "property");
     if (!kv.ok()) return kv.status();
-    std::string value = kv->second;
-    std::transform(value.begin(), value.end(), value.begin(), ::tolower);
-    if (kv->first == "security.protocol" && value != "plaintext") {
-      return error(StatusCode::unsupported,
-                   fmt::format("security.protocol={} is not supported by this command yet "
-                               "(plaintext only)",
-                               kv->second));
-    }
+    settings[kv->first] = kv->second;
   }
-  return Status::ok_status();
+  std::string protocol =
+      settings.count("security.protocol") ? settings["security.protocol"] : "plaintext";
+  std::transform(protocol.begin(), protocol.end(), protocol.begin(), ::tolower);
+  if (protocol == "plaintext") return std::optional<WireSasl>();
+  if (protocol != "sasl_plaintext") {
+    return error(StatusCode::unsupported,
+                 fmt::format("security.protocol={} is not supported by this command yet "
+                             "(plaintext and sasl_plaintext only)",
+                             settings["security.protocol"]));
+  }
+  WireSasl sasl;
+  sasl.mechanism =
+      settings.count("sasl.mechanisms") ? settings["sasl.mechanisms"] : settings["sasl.mechanism"];
+  if (sasl.mechanism.empty()) sasl.mechanism = "PLAIN";  // librdkafka's default
+  sasl.user = settings["sasl.username"];
+  sasl.password = settings["sasl.password"];
+  if (sasl.user.empty() || sasl.password.empty()) {
+    return error(StatusCode::invalid_argument,
+                 "security.protocol=sasl_plaintext needs -X sasl.username and -X sasl.password");
+  }
+  if (sasl.mechanism != "PLAIN" && !scram::parse_scram_mechanism(sasl.mechanism)) {
+    return error(StatusCode::unsupported,
+                 "sasl.mechanisms=" + sasl.mechanism +
+                     " is not supported by this command (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)");
+  }
+  return std::optional<WireSasl>(std::move(sasl));
 }
 
 }  // namespace
@@ -148,7 +171,8 @@ WireConnection::WireConnection(int fd, std::string address, int timeout_ms)
 WireConnection::~WireConnection() { ::close(fd_); }
 
 Result<std::unique_ptr<WireConnection>> WireConnection::open(const std::string& host, int port,
-                                                             int timeout_ms) {
+                                                             int timeout_ms,
+                                                             const std::optional<WireSasl>& sasl) {
   Result<int> fd = connect_to(host, port, timeout_ms);
   if (!fd.ok()) return fd.status();
   std::unique_ptr<WireConnection> connection(
@@ -163,7 +187,48 @@ Result<std::unique_ptr<WireConnection>> WireConnection::open(const std::string& 
   for (const auto& api : versions->api_keys) {
     connection->versions_[api.api_key] = {api.min_version, api.max_version};
   }
+  if (sasl) RETURN_IF_ERROR(connection->login(*sasl));
   return connection;
+}
+
+Result<std::vector<uint8_t>> WireConnection::sasl_round(std::span<const uint8_t> token) {
+  protocol::SaslAuthenticateRequest request;
+  request.auth_bytes.assign(token.begin(), token.end());
+  Result<protocol::SaslAuthenticateResponse> answer =
+      call<protocol::SaslAuthenticateResponse>(request);
+  if (!answer.ok()) return answer.status();
+  if (answer->error_code != 0) {
+    return error(
+        StatusCode::invalid_argument,
+        fmt::format("SASL login to {} failed: {}", address_,
+                    answer->error_message.value_or("error " + std::to_string(answer->error_code))));
+  }
+  return std::move(answer->auth_bytes);
+}
+
+Status WireConnection::login(const WireSasl& sasl) {
+  protocol::SaslHandshakeRequest handshake;
+  handshake.mechanism = sasl.mechanism;
+  Result<protocol::SaslHandshakeResponse> shaken = call<protocol::SaslHandshakeResponse>(handshake);
+  if (!shaken.ok()) return shaken.status();
+  RETURN_IF_ERROR(wire_error(shaken->error_code, "SaslHandshake " + sasl.mechanism));
+  auto as_bytes = [](std::string_view text) {
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  };
+  auto scram = scram::parse_scram_mechanism(sasl.mechanism);
+  if (!scram) {
+    std::string token = std::string(1, '\0') + sasl.user + std::string(1, '\0') + sasl.password;
+    return sasl_round(as_bytes(token)).status();
+  }
+  scram::ScramClient client(*scram, sasl.user, sasl.password);
+  Result<std::vector<uint8_t>> first = sasl_round(as_bytes(client.first()));
+  if (!first.ok()) return first.status();
+  Result<std::string> final =
+      client.final(std::string_view(reinterpret_cast<const char*>(first->data()), first->size()));
+  if (!final.ok()) return final.status();
+  Result<std::vector<uint8_t>> last = sasl_round(as_bytes(*final));
+  if (!last.ok()) return last.status();
+  return client.verify(std::string_view(reinterpret_cast<const char*>(last->data()), last->size()));
 }
 
 Result<int16_t> WireConnection::version_for(int16_t api_key, int16_t client_min,
@@ -260,8 +325,9 @@ Status WireConnection::malformed(int16_t api_key) const {
 // WireCluster
 
 Result<std::unique_ptr<WireCluster>> WireCluster::connect(const ClientOptions& options) {
-  RETURN_IF_ERROR(check_plaintext(options));
-  std::unique_ptr<WireCluster> cluster(new WireCluster(options.timeout_ms));
+  Result<std::optional<WireSasl>> sasl = wire_security(options);
+  if (!sasl.ok()) return sasl.status();
+  std::unique_ptr<WireCluster> cluster(new WireCluster(options.timeout_ms, *sasl));
   Status last = error(StatusCode::invalid_argument, "no bootstrap broker given");
   for (std::string_view rest = options.brokers; !rest.empty();) {
     size_t comma = rest.find(',');
@@ -274,7 +340,7 @@ Result<std::unique_ptr<WireCluster>> WireCluster::connect(const ClientOptions& o
       continue;
     }
     Result<std::unique_ptr<WireConnection>> connection =
-        WireConnection::open(address->first, address->second, options.timeout_ms);
+        WireConnection::open(address->first, address->second, options.timeout_ms, *sasl);
     if (connection.ok()) last = cluster->load_metadata(**connection);
     if (!connection.ok()) last = connection.status();
     if (last.ok()) return cluster;
@@ -316,7 +382,7 @@ Result<WireConnection*> WireCluster::broker(int32_t node_id) {
     return error(StatusCode::not_found, fmt::format("broker {} is not in the cluster", node_id));
   }
   Result<std::unique_ptr<WireConnection>> connection =
-      WireConnection::open(it->host, it->port, timeout_ms_);
+      WireConnection::open(it->host, it->port, timeout_ms_, sasl_);
   if (!connection.ok()) return connection.status();
   WireConnection* raw = connection->get();
   connections_[node_id] = std::move(connection).value();

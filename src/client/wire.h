@@ -8,7 +8,8 @@
 //   Result<protocol::ListTransactionsResponse> listed =
 //       (*cluster)->broker(id)->call<protocol::ListTransactionsResponse>(request);
 //
-// Plaintext only for now: options that ask for TLS or SASL are refused with a clear message.
+// PLAINTEXT and SASL_PLAINTEXT (PLAIN, SCRAM-SHA-256/512 from the -X sasl.* properties, as
+// librdkafka names them); options that ask for TLS are refused with a clear message.
 // Each call blocks for at most the options' timeout. One thread at a time per object.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,12 +29,21 @@
 
 namespace cairn::client {
 
+// A SASL login (security.protocol=SASL_PLAINTEXT).
+struct WireSasl {
+  std::string mechanism;  // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+  std::string user;
+  std::string password;
+};
+
 class WireConnection {
  public:
-  // Connects to host:port and negotiates versions (ApiVersions v0). io_error when the
-  // broker cannot be reached within `timeout_ms`.
+  // Connects to host:port, negotiates versions (ApiVersions v0) and logs in with `sasl` if
+  // given (SaslHandshake v1, SaslAuthenticate). io_error when the broker cannot be reached
+  // within `timeout_ms`; invalid_argument when the login fails.
   static Result<std::unique_ptr<WireConnection>> open(const std::string& host, int port,
-                                                      int timeout_ms);
+                                                      int timeout_ms,
+                                                      const std::optional<WireSasl>& sasl = {});
   ~WireConnection();
   WireConnection(const WireConnection&) = delete;
   WireConnection& operator=(const WireConnection&) = delete;
@@ -69,6 +80,8 @@ class WireConnection {
 
  private:
   WireConnection(int fd, std::string address, int timeout_ms);
+  Status login(const WireSasl& sasl);
+  Result<std::vector<uint8_t>> sasl_round(std::span<const uint8_t> token);
   Result<std::vector<uint8_t>> round_trip(int16_t api_key, int16_t version,
                                           const protocol::Writer& body);
   Status skip_response_header(protocol::Reader& r, int16_t api_key, int16_t version);
@@ -103,7 +116,8 @@ struct WirePartition {
 // and a connection per broker, opened on first use.
 class WireCluster {
  public:
-  // REQUIRES nothing; invalid_argument for -X properties asking for TLS or SASL.
+  // REQUIRES nothing; unsupported for -X properties asking for TLS, invalid_argument for an
+  // incomplete SASL setting.
   static Result<std::unique_ptr<WireCluster>> connect(const ClientOptions& options);
 
   const std::vector<WireBroker>& brokers() const { return brokers_; }
@@ -116,10 +130,12 @@ class WireCluster {
   Result<int32_t> transaction_coordinator(const std::string& transactional_id);
 
  private:
-  explicit WireCluster(int timeout_ms) : timeout_ms_(timeout_ms) {}
+  WireCluster(int timeout_ms, std::optional<WireSasl> sasl)
+      : timeout_ms_(timeout_ms), sasl_(std::move(sasl)) {}
   Status load_metadata(WireConnection& connection);
 
   int timeout_ms_;
+  std::optional<WireSasl> sasl_;
   std::vector<WireBroker> brokers_;
   std::vector<WirePartition> partitions_;
   std::map<int32_t, std::unique_ptr<WireConnection>> connections_;

@@ -13,6 +13,7 @@ void add_client_commands(CLI::App& app) {
   add_consume_command(app);
   add_group_commands(app);
   add_txn_commands(app);
+  add_user_commands(app);
 }
 
 }  // namespace cairn::cli

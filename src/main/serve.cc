@@ -121,6 +121,10 @@ Result<broker::BrokerConfig> make_config(const ServeOptions& options,
     config.advertise = *advertise;
   }
   config.data_dir = options.data_dir;
+  config.bootstrap_user = options.bootstrap_user;
+  if (const char* env = std::getenv("CAIRN_BOOTSTRAP_USER"); config.bootstrap_user.empty() && env) {
+    config.bootstrap_user = env;
+  }
   config.node_id = NodeId(options.node_id);
   uint32_t cores = std::max(1u, std::thread::hardware_concurrency());
   config.shard_count = options.shard_count == 0 ? cores : options.shard_count;

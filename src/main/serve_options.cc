@@ -247,6 +247,11 @@ void add_address_options(CLI::App& serve, ServeOptions& options) {
       ->type_name("HOST:PORT")
       ->capture_default_str();
   serve
+      .add_option("--bootstrap-user", options.bootstrap_user,
+                  "A SCRAM user created at startup if it has no credential for MECHANISM yet "
+                  "(default SCRAM-SHA-256); else from $CAIRN_BOOTSTRAP_USER")
+      ->type_name("NAME:PASSWORD[:MECHANISM]");
+  serve
       .add_option("--advertise", options.advertise,
                   "What Metadata tells clients to connect to (empty: the listen address)")
       ->type_name("HOST:PORT");
@@ -332,6 +337,9 @@ std::string config_yaml(const CLI::App& serve, const broker::configs::ConfigMap&
     std::string key = option->get_single_name();
     if (option->get_name().empty() || !is_file_setting(key)) continue;
     std::string value = yaml_scalar(setting_value(*option));
+    if (key == "bootstrap-user" && !commented && !setting_value(*option).empty()) {
+      value = "\"<set; not shown>\"";  // holds a password
+    }
     if (!commented && superseded_by_listeners(key, kafka)) {
       // Not used, and refused beside `listeners`: keep the output a file the broker accepts.
       out << "#" << key << ": " << value << "  # unused: see listeners\n";

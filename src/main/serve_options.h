@@ -21,6 +21,7 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:9092";
   std::string admin_listen = "127.0.0.1:9644";  // "": no admin HTTP server
   std::string advertise;
+  std::string bootstrap_user;  // "": $CAIRN_BOOTSTRAP_USER, if set
   std::string data_dir = "./data";
   std::string port_file;
   std::string log_level = "info";

@@ -225,6 +225,8 @@ asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
       break;
     }
     self->last_activity_ = Clock::now();
+    assembler.set_frame_bytes_max(
+        std::min(self->limits_.frame_bytes_max, self->session_->frame_bytes_max()));
     Status status = assembler.feed(std::span<const uint8_t>(chunk.data(), read_bytes));
     if (!status.ok()) {
       spdlog::info("connection {} from {}: {}; closing", self->info_.id,
@@ -268,9 +270,10 @@ asio::awaitable<bool> Connection::write_ready(std::shared_ptr<Connection> self) 
     co_return true;
   }
   if (!head.frame.splices.empty()) {
+    bool close_after = head.close_after;
     bool ok = co_await write_spliced(self, self->in_flight_.front());
     if (ok) self->pop_written();
-    co_return ok;
+    co_return ok && !close_after;
   }
   // Gather the run of ready, plain replies at the head into one write. The slots are held
   // by shared_ptr, so the buffers stay valid while the reader appends to the queue.
@@ -278,18 +281,25 @@ asio::awaitable<bool> Connection::write_ready(std::shared_ptr<Connection> self) 
   prefixes.reserve(kGatherRepliesMax);  // never reallocates: buffers point into it
   std::vector<asio::const_buffer> buffers;
   size_t count = 0;
+  bool close_after = false;
   while (count < self->in_flight_.size() && count < kGatherRepliesMax &&
          self->in_flight_[count]->done) {
     const Reply& reply = self->in_flight_[count]->reply;
+    bool last = false;
     if (reply.kind == Reply::Kind::frame) {
       if (!reply.frame.splices.empty()) break;
       prefixes.push_back(encode_size(reply.frame.bytes.size()));
       buffers.push_back(asio::buffer(prefixes.back()));
       buffers.push_back(asio::buffer(reply.frame.bytes));
+      last = reply.close_after;
     } else if (reply.kind == Reply::Kind::close) {
       break;
     }
     count++;
+    if (last) {
+      close_after = true;
+      break;
+    }
   }
   ASSERT(count >= 1);
   if (self->tls_ != nullptr) {
@@ -301,7 +311,7 @@ asio::awaitable<bool> Connection::write_ready(std::shared_ptr<Connection> self) 
     if (ec) co_return false;
   }
   for (size_t i = 0; i < count; i++) self->pop_written();
-  co_return true;
+  co_return !close_after;
 }
 
 asio::awaitable<bool> Connection::write_spliced(std::shared_ptr<Connection> self,

@@ -106,6 +106,9 @@ class Session {
   // Runs on the connection's shard. Must not throw (an escaping exception closes the
   // connection and is logged as a bug).
   virtual asio::awaitable<Reply> handle(InboundRequest request) = 0;
+  // The largest frame the session takes now, below ConnectionLimits::frame_bytes_max (before
+  // a SASL login: a small cap). Read before each read from the socket.
+  virtual uint32_t frame_bytes_max() const { return UINT32_MAX; }
 };
 
 // Called on the connection's shard (possibly on several shards at once) once the transport is

@@ -55,8 +55,13 @@ struct Reply {
   };
   Kind kind = Kind::close;
   OutboundFrame frame;
+  bool close_after = false;  // kind frame: close the connection once it is written
 
   static Reply respond(OutboundFrame frame) { return Reply{Kind::frame, std::move(frame)}; }
+  // Writes `frame`, then closes (a failed SASL login is answered, then the connection ends).
+  static Reply respond_then_close(OutboundFrame frame) {
+    return Reply{Kind::frame, std::move(frame), true};
+  }
   static Reply none() { return Reply{Kind::none, {}}; }
   static Reply close() { return Reply{Kind::close, {}}; }
 };

@@ -40,6 +40,8 @@ class FrameAssembler {
   // Capacity of the partial body buffer (what it costs in memory).
   size_t partial_capacity_bytes() const { return body_.capacity(); }
   bool failed() const { return failed_; }
+  // Applies to frames whose size prefix has not been read yet.
+  void set_frame_bytes_max(uint32_t frame_bytes_max) { frame_bytes_max_ = frame_bytes_max; }
 
  private:
   Status take_size();

@@ -20,8 +20,9 @@ connections while a connection opened before keeps producing, and so does replac
 without a signal; a reload from a broken file keeps the old certificate; a certificate no mapping rule applies to is refused.
 
 StartupErrorsTest: bad listener and TLS settings stop `cairn serve` with a message naming the
-problem (a missing certificate file, a key that does not match, bad mapping rules, a SASL
-listener, --listen together with --listeners), before anything is bound.
+problem (a missing certificate file, a key that does not match, bad mapping rules, a SASL_SSL
+listener without a certificate, --listen together with --listeners), before anything is
+bound.
 """
 import os
 import re
@@ -548,10 +549,10 @@ class StartupErrorsTest(unittest.TestCase):
             self.assertEqual(code, 2, rules)
             self.assertIn("ssl.principal.mapping.rules", stderr)
 
-    def test_sasl_listener_is_not_supported_yet(self):
+    def test_sasl_ssl_listener_without_a_certificate(self):
         code, stderr = self.serve("--listeners", "SASL_SSL://127.0.0.1:0")
         self.assertEqual(code, 2)
-        self.assertIn("SASL_SSL is not supported yet", stderr)
+        self.assertIn("ssl.keystore.location is not set", stderr)
 
     def test_listen_and_listeners_together(self):
         code, stderr = self.serve("--listen", "127.0.0.1:0", "--listeners",

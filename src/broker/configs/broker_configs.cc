@@ -49,7 +49,7 @@ std::string optional_value(const ConfigMap& configs, std::string_view name) {
 }
 
 // `listeners` (else the one PLAINTEXT listener of --listen/--advertise), then
-// `advertised.listeners`; SASL protocols parse but are refused here, at startup.
+// `advertised.listeners`.
 Status finish_listeners(BrokerConfig& config) {
   const ConfigMap& configs = config.kafka_configs;
   std::string listeners = optional_value(configs, "listeners");
@@ -64,15 +64,6 @@ Status finish_listeners(BrokerConfig& config) {
   }
   std::string advertised = optional_value(configs, "advertised.listeners");
   RETURN_IF_ERROR(security::apply_advertised_listeners(advertised, config.listeners));
-  for (const ListenerConfig& listener : config.listeners) {
-    if (listener.protocol == SecurityProtocol::sasl_plaintext ||
-        listener.protocol == SecurityProtocol::sasl_ssl) {
-      return error(StatusCode::invalid_argument,
-                   "listener " + listener.name + ": security protocol " +
-                       std::string(security::security_protocol_name(listener.protocol)) +
-                       " is not supported yet (PLAINTEXT and SSL are)");
-    }
-  }
   return Status::ok_status();
 }
 
@@ -96,7 +87,7 @@ Status finish_tls(BrokerConfig& config) {
       security::PrincipalMapper::parse(config.principal_mapping_rules);
   if (!mapper.ok()) return mapper.status();
   for (const ListenerConfig& listener : config.listeners) {
-    if (listener.protocol != SecurityProtocol::ssl) continue;
+    if (!uses_tls(listener.protocol)) continue;
     if (tls.certificate_chain_path.empty()) {
       return error(StatusCode::invalid_argument,
                    "listener " + listener.name + " is SSL but ssl.keystore.location is not set");
@@ -141,6 +132,16 @@ Status finish_broker_config(BrokerConfig& config) {
       static_cast<uint32_t>(parse_long(value("max.incremental.fetch.session.cache.slots")));
   config.default_replication_factor =
       static_cast<int16_t>(parse_long(value("default.replication.factor")));
+  config.connections_max_reauth_ms = parse_long(value("connections.max.reauth.ms"));
+  config.failed_authentication_delay_ms =
+      static_cast<int32_t>(parse_long(value("connection.failed.authentication.delay.ms")));
+  config.sasl_mechanisms.clear();
+  std::string mechanisms = value("sasl.enabled.mechanisms");
+  for (std::string_view rest = mechanisms; !rest.empty();) {
+    size_t comma = rest.find(',');
+    config.sasl_mechanisms.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
   RETURN_IF_ERROR(finish_listeners(config));
   return finish_tls(config);
 }

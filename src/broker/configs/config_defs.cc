@@ -27,6 +27,7 @@ constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd", "lz4",
 constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
 constexpr std::string_view kClientAuth[] = {"none", "requested", "required"};
 constexpr std::string_view kTlsVersions[] = {"TLSv1.2", "TLSv1.3"};
+constexpr std::string_view kSaslMechanisms[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
 constexpr std::string_view kPem[] = {"PEM"};
 
 constexpr Validator at_least(int64_t min) { return Validator{.min = min}; }
@@ -194,6 +195,15 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "compression.type", .type = string, .default_value = "producer",
      .validator = {.allowed = kCompressionTypes},
      .documentation = "Default of the topic config compression.type."},
+    {.name = "connection.failed.authentication.delay.ms", .type = int32, .default_value = "100",
+     .validator = between(0, 60000), .support = kEnforced, .read_only = true,
+     .documentation = "A failed SASL login is answered after this delay, then the connection "
+                      "closes (slows down password guessing)."},
+    {.name = "connections.max.reauth.ms", .type = int64, .default_value = "0",
+     .validator = at_least(0), .support = kEnforced, .read_only = true,
+     .documentation = "SASL sessions last this long (KIP-368): the client must authenticate "
+                      "again on the same connection before, or the connection closes; 0: "
+                      "sessions never expire."},
     {.name = "default.replication.factor", .type = int32, .default_value = "1",
      .validator = between(1, 1), .support = kEnforced, .read_only = true,
      .documentation = "Replication factor of auto-created topics; one node: only 1."},
@@ -226,8 +236,9 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "listener.security.protocol.map", .type = string,
      .default_value = "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
      .validator = {.check = check_not_empty_text}, .support = kEnforced, .read_only = true,
-     .documentation = "Security protocol of each listener name (NAME:PROTOCOL,...); PLAINTEXT "
-                      "and SSL run, SASL_* are refused at startup (not supported yet)."},
+     .documentation = "Security protocol of each listener name (NAME:PROTOCOL,...): PLAINTEXT "
+                      "and SSL are plain and TLS, SASL_PLAINTEXT and SASL_SSL add SASL "
+                      "(docs/security.md)."},
     {.name = "listeners", .type = string, .validator = {.check = check_not_empty_text},
      .support = kEnforced, .read_only = true,
      .documentation = "Named listeners, NAME://HOST:PORT,... (port 0: any free port); unset: "
@@ -367,6 +378,13 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = between(1024, kIntMax), .support = kEnforced, .read_only = true,
      .documentation = "Segment size of __consumer_offsets, set when it is created; the cleaner "
                       "compacts only closed segments."},
+    {.name = "sasl.enabled.mechanisms", .type = list,
+     .default_value = "SCRAM-SHA-256,SCRAM-SHA-512",
+     .validator = {.allowed = kSaslMechanisms, .non_empty = true}, .support = kEnforced,
+     .read_only = true,
+     .documentation = "SASL mechanisms SASL_PLAINTEXT and SASL_SSL listeners offer: PLAIN, "
+                      "SCRAM-SHA-256, SCRAM-SHA-512 (PLAIN is checked against the SCRAM "
+                      "credentials)."},
     {.name = "socket.receive.buffer.bytes", .type = int32, .default_value = "102400",
      .validator = between(-1, kIntMax), .read_only = true,
      .documentation = "Reported only; Cairn leaves socket buffers to the kernel."},

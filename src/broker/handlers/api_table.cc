@@ -8,6 +8,7 @@
 #include "protocol/generated/add_offsets_to_txn.h"
 #include "protocol/generated/add_partitions_to_txn.h"
 #include "protocol/generated/alter_configs.h"
+#include "protocol/generated/alter_user_scram_credentials.h"
 #include "protocol/generated/api_versions.h"
 #include "protocol/generated/consumer_group_describe.h"
 #include "protocol/generated/consumer_group_heartbeat.h"
@@ -20,6 +21,7 @@
 #include "protocol/generated/describe_groups.h"
 #include "protocol/generated/describe_producers.h"
 #include "protocol/generated/describe_transactions.h"
+#include "protocol/generated/describe_user_scram_credentials.h"
 #include "protocol/generated/end_txn.h"
 #include "protocol/generated/fetch.h"
 #include "protocol/generated/find_coordinator.h"
@@ -36,6 +38,8 @@
 #include "protocol/generated/offset_delete.h"
 #include "protocol/generated/offset_fetch.h"
 #include "protocol/generated/produce.h"
+#include "protocol/generated/sasl_authenticate.h"
+#include "protocol/generated/sasl_handshake.h"
 #include "protocol/generated/sync_group.h"
 #include "protocol/generated/txn_offset_commit.h"
 #include "protocol/generated/write_txn_markers.h"
@@ -71,6 +75,7 @@ const ApiEntry kApiTable[] = {
     row(protocol::SyncGroupRequest::kApiKey, handle_sync_group),
     row(protocol::DescribeGroupsRequest::kApiKey, handle_describe_groups),
     row(protocol::ListGroupsRequest::kApiKey, handle_list_groups),
+    row(protocol::SaslHandshakeRequest::kApiKey, handle_sasl_handshake),
     row(protocol::ApiVersionsRequest::kApiKey, handle_api_versions),
     row(protocol::CreateTopicsRequest::kApiKey, handle_create_topics),
     row(protocol::DeleteTopicsRequest::kApiKey, handle_delete_topics),
@@ -83,10 +88,14 @@ const ApiEntry kApiTable[] = {
     row(protocol::TxnOffsetCommitRequest::kApiKey, handle_txn_offset_commit),
     row(protocol::DescribeConfigsRequest::kApiKey, handle_describe_configs),
     row(protocol::AlterConfigsRequest::kApiKey, handle_alter_configs),
+    row(protocol::SaslAuthenticateRequest::kApiKey, handle_sasl_authenticate),
     row(protocol::CreatePartitionsRequest::kApiKey, handle_create_partitions),
     row(protocol::DeleteGroupsRequest::kApiKey, handle_delete_groups),
     row(protocol::IncrementalAlterConfigsRequest::kApiKey, handle_incremental_alter_configs),
     row(protocol::OffsetDeleteRequest::kApiKey, handle_offset_delete),
+    row(protocol::DescribeUserScramCredentialsRequest::kApiKey,
+        handle_describe_user_scram_credentials),
+    row(protocol::AlterUserScramCredentialsRequest::kApiKey, handle_alter_user_scram_credentials),
     row(protocol::DescribeProducersRequest::kApiKey, handle_describe_producers),
     row(protocol::DescribeTransactionsRequest::kApiKey, handle_describe_transactions),
     row(protocol::ListTransactionsRequest::kApiKey, handle_list_transactions),

@@ -28,6 +28,10 @@ asio::awaitable<net::Reply> handle_describe_transactions(RequestContext ctx);
 asio::awaitable<net::Reply> handle_list_transactions(RequestContext ctx);
 asio::awaitable<net::Reply> handle_consumer_group_heartbeat(RequestContext ctx);
 asio::awaitable<net::Reply> handle_consumer_group_describe(RequestContext ctx);
+asio::awaitable<net::Reply> handle_sasl_handshake(RequestContext ctx);
+asio::awaitable<net::Reply> handle_sasl_authenticate(RequestContext ctx);
+asio::awaitable<net::Reply> handle_describe_user_scram_credentials(RequestContext ctx);
+asio::awaitable<net::Reply> handle_alter_user_scram_credentials(RequestContext ctx);
 // Consumer groups (groups/).
 asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx);
 asio::awaitable<net::Reply> handle_join_group(RequestContext ctx);
