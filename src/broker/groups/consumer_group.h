@@ -21,9 +21,9 @@
 //     |   UnreleasedPartitions while some are still held by a member that has not revoked them.
 //   A partition is therefore never owned by two members at once.
 //
-// Plain C++, no I/O, no clock: every call takes `now_ms` (tests use a fake clock). Membership is
-// in memory only (see docs/groups.md): after a broker restart members get UNKNOWN_MEMBER_ID and
-// join again; committed offsets are durable as for classic groups. Error codes are Kafka's.
+// Plain C++, no I/O, no clock: every call takes `now_ms` (tests use a fake clock). The owner
+// persists image() after each change and builds the group from it again after a restart
+// (docs/groups.md). Error codes are Kafka's.
 // Thread safety: owned by a Group of one GroupManager, on that manager's shard.
 #pragma once
 
@@ -96,6 +96,17 @@ struct ConsumerHeartbeatResult {
   std::optional<TopicPartitions> assignment;  // nullopt: unchanged since the last answer
 };
 
+// What of a group is persisted (consumer_group_records.h writes it as Kafka's records): all but
+// the timers (a restored member's session starts at the restore) and a static member's having
+// left with -2 (it must come back or time out).
+struct ConsumerGroupImage {
+  int32_t group_epoch = 0;
+  std::map<std::string, int32_t> partition_counts;  // what the target assignment was made from
+  int32_t assignment_epoch = 0;
+  GroupAssignment target;               // by member id
+  std::vector<ConsumerMember> members;  // in member id order
+};
+
 // Kafka's checks of a ConsumerGroupHeartbeat before anything else: INVALID_REQUEST (with
 // `message`) for a malformed one, UNSUPPORTED_ASSIGNOR for an unknown server assignor.
 ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* message);
@@ -103,6 +114,11 @@ ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* mess
 class ConsumerGroup {
  public:
   ConsumerGroup(std::string group_id, const GroupConfig& config);
+  // A group as it was persisted (replay of __consumer_offsets). Every member's session starts
+  // at `now_ms`; a partition claimed by two members (a corrupt image) stays with the first.
+  ConsumerGroup(std::string group_id, const GroupConfig& config, ConsumerGroupImage image,
+                int64_t now_ms);
+  ConsumerGroupImage image() const;
 
   // REQUIRES: validate_heartbeat(request) == none, and a non-empty member id (the manager
   // assigns one to a first join without).
@@ -144,6 +160,8 @@ class ConsumerGroup {
   // Bumps the group epoch if the subscribed topics' partition counts changed, then recomputes
   // the target assignment if the group epoch moved past it.
   void refresh_target(const PartitionCountFn& counts);
+  // The assignor most members ask for (ties: the first by name), else the default.
+  std::string chosen_assignor() const;
   void reconcile(ConsumerMember& member, const std::optional<TopicPartitions>& owned,
                  int64_t now_ms);
   void set_ownership(ConsumerMember& member, TopicPartitions assigned, TopicPartitions pending);

@@ -388,8 +388,15 @@ asio::awaitable<ErrorCode> delete_group(const GroupCoordinator* coordinator, std
     tombstones.push_back({encode_offset_commit_key(group_id, key), std::nullopt});
   }
   tombstones.push_back({encode_group_metadata_key(group_id), std::nullopt});
-  Result<Offset> written =
-      co_await local.append_durable(local.partition_of(group_id), std::move(tombstones));
+  // A consumer group's records (KIP-848) go too.
+  ShardCoordinator::ConsumerChanges consumer = local.consumer_group_changes(group_id, nullptr);
+  tombstones.insert(tombstones.end(), consumer.records.begin(), consumer.records.end());
+  auto appended = [&local, &group_id, &tombstones](Offset base) {
+    Offset last(base.value() + static_cast<int64_t>(tombstones.size()) - 1);
+    local.consumer_changes_appended(group_id, {}, last);
+  };
+  Result<Offset> written = co_await local.append_durable(local.partition_of(group_id), tombstones,
+                                                         std::nullopt, appended);
   co_return written.ok() ? ErrorCode::none : ErrorCode::coordinator_not_available;
 }
 

@@ -131,6 +131,10 @@ class GroupManager {
   // GROUP_ID_NOT_FOUND. `counts` gives the partition counts of subscribed topics.
   ConsumerHeartbeatResult consumer_heartbeat(ConsumerHeartbeat request,
                                              const PartitionCountFn& counts, int64_t now_ms);
+  // Replay: a consumer group as its records left it. A classic group of that id (Empty: its
+  // committed offsets) becomes a consumer group, as on a first join.
+  void restore_consumer_group(const std::string& group_id, ConsumerGroupImage image,
+                              int64_t now_ms);
 
   // --- committed offsets ---
   // Whether an OffsetCommit from (generation, member, instance) may commit now. Generation -1
