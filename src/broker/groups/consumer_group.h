@@ -43,6 +43,8 @@ namespace cairn::broker::groups {
 inline constexpr int32_t kJoinMemberEpoch = 0;
 inline constexpr int32_t kLeaveMemberEpoch = -1;
 inline constexpr int32_t kLeaveStaticMemberEpoch = -2;
+// The first OffsetCommit version whose generation field carries a member epoch (KIP-848).
+inline constexpr int16_t kConsumerOffsetCommitVersionMin = 9;
 
 // The partition count of a topic, or nullopt if there is no such topic.
 using PartitionCountFn = std::function<std::optional<int32_t>(const std::string& topic)>;
@@ -128,8 +130,8 @@ class ConsumerGroup {
   // recomputed from the partition counts last seen (the next heartbeat refreshes them).
   void expire(int64_t now_ms);
   std::optional<int64_t> next_deadline_ms() const;
-  // OffsetCommit v9+ from a member: its member epoch is sent as the generation id.
-  // UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH, as Kafka answers.
+  // OffsetCommit v9+ (and OffsetFetch v9) from a member: its member epoch is sent as the
+  // generation id. UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH, as Kafka answers.
   ErrorCode check_commit(const std::string& member_id, int32_t member_epoch) const;
 
   const std::string& group_id() const { return group_id_; }

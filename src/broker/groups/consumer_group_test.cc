@@ -318,6 +318,27 @@ TEST_F(ConsumerGroupTest, OffsetCommitUsesTheMemberEpoch) {
             ErrorCode::unknown_member_id);  // the group has members
 }
 
+TEST_F(ConsumerGroupTest, OffsetCommitBelowV9FromAMemberIsUnsupported) {
+  join("a");
+  EXPECT_EQ(manager_.check_offset_commit("g", 1, "a", std::nullopt, now_ms_, 8),
+            ErrorCode::unsupported_version);
+  EXPECT_EQ(manager_.check_offset_commit("g", 1, "a", std::nullopt, now_ms_, 9), ErrorCode::none);
+  // Membership is checked first, as Kafka does.
+  EXPECT_EQ(manager_.check_offset_commit("g", 1, "x", std::nullopt, now_ms_, 8),
+            ErrorCode::unknown_member_id);
+  beat("a", kLeaveMemberEpoch, std::nullopt);
+  EXPECT_EQ(manager_.check_offset_commit("g", -1, "", std::nullopt, now_ms_, 2), ErrorCode::none);
+}
+
+TEST_F(ConsumerGroupTest, OffsetFetchNamingAMemberIsChecked) {
+  join("a");
+  EXPECT_EQ(manager_.check_offset_fetch("g", "a", 1), ErrorCode::none);
+  EXPECT_EQ(manager_.check_offset_fetch("g", "a", 2), ErrorCode::stale_member_epoch);
+  EXPECT_EQ(manager_.check_offset_fetch("g", "x", 1), ErrorCode::unknown_member_id);
+  EXPECT_EQ(manager_.check_offset_fetch("g", std::nullopt, -1), ErrorCode::none);
+  EXPECT_EQ(manager_.check_offset_fetch("other", "x", 3), ErrorCode::none);  // no such group
+}
+
 TEST_F(ConsumerGroupTest, EmptyClassicGroupConvertsAndKeepsItsOffsets) {
   manager_.apply_offset_commit("g", {"t", PartitionId(0)}, CommittedOffset{Offset(42)}, now_ms_);
   ASSERT_EQ(join("a").error, ErrorCode::none);

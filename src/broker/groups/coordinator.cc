@@ -239,7 +239,7 @@ ErrorCode commit_allowed(ShardCoordinator& local, const CommitRequest& request) 
   }
   return local.manager().check_offset_commit(request.group_id, request.generation_id,
                                              request.member_id, request.group_instance_id,
-                                             local.now_ms());
+                                             local.now_ms(), request.api_version);
 }
 
 }  // namespace
@@ -311,13 +311,17 @@ asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* c
 asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
                                            std::string group_id,
                                            std::optional<std::vector<TopicPartitionKey>> keys,
-                                           bool require_stable) {
+                                           bool require_stable,
+                                           std::optional<std::string> member_id,
+                                           int32_t member_epoch) {
   ShardCoordinator& local = coordinator->local();
   FetchResult result;
   if (local.manager().is_loading(group_id)) {
     result.error = ErrorCode::coordinator_load_in_progress;
     co_return result;
   }
+  result.error = local.manager().check_offset_fetch(group_id, member_id, member_epoch);
+  if (result.error != ErrorCode::none) co_return result;
   const Group* group = local.manager().find_group(group_id);
   if (!keys.has_value()) {
     if (group != nullptr) {
