@@ -4,11 +4,14 @@ checks them (ConsumerGroup.validateOffsetCommit / validateOffsetFetch): a member
 with OffsetCommit v9+ (UNSUPPORTED_VERSION below), with its current member epoch
 (STALE_MEMBER_EPOCH) and as a member (UNKNOWN_MEMBER_ID); a commit with epoch -1 and no member
 id is accepted only while the group has no members. OffsetFetch v9 naming a member is checked
-the same way; without one (null, -1: admin tools) it is not. Raw protocol.
+the same way; without one (null, -1: admin tools) it is not. And group.consumer.assignors
+limits the server assignors members may ask for. Raw protocol.
 """
+import shutil
+
 import harness
 from test_groups_kip848 import (NONE, STALE_MEMBER_EPOCH, TOPIC, UNKNOWN_MEMBER_ID,
-                                Kip848Client, read_topic_ids)
+                                UNSUPPORTED_ASSIGNOR, Kip848Client, read_topic_ids)
 
 UNSUPPORTED_VERSION = 35
 GROUP = "offsets-848"
@@ -70,6 +73,36 @@ class Kip848Offsets(harness.BrokerTestCase):
         # A member that left is unknown to both.
         self.assertEqual(self.commit(1, "member-a", 22), UNKNOWN_MEMBER_ID)
         self.assertEqual(self.fetch("member-a", 1), (UNKNOWN_MEMBER_ID, None))
+
+
+class ConfiguredAssignors(harness.BrokerTestCase):
+    """group.consumer.assignors: only the listed assignors may be asked for; the first one is
+    the default."""
+    broker_topics = {TOPIC: 2}
+    broker_args = ("--set", "group.consumer.assignors=range")
+
+    def test_only_configured_assignors(self):
+        client = Kip848Client(self.broker.bootstrap, read_topic_ids(self.broker.data_dir))
+        try:
+            refused = client.join848("assignors", "member-a", assignor="uniform")
+            self.assertEqual(refused["error"], UNSUPPORTED_ASSIGNOR)
+            joined = client.join848("assignors", "member-a")
+            self.assertEqual(joined["error"], NONE)
+            self.assertEqual(client.consumer_describe(["assignors"])[0]["assignor"], "range")
+        finally:
+            client.close()
+        self.assertBrokerHealthy()
+
+    def test_an_unknown_assignor_is_refused_at_start(self):
+        broker = harness.Broker(extra_args=("--set", "group.consumer.assignors=uniform,sticky"))
+        try:
+            with self.assertRaises(harness.BrokerFailure) as refused:
+                broker.start()
+            self.assertIn("group.consumer.assignors", str(refused.exception))
+        finally:
+            if broker.process is not None:
+                broker.process.stderr.close()
+            shutil.rmtree(broker.data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ const TopicPartitions kNoPartitions;
 
 }  // namespace
 
-ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* message) {
+ErrorCode validate_heartbeat(const ConsumerHeartbeat& request,
+                             const std::vector<std::string>& assignors, std::string* message) {
   ASSERT(message != nullptr);
   auto invalid = [message](const char* text) {
     *message = text;
@@ -56,7 +57,8 @@ ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* mess
   } else {
     return invalid("MemberEpoch is invalid.");
   }
-  if (request.server_assignor.has_value() && !is_known_assignor(*request.server_assignor)) {
+  if (request.server_assignor.has_value() &&
+      std::find(assignors.begin(), assignors.end(), *request.server_assignor) == assignors.end()) {
     *message = "ServerAssignor " + *request.server_assignor + " is not supported.";
     return ErrorCode::unsupported_assignor;
   }
@@ -64,7 +66,9 @@ ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* mess
 }
 
 ConsumerGroup::ConsumerGroup(std::string group_id, const GroupConfig& config)
-    : group_id_(std::move(group_id)), config_(config) {}
+    : group_id_(std::move(group_id)), config_(config) {
+  assignor_ = chosen_assignor();  // in the body: it reads members_, declared after assignor_
+}
 
 ConsumerGroup::ConsumerGroup(std::string group_id, const GroupConfig& config,
                              ConsumerGroupImage image, int64_t now_ms)
@@ -346,11 +350,19 @@ void ConsumerGroup::refresh_target(const PartitionCountFn& counts) {
 }
 
 std::string ConsumerGroup::chosen_assignor() const {
+  // Only configured assignors count: a member restored from before a configuration change may
+  // still name another.
+  const std::vector<std::string>& configured = config_.consumer_assignors;
+  ASSERT(!configured.empty());
   std::map<std::string, int> votes;
   for (const auto& [id, member] : members_) {
-    if (member.server_assignor.has_value()) votes[*member.server_assignor]++;
+    const std::optional<std::string>& name = member.server_assignor;
+    if (name.has_value() &&
+        std::find(configured.begin(), configured.end(), *name) != configured.end()) {
+      votes[*name]++;
+    }
   }
-  std::string chosen(kUniformAssignor);
+  std::string chosen = configured.front();
   int best = 0;
   for (const auto& [name, count] : votes) {
     if (count > best) {

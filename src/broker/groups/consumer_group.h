@@ -110,8 +110,10 @@ struct ConsumerGroupImage {
 };
 
 // Kafka's checks of a ConsumerGroupHeartbeat before anything else: INVALID_REQUEST (with
-// `message`) for a malformed one, UNSUPPORTED_ASSIGNOR for an unknown server assignor.
-ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* message);
+// `message`) for a malformed one, UNSUPPORTED_ASSIGNOR for a server assignor that is not
+// among `assignors` (group.consumer.assignors).
+ErrorCode validate_heartbeat(const ConsumerHeartbeat& request,
+                             const std::vector<std::string>& assignors, std::string* message);
 
 class ConsumerGroup {
  public:
@@ -174,7 +176,7 @@ class ConsumerGroup {
   const GroupConfig& config_;
   int32_t group_epoch_ = 0;
   int32_t assignment_epoch_ = 0;
-  std::string assignor_{kUniformAssignor};
+  std::string assignor_;  // the one the target assignment was computed with
   std::map<std::string, ConsumerMember> members_;               // by member id
   std::map<std::string, std::string> static_members_;           // instance id -> member id
   GroupAssignment target_;                                      // by member id

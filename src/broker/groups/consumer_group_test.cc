@@ -318,6 +318,24 @@ TEST_F(ConsumerGroupTest, OffsetCommitUsesTheMemberEpoch) {
             ErrorCode::unknown_member_id);  // the group has members
 }
 
+TEST(ConsumerGroupAssignorsTest, OnlyConfiguredAssignorsAndTheFirstIsTheDefault) {
+  GroupConfig config;
+  config.consumer_assignors = {"range"};
+  GroupManager manager(config, [](const std::string&) { return "generated"; });
+  auto counts = [](const std::string&) -> std::optional<int32_t> { return 4; };
+  ConsumerHeartbeat request;
+  request.group_id = "g";
+  request.member_id = "a";
+  request.rebalance_timeout_ms = kRebalanceMs;
+  request.subscribed_topic_names = std::vector<std::string>{"t"};
+  request.owned = TopicPartitions{};
+  request.server_assignor = "uniform";  // known to Cairn, but not configured
+  EXPECT_EQ(manager.consumer_heartbeat(request, counts, 0).error, ErrorCode::unsupported_assignor);
+  request.server_assignor.reset();
+  ASSERT_EQ(manager.consumer_heartbeat(request, counts, 0).error, ErrorCode::none);
+  EXPECT_EQ(manager.find_group("g")->consumer->assignor(), "range");
+}
+
 TEST_F(ConsumerGroupTest, OffsetCommitBelowV9FromAMemberIsUnsupported) {
   join("a");
   EXPECT_EQ(manager_.check_offset_commit("g", 1, "a", std::nullopt, now_ms_, 8),

@@ -62,6 +62,18 @@ Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs) {
   config.consumer_session_timeout_ms =
       static_cast<int32_t>(value("group.consumer.session.timeout.ms"));
   config.consumer_max_group_size = static_cast<uint32_t>(value("group.consumer.max.size"));
+  config.consumer_assignors.clear();
+  std::string assignors = configs::broker_config_value(kafka_configs, "group.consumer.assignors");
+  for (size_t start = 0; start <= assignors.size();) {
+    size_t comma = std::min(assignors.find(',', start), assignors.size());
+    std::string name = assignors.substr(start, comma - start);
+    std::erase_if(name, [](char c) { return c == ' '; });
+    if (!name.empty() && is_known_assignor(name)) config.consumer_assignors.push_back(name);
+    start = comma + 1;
+  }
+  if (config.consumer_assignors.empty()) {
+    return error(StatusCode::invalid_argument, "group.consumer.assignors names no assignor");
+  }
   if (config.min_session_timeout_ms > config.max_session_timeout_ms) {
     return error(StatusCode::invalid_argument,
                  "group.min.session.timeout.ms is above group.max.session.timeout.ms");

@@ -21,7 +21,8 @@ ConsumerHeartbeatResult GroupManager::consumer_heartbeat(ConsumerHeartbeat reque
                                                          int64_t now_ms) {
   last_now_ms_ = std::max(last_now_ms_, now_ms);
   std::string message;
-  if (ErrorCode error = validate_heartbeat(request, &message); error != ErrorCode::none) {
+  if (ErrorCode error = validate_heartbeat(request, config_.consumer_assignors, &message);
+      error != ErrorCode::none) {
     return consumer_error(error, std::move(message));
   }
   if (is_loading(request.group_id)) {
