@@ -91,8 +91,9 @@ ConsumerGroup::ConsumerGroup(std::string group_id, const GroupConfig& config,
     }
     if (member.instance_id.has_value()) static_members_[*member.instance_id] = member.member_id;
     auto unowned = [this](TopicPartitions partitions) {
-      for (auto& [topic, set] : partitions) {
-        std::erase_if(set, [&](int32_t p) { return owners_.contains({topic, p}); });
+      for (auto& entry : partitions) {
+        const std::string& topic = entry.first;  // not a structured binding: clang's lambdas
+        std::erase_if(entry.second, [&](int32_t p) { return owners_.contains({topic, p}); });
       }
       std::erase_if(partitions, [](const auto& entry) { return entry.second.empty(); });
       return partitions;

@@ -66,7 +66,7 @@ std::vector<uint8_t> encode_group_metadata_key(const std::string& group_id) {
 }
 
 std::vector<uint8_t> encode_consumer_group_key(const ConsumerGroupKey& key) {
-  ASSERT(has_member_id(key.type) == !key.member_id.empty());
+  ASSERT(has_member_id(key.type) || key.member_id.empty());
   protocol::Writer writer;
   writer.write_int16(static_cast<int16_t>(key.type));
   writer.write_string(key.group_id);
