@@ -125,8 +125,8 @@ class Client:
         assert r.done()
         return out
 
-    # OffsetCommit v9 (the v8 layout).
-    def commit(self, group, generation, member, offsets):
+    # OffsetCommit v9 (the v8 layout; `version` 8 sends the same bytes as v8).
+    def commit(self, group, generation, member, offsets, version=9):
         """offsets: {(topic, partition): (offset, metadata)}; returns {(topic, p): error}."""
         by_topic = {}
         for (topic, partition), (offset, metadata) in offsets.items():
@@ -135,7 +135,7 @@ class Client:
         topics = [compact_string(t) + compact_array(ps) + NO_TAGS for t, ps in by_topic.items()]
         body = (compact_string(group) + i32(generation) + compact_string(member) + nullable(None) +
                 compact_array(topics) + NO_TAGS)
-        r = self.call(OFFSET_COMMIT, 9, body)
+        r = self.call(OFFSET_COMMIT, version, body)
         r.int32()
         errors = {}
         for topic in r.compact_array(lambda: r.item(
@@ -147,13 +147,14 @@ class Client:
         assert r.done()
         return errors
 
-    # OffsetFetch v8/v9: groups [(group_id, {topic: [partitions]} or None)]
-    def fetch_offsets(self, version, groups, require_stable=False):
+    # OffsetFetch v8/v9: groups [(group_id, {topic: [partitions]} or None)]; v9 sends `member`
+    # and `epoch` (KIP-848; null and -1 for a classic group) with every group.
+    def fetch_offsets(self, version, groups, require_stable=False, member=None, epoch=-1):
         items = []
         for group_id, topics in groups:
             item = compact_string(group_id)
             if version >= 9:
-                item += nullable(None) + i32(-1)  # classic group: no member id, epoch -1
+                item += nullable(member) + i32(epoch)
             item += compact_array(None if topics is None else [
                 compact_string(t) + compact_array([i32(p) for p in ps]) + NO_TAGS
                 for t, ps in topics.items()])

@@ -22,6 +22,7 @@ constexpr int64_t kMinuteMs = 60'000;
 constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
 
 constexpr std::string_view kCleanupPolicies[] = {"compact", "delete"};
+constexpr std::string_view kConsumerGroupAssignors[] = {"uniform", "range"};
 constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd", "lz4",
                                                   "snappy",       "gzip", "producer"};
 constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
@@ -210,6 +211,12 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "delete.topic.enable", .type = boolean, .default_value = "true",
      .support = kEnforced, .read_only = true,
      .documentation = "false: DeleteTopics answers TOPIC_DELETION_DISABLED."},
+    {.name = "group.consumer.assignors", .type = list, .default_value = "uniform,range",
+     .validator = {.allowed = kConsumerGroupAssignors, .non_empty = true},
+     .support = kEnforced, .read_only = true,
+     .documentation = "Server-side assignors consumer-protocol groups (KIP-848) may ask for in "
+                      "ConsumerGroupHeartbeat's ServerAssignor; the first is used when no member "
+                      "asks. Others answer UNSUPPORTED_ASSIGNOR."},
     {.name = "group.consumer.heartbeat.interval.ms", .type = int32, .default_value = "5000",
      .validator = between(1, kIntMax), .support = kEnforced, .read_only = true,
      .documentation = "Heartbeat interval the broker tells members of consumer-protocol groups "

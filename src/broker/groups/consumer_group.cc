@@ -25,7 +25,8 @@ const TopicPartitions kNoPartitions;
 
 }  // namespace
 
-ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* message) {
+ErrorCode validate_heartbeat(const ConsumerHeartbeat& request,
+                             const std::vector<std::string>& assignors, std::string* message) {
   ASSERT(message != nullptr);
   auto invalid = [message](const char* text) {
     *message = text;
@@ -56,7 +57,8 @@ ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* mess
   } else {
     return invalid("MemberEpoch is invalid.");
   }
-  if (request.server_assignor.has_value() && !is_known_assignor(*request.server_assignor)) {
+  if (request.server_assignor.has_value() &&
+      std::find(assignors.begin(), assignors.end(), *request.server_assignor) == assignors.end()) {
     *message = "ServerAssignor " + *request.server_assignor + " is not supported.";
     return ErrorCode::unsupported_assignor;
   }
@@ -64,7 +66,56 @@ ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* mess
 }
 
 ConsumerGroup::ConsumerGroup(std::string group_id, const GroupConfig& config)
-    : group_id_(std::move(group_id)), config_(config) {}
+    : group_id_(std::move(group_id)), config_(config) {
+  assignor_ = chosen_assignor();  // in the body: it reads members_, declared after assignor_
+}
+
+ConsumerGroup::ConsumerGroup(std::string group_id, const GroupConfig& config,
+                             ConsumerGroupImage image, int64_t now_ms)
+    : ConsumerGroup(std::move(group_id), config) {
+  group_epoch_ = image.group_epoch;
+  assignment_epoch_ = image.assignment_epoch;
+  subscribed_partition_counts_ = std::move(image.partition_counts);
+  for (ConsumerMember& restored : image.members) {
+    if (restored.member_id.empty() || members_.contains(restored.member_id)) continue;
+    ConsumerMember& member = members_[restored.member_id];
+    TopicPartitions assigned = std::move(restored.assigned);
+    TopicPartitions pending = std::move(restored.pending_revocation);
+    member = std::move(restored);
+    member.assigned.clear();
+    member.pending_revocation.clear();
+    member.session_deadline_ms = now_ms + config_.consumer_session_timeout_ms;
+    member.static_left = false;
+    if (member.state == MemberState::unrevoked_partitions) {
+      member.revocation_deadline_ms = now_ms + member.rebalance_timeout_ms;
+    }
+    if (member.instance_id.has_value()) static_members_[*member.instance_id] = member.member_id;
+    auto unowned = [this](TopicPartitions partitions) {
+      for (auto& entry : partitions) {
+        const std::string& topic = entry.first;  // not a structured binding: clang's lambdas
+        std::erase_if(entry.second, [&](int32_t p) { return owners_.contains({topic, p}); });
+      }
+      std::erase_if(partitions, [](const auto& entry) { return entry.second.empty(); });
+      return partitions;
+    };
+    assigned = unowned(std::move(assigned));
+    set_ownership(member, std::move(assigned), unowned(std::move(pending)));
+  }
+  for (auto& [id, partitions] : image.target) {
+    if (members_.contains(id)) target_[id] = std::move(partitions);
+  }
+  assignor_ = chosen_assignor();
+}
+
+ConsumerGroupImage ConsumerGroup::image() const {
+  ConsumerGroupImage image;
+  image.group_epoch = group_epoch_;
+  image.partition_counts = subscribed_partition_counts_;
+  image.assignment_epoch = assignment_epoch_;
+  image.target = target_;
+  for (const auto& [id, member] : members_) image.members.push_back(member);
+  return image;
+}
 
 const TopicPartitions& ConsumerGroup::target_of(const std::string& member_id) const {
   auto it = target_.find(member_id);
@@ -287,19 +338,7 @@ void ConsumerGroup::refresh_target(const PartitionCountFn& counts) {
     group_epoch_ = std::max(group_epoch_, assignment_epoch_ + 1);
   }
   if (group_epoch_ <= assignment_epoch_) return;
-  // The assignor most members ask for (ties: the first by name), else the default.
-  std::map<std::string, int> votes;
-  for (const auto& [id, member] : members_) {
-    if (member.server_assignor.has_value()) votes[*member.server_assignor]++;
-  }
-  assignor_ = std::string(kUniformAssignor);
-  int best = 0;
-  for (const auto& [name, count] : votes) {
-    if (count > best) {
-      best = count;
-      assignor_ = name;
-    }
-  }
+  assignor_ = chosen_assignor();
   AssignorInput input;
   for (const auto& [id, member] : members_) {
     input.members.push_back(
@@ -309,6 +348,30 @@ void ConsumerGroup::refresh_target(const PartitionCountFn& counts) {
   input.previous = target_;
   target_ = run_assignor(assignor_, input);
   assignment_epoch_ = group_epoch_;
+}
+
+std::string ConsumerGroup::chosen_assignor() const {
+  // Only configured assignors count: a member restored from before a configuration change may
+  // still name another.
+  const std::vector<std::string>& configured = config_.consumer_assignors;
+  ASSERT(!configured.empty());
+  std::map<std::string, int> votes;
+  for (const auto& [id, member] : members_) {
+    const std::optional<std::string>& name = member.server_assignor;
+    if (name.has_value() &&
+        std::find(configured.begin(), configured.end(), *name) != configured.end()) {
+      votes[*name]++;
+    }
+  }
+  std::string chosen = configured.front();
+  int best = 0;
+  for (const auto& [name, count] : votes) {
+    if (count > best) {
+      best = count;
+      chosen = name;
+    }
+  }
+  return chosen;
 }
 
 void ConsumerGroup::reconcile(ConsumerMember& member, const std::optional<TopicPartitions>& owned,

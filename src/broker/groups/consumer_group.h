@@ -21,9 +21,9 @@
 //     |   UnreleasedPartitions while some are still held by a member that has not revoked them.
 //   A partition is therefore never owned by two members at once.
 //
-// Plain C++, no I/O, no clock: every call takes `now_ms` (tests use a fake clock). Membership is
-// in memory only (see docs/groups.md): after a broker restart members get UNKNOWN_MEMBER_ID and
-// join again; committed offsets are durable as for classic groups. Error codes are Kafka's.
+// Plain C++, no I/O, no clock: every call takes `now_ms` (tests use a fake clock). The owner
+// persists image() after each change and builds the group from it again after a restart
+// (docs/groups.md). Error codes are Kafka's.
 // Thread safety: owned by a Group of one GroupManager, on that manager's shard.
 #pragma once
 
@@ -43,6 +43,8 @@ namespace cairn::broker::groups {
 inline constexpr int32_t kJoinMemberEpoch = 0;
 inline constexpr int32_t kLeaveMemberEpoch = -1;
 inline constexpr int32_t kLeaveStaticMemberEpoch = -2;
+// The first OffsetCommit version whose generation field carries a member epoch (KIP-848).
+inline constexpr int16_t kConsumerOffsetCommitVersionMin = 9;
 
 // The partition count of a topic, or nullopt if there is no such topic.
 using PartitionCountFn = std::function<std::optional<int32_t>(const std::string& topic)>;
@@ -96,13 +98,31 @@ struct ConsumerHeartbeatResult {
   std::optional<TopicPartitions> assignment;  // nullopt: unchanged since the last answer
 };
 
+// What of a group is persisted (consumer_group_records.h writes it as Kafka's records): all but
+// the timers (a restored member's session starts at the restore) and a static member's having
+// left with -2 (it must come back or time out).
+struct ConsumerGroupImage {
+  int32_t group_epoch = 0;
+  std::map<std::string, int32_t> partition_counts;  // what the target assignment was made from
+  int32_t assignment_epoch = 0;
+  GroupAssignment target;               // by member id
+  std::vector<ConsumerMember> members;  // in member id order
+};
+
 // Kafka's checks of a ConsumerGroupHeartbeat before anything else: INVALID_REQUEST (with
-// `message`) for a malformed one, UNSUPPORTED_ASSIGNOR for an unknown server assignor.
-ErrorCode validate_heartbeat(const ConsumerHeartbeat& request, std::string* message);
+// `message`) for a malformed one, UNSUPPORTED_ASSIGNOR for a server assignor that is not
+// among `assignors` (group.consumer.assignors).
+ErrorCode validate_heartbeat(const ConsumerHeartbeat& request,
+                             const std::vector<std::string>& assignors, std::string* message);
 
 class ConsumerGroup {
  public:
   ConsumerGroup(std::string group_id, const GroupConfig& config);
+  // A group as it was persisted (replay of __consumer_offsets). Every member's session starts
+  // at `now_ms`; a partition claimed by two members (a corrupt image) stays with the first.
+  ConsumerGroup(std::string group_id, const GroupConfig& config, ConsumerGroupImage image,
+                int64_t now_ms);
+  ConsumerGroupImage image() const;
 
   // REQUIRES: validate_heartbeat(request) == none, and a non-empty member id (the manager
   // assigns one to a first join without).
@@ -112,8 +132,8 @@ class ConsumerGroup {
   // recomputed from the partition counts last seen (the next heartbeat refreshes them).
   void expire(int64_t now_ms);
   std::optional<int64_t> next_deadline_ms() const;
-  // OffsetCommit v9+ from a member: its member epoch is sent as the generation id.
-  // UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH, as Kafka answers.
+  // OffsetCommit v9+ (and OffsetFetch v9) from a member: its member epoch is sent as the
+  // generation id. UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH, as Kafka answers.
   ErrorCode check_commit(const std::string& member_id, int32_t member_epoch) const;
 
   const std::string& group_id() const { return group_id_; }
@@ -144,6 +164,8 @@ class ConsumerGroup {
   // Bumps the group epoch if the subscribed topics' partition counts changed, then recomputes
   // the target assignment if the group epoch moved past it.
   void refresh_target(const PartitionCountFn& counts);
+  // The assignor most members ask for (ties: the first by name), else the default.
+  std::string chosen_assignor() const;
   void reconcile(ConsumerMember& member, const std::optional<TopicPartitions>& owned,
                  int64_t now_ms);
   void set_ownership(ConsumerMember& member, TopicPartitions assigned, TopicPartitions pending);
@@ -154,7 +176,7 @@ class ConsumerGroup {
   const GroupConfig& config_;
   int32_t group_epoch_ = 0;
   int32_t assignment_epoch_ = 0;
-  std::string assignor_{kUniformAssignor};
+  std::string assignor_;  // the one the target assignment was computed with
   std::map<std::string, ConsumerMember> members_;               // by member id
   std::map<std::string, std::string> static_members_;           // instance id -> member id
   GroupAssignment target_;                                      // by member id

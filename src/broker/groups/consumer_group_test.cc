@@ -318,6 +318,45 @@ TEST_F(ConsumerGroupTest, OffsetCommitUsesTheMemberEpoch) {
             ErrorCode::unknown_member_id);  // the group has members
 }
 
+TEST(ConsumerGroupAssignorsTest, OnlyConfiguredAssignorsAndTheFirstIsTheDefault) {
+  GroupConfig config;
+  config.consumer_assignors = {"range"};
+  GroupManager manager(config, [](const std::string&) { return "generated"; });
+  auto counts = [](const std::string&) -> std::optional<int32_t> { return 4; };
+  ConsumerHeartbeat request;
+  request.group_id = "g";
+  request.member_id = "a";
+  request.rebalance_timeout_ms = kRebalanceMs;
+  request.subscribed_topic_names = std::vector<std::string>{"t"};
+  request.owned = TopicPartitions{};
+  request.server_assignor = "uniform";  // known to Cairn, but not configured
+  EXPECT_EQ(manager.consumer_heartbeat(request, counts, 0).error, ErrorCode::unsupported_assignor);
+  request.server_assignor.reset();
+  ASSERT_EQ(manager.consumer_heartbeat(request, counts, 0).error, ErrorCode::none);
+  EXPECT_EQ(manager.find_group("g")->consumer->assignor(), "range");
+}
+
+TEST_F(ConsumerGroupTest, OffsetCommitBelowV9FromAMemberIsUnsupported) {
+  join("a");
+  EXPECT_EQ(manager_.check_offset_commit("g", 1, "a", std::nullopt, now_ms_, 8),
+            ErrorCode::unsupported_version);
+  EXPECT_EQ(manager_.check_offset_commit("g", 1, "a", std::nullopt, now_ms_, 9), ErrorCode::none);
+  // Membership is checked first, as Kafka does.
+  EXPECT_EQ(manager_.check_offset_commit("g", 1, "x", std::nullopt, now_ms_, 8),
+            ErrorCode::unknown_member_id);
+  beat("a", kLeaveMemberEpoch, std::nullopt);
+  EXPECT_EQ(manager_.check_offset_commit("g", -1, "", std::nullopt, now_ms_, 2), ErrorCode::none);
+}
+
+TEST_F(ConsumerGroupTest, OffsetFetchNamingAMemberIsChecked) {
+  join("a");
+  EXPECT_EQ(manager_.check_offset_fetch("g", "a", 1), ErrorCode::none);
+  EXPECT_EQ(manager_.check_offset_fetch("g", "a", 2), ErrorCode::stale_member_epoch);
+  EXPECT_EQ(manager_.check_offset_fetch("g", "x", 1), ErrorCode::unknown_member_id);
+  EXPECT_EQ(manager_.check_offset_fetch("g", std::nullopt, -1), ErrorCode::none);
+  EXPECT_EQ(manager_.check_offset_fetch("other", "x", 3), ErrorCode::none);  // no such group
+}
+
 TEST_F(ConsumerGroupTest, EmptyClassicGroupConvertsAndKeepsItsOffsets) {
   manager_.apply_offset_commit("g", {"t", PartitionId(0)}, CommittedOffset{Offset(42)}, now_ms_);
   ASSERT_EQ(join("a").error, ErrorCode::none);

@@ -62,6 +62,18 @@ Result<GroupConfig> group_config_from(const configs::ConfigMap& kafka_configs) {
   config.consumer_session_timeout_ms =
       static_cast<int32_t>(value("group.consumer.session.timeout.ms"));
   config.consumer_max_group_size = static_cast<uint32_t>(value("group.consumer.max.size"));
+  config.consumer_assignors.clear();
+  std::string assignors = configs::broker_config_value(kafka_configs, "group.consumer.assignors");
+  for (size_t start = 0; start <= assignors.size();) {
+    size_t comma = std::min(assignors.find(',', start), assignors.size());
+    std::string name = assignors.substr(start, comma - start);
+    std::erase_if(name, [](char c) { return c == ' '; });
+    if (!name.empty() && is_known_assignor(name)) config.consumer_assignors.push_back(name);
+    start = comma + 1;
+  }
+  if (config.consumer_assignors.empty()) {
+    return error(StatusCode::invalid_argument, "group.consumer.assignors names no assignor");
+  }
   if (config.min_session_timeout_ms > config.max_session_timeout_ms) {
     return error(StatusCode::invalid_argument,
                  "group.min.session.timeout.ms is above group.max.session.timeout.ms");
@@ -239,7 +251,7 @@ ErrorCode commit_allowed(ShardCoordinator& local, const CommitRequest& request) 
   }
   return local.manager().check_offset_commit(request.group_id, request.generation_id,
                                              request.member_id, request.group_instance_id,
-                                             local.now_ms());
+                                             local.now_ms(), request.api_version);
 }
 
 }  // namespace
@@ -311,13 +323,17 @@ asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* c
 asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
                                            std::string group_id,
                                            std::optional<std::vector<TopicPartitionKey>> keys,
-                                           bool require_stable) {
+                                           bool require_stable,
+                                           std::optional<std::string> member_id,
+                                           int32_t member_epoch) {
   ShardCoordinator& local = coordinator->local();
   FetchResult result;
   if (local.manager().is_loading(group_id)) {
     result.error = ErrorCode::coordinator_load_in_progress;
     co_return result;
   }
+  result.error = local.manager().check_offset_fetch(group_id, member_id, member_epoch);
+  if (result.error != ErrorCode::none) co_return result;
   const Group* group = local.manager().find_group(group_id);
   if (!keys.has_value()) {
     if (group != nullptr) {
@@ -388,8 +404,15 @@ asio::awaitable<ErrorCode> delete_group(const GroupCoordinator* coordinator, std
     tombstones.push_back({encode_offset_commit_key(group_id, key), std::nullopt});
   }
   tombstones.push_back({encode_group_metadata_key(group_id), std::nullopt});
-  Result<Offset> written =
-      co_await local.append_durable(local.partition_of(group_id), std::move(tombstones));
+  // A consumer group's records (KIP-848) go too.
+  ShardCoordinator::ConsumerChanges consumer = local.consumer_group_changes(group_id, nullptr);
+  tombstones.insert(tombstones.end(), consumer.records.begin(), consumer.records.end());
+  auto appended = [&local, &group_id, &tombstones](Offset base) {
+    Offset last(base.value() + static_cast<int64_t>(tombstones.size()) - 1);
+    local.consumer_changes_appended(group_id, {}, last);
+  };
+  Result<Offset> written = co_await local.append_durable(local.partition_of(group_id), tombstones,
+                                                         std::nullopt, appended);
   co_return written.ok() ? ErrorCode::none : ErrorCode::coordinator_not_available;
 }
 

@@ -122,6 +122,9 @@ struct CommitRequest {
   std::optional<std::string> group_instance_id;
   int64_t retention_time_ms = -1;  // OffsetCommit v2-4; -1: the broker's retention
   std::vector<CommitPartition> partitions;
+  // OffsetCommit's version (members of consumer-protocol groups need v9+); TxnOffsetCommit
+  // leaves it: transactional commits are not held to it.
+  int16_t api_version = GroupManager::kAnyCommitVersion;
   // TxnOffsetCommit: the offsets belong to this producer's transaction and stay pending until
   // its marker. Generation -1 with member "" (v0-2) skips the membership checks.
   std::optional<InternalProducer> producer;
@@ -199,10 +202,13 @@ asio::awaitable<std::vector<ErrorCode>> commit_offsets(const GroupCoordinator* c
                                                        CommitRequest request);
 // `keys` nullopt: every committed offset of the group. `require_stable` (OffsetFetch v7+):
 // a key a pending transactional commit holds answers UNSTABLE_OFFSET_COMMIT.
+// `member_id`/`member_epoch`: OffsetFetch v9's (GroupManager::check_offset_fetch).
 asio::awaitable<FetchResult> fetch_offsets(const GroupCoordinator* coordinator,
                                            std::string group_id,
                                            std::optional<std::vector<TopicPartitionKey>> keys,
-                                           bool require_stable = false);
+                                           bool require_stable = false,
+                                           std::optional<std::string> member_id = std::nullopt,
+                                           int32_t member_epoch = -1);
 asio::awaitable<GroupSummary> describe_group(const GroupCoordinator* coordinator,
                                              std::string group_id);
 asio::awaitable<ErrorCode> delete_group(const GroupCoordinator* coordinator, std::string group_id);

@@ -1,6 +1,8 @@
 // The consumer group protocol (KIP-848) on the group's shard: ConsumerGroupHeartbeat and
 // ConsumerGroupDescribe, and DescribeGroups' view of such a group. The rest of the coordinator
 // is in coordinator.cc.
+#include <spdlog/spdlog.h>
+
 #include "broker/groups/consumer_protocol.h"
 #include "broker/groups/coordinator.h"
 #include "broker/groups/shard_coordinator.h"
@@ -17,9 +19,25 @@ asio::awaitable<ConsumerHeartbeatResult> consumer_heartbeat(
     if (topic == nullptr || is_internal_topic(name)) return std::nullopt;
     return topic->partition_count;
   };
+  TopicIdFn topic_ids = [topics](const std::string& name) -> std::optional<protocol::Uuid> {
+    const TopicInfo* topic = topics->find(name);
+    if (topic == nullptr) return std::nullopt;
+    return topic->topic_id;
+  };
+  std::string group_id = request.group_id;
   ConsumerHeartbeatResult result =
       local.manager().consumer_heartbeat(std::move(request), counts, local.now_ms());
   local.rearm();
+  // What the answer announces (an epoch, an assignment) must survive a crash: it is answered
+  // once the group's records are durable, as a SyncGroup is.
+  Status stored = co_await local.persist_consumer_group(std::move(group_id), std::move(topic_ids));
+  if (!stored.ok() && result.error == ErrorCode::none) {
+    spdlog::warn("{}: storing consumer group failed: {}", kOffsetsTopic, stored.to_string());
+    ConsumerHeartbeatResult failed;
+    failed.error = ErrorCode::coordinator_not_available;
+    failed.error_message = "The group's state could not be stored.";
+    co_return failed;
+  }
   co_return result;
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/assert.h"
 #include "base/status.h"
@@ -47,6 +48,9 @@ struct GroupConfig {
   int32_t consumer_heartbeat_interval_ms = 5'000;
   int32_t consumer_session_timeout_ms = 45'000;
   uint32_t consumer_max_group_size = INT32_MAX;
+  // group.consumer.assignors: the server assignors members may name; the first is the
+  // default. Each is one assignor.h knows (the config's validator allows no other).
+  std::vector<std::string> consumer_assignors = {"uniform", "range"};
 };
 
 // Java's String.hashCode over the group id's bytes. Kafka hashes UTF-16 code units; for ASCII

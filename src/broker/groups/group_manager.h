@@ -131,14 +131,29 @@ class GroupManager {
   // GROUP_ID_NOT_FOUND. `counts` gives the partition counts of subscribed topics.
   ConsumerHeartbeatResult consumer_heartbeat(ConsumerHeartbeat request,
                                              const PartitionCountFn& counts, int64_t now_ms);
+  // Replay: a consumer group as its records left it. A classic group of that id (Empty: its
+  // committed offsets) becomes a consumer group, as on a first join.
+  void restore_consumer_group(const std::string& group_id, ConsumerGroupImage image,
+                              int64_t now_ms);
 
   // --- committed offsets ---
   // Whether an OffsetCommit from (generation, member, instance) may commit now. Generation -1
   // with member "" is a commit from outside group management (admin tools, manual-assign
   // consumers): accepted for a group with no members, or no group at all.
+  // `api_version`: the OffsetCommit's; a member of a consumer-protocol group (KIP-848) must
+  // commit with v9+ (UNSUPPORTED_VERSION otherwise, as Kafka 4.0 answers). Transactional
+  // commits pass kAnyCommitVersion: they are not held to it.
+  static constexpr int16_t kAnyCommitVersion = INT16_MAX;
   ErrorCode check_offset_commit(const std::string& group_id, int32_t generation_id,
                                 const std::string& member_id,
-                                const std::optional<std::string>& instance_id, int64_t now_ms);
+                                const std::optional<std::string>& instance_id, int64_t now_ms,
+                                int16_t api_version = kAnyCommitVersion);
+  // OffsetFetch v9 (KIP-848): a fetch naming a member (member id set, or epoch >= 0) of a
+  // consumer-protocol group must come from a current member with its current epoch
+  // (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH); other fetches, and classic groups, are not checked.
+  ErrorCode check_offset_fetch(const std::string& group_id,
+                               const std::optional<std::string>& member_id,
+                               int32_t member_epoch) const;
   // A commit record is durable (or was replayed): remember it, creating the group (Empty) if
   // needed. A record older than the one already applied for its key is ignored.
   void apply_offset_commit(const std::string& group_id, const TopicPartitionKey& key,

@@ -21,7 +21,8 @@ ConsumerHeartbeatResult GroupManager::consumer_heartbeat(ConsumerHeartbeat reque
                                                          int64_t now_ms) {
   last_now_ms_ = std::max(last_now_ms_, now_ms);
   std::string message;
-  if (ErrorCode error = validate_heartbeat(request, &message); error != ErrorCode::none) {
+  if (ErrorCode error = validate_heartbeat(request, config_.consumer_assignors, &message);
+      error != ErrorCode::none) {
     return consumer_error(error, std::move(message));
   }
   if (is_loading(request.group_id)) {
@@ -36,8 +37,8 @@ ConsumerHeartbeatResult GroupManager::consumer_heartbeat(ConsumerHeartbeat reque
   }
   if (g == nullptr || !g->is_consumer_protocol()) {
     if (!joining) {
-      // Kafka answers GROUP_ID_NOT_FOUND here; membership is not persisted in Cairn, so after a
-      // restart members meet this case and must rejoin: UNKNOWN_MEMBER_ID makes them do so.
+      // Kafka answers GROUP_ID_NOT_FOUND here. A member meets this case after its group was
+      // deleted or expired (or its records were lost); UNKNOWN_MEMBER_ID makes it rejoin.
       return consumer_error(ErrorCode::unknown_member_id,
                             "Member " + request.member_id + " is not a member of the group.");
     }
@@ -57,6 +58,24 @@ ConsumerHeartbeatResult GroupManager::consumer_heartbeat(ConsumerHeartbeat reque
   sync_consumer_state(*g, now_ms);
   reschedule(request.group_id);
   return result;
+}
+
+void GroupManager::restore_consumer_group(const std::string& group_id, ConsumerGroupImage image,
+                                          int64_t now_ms) {
+  last_now_ms_ = std::max(last_now_ms_, now_ms);
+  Group& g = get_or_create(group_id, now_ms);
+  // Cairn converts only groups without members, and writes the classic record of a consumer
+  // group that turned classic after its consumer records' tombstones: a classic group here
+  // has no members to lose.
+  g.members.clear();
+  g.static_members.clear();
+  g.pending_members.clear();
+  g.consumer = std::make_unique<ConsumerGroup>(group_id, config_, std::move(image), now_ms);
+  g.protocol_type = std::string(kConsumerProtocolType);
+  g.protocol_name.reset();
+  g.leader_id.reset();
+  sync_consumer_state(g, now_ms);
+  reschedule(group_id);
 }
 
 void GroupManager::sync_consumer_state(Group& g, int64_t now_ms) {

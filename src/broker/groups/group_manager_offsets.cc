@@ -79,7 +79,7 @@ void GroupManager::restore_group_tombstone(const std::string& group_id) {
 ErrorCode GroupManager::check_offset_commit(const std::string& group_id, int32_t generation_id,
                                             const std::string& member_id,
                                             const std::optional<std::string>& instance_id,
-                                            int64_t now_ms) {
+                                            int64_t now_ms, int16_t api_version) {
   last_now_ms_ = std::max(last_now_ms_, now_ms);
   if (is_loading(group_id)) return ErrorCode::coordinator_load_in_progress;
   Group* g = group(group_id);
@@ -89,8 +89,11 @@ ErrorCode GroupManager::check_offset_commit(const std::string& group_id, int32_t
     return generation_id < 0 ? ErrorCode::none : ErrorCode::illegal_generation;
   }
   if (g->is_consumer_protocol()) {
-    // KIP-848: members commit with their member epoch as the generation id.
+    // KIP-848: members commit with their member epoch as the generation id, and with v9+
+    // (Kafka's ConsumerGroup.validateOffsetCommit, in its order of checks).
     if (generation_id < 0 && !g->has_members()) return ErrorCode::none;
+    if (!g->consumer->members().contains(member_id)) return ErrorCode::unknown_member_id;
+    if (api_version < kConsumerOffsetCommitVersionMin) return ErrorCode::unsupported_version;
     return g->consumer->check_commit(member_id, generation_id);
   }
   if (g->is_static_member_fenced(member_id, instance_id)) return ErrorCode::fenced_instance_id;
@@ -113,6 +116,16 @@ ErrorCode GroupManager::check_offset_commit(const std::string& group_id, int32_t
       return ErrorCode::unknown_member_id;
   }
   return ErrorCode::unknown_server_error;
+}
+
+ErrorCode GroupManager::check_offset_fetch(const std::string& group_id,
+                                           const std::optional<std::string>& member_id,
+                                           int32_t member_epoch) const {
+  auto it = groups_.find(group_id);
+  if (it == groups_.end() || !it->second->is_consumer_protocol()) return ErrorCode::none;
+  // Admin tools and consumers outside group management send no member id and epoch -1.
+  if (!member_id.has_value() && member_epoch < 0) return ErrorCode::none;
+  return it->second->consumer->check_commit(member_id.value_or(""), member_epoch);
 }
 
 void GroupManager::apply_offset_commit(const std::string& group_id, const TopicPartitionKey& key,

@@ -22,6 +22,12 @@ Status check_reader(const protocol::Reader& reader, const char* what) {
   return Status();
 }
 
+bool has_member_id(ConsumerRecordType type) {
+  return type == ConsumerRecordType::member_metadata ||
+         type == ConsumerRecordType::target_assignment_member ||
+         type == ConsumerRecordType::current_member_assignment;
+}
+
 }  // namespace
 
 std::vector<uint8_t> encode_offset_commit_key(const std::string& group_id,
@@ -56,6 +62,15 @@ std::vector<uint8_t> encode_group_metadata_key(const std::string& group_id) {
   protocol::Writer writer;
   writer.write_int16(kGroupMetadataKeyVersion);
   writer.write_string(group_id);
+  return finish(writer);
+}
+
+std::vector<uint8_t> encode_consumer_group_key(const ConsumerGroupKey& key) {
+  ASSERT(has_member_id(key.type) || key.member_id.empty());
+  protocol::Writer writer;
+  writer.write_int16(static_cast<int16_t>(key.type));
+  writer.write_string(key.group_id);
+  if (has_member_id(key.type)) writer.write_string(key.member_id);
   return finish(writer);
 }
 
@@ -102,6 +117,15 @@ Result<OffsetsRecordKey> decode_offsets_key(std::span<const uint8_t> bytes) {
     GroupMetadataKey key;
     key.group_id = reader.read_string();
     RETURN_IF_ERROR(check_reader(reader, "group metadata key"));
+    return OffsetsRecordKey(std::move(key));
+  }
+  if (version >= static_cast<int16_t>(ConsumerRecordType::group_metadata) &&
+      version <= static_cast<int16_t>(ConsumerRecordType::current_member_assignment)) {
+    ConsumerGroupKey key;
+    key.type = static_cast<ConsumerRecordType>(version);
+    key.group_id = reader.read_string();
+    if (has_member_id(key.type)) key.member_id = reader.read_string();
+    RETURN_IF_ERROR(check_reader(reader, "consumer group key"));
     return OffsetsRecordKey(std::move(key));
   }
   return error(StatusCode::unsupported,

@@ -5,6 +5,8 @@
 //
 //   key   int16 version  0 or 1: OffsetCommitKey   group string, topic string, partition int32
 //                        2:      GroupMetadataKey  group string
+//                        3-8:    the consumer group protocol's records (consumer_group_records.h)
+//                                group string, and member string for 5, 7 and 8
 //   value OffsetCommitValue v3: int16 3, offset int64, leader_epoch int32, metadata string,
 //                                commit_timestamp int64
 //         (v1 when the commit carries an explicit expiry: int16 1, offset int64,
@@ -47,12 +49,28 @@ struct OffsetCommitKey {
 struct GroupMetadataKey {
   std::string group_id;
 };
-using OffsetsRecordKey = std::variant<OffsetCommitKey, GroupMetadataKey>;
+// The consumer group protocol's records (KIP-848), key versions 3-8: Kafka's coordinator record
+// types, whose key versions are the types themselves. Values: consumer_group_records.h.
+enum class ConsumerRecordType : int16_t {
+  group_metadata = 3,              // ConsumerGroupMetadata: the group epoch
+  partition_metadata = 4,          // ConsumerGroupPartitionMetadata: subscribed topics' sizes
+  member_metadata = 5,             // ConsumerGroupMemberMetadata: one member's subscription
+  target_assignment_metadata = 6,  // ConsumerGroupTargetAssignmentMetadata: assignment epoch
+  target_assignment_member = 7,    // ConsumerGroupTargetAssignmentMember: one member's target
+  current_member_assignment = 8,   // ConsumerGroupCurrentMemberAssignment: epochs, owned
+};
+struct ConsumerGroupKey {
+  ConsumerRecordType type = ConsumerRecordType::group_metadata;
+  std::string group_id;
+  std::string member_id;  // the per-member types (5, 7, 8) only
+};
+using OffsetsRecordKey = std::variant<OffsetCommitKey, GroupMetadataKey, ConsumerGroupKey>;
 
 std::vector<uint8_t> encode_offset_commit_key(const std::string& group_id,
                                               const TopicPartitionKey& key);
 std::vector<uint8_t> encode_offset_commit_value(const CommittedOffset& committed);
 std::vector<uint8_t> encode_group_metadata_key(const std::string& group_id);
+std::vector<uint8_t> encode_consumer_group_key(const ConsumerGroupKey& key);
 // The group's generation, protocol, leader and members (with the metadata of the selected
 // protocol and their assignments), as they are at the call.
 std::vector<uint8_t> encode_group_metadata_value(const Group& group, int64_t now_ms);

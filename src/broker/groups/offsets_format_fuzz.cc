@@ -1,5 +1,6 @@
 // libFuzzer target for the __consumer_offsets record decoders (what replay reads from disk):
-// arbitrary bytes as a record key, an offset commit value and a group metadata value.
+// arbitrary bytes as a record key, an offset commit value, a group metadata value, and each
+// value of the consumer group protocol's records (consumer_group_records.h).
 //
 // Invariants (ASSERT, so a violation is a crash the fuzzer reports):
 //   - no crash, out-of-bounds access or undefined behaviour (ASan + UBSan), and no allocation
@@ -11,11 +12,14 @@
 #include <span>
 
 #include "base/assert.h"
+#include "broker/groups/consumer_group_records.h"
 #include "broker/groups/offsets_format.h"
 
 namespace {
 
 using cairn::broker::groups::CommittedOffset;
+using cairn::broker::groups::ConsumerGroupKey;
+using cairn::broker::groups::ConsumerRecordType;
 using cairn::broker::groups::GroupMetadataKey;
 using cairn::broker::groups::OffsetCommitKey;
 
@@ -29,6 +33,14 @@ void check_key(std::span<const uint8_t> bytes) {
     const auto& back = std::get<OffsetCommitKey>(*again);
     ASSERT(back.group_id == commit->group_id);
     ASSERT(back.key == commit->key);
+  } else if (const auto* consumer = std::get_if<ConsumerGroupKey>(&*key)) {
+    auto again = cairn::broker::groups::decode_offsets_key(
+        cairn::broker::groups::encode_consumer_group_key(*consumer));
+    ASSERT(again.ok());
+    const auto& back = std::get<ConsumerGroupKey>(*again);
+    ASSERT(back.type == consumer->type);
+    ASSERT(back.group_id == consumer->group_id);
+    ASSERT(back.member_id == consumer->member_id);
   } else {
     const auto& group = std::get<GroupMetadataKey>(*key);
     auto again = cairn::broker::groups::decode_offsets_key(
@@ -65,6 +77,34 @@ void check_group_value(std::span<const uint8_t> bytes) {
   }
 }
 
+// The bytes as the value of each consumer group record type, in a group that has the records
+// the others need (a metadata record, a member). Whatever decodes re-encodes to the same group.
+void check_consumer_values(std::span<const uint8_t> bytes) {
+  using cairn::broker::groups::encode_consumer_group_key;
+  for (int16_t type = 3; type <= 8; ++type) {
+    cairn::broker::groups::RecordImage records;
+    records[encode_consumer_group_key({ConsumerRecordType::group_metadata, "g", ""})] = {0, 0, 0, 0,
+                                                                                         0, 1, 0};
+    records[encode_consumer_group_key({ConsumerRecordType::member_metadata, "g", "m"})] = {
+        0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+    const auto record_type = static_cast<ConsumerRecordType>(type);
+    const bool per_member = type == 5 || type == 7 || type == 8;
+    records[encode_consumer_group_key({record_type, "g", per_member ? "m" : ""})] =
+        std::vector<uint8_t>(bytes.begin(), bytes.end());
+    auto image = cairn::broker::groups::decode_consumer_group("g", records);
+    if (!image.ok()) continue;
+    auto ids = [](const std::string&) -> std::optional<cairn::protocol::Uuid> {
+      return std::nullopt;
+    };
+    auto again = cairn::broker::groups::decode_consumer_group(
+        "g", cairn::broker::groups::encode_consumer_group("g", *image, ids));
+    ASSERT(again.ok());
+    ASSERT(again->group_epoch == image->group_epoch);
+    ASSERT(again->assignment_epoch == image->assignment_epoch);
+    ASSERT(again->members.size() == image->members.size());
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -72,5 +112,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_key(bytes);
   check_commit_value(bytes);
   check_group_value(bytes);
+  check_consumer_values(bytes);
   return 0;
 }

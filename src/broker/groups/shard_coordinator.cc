@@ -101,6 +101,7 @@ asio::awaitable<void> ShardCoordinator::load_partition(int32_t id) {
     co_await asio::post(executor_, asio::use_awaitable);
   }
   if (stopping_) co_return;
+  restore_consumer_groups(id);
   manager_.set_loading(id, false);
   spdlog::info("{}-{}: loaded {} batches up to offset {}", kOffsetsTopic, id, batches,
                offset.value());
@@ -161,6 +162,9 @@ void ShardCoordinator::apply_record(int32_t partition, Offset offset,
     return manager_.apply_offset_commit(commit->group_id, commit->key, std::move(*committed),
                                         now_ms());
   }
+  if (const auto* consumer = std::get_if<ConsumerGroupKey>(&*key)) {
+    return apply_consumer_record(*consumer, key_bytes, value);
+  }
   const std::string& group_id = std::get<GroupMetadataKey>(*key).group_id;
   if (!value.has_value()) {
     return manager_.restore_group_tombstone(group_id);
@@ -218,18 +222,23 @@ asio::awaitable<Result<Offset>> ShardCoordinator::append_durable(
   co_return appended->base_offset;
 }
 
-// The manager's StoreGroupFn: a GroupMetadata record, answered once durable.
+// The manager's StoreGroupFn: a GroupMetadata record, answered once durable. A group that was
+// a consumer group gets its consumer records' tombstones in the same batch, before it: replay
+// must not meet them after the classic record.
 void ShardCoordinator::store_group(const Group& group, std::function<void(ErrorCode)> done) {
   int32_t id = partition_of(group.group_id);
-  std::vector<OffsetsRecord> records(1);
-  records[0].key = encode_group_metadata_key(group.group_id);
-  records[0].value = encode_group_metadata_value(group, now_ms());
+  ASSERT(!group.is_consumer_protocol());
+  ConsumerChanges changes = consumer_group_changes(group.group_id, nullptr);
+  std::vector<OffsetsRecord> records = std::move(changes.records);
+  records.push_back(
+      {encode_group_metadata_key(group.group_id), encode_group_metadata_value(group, now_ms())});
   Result<storage::AppendResult> appended = append(id, records);
   if (!appended.ok()) {
     spdlog::warn("{}-{}: storing group '{}' failed: {}", kOffsetsTopic, id, group.group_id,
                  appended.status().to_string());
     return done(ErrorCode::coordinator_not_available);
   }
+  consumer_changes_appended(group.group_id, {}, appended->last_offset);
   asio::co_spawn(executor_, finish_store(id, appended->last_offset, std::move(done)),
                  asio::detached);
 }
@@ -239,6 +248,89 @@ asio::awaitable<void> ShardCoordinator::finish_store(int32_t id, Offset last,
   Status durable = co_await wait_durable(id, last);
   done(durable.ok() ? ErrorCode::none : ErrorCode::coordinator_not_available);
   rearm();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The consumer group protocol's records
+
+void ShardCoordinator::apply_consumer_record(const ConsumerGroupKey& key,
+                                             std::span<const uint8_t> key_bytes,
+                                             std::optional<std::span<const uint8_t>> value) {
+  std::vector<uint8_t> key_copy(key_bytes.begin(), key_bytes.end());
+  if (value.has_value()) {
+    consumer_records_[key.group_id].image[std::move(key_copy)].assign(value->begin(), value->end());
+    return;
+  }
+  auto it = consumer_records_.find(key.group_id);
+  if (it == consumer_records_.end()) return;
+  it->second.image.erase(key_copy);
+  if (it->second.image.empty()) consumer_records_.erase(it);
+}
+
+void ShardCoordinator::restore_consumer_groups(int32_t partition) {
+  for (const auto& [group_id, records] : consumer_records_) {
+    if (partition_of(group_id) != partition) continue;
+    Result<ConsumerGroupImage> image = decode_consumer_group(group_id, records.image);
+    if (!image.ok()) {
+      // not_found: records of a member left behind without their group; nothing to serve.
+      if (image.status().code() != StatusCode::not_found) {
+        spdlog::warn("{}-{}: consumer group '{}' not restored: {}", kOffsetsTopic, partition,
+                     group_id, image.status().to_string());
+      }
+      continue;
+    }
+    manager_.restore_consumer_group(group_id, std::move(image).value(), now_ms());
+  }
+}
+
+ShardCoordinator::ConsumerChanges ShardCoordinator::consumer_group_changes(
+    const std::string& group_id, const TopicIdFn& topic_ids) const {
+  ConsumerChanges changes;
+  const Group* group = manager_.find_group(group_id);
+  if (group != nullptr && group->is_consumer_protocol()) {
+    ASSERT(topic_ids != nullptr);
+    changes.image = encode_consumer_group(group_id, group->consumer->image(), topic_ids);
+  }
+  static const RecordImage kNone;
+  auto it = consumer_records_.find(group_id);
+  const RecordImage& before = it == consumer_records_.end() ? kNone : it->second.image;
+  for (const auto& [key, value] : before) {
+    if (!changes.image.contains(key)) changes.records.push_back({key, std::nullopt});
+  }
+  for (const auto& [key, value] : changes.image) {
+    auto old = before.find(key);
+    if (old == before.end() || old->second != value) changes.records.push_back({key, value});
+  }
+  return changes;
+}
+
+void ShardCoordinator::consumer_changes_appended(const std::string& group_id, RecordImage image,
+                                                 Offset last) {
+  if (image.empty()) {
+    consumer_records_.erase(group_id);
+    return;
+  }
+  ConsumerRecords& records = consumer_records_[group_id];
+  records.image = std::move(image);
+  records.last_appended = last;
+}
+
+asio::awaitable<Status> ShardCoordinator::persist_consumer_group(std::string group_id,
+                                                                 TopicIdFn topic_ids) {
+  const int32_t id = partition_of(group_id);
+  ConsumerChanges changes = consumer_group_changes(group_id, topic_ids);
+  std::optional<Offset> wait_for;
+  if (!changes.records.empty()) {
+    Result<storage::AppendResult> appended = append(id, changes.records);
+    if (!appended.ok()) co_return appended.status();
+    consumer_changes_appended(group_id, std::move(changes.image), appended->last_offset);
+    wait_for = appended->last_offset;
+  } else if (auto it = consumer_records_.find(group_id); it != consumer_records_.end()) {
+    // Nothing new, but what this answer repeats may still be on its way to the disk.
+    wait_for = it->second.last_appended;
+  }
+  if (!wait_for.has_value()) co_return Status();
+  co_return co_await wait_durable(id, *wait_for);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,6 +372,7 @@ void ShardCoordinator::run_maintenance() {
 
 void ShardCoordinator::expire_offsets() {
   std::map<int32_t, std::vector<OffsetsRecord>> tombstones;
+  std::map<int32_t, std::vector<std::string>> removed_consumer;  // groups whose records go
   for (GroupManager::Expired& expired : manager_.expire_offsets(now_ms())) {
     std::vector<OffsetsRecord>& records = tombstones[partition_of(expired.group_id)];
     for (const TopicPartitionKey& key : expired.keys) {
@@ -287,6 +380,10 @@ void ShardCoordinator::expire_offsets() {
     }
     if (expired.group_removed) {
       records.push_back({encode_group_metadata_key(expired.group_id), std::nullopt});
+      ConsumerChanges consumer = consumer_group_changes(expired.group_id, nullptr);
+      records.insert(records.end(), consumer.records.begin(), consumer.records.end());
+      if (!consumer.records.empty())
+        removed_consumer[partition_of(expired.group_id)].push_back(expired.group_id);
     }
   }
   for (auto& [id, records] : tombstones) {
@@ -296,6 +393,10 @@ void ShardCoordinator::expire_offsets() {
     if (!appended.ok()) {
       spdlog::warn("{}-{}: expiry tombstones: {}", kOffsetsTopic, id,
                    appended.status().to_string());
+      continue;
+    }
+    for (const std::string& group_id : removed_consumer[id]) {
+      consumer_changes_appended(group_id, {}, appended->last_offset);
     }
   }
 }

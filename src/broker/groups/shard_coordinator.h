@@ -21,8 +21,10 @@
 
 #include "base/status.h"
 #include "base/types.h"
+#include "broker/groups/consumer_group_records.h"
 #include "broker/groups/coordinator.h"
 #include "broker/groups/group_manager.h"
+#include "broker/groups/offsets_format.h"
 #include "broker/partitions/internal_append.h"
 #include "broker/partitions/partition_manager.h"
 #include "net/await_callback.h"
@@ -79,6 +81,22 @@ class ShardCoordinator {
   // the maintenance timer, and tests call it directly.
   void run_maintenance();
 
+  // The consumer group protocol's records (KIP-848): brings the group's records in the
+  // partition in line with the group as it is now (tombstones for all of them once it is gone
+  // or classic) and waits until they, and any earlier write of the group, are durable.
+  // `topic_ids` names the topics of a consumer group's assignments; unused for a group that
+  // is gone. Errors as append_durable's.
+  asio::awaitable<Status> persist_consumer_group(std::string group_id, TopicIdFn topic_ids);
+  // The records persist_consumer_group would write, and the group's record image after them.
+  struct ConsumerChanges {
+    std::vector<OffsetsRecord> records;
+    RecordImage image;
+  };
+  ConsumerChanges consumer_group_changes(const std::string& group_id,
+                                         const TopicIdFn& topic_ids) const;
+  // The changes were appended (the last of them at `last`).
+  void consumer_changes_appended(const std::string& group_id, RecordImage image, Offset last);
+
   // Appends without waiting (records whose loss in a crash is harmless: expiry tombstones).
   Result<storage::AppendResult> append(int32_t partition, const std::vector<OffsetsRecord>& records,
                                        std::optional<InternalProducer> producer = {});
@@ -100,6 +118,11 @@ class ShardCoordinator {
                     std::optional<std::span<const uint8_t>> value,
                     std::optional<ProducerId> producer);
 
+  void apply_consumer_record(const ConsumerGroupKey& key, std::span<const uint8_t> key_bytes,
+                             std::optional<std::span<const uint8_t>> value);
+  // End of a partition's replay: its consumer groups are built from their records.
+  void restore_consumer_groups(int32_t partition);
+
   void store_group(const Group& group, std::function<void(ErrorCode)> done);
   asio::awaitable<void> finish_store(int32_t partition, Offset last,
                                      std::function<void(ErrorCode)> done);
@@ -114,6 +137,13 @@ class ShardCoordinator {
   storage::Clock& clock_;
   GroupManager manager_;
   std::map<int32_t, OffsetsPartition> partitions_;
+  // The consumer groups' records as the partitions hold them (replayed, then appended), by
+  // group id: what a change is diffed against, and what a tombstone must cover.
+  struct ConsumerRecords {
+    RecordImage image;
+    std::optional<Offset> last_appended;  // the group's latest write since the start
+  };
+  std::map<std::string, ConsumerRecords> consumer_records_;
   asio::steady_timer timer_;
   std::optional<int64_t> armed_deadline_ms_;
   asio::steady_timer maintenance_timer_;

@@ -6,7 +6,8 @@
 // offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE; the metadata string round-trips.
 // v2-4 carry a retention time for the commit; v6+ the leader epoch; v7+ the instance id; v8 is
 // flexible. v9 is v8 on the wire: KIP-848 lets its generation field carry a consumer-protocol
-// member epoch, but Cairn has only classic groups, for which Kafka reads it as the generation.
+// member epoch. A member of a consumer-protocol group must commit with v9+ (below: the
+// UNSUPPORTED_VERSION Kafka 4.0 answers); for classic groups it is the generation.
 #include "protocol/generated/offset_commit.h"
 #include "broker/error_code.h"
 #include "broker/groups/handler_support.h"
@@ -23,6 +24,7 @@ groups::CommitRequest to_commit(const RequestContext& ctx, OffsetCommitRequest& 
   const int16_t version = ctx.api_version();
   groups::CommitRequest commit;
   commit.group_id = request.group_id;
+  commit.api_version = version;
   if (version >= 1) {
     commit.generation_id = request.generation_id_or_member_epoch;
     commit.member_id = request.member_id;

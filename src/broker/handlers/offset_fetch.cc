@@ -7,8 +7,10 @@
 // commit is still pending answer UNSTABLE_OFFSET_COMMIT (the client retries). v8+ ask for a
 // batch of groups (KIP-709): each group is answered on its own, with its own group-level error
 // (a group the coordinator does not know answers like an empty one, no error). v9 adds the
-// member id and epoch of KIP-848's consumer protocol; Cairn has only classic groups, for which
-// Kafka does not check them (clients send null and -1), so they are ignored.
+// member id and epoch of KIP-848's consumer protocol: for a consumer-protocol group, a fetch
+// naming a member must come from a current member with its epoch (UNKNOWN_MEMBER_ID,
+// STALE_MEMBER_EPOCH as the group's error); null and -1 (admin tools), and classic groups, are
+// not checked, as in Kafka.
 #include <map>
 
 #include "broker/error_code.h"
@@ -49,11 +51,13 @@ asio::awaitable<groups::FetchResult> unavailable() {
 // (nothing here outlives `ctx`).
 asio::awaitable<groups::FetchResult> fetch_group(
     const RequestContext& ctx, std::string group_id,
-    std::optional<std::vector<groups::TopicPartitionKey>> keys, bool require_stable) {
+    std::optional<std::vector<groups::TopicPartitionKey>> keys, bool require_stable,
+    std::optional<std::string> member_id = std::nullopt, int32_t member_epoch = -1) {
   if (ctx.broker->groups == nullptr) return unavailable();
   return groups::on_group_shard(
       ctx, group_id,
-      groups::fetch_offsets(ctx.broker->groups, group_id, std::move(keys), require_stable));
+      groups::fetch_offsets(ctx.broker->groups, group_id, std::move(keys), require_stable,
+                            std::move(member_id), member_epoch));
 }
 
 template <typename Topics>
@@ -101,8 +105,10 @@ OffsetFetchResponse::OffsetFetchResponsePartitions to_batched_partition(
 asio::awaitable<net::Reply> fetch_batched(RequestContext ctx, OffsetFetchRequest request) {
   OffsetFetchResponse response;
   for (const auto& group : request.groups) {
+    // v8 has no member fields: the decoded defaults (null, -1) are what v8 means.
     groups::FetchResult result =
-        co_await fetch_group(ctx, group.group_id, keys_of(group.topics), request.require_stable);
+        co_await fetch_group(ctx, group.group_id, keys_of(group.topics), request.require_stable,
+                             group.member_id, group.member_epoch);
     OffsetFetchResponse::OffsetFetchResponseGroup out;
     out.group_id = group.group_id;
     out.error_code = wire(result.error);
