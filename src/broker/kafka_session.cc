@@ -11,6 +11,7 @@ namespace cairn::broker {
 
 asio::awaitable<net::Reply> KafkaSession::handle(net::InboundRequest request) {
   auto frame = std::make_shared<std::vector<uint8_t>>(std::move(request.frame));
+  if (sasl_ != nullptr && sasl_->failed) co_return net::Reply::close();
   if (sasl_ != nullptr && sasl_->step == Sasl::Step::raw_tokens) {
     co_return co_await sasl_raw_token(*frame);  // no request header: a bare SASL token
   }

@@ -43,7 +43,9 @@ class KafkaSession : public net::Session {
 
   asio::awaitable<net::Reply> handle(net::InboundRequest request) override;
   uint32_t frame_bytes_max() const override {
-    return sasl_ != nullptr && !sasl_->authenticated ? kPreAuthFrameBytes : UINT32_MAX;
+    bool open = sasl_ == nullptr ||
+                (sasl_->authenticated && !sasl_->failed && Clock::now() < sasl_->expires);
+    return open ? UINT32_MAX : kPreAuthFrameBytes;
   }
   const security::SessionIdentity& identity() const { return *identity_; }
 
@@ -58,6 +60,7 @@ class KafkaSession : public net::Session {
     };
     Step step = Step::handshake;
     bool authenticated = false;  // a login succeeded (a re-login may be under way)
+    bool failed = false;         // a login failed: every later frame closes the connection
     std::unique_ptr<security::SaslExchange> exchange;
     Clock::time_point expires = Clock::time_point::max();  // connections.max.reauth.ms
   };

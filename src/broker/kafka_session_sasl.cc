@@ -135,6 +135,10 @@ asio::awaitable<net::Reply> KafkaSession::sasl_raw_token(std::span<const uint8_t
 }
 
 security::SaslStep KafkaSession::sasl_step(std::span<const uint8_t> token) {
+  if (sasl_->exchange == nullptr) {  // defensive: a step needs a handshake first
+    sasl_->failed = true;
+    return security::SaslStep{security::SaslStep::Kind::failed, {}, "no SASL handshake"};
+  }
   security::SaslStep step = sasl_->exchange->step(token);
   std::string mechanism(security::sasl_mechanism_name(sasl_->exchange->mechanism()));
   std::string peer = info_.peer.address().to_string();
@@ -162,6 +166,7 @@ security::SaslStep KafkaSession::sasl_step(std::span<const uint8_t> token) {
   if (step.kind == security::SaslStep::Kind::failed) {
     broker_->metrics->sasl_failures.add(1);
     sasl_->exchange.reset();
+    sasl_->failed = true;
     spdlog::info("connection {} from {} on listener {}: {} login failed: {}", info_.id, peer,
                  identity_->listener, mechanism, step.message);
   }

@@ -188,6 +188,7 @@ asio::awaitable<void> Connection::run_request(std::shared_ptr<Connection> self,
   }
   ASSERT(self->handlers_running_ > 0);
   self->handlers_running_--;
+  if (reply.kind == Reply::Kind::close || reply.close_after) self->closing_ = true;
   slot->reply = std::move(reply);
   slot->done = true;
   self->writer_wakeup_.notify();

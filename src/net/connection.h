@@ -16,7 +16,8 @@
 //   reading, and TCP flow control pushes back on the client.
 // - A bad frame size closes the connection once the replies to earlier requests are written.
 //   An idle connection (nothing read or written and no handler running for idle_timeout) is
-//   closed.
+//   closed. Once a handler answers `close` (or a reply with close_after), no request read after
+//   it is handed to the session (a failed login must not let pipelined frames through).
 // - TLS: with a TLS context the connection first runs the server handshake, bounded by
 //   ConnectionLimits::handshake_timeout; a failed or slow handshake closes only this
 //   connection. The session is created once the transport is ready (at once without TLS), so
@@ -166,7 +167,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                              std::shared_ptr<Slot> slot);
   static asio::awaitable<bool> send_file(std::shared_ptr<Connection> self, FileSlice slice);
 
-  bool can_dispatch() const { return gate_open_ && in_flight_.size() < limits_.in_flight_max; }
+  bool can_dispatch() const {
+    return gate_open_ && !closing_ && in_flight_.size() < limits_.in_flight_max;
+  }
   bool head_ready() const { return !in_flight_.empty() && in_flight_.front()->done; }
   void dispatch(std::vector<uint8_t> frame);
   void pop_written();
@@ -193,6 +196,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t gate_sequence_ = 0;
   uint32_t handlers_running_ = 0;  // requests whose handler has not returned
   bool read_done_ = false;         // no more requests will be read; close once in_flight_ drains
+  bool closing_ = false;  // a reply ends the connection: no later request reaches the session
   bool closed_ = false;
   Wakeup reader_wakeup_;
   Wakeup writer_wakeup_;

@@ -236,8 +236,12 @@ Result<std::string> ScramServer::first(std::string_view client_first) {
   ScramCredential shown;
   if (credential_) {
     shown = *credential_;
-  } else {  // made up, so an unknown user looks like a known one until the proof
-    shown.salt = random_bytes(32);
+  } else {
+    // Made up, so an unknown user looks like a known one until the proof: the same salt for
+    // the same name on every attempt (derived from a secret of this process).
+    static const Bytes secret = random_bytes(32);
+    shown.salt = hmac(mechanism_, secret, user_);
+    shown.salt.resize(32);
     shown.iterations = kScramIterationsMin;
   }
   nonce_ = std::string(client_nonce) + server_nonce_;

@@ -78,8 +78,9 @@ class ScramServer {
   // `server_nonce` empty: a random one (tests pass RFC 7677's).
   ScramServer(ScramMechanism mechanism, ScramLookup lookup, std::string server_nonce = {});
 
-  // client-first -> server-first. An unknown user gets a made-up challenge (the exchange
-  // then fails at final()), so the answer does not tell which users exist.
+  // client-first -> server-first. An unknown user gets a made-up challenge (a salt stable
+  // per name and process, the default iterations; the exchange then fails at final()), so the
+  // answer alone does not tell which users exist (a user with other iterations still shows).
   Result<std::string> first(std::string_view client_first);
   // client-final -> server-final. Error (invalid_argument) when the proof is wrong or a message
   // malformed.

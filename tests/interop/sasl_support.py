@@ -121,7 +121,7 @@ def login(conn, mechanism, user, password):
     return final
 
 
-def alter_users(conn, upsert=(), delete=(), correlation_id=7):
+def alter_users(conn, upsert=(), delete=(), correlation_id=7, salt_bytes=16):
     """AlterUserScramCredentials v0. upsert: (user, mechanism, password, iterations); delete:
     (user, mechanism) — a mechanism may be an int type to send a bad one. Returns
     {user: (error_code, error_message)}."""
@@ -132,7 +132,7 @@ def alter_users(conn, upsert=(), delete=(), correlation_id=7):
     body += kw.uvarint(len(upsert) + 1)
     for user, mechanism, password, iterations in upsert:
         mtype = MECHANISM_TYPES.get(mechanism, mechanism)
-        salt = os.urandom(16)
+        salt = os.urandom(salt_bytes)
         digest = DIGESTS.get(mechanism, "sha256")
         salted = hashlib.pbkdf2_hmac(digest, password.encode(), salt, max(iterations, 1))
         body += (kw.compact_string(user) + struct.pack(">bi", mtype, iterations)

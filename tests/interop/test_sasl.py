@@ -10,7 +10,8 @@ a bootstrap user (--bootstrap-user admin:...:SCRAM-SHA-512):
   (PLAIN and SCRAM over SaslHandshake v0 and bare tokens) and kafkajs (PLAIN, SCRAM-SHA-512)
   produce and consume; data crosses listeners;
 - negative paths: a wrong password and an unknown user (SASL_AUTHENTICATION_FAILED, then the
-  connection closes), a request before the login (closed), a mechanism not enabled
+  connection closes; frames pipelined after a failed login never run; an unknown user's
+  server-first looks like a known one's), a request before the login (closed), a mechanism not enabled
   (UNSUPPORTED_SASL_MECHANISM), SaslAuthenticate without SaslHandshake (ILLEGAL_SASL_STATE),
   a frame over 512 KiB before the login (closed), SaslHandshake on the PLAINTEXT listener;
 - 200 failed logins then a good one; 300 idle unauthenticated connections while an
@@ -140,6 +141,11 @@ class SaslTest(unittest.TestCase):
             self.assertEqual(results["ghost"][0], sasl.RESOURCE_NOT_FOUND)
             self.assertEqual(results["mixed"][0], sasl.RESOURCE_NOT_FOUND)
             self.assertEqual(results["good"], (0, None))
+            big = sasl.alter_users(conn, upsert=[("bigsalt", "SCRAM-SHA-256", "x", 4096)],
+                                   salt_bytes=2000)
+            self.assertEqual(big["bigsalt"][0], sasl.UNACCEPTABLE_CREDENTIAL)
+            long_name = sasl.alter_users(conn, upsert=[("n" * 1100, "SCRAM-SHA-256", "x", 4096)])
+            self.assertEqual(long_name["n" * 1100][0], sasl.UNACCEPTABLE_CREDENTIAL)
             _, users = sasl.describe_users(conn, ["good", "mixed", "twice", "few"])
             self.assertEqual(users["good"][0], 0)
             for name in ("mixed", "twice", "few"):  # nothing of a failed user was applied
@@ -295,6 +301,38 @@ class SaslTest(unittest.TestCase):
             self.assertEqual(sasl.handshake(conn, "PLAIN", correlation_id=2)[0],
                              sasl.ILLEGAL_SASL_STATE)
             self.assertTrue(closed(conn))
+
+    def test_frames_pipelined_after_a_failed_login_never_run(self):
+        # Bare tokens (SaslHandshake v0): a bad token and two more frames in one write.
+        with kw.Connection(self.sasl_bootstrap) as conn:
+            self.assertEqual(sasl.handshake(conn, "SCRAM-SHA-256", version=0)[0], 0)
+            conn.send(kw.framed(b"junk") + kw.framed(b"more junk") + metadata_v1_frame())
+            self.assertTrue(closed(conn))
+        # SaslAuthenticate with a wrong password, then a Metadata request, in one write.
+        with kw.Connection(self.sasl_bootstrap) as conn:
+            self.assertEqual(sasl.handshake(conn, "PLAIN")[0], 0)
+            conn.send(kw.framed(kw.raw_header_v1(sasl.SASL_AUTHENTICATE, 1, 2)
+                                + sasl.byte_string(b"\0alice\0wrong")) + metadata_v1_frame(3))
+            payload = conn.read_frame()
+            self.assertIsNotNone(payload)
+            self.assertEqual(kw.Reader(payload).int32(), 2)  # only the SaslAuthenticate answer
+            self.assertTrue(closed(conn))
+        self.assertTrue(self.broker.alive())
+        with kw.Connection(self.sasl_bootstrap) as conn:
+            self.assertEqual(sasl.login(conn, "SCRAM-SHA-256", "alice", "alice-secret")[0], 0)
+
+    def test_unknown_users_look_like_known_ones_in_server_first(self):
+        def salt_of(user):
+            with kw.Connection(self.sasl_bootstrap) as conn:
+                self.assertEqual(sasl.handshake(conn, "SCRAM-SHA-256")[0], 0)
+                client = sasl.ScramClient("SCRAM-SHA-256", user, "x")
+                answer = sasl.authenticate(conn, client.first(), 2)
+                self.assertEqual(answer[0], 0)
+                attrs = dict(p.split("=", 1) for p in answer[2].decode().split(","))
+                return attrs["s"], attrs["i"]
+        self.assertEqual(salt_of("nobody"), salt_of("nobody"))
+        self.assertEqual(salt_of("nobody")[1], "4096")
+        self.assertNotEqual(salt_of("nobody"), salt_of("someone-else"))
 
     def test_large_frame_before_login_is_refused(self):
         with kw.Connection(self.sasl_bootstrap) as conn:

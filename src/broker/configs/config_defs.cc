@@ -28,6 +28,8 @@ constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd", "lz4",
 constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
 constexpr std::string_view kClientAuth[] = {"none", "requested", "required"};
 constexpr std::string_view kTlsVersions[] = {"TLSv1.2", "TLSv1.3"};
+// connections.max.reauth.ms: 100 years, a session deadline the steady clock can still hold.
+constexpr int64_t kReauthMsMax = 3153600000000;
 constexpr std::string_view kSaslMechanisms[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
 constexpr std::string_view kPem[] = {"PEM"};
 
@@ -201,7 +203,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .documentation = "A failed SASL login is answered after this delay, then the connection "
                       "closes (slows down password guessing)."},
     {.name = "connections.max.reauth.ms", .type = int64, .default_value = "0",
-     .validator = at_least(0), .support = kEnforced, .read_only = true,
+     .validator = between(0, kReauthMsMax), .support = kEnforced, .read_only = true,
      .documentation = "SASL sessions last this long (KIP-368): the client must authenticate "
                       "again on the same connection before, or the connection closes; 0: "
                       "sessions never expire."},

@@ -5,10 +5,10 @@
 // without credentials RESOURCE_NOT_FOUND. Alter: upsertions carry the salt and SaltedPassword
 // the client computed, of which only StoredKey and ServerKey are kept. Checked per user as
 // Kafka does: a user altered twice for one mechanism is DUPLICATE_RESOURCE, an empty name or
-// iterations outside [4096, 16384] UNACCEPTABLE_CREDENTIAL, an unknown mechanism
-// UNSUPPORTED_SASL_MECHANISM, deleting a credential that does not exist RESOURCE_NOT_FOUND; a
-// user with any error gets none of its changes, the others are applied together and made
-// durable (MetaWriter, fsync) before the answer.
+// iterations outside [4096, 16384], a name or salt over 1 KiB UNACCEPTABLE_CREDENTIAL, an unknown
+// mechanism UNSUPPORTED_SASL_MECHANISM, deleting a credential that does not exist
+// RESOURCE_NOT_FOUND; a user with any error gets none of its changes, the others are applied
+// together and made durable (MetaWriter, fsync) before the answer.
 //
 // Authorization: Kafka asks for DESCRIBE / ALTER on the CLUSTER; until ACLs exist every
 // client that reached the broker (and logged in, on SASL listeners) may do both, as on a Kafka
@@ -34,6 +34,10 @@ using protocol::DescribeUserScramCredentialsResponse;
 using security::ScramMechanism;
 using security::ScramStore;
 
+// Bounds that keep one request from bloating scram.json (and every server-first message).
+constexpr size_t kUserNameBytesMax = 1024;
+constexpr size_t kSaltBytesMax = 1024;
+
 struct UserError {
   ErrorCode code = ErrorCode::none;
   std::string message;
@@ -51,6 +55,10 @@ void check_change(const std::string& user, int8_t type,
                   std::map<std::string, UserError>& errors) {
   errors.try_emplace(user);
   if (user.empty()) fail(errors, user, ErrorCode::unacceptable_credential, "empty user name");
+  if (user.size() > kUserNameBytesMax) {
+    fail(errors, user, ErrorCode::unacceptable_credential,
+         "user name longer than " + std::to_string(kUserNameBytesMax) + " bytes");
+  }
   if (!security::scram_mechanism_from_type(type)) {
     fail(errors, user, ErrorCode::unsupported_sasl_mechanism, "unknown SCRAM mechanism");
   }
@@ -83,9 +91,11 @@ std::map<std::string, UserError> check_alter(const AlterUserScramCredentialsRequ
     }
     auto mechanism = security::scram_mechanism_from_type(u.mechanism);
     size_t digest_bytes = mechanism == ScramMechanism::sha256 ? 32 : 64;
-    if (mechanism && (u.salt.empty() || u.salted_password.size() != digest_bytes)) {
+    if (mechanism && (u.salt.empty() || u.salt.size() > kSaltBytesMax ||
+                      u.salted_password.size() != digest_bytes)) {
       fail(errors, u.name, ErrorCode::unacceptable_credential,
-           "salt empty or salted password of the wrong length");
+           "salt empty or over " + std::to_string(kSaltBytesMax) +
+               " bytes, or salted password of the wrong length");
     }
   }
   return errors;

@@ -120,6 +120,11 @@ SaslStep SaslExchange::plain(std::string_view token) {
   }
   auto credential = store_->lookup(user, ScramMechanism::sha512);
   if (!credential) credential = store_->lookup(user, ScramMechanism::sha256);
+  if (!credential) {  // spend what a known user costs, so the time tells nothing
+    static const ScramCredential decoy =
+        scram_credential(ScramMechanism::sha512, "decoy", kScramIterationsMin);
+    (void)scram_password_matches(decoy, password);
+  }
   if (!credential || !scram_password_matches(*credential, password)) {
     return failed("Authentication failed: invalid username or password");
   }

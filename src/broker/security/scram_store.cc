@@ -138,7 +138,12 @@ Status ScramStore::apply(const std::vector<Change>& changes) {
     it->second.erase(change.mechanism);
     if (it->second.empty()) next.erase(it);
   }
-  RETURN_IF_ERROR(write_meta_file(io_, path_, encode_scram_users(next)));
+  std::string text = encode_scram_users(next);
+  if (text.size() > kFileBytesMax) {
+    return error(StatusCode::too_large,
+                 "scram.json would exceed " + std::to_string(kFileBytesMax) + " bytes");
+  }
+  RETURN_IF_ERROR(write_meta_file(io_, path_, text));
   std::unique_lock lock(mu_);
   users_ = std::move(next);
   return Status();
