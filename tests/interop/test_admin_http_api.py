@@ -236,6 +236,58 @@ class AdminApi(harness.BrokerTestCase):
         self.assertEqual(0, self.ok("GET", "/v1/groups/" + group)["lag_sum"])
         self.assertBrokerHealthy()
 
+    def lag_seconds_metric(self, group, topic):
+        with urllib.request.urlopen(self.broker.admin_url + "/metrics", timeout=TIMEOUT_S) as r:
+            text = r.read().decode()
+        prefix = ('cairn_consumergroup_lag_seconds{consumergroup="%s",topic="%s",partition="0"} '
+                  % (group, topic))
+        values = [float(line[len(prefix):]) for line in text.splitlines()
+                  if line.startswith(prefix)]
+        self.assertEqual(1, len(values), "one series for the group's partition")
+        return values[0]
+
+    def test_lag_seconds_is_the_age_of_the_first_unconsumed_record(self):
+        topic, group = "api-age", "api-age-group"
+        self.ok("POST", "/v1/topics", {"name": topic, "partitions": 1}, status=201)
+        before_first = time.time()
+        self.ok("POST", "/v1/topics/%s/records" % topic, {"partition": 0, "value": "first"})
+        after_first = time.time()
+        # A group with no member and no offsets gets one by a reset (an admin commit).
+        self.ok("POST", "/v1/groups/%s/reset-offsets" % group,
+                {"to": "earliest", "topics": [topic]})
+        time.sleep(2.5)
+        before_second = time.time()
+        self.ok("POST", "/v1/topics/%s/records" % topic, {"partition": 0, "value": "second"})
+        after_second = time.time()
+        time.sleep(1.0)
+
+        # Offset 0 waits since the first record's append: at most 1 s older (the sampling step).
+        asked = time.time()
+        row = self.ok("GET", "/v1/groups/" + group)["offsets"][0]
+        answered = time.time()
+        self.assertEqual(2, row["lag"])
+        self.assertGreaterEqual(row["lag_seconds"], asked - after_first - 0.01)
+        self.assertLessEqual(row["lag_seconds"], answered - before_first + 1.01)
+        asked = time.time()
+        metric = self.lag_seconds_metric(group, topic)
+        answered = time.time()
+        self.assertGreaterEqual(metric, asked - after_first - 0.01)
+        self.assertLessEqual(metric, answered - before_first + 1.01)
+
+        # Committed past the first record, the second one's age counts, not the commit's.
+        self.ok("POST", "/v1/groups/%s/reset-offsets" % group, {"to": "offset", "offset": 1})
+        asked = time.time()
+        described = self.ok("GET", "/v1/groups/" + group)
+        answered = time.time()
+        self.assertEqual(1, described["offsets"][0]["lag"])
+        self.assertGreaterEqual(described["lag_seconds_max"], asked - after_second - 0.01)
+        self.assertLessEqual(described["lag_seconds_max"], answered - before_second + 1.01)
+        self.assertLess(described["lag_seconds_max"], asked - after_first - 0.01)
+
+        self.ok("POST", "/v1/groups/%s/reset-offsets" % group, {"to": "latest"})
+        self.assertEqual(0, self.ok("GET", "/v1/groups/" + group)["offsets"][0]["lag_seconds"])
+        self.assertEqual(0, self.lag_seconds_metric(group, topic))
+
 
 if __name__ == "__main__":
     harness.main()

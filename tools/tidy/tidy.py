@@ -43,7 +43,7 @@ BROKER_RANKS = {
 }
 BROKER_TOP_FILES = {
     "core": ("error_code", "meta_file", "meta_writer", "config", "shard_map", "cluster_id",
-             "data_dir_lock", "broker_metrics", "startup_progress"),
+             "data_dir_lock", "broker_metrics", "startup_progress", "lag_tiers"),
     "state": ("broker_state", "request_context"),
     "session": ("kafka_session", "server", "metrics_collector"),
 }

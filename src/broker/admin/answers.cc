@@ -1,7 +1,7 @@
 #include "broker/admin/answers.h"
 
-#include "broker/admin/shard_call.h"
 #include "broker/error_code.h"
+#include "net/shard_call.h"
 
 namespace cairn::broker::admin {
 namespace {
@@ -131,7 +131,7 @@ std::optional<std::map<PartitionKey, PartitionSample>> gather_partitions(
     const BrokerState& state, std::chrono::milliseconds timeout) {
   PartitionManager* partitions = state.partitions;
   std::optional<std::vector<std::vector<PartitionSample>>> per_shard =
-      run_on_every_shard<std::vector<PartitionSample>>(
+      net::run_on_every_shard<std::vector<PartitionSample>>(
           *state.shards, timeout, [partitions] { return partitions->partition_samples(); });
   if (!per_shard) return std::nullopt;
   std::map<PartitionKey, PartitionSample> by_partition;

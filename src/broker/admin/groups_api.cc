@@ -6,9 +6,10 @@
 #include "broker/admin/admin_api.h"
 #include "broker/admin/answers.h"
 #include "broker/admin/group_view.h"
-#include "broker/admin/shard_call.h"
 #include "broker/groups/consumer_protocol.h"
 #include "broker/groups/shard_coordinator.h"
+#include "broker/partitions/lag_times.h"
+#include "net/shard_call.h"
 #include "protocol/reader.h"
 
 namespace cairn::broker::admin {
@@ -126,6 +127,32 @@ json offsets_json(const GroupView& view, const std::map<PartitionKey, PartitionS
   return offsets;
 }
 
+// Fills each offset row's "lag_seconds" (lag_times.h; null for a partition that is gone) and
+// returns the largest; false when a shard did not answer in time.
+bool add_lag_seconds(const BrokerState& state, std::chrono::milliseconds timeout, json& offsets,
+                     double& lag_seconds_max) {
+  std::vector<LagQuery> queries;
+  std::vector<json*> rows;
+  for (json& row : offsets) {
+    row["lag_seconds"] = nullptr;
+    if (row["log_end_offset"].is_null()) continue;
+    rows.push_back(&row);
+    queries.push_back(LagQuery{row["topic"].get<std::string>(),
+                               PartitionId(row["partition"].get<int32_t>()),
+                               Offset(row["committed_offset"].get<int64_t>()),
+                               Offset(row["log_end_offset"].get<int64_t>())});
+  }
+  auto seconds = lag_seconds(*state.partitions, *state.shards, queries, timeout);
+  if (!seconds) return false;
+  lag_seconds_max = 0;
+  for (size_t i = 0; i < rows.size(); i++) {
+    if (!(*seconds)[i].has_value()) continue;
+    (*rows[i])["lag_seconds"] = *(*seconds)[i];
+    lag_seconds_max = std::max(lag_seconds_max, *(*seconds)[i]);
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<GroupView> view_group(const BrokerState& state, const std::string& group_id,
@@ -135,7 +162,7 @@ std::optional<GroupView> view_group(const BrokerState& state, const std::string&
     failure = error_answer(503, "the group coordinator is not running");
     return std::nullopt;
   }
-  std::optional<ShardGroupView> view = run_on_shard<ShardGroupView>(
+  std::optional<ShardGroupView> view = net::run_on_shard<ShardGroupView>(
       *state.shards, coordinator->shard_for(group_id), timeout,
       [coordinator, group_id]() { return view_on_shard(coordinator, group_id); });
   if (!view) {
@@ -188,7 +215,7 @@ std::optional<std::map<std::string, std::vector<int32_t>>> parse_assignment(
 Answer list_groups(const BrokerState& state, const AdminOptions& options) {
   const groups::GroupCoordinator* coordinator = state.groups;
   if (coordinator == nullptr) return error_answer(503, "the group coordinator is not running");
-  auto per_shard = run_on_every_shard<std::vector<GroupRow>>(
+  auto per_shard = net::run_on_every_shard<std::vector<GroupRow>>(
       *state.shards, options.timeout, [coordinator] { return local_groups(*coordinator); });
   if (!per_shard) return error_answer(504, "a shard did not answer in time");
   std::vector<GroupRow> rows;
@@ -221,6 +248,16 @@ Answer describe_group(const BrokerState& state, const AdminOptions& options,
   json members = members_json(*view, owners);
   int64_t lag_sum = 0;
   json offsets = offsets_json(*view, *samples, owners, lag_sum);
+  double lag_seconds_max = 0;
+  if (!add_lag_seconds(state, options.timeout, offsets, lag_seconds_max)) {
+    return error_answer(504, "a shard did not answer in time");
+  }
+  json lag_alert = nullptr;
+  if (const LagTier* tier = lag_tier_for(state.config.lag_alert_tiers, group)) {
+    lag_alert = {{"tier", tier->tier},
+                 {"threshold_seconds", tier->threshold_seconds},
+                 {"breached", lag_seconds_max > tier->threshold_seconds}};
+  }
   return Answer{200,
                 {{"group_id", group},
                  {"state", view->summary.state},
@@ -230,7 +267,9 @@ Answer describe_group(const BrokerState& state, const AdminOptions& options,
                  {"member_count", view->summary.members.size()},
                  {"members", std::move(members)},
                  {"offsets", std::move(offsets)},
-                 {"lag_sum", lag_sum}}};
+                 {"lag_sum", lag_sum},
+                 {"lag_seconds_max", lag_seconds_max},
+                 {"lag_alert", std::move(lag_alert)}}};
 }
 
 }  // namespace cairn::broker::admin

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <memory>
 
-#include "broker/admin/shard_call.h"
 #include "broker/handlers/api_table.h"
 #include "broker/request_context.h"
+#include "net/shard_call.h"
 
 namespace cairn::broker::admin {
 namespace {
@@ -38,7 +38,7 @@ Result<std::vector<uint8_t>> call_handler(const BrokerState& state, int16_t api_
   auto shared_frame = std::make_shared<std::vector<uint8_t>>(std::move(frame));
   const BrokerState* state_pointer = &state;
   Handler handler = api->handler;
-  std::optional<net::Reply> reply = run_on_shard<net::Reply>(
+  std::optional<net::Reply> reply = net::run_on_shard<net::Reply>(
       *state.shards, shard, timeout, [state_pointer, handler, shared_frame]() {
         return handle_in_process(state_pointer, handler, shared_frame);
       });

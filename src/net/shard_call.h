@@ -1,8 +1,8 @@
-// Calls into the shards from a thread that is no shard's: the admin HTTP server's threads
-// (http/server.h). Such a thread must never touch shard-owned state (partitions, groups), so
-// it posts the work to the owning shard's event loop and waits for the answer, at most
-// `timeout`: a shard stuck on a disk makes the admin request fail (nullopt), never hang, and
-// never blocks a shard. A late answer after the timeout lands in a slot the posted work owns
+// Calls into the shards from a thread that is no shard's (the admin HTTP server's threads:
+// the admin API and /metrics). Such a thread must never touch shard-owned state, so it posts
+// the work to the owning shard's event loop and waits for the answer, at most `timeout`: a
+// shard stuck on a disk makes the request fail (nullopt), never hang, and never blocks a
+// shard. A late answer after the timeout lands in a slot the posted work owns
 // (shared_ptr), so nothing dangles.
 //
 // REQUIRES (every function): called on a non-shard thread while the shards run; the work is
@@ -21,12 +21,12 @@
 
 #include "net/shard_set.h"
 
-namespace cairn::broker::admin {
+namespace cairn::net {
 
 // Runs the coroutine `make_work()` returns on `shard`; its value, or nullopt when it threw or
 // did not finish within `timeout`.
 template <typename T>
-std::optional<T> run_on_shard(const net::ShardSet& shards, net::ShardId shard,
+std::optional<T> run_on_shard(const ShardSet& shards, ShardId shard,
                               std::chrono::milliseconds timeout,
                               std::function<asio::awaitable<T>()> make_work) {
   struct Slot {
@@ -53,7 +53,7 @@ std::optional<T> run_on_shard(const net::ShardSet& shards, net::ShardId shard,
 // Runs the plain function `work` on every shard at once; the answers by shard index, or
 // nullopt when one shard did not answer within `timeout`.
 template <typename T>
-std::optional<std::vector<T>> run_on_every_shard(const net::ShardSet& shards,
+std::optional<std::vector<T>> run_on_every_shard(const ShardSet& shards,
                                                  std::chrono::milliseconds timeout,
                                                  std::function<T()> work) {
   struct Slots {
@@ -67,7 +67,7 @@ std::optional<std::vector<T>> run_on_every_shard(const net::ShardSet& shards,
   slots->values.resize(shard_count);
   slots->pending = shard_count;
   for (uint32_t i = 0; i < shard_count; i++) {
-    shards.post(net::ShardId(i), [slots, work, i]() {
+    shards.post(ShardId(i), [slots, work, i]() {
       T value = work();
       std::lock_guard lock(slots->mu);
       slots->values[i] = std::move(value);
@@ -85,4 +85,4 @@ std::optional<std::vector<T>> run_on_every_shard(const net::ShardSet& shards,
   return values;
 }
 
-}  // namespace cairn::broker::admin
+}  // namespace cairn::net
