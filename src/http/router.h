@@ -25,6 +25,7 @@ struct Request {
   std::string path;    // without the query string
   std::string query;   // after '?', undecoded
   std::string body;
+  std::string content_type;  // the Content-Type header as sent; "" when absent
   // The route's `{name}` segments, percent-decoded (set by Router::dispatch).
   std::map<std::string, std::string, std::less<>> params;
 

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <string_view>
+
 #include "broker/admin/admin_api.h"
 #include "http/json.h"
 #include "main/commands.h"
@@ -43,10 +46,29 @@ void collect_application(std::chrono::steady_clock::time_point started, metrics:
 using broker::admin::Answer;
 using BrokerCall = std::function<Answer(const broker::BrokerState&, const http::Request&)>;
 
+// Whether a POST or PUT says its body is JSON. Required so that a web page in a browser cannot
+// make the admin API act (produce, reset offsets) through the operator's browser: a page may
+// send a cross-origin POST with a text/plain body without asking first, but not one with
+// application/json, which needs a CORS preflight this server never grants.
+bool acceptable_content_type(const http::Request& request) {
+  if (request.method != "POST" && request.method != "PUT") return true;
+  std::string_view type = request.content_type;
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  if (type.size() != 16) return false;
+  std::string lower(type);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "application/json";
+}
+
 // A route of the admin JSON API: `call` runs with the broker's state while the broker is
 // attached, and 503 answers before that (the broker still recovering) and once it stops.
 http::Handler broker_route(std::shared_ptr<BrokerLink> link, BrokerCall call) {
   return [link = std::move(link), call = std::move(call)](const http::Request& request) {
+    if (!acceptable_content_type(request)) {
+      return http::json_response(415,
+                                 {{"error", "send the body as Content-Type: application/json"}});
+    }
     std::shared_lock lock(link->mu);
     if (link->server == nullptr) {
       return http::json_response(503, {{"error", "the broker is not serving yet (or stopping)"}});

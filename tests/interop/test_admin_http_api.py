@@ -27,12 +27,12 @@ TIMEOUT_S = 60
 
 class AdminApi(harness.BrokerTestCase):
 
-    def call(self, method, path, body=None, raw=None):
+    def call(self, method, path, body=None, raw=None, content_type="application/json"):
         """(status, decoded JSON body) of one request."""
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         request = urllib.request.Request(self.broker.admin_url + path, data=data, method=method)
         if data is not None:
-            request.add_header("Content-Type", "application/json")
+            request.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
                 status, text = response.status, response.read().decode()
@@ -181,6 +181,20 @@ class AdminApi(harness.BrokerTestCase):
             self.assertEqual(status, got, (method, path, body, raw, answer))
             self.assertIn("error", answer, (method, path))
         self.assertEqual(405, self.call("PATCH", "/v1/topics/api-bad")[0])
+        # What a web page may send cross-origin without a CORS preflight is refused: a POST
+        # whose body is not declared JSON acts on nothing.
+        for content_type in (None, "text/plain", "application/x-www-form-urlencoded"):
+            request = urllib.request.Request(
+                self.broker.admin_url + "/v1/topics/api-bad/records", method="POST",
+                data=json.dumps({"partition": 0, "value": "csrf"}).encode())
+            if content_type:
+                request.add_header("Content-Type", content_type)
+            with self.assertRaises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=TIMEOUT_S)
+            self.assertEqual(415, refused.exception.code, content_type)
+        self.assertEqual(201, self.call("POST", "/v1/topics", raw=json.dumps(
+            {"name": "api-typed"}).encode(), content_type="Application/JSON; charset=utf-8")[0])
+        self.assertEqual(0, self.ok("GET", "/v1/topics/api-bad")["partitions"][0]["end_offset"])
         self.assertEqual(404, self.call("GET", "/v1/topics/api-bad/nothing")[0])
         self.assertBrokerHealthy()
 

@@ -61,6 +61,7 @@ class TiersOnABroker(harness.BrokerTestCase):
     def call(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.broker.admin_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             return json.loads(response.read().decode())
 
