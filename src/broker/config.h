@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/types.h"
+#include "broker/lag_tiers.h"
 #include "net/frame.h"
 #include "net/listener.h"
 #include "net/tls_settings.h"
@@ -60,6 +61,8 @@ struct BrokerConfig {
   // The most partitions each shard may host (all topics', internal ones included): the
   // broker's ceiling is this times shard_count (PartitionManager::admit_partitions).
   uint32_t max_partitions_per_shard = 5000;
+  // Consumer-lag alert tiers (lag_tiers.h), from --lag-alert-tiers; empty: none.
+  std::vector<LagTier> lag_alert_tiers;
 
   // Kafka broker configs set in the config file (`kafka:` section) or by flags, by their Kafka
   // names ("log.retention.ms" -> "86400000"): the STATIC_BROKER_CONFIG layer. Validated and

@@ -12,6 +12,7 @@
 #include "broker/groups/coordinator.h"
 #include "broker/groups/shard_coordinator.h"
 #include "broker/handlers/api_table.h"
+#include "broker/partitions/lag_times.h"
 #include "broker/partitions/partition_manager.h"
 
 namespace cairn::broker {
@@ -215,6 +216,68 @@ void write_lag(const ShardSamples& samples, Exposition& out) {
   write_group_lag(samples.committed, by_partition, out);
 }
 
+// Each group with a tier (lag_tiers.h): its threshold, and whether its largest lag in
+// seconds passes it.
+void write_lag_tiers(const std::vector<LagTier>& tiers,
+                     const std::map<std::string, double>& lag_seconds_max, Exposition& out) {
+  std::vector<std::pair<std::string, const LagTier*>> tiered;
+  for (const auto& [group, seconds] : lag_seconds_max) {
+    if (const LagTier* tier = lag_tier_for(tiers, group)) tiered.emplace_back(group, tier);
+  }
+  out.family("cairn_consumergroup_lag_tier_threshold_seconds",
+             "Lag in seconds a group's alert tier allows (--lag-alert-tiers)", Type::gauge);
+  for (const auto& [group, tier] : tiered) {
+    out.sample("cairn_consumergroup_lag_tier_threshold_seconds",
+               {{"consumergroup", group}, {"tier", tier->tier}}, tier->threshold_seconds);
+  }
+  out.family("cairn_consumergroup_lag_tier_breached",
+             "1 while a group's largest lag in seconds is above its alert tier's threshold",
+             Type::gauge);
+  for (const auto& [group, tier] : tiered) {
+    bool breached = lag_seconds_max.at(group) > tier->threshold_seconds;
+    out.sample("cairn_consumergroup_lag_tier_breached",
+               {{"consumergroup", group}, {"tier", tier->tier}}, uint64_t{breached ? 1u : 0u});
+  }
+}
+
+// Seconds each group's first unconsumed record has waited, per partition (lag_times.h): from
+// the partitions' append-time tables on their shards, never the log. Left out of the scrape
+// when a shard does not answer in time.
+void write_lag_seconds(const BrokerState& state, const ShardSamples& samples,
+                       std::chrono::milliseconds timeout, Exposition& out) {
+  std::map<std::pair<std::string, int32_t>, Offset> high_watermarks;
+  for (const PartitionSample& sample : samples.partitions) {
+    high_watermarks[{sample.topic, sample.partition.value()}] = sample.high_watermark;
+  }
+  std::vector<const CommittedSample*> rows;
+  std::vector<LagQuery> queries;
+  for (const CommittedSample& c : samples.committed) {
+    auto partition = high_watermarks.find({c.topic, c.partition});
+    if (partition == high_watermarks.end()) continue;  // a deleted topic's offsets
+    rows.push_back(&c);
+    queries.push_back(
+        LagQuery{c.topic, PartitionId(c.partition), Offset(c.offset), partition->second});
+  }
+  auto seconds = lag_seconds(*state.partitions, *state.shards, queries, timeout);
+  if (!seconds) return;
+  out.family("cairn_consumergroup_lag_seconds",
+             "Seconds the first record a group has not consumed on a partition has waited since "
+             "it was appended (0 when the group is caught up)",
+             Type::gauge);
+  std::map<std::string, double> lag_seconds_max;  // by group
+  for (size_t i = 0; i < rows.size(); i++) {
+    if (!(*seconds)[i].has_value()) continue;
+    out.sample("cairn_consumergroup_lag_seconds",
+               {{"consumergroup", rows[i]->group},
+                {"topic", rows[i]->topic},
+                {"partition", std::to_string(rows[i]->partition)}},
+               *(*seconds)[i]);
+    double& group_max = lag_seconds_max[rows[i]->group];
+    group_max = std::max(group_max, *(*seconds)[i]);
+  }
+  write_lag_tiers(state.config.lag_alert_tiers, lag_seconds_max, out);
+}
+
 // KIP-227 incremental fetch sessions (partitions/fetch_sessions.h), summed over the shards.
 void collect_fetch_session_metrics(const BrokerMetrics& broker_metrics, Exposition& out) {
   out.family("cairn_kafka_fetch_sessions", "Incremental fetch sessions cached now", Type::gauge);
@@ -314,6 +377,7 @@ bool collect_partition_metrics(const BrokerState& state, std::chrono::millisecon
     out.sample("cairn_kafka_topic_high_watermark", {{"topic", name}}, topic.high_watermark_sum);
   }
   write_lag(*samples, out);
+  write_lag_seconds(state, *samples, timeout, out);
   return true;
 }
 

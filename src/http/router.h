@@ -1,6 +1,9 @@
-// Router: which handler answers an HTTP request, by method and exact path. A path that no
-// route has is 404; a known path with another method is 405 with an Allow header. Pure (no
-// sockets), so it is tested without a server.
+// Router: which handler answers an HTTP request, by method and path. A route's path is exact
+// ("/v1/topics") or has parameter segments ("/v1/topics/{topic}/configs"): a `{name}` segment
+// matches one non-empty segment, which the handler finds percent-decoded in
+// Request::params["name"]. An exact route wins over a pattern; among patterns, the first added
+// that matches. A path that no route has is 404; a known path with another method is 405 with
+// an Allow header. Pure (no sockets), so it is tested without a server.
 //
 // Thread safety: build it on one thread, then hand it to the Server; dispatch() is const and
 // may run on several HTTP threads at once, so handlers must be thread-safe. Handlers run on
@@ -22,6 +25,12 @@ struct Request {
   std::string path;    // without the query string
   std::string query;   // after '?', undecoded
   std::string body;
+  std::string content_type;  // the Content-Type header as sent; "" when absent
+  // The route's `{name}` segments, percent-decoded (set by Router::dispatch).
+  std::map<std::string, std::string, std::less<>> params;
+
+  // The parameter `name`; REQUIRES: the route has it.
+  const std::string& param(std::string_view name) const;
 };
 
 struct Response {
@@ -35,7 +44,8 @@ using Handler = std::function<Response(const Request&)>;
 
 class Router {
  public:
-  // REQUIRES: no route yet for (method, path); path starts with '/'.
+  // REQUIRES: no route yet for (method, path); path starts with '/'; a `{name}` segment is
+  // the whole segment.
   void add(std::string method, std::string path, Handler handler);
   void get(std::string path, Handler handler) { add("GET", std::move(path), std::move(handler)); }
 
@@ -44,8 +54,17 @@ class Router {
   Response dispatch(const Request& request) const;
 
  private:
-  // path -> method -> handler
-  std::map<std::string, std::map<std::string, Handler>, std::less<>> routes_;
+  using Methods = std::map<std::string, Handler>;
+  struct Pattern {
+    std::vector<std::string> segments;  // "{name}" for a parameter
+    Methods methods;
+  };
+  // The methods of the route `path` matches, with its parameters filled in; null if none.
+  const Methods* match(const std::string& path,
+                       std::map<std::string, std::string, std::less<>>& params) const;
+
+  std::map<std::string, Methods, std::less<>> routes_;  // exact path -> method -> handler
+  std::vector<Pattern> patterns_;                       // in the order added
 };
 
 // A small JSON object body {"status": ..., "reason": ...}-style is built by the caller with

@@ -25,6 +25,7 @@ restinio::request_handling_status_t answer(const Router& router, restinio::reque
   request.path = std::string(req->header().path());
   request.query = std::string(req->header().query());
   request.body = req->body();
+  request.content_type = req->header().get_field_or(restinio::http_field::content_type, "");
   Response response = router.dispatch(request);
   ASSERT(response.status >= 100 && response.status <= 599);
   auto builder = req->create_response(restinio::http_status_line_t{

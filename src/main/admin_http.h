@@ -5,6 +5,8 @@
 //                         recovered, consumer groups loaded); 503 {"status":"not_ready",
 //                         "reason":...} before that and while it stops
 //   GET /metrics          Prometheus text format (docs/observability.md)
+//   /v1/brokers, /v1/cluster, /v1/topics..., /v1/groups...: the admin JSON API
+//                         (docs/admin-api.md, broker/admin/admin_api.h); 503 until attach()
 //
 // It starts while the broker starts, right after the Kafka port is bound (Server::start's
 // on_listening), so probes get answers during a long recovery, and stops after the broker. The HTTP
@@ -17,6 +19,7 @@
 
 #include <chrono>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 
 #include "base/status.h"
@@ -26,6 +29,13 @@
 #include "metrics/registry.h"
 
 namespace cairn::cli {
+
+// The running broker as the admin API's routes see it: null before attach() and after
+// detach(). Routes hold the lock shared while they use the broker, so detach() waits for them.
+struct BrokerLink {
+  std::shared_mutex mu;
+  const broker::Server* server = nullptr;  // guarded by mu
+};
 
 class AdminHttp {
  public:
@@ -46,12 +56,14 @@ class AdminHttp {
   AdminHttp() = default;
 
   std::shared_ptr<metrics::Registry> registry_ = std::make_shared<metrics::Registry>();
+  std::shared_ptr<BrokerLink> broker_ = std::make_shared<BrokerLink>();
   std::unique_ptr<http::Server> server_;
   metrics::Registry::CollectorId broker_collector_ = 0;
 };
 
 // The router of the admin server, apart from its sockets (tests).
 std::shared_ptr<http::Router> admin_router(const broker::StartupProgress* progress,
-                                           std::shared_ptr<const metrics::Registry> registry);
+                                           std::shared_ptr<const metrics::Registry> registry,
+                                           std::shared_ptr<BrokerLink> broker);
 
 }  // namespace cairn::cli

@@ -133,6 +133,10 @@ Result<broker::BrokerConfig> make_config(const ServeOptions& options,
   config.limits.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
   config.max_partitions_per_shard = options.max_partitions_per_shard;
   config.limits.handshake_timeout = std::chrono::milliseconds(options.handshake_timeout_ms);
+  Result<std::vector<broker::LagTier>> tiers = broker::parse_lag_tiers(options.lag_alert_tiers);
+  if (!tiers.ok())
+    return error(StatusCode::invalid_argument, "--lag-alert-tiers: " + tiers.status().message());
+  config.lag_alert_tiers = std::move(tiers).value();
   RETURN_IF_ERROR(check_listener_settings(config, serve));
   RETURN_IF_ERROR(broker::configs::finish_broker_config(config));
   return config;

@@ -277,6 +277,11 @@ void add_serve_options(CLI::App& serve, ServeOptions& options) {
       ->capture_default_str()
       ->check(CLI::Range(0, INT32_MAX));
   add_limit_options(serve, options);
+  serve
+      .add_option("--lag-alert-tiers", options.lag_alert_tiers,
+                  "Consumer lag alert tiers, first match wins: GROUP_PATTERN=TIER:THRESHOLD,... "
+                  "(payment-*=critical:5s,*=standard:5m; docs/observability.md)")
+      ->type_name("TIERS");
   serve.add_option("--port-file", options.port_file, "Write the bound port to FILE once listening")
       ->type_name("FILE");
   serve.add_option("--log-level", options.log_level, "Log level of stderr (or the journal)")

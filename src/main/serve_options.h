@@ -32,6 +32,7 @@ struct ServeOptions {
   uint64_t idle_timeout_ms = 10 * 60 * 1000;
   uint32_t max_partitions_per_shard = 5000;
   uint64_t handshake_timeout_ms = 10 * 1000;
+  std::string lag_alert_tiers;  // broker/lag_tiers.h
   std::string config_file;
   bool print_config = false;
   std::vector<std::string> kafka_settings;              // --set NAME=VALUE

@@ -39,11 +39,11 @@ LAYERS = {
 # connection that dispatch to the handlers), by name.
 BROKER_RANKS = {
     "core": 0, "topics": 1, "producers": 1, "security": 1, "partitions": 2, "state": 3,
-    "configs": 4, "groups": 5, "txn": 6, "handlers": 7, "session": 8,
+    "configs": 4, "groups": 5, "txn": 6, "handlers": 7, "admin": 8, "session": 8,
 }
 BROKER_TOP_FILES = {
     "core": ("error_code", "meta_file", "meta_writer", "config", "shard_map", "cluster_id",
-             "data_dir_lock", "broker_metrics", "startup_progress"),
+             "data_dir_lock", "broker_metrics", "startup_progress", "lag_tiers"),
     "state": ("broker_state", "request_context"),
     "session": ("kafka_session", "kafka_session_sasl", "server", "metrics_collector"),
 }

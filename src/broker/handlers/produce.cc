@@ -357,6 +357,7 @@ AppendOutput append_one(const BrokerState& broker, int16_t version, int16_t acks
     producer.max_timestamp = max_timestamp;
     partition->producers.record(producer);
   }
+  partition->append_times.record(appended->base_offset, now_ms);
   partition->notify_waiters();
   if (acks == -1) log.wait_durable(appended->last_offset, barrier->callback(out.slot));
   return out;

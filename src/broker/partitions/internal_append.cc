@@ -52,6 +52,7 @@ Result<storage::AppendResult> append_internal(Partition& partition,
       written.transactional = true;
       partition.producers.record(written);
     }
+    partition.append_times.record(appended->base_offset, now.value());
     partition.notify_waiters();
     ASSERT(appended->last_offset.value() - appended->base_offset.value() + 1 ==
            static_cast<int64_t>(count));

@@ -20,6 +20,7 @@
 
 #include "base/status.h"
 #include "base/types.h"
+#include "broker/partitions/append_times.h"
 #include "broker/partitions/fetch_wakeup.h"
 #include "broker/partitions/partition_config.h"
 #include "broker/partitions/txn_index.h"
@@ -47,6 +48,8 @@ struct Partition {
   // The active segment's base offset when the producer state was last snapshotted
   // (PartitionManager's retention loop snapshots it after a roll).
   Offset snapshot_segment_base{-1};
+  // When its offsets were appended, coarsely (consumer lag in seconds).
+  AppendTimes append_times;
 
   // A log that exists and is not closed. Even then its health() may say fenced or io_error.
   bool usable() const { return log != nullptr && !deleted; }

@@ -107,6 +107,7 @@ PartitionManager::PartitionManager(PartitionManagerOptions options)
       io_(options_.io != nullptr ? options_.io : &storage::posix_io()) {
   ASSERT(options_.shards != nullptr);
   ASSERT(options_.resolver != nullptr);
+  started_ms_ = clock_->now_ms();
   for (uint32_t i = 0; i < options_.shards->count(); i++) {
     shards_.push_back(std::make_unique<ShardPartitions>());
   }

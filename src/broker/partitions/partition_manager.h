@@ -194,6 +194,9 @@ class PartitionManager {
   // The config `topic` resolves to now (options.resolver). invalid_argument if it does not.
   Result<PartitionConfig> resolve(const TopicInfo& topic) const;
   storage::Clock& clock() const { return *clock_; }
+  // When this PartitionManager was created (ms since the epoch): the broker's start, for
+  // records appended before it (lag_times.h).
+  int64_t started_ms() const { return started_ms_; }
   const std::filesystem::path& data_dir() const { return options_.data_dir; }
 
  private:
@@ -262,6 +265,7 @@ class PartitionManager {
 
   PartitionManagerOptions options_;
   storage::Clock* clock_;
+  int64_t started_ms_ = 0;
   storage::Io* io_;
   std::vector<std::unique_ptr<ShardPartitions>> shards_;
   std::atomic<bool> stopping_{false};

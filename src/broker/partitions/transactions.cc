@@ -39,6 +39,7 @@ Result<Offset> append_marker(Partition& partition, ProducerId producer_id, Produ
   Result<storage::AppendResult> appended = partition.log->append(batch);
   if (!appended.ok()) return appended.status();
   partition.producers.complete_transaction(producer_id, epoch, commit, appended->last_offset);
+  partition.append_times.record(appended->base_offset, now.value());
   partition.notify_waiters();
   return appended->last_offset;
 }
