@@ -6,6 +6,7 @@
 // which the coordinator only accepts for a group without members — the same rule Kafka's tools
 // meet, checked here first so the answer can say why (409).
 #include <algorithm>
+#include <set>
 
 #include "broker/admin/admin_api.h"
 #include "broker/admin/answers.h"
@@ -82,6 +83,7 @@ Result<std::vector<PartitionKey>> target_partitions(
   if (!spec.topics->is_array() || spec.topics->size() > kTargetTopicsMax) {
     return error(StatusCode::invalid_argument, "\"topics\" must be an array");
   }
+  std::set<std::string> whole_topics;
   for (const json& entry : *spec.topics) {
     bool named = entry.is_string();
     bool detailed = entry.is_object() && entry.contains("topic") && entry["topic"].is_string();
@@ -93,6 +95,8 @@ Result<std::vector<PartitionKey>> target_partitions(
     const TopicInfo* topic = topics.find(name);
     if (topic == nullptr) return error(StatusCode::not_found, "no topic '" + name + "'");
     if (named || !entry.contains("partitions")) {
+      // Each whole topic once: a list naming a big topic many times must not multiply it.
+      if (!whole_topics.insert(name).second) continue;
       for (int32_t p = 0; p < topic->partition_count; p++) targets.emplace_back(name, p);
       continue;
     }

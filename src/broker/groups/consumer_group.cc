@@ -99,7 +99,17 @@ ConsumerGroup::ConsumerGroup(std::string group_id, const GroupConfig& config,
       return partitions;
     };
     assigned = unowned(std::move(assigned));
-    set_ownership(member, std::move(assigned), unowned(std::move(pending)));
+    pending = unowned(std::move(pending));
+    // A partition listed both as assigned and as pending revocation (corrupt or foreign
+    // records) counts as assigned only.
+    for (auto& entry : pending) {
+      auto owned = assigned.find(entry.first);
+      if (owned == assigned.end()) continue;
+      const std::set<int32_t>& mine = owned->second;
+      std::erase_if(entry.second, [&mine](int32_t p) { return mine.contains(p); });
+    }
+    std::erase_if(pending, [](const auto& entry) { return entry.second.empty(); });
+    set_ownership(member, std::move(assigned), std::move(pending));
   }
   for (auto& [id, partitions] : image.target) {
     if (members_.contains(id)) target_[id] = std::move(partitions);

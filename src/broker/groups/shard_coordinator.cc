@@ -318,6 +318,9 @@ void ShardCoordinator::consumer_changes_appended(const std::string& group_id, Re
 asio::awaitable<Status> ShardCoordinator::persist_consumer_group(std::string group_id,
                                                                  TopicIdFn topic_ids) {
   const int32_t id = partition_of(group_id);
+  // While the partition replays, the group is not rebuilt yet (restore runs at the end of the
+  // load): a diff now would tombstone every record the replay just read. Nothing was changed.
+  if (manager_.is_loading(group_id)) co_return Status();
   ConsumerChanges changes = consumer_group_changes(group_id, topic_ids);
   std::optional<Offset> wait_for;
   if (!changes.records.empty()) {
