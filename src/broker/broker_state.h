@@ -34,7 +34,8 @@ class TxnCoordinator;
 class PartitionManager;
 namespace security {
 class ScramStore;
-}
+class Authorizer;
+}  // namespace security
 class MetaWriter;
 namespace producers {
 class ProducerIdAllocator;
@@ -73,6 +74,10 @@ struct BrokerState {
   // SCRAM credentials (security/scram_store.h): lookups from any thread; changes on the
   // MetaWriter.
   security::ScramStore* scram = nullptr;
+  // ACLs and the checks against them (security/authorizer.h): checks from any thread; changes
+  // on the MetaWriter. Never null once the server runs (with authorizer.enabled false every
+  // check passes).
+  security::Authorizer* authorizer = nullptr;
   // The thread that writes metadata files (meta_writer.h): every write to `topics`,
   // `dynamic_configs` and `producer_ids` from a handler goes through it, never on a shard.
   MetaWriter* meta_writer = nullptr;

@@ -54,6 +54,12 @@ struct BrokerConfig {
   // --bootstrap-user / bootstrap-user: / CAIRN_BOOTSTRAP_USER, "NAME:PASSWORD[:MECHANISM]": a
   // SCRAM user created at startup when it has no credential for that mechanism yet.
   std::string bootstrap_user;
+  // Authorization (docs/security.md): authorizer.enabled turns the ACL checks on; super.users
+  // (Kafka's "User:a;User:b") pass every check; allow.everyone.if.no.acl.found decides for a
+  // resource that no ACL names.
+  bool authorizer_enabled = false;
+  std::vector<std::string> super_users;
+  bool allow_everyone_if_no_acl_found = false;
   std::filesystem::path data_dir = "./data";
   NodeId node_id{0};
   uint32_t shard_count = 1;

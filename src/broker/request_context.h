@@ -30,6 +30,7 @@
 
 #include "base/assert.h"
 #include "broker/broker_state.h"
+#include "broker/security/acl.h"
 #include "broker/security/identity.h"
 #include "net/connection.h"
 #include "net/frame.h"
@@ -38,6 +39,10 @@
 #include "protocol/writer.h"
 
 namespace cairn::broker {
+
+// What handlers name in their authorization checks.
+using security::AclOperation;
+using security::AclResourceType;
 
 struct RequestContext {
   protocol::RequestHeader header;
@@ -48,10 +53,25 @@ struct RequestContext {
   const BrokerState* broker = nullptr;
   net::ConnectionInfo connection;
   net::OrderingToken ordering;
-  // Who sent the request: listener, security protocol, principal (ACLs will read it).
+  // Who sent the request: listener, security protocol, principal, host (what ACLs match).
+  // Null for the broker's own requests (the admin HTTP API, its operator): every check passes.
   std::shared_ptr<const security::SessionIdentity> identity;
 
   int16_t api_version() const { return header.api_version; }
+
+  // Whether the request's principal may do `operation` on the named resource, by the ACLs
+  // (security/authorizer.h); always true while authorizer.enabled is false. Checks as Kafka's
+  // table of operations per API says; the handler answers the matching *_AUTHORIZATION_FAILED.
+  bool allowed(security::AclOperation operation, security::AclResourceType type,
+               std::string_view name) const;
+  // Whether the principal may do `operation` on at least one resource of `type` (Kafka's
+  // authorizeByResourceType, for InitProducerId without a transactional id).
+  bool allowed_on_some(security::AclOperation operation, security::AclResourceType type) const;
+  // Kafka's authorized-operations bit field for the resource (Metadata, DescribeGroups, ...).
+  int32_t authorized_operations(security::AclResourceType type, std::string_view name) const;
+  bool allowed_on_cluster(security::AclOperation operation) const {
+    return allowed(operation, security::AclResourceType::cluster, security::kClusterResourceName);
+  }
 
   protocol::Reader body() const {
     return protocol::Reader(std::span<const uint8_t>(*frame).subspan(body_offset));

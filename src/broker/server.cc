@@ -124,6 +124,11 @@ std::unique_ptr<net::Session> Server::make_session(uint32_t index, const net::Co
   auto identity = std::make_shared<security::SessionIdentity>();
   identity->listener = listener.name;
   identity->protocol = listener.protocol;
+  asio::ip::address address = info.peer.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  identity->host = address.to_string();
   std::string peer_text = info.peer.address().to_string() + ":" + std::to_string(info.peer.port());
   // On SASL_SSL the principal comes from SASL, not from a client certificate (as in Kafka).
   if (peer.certificate_subject.has_value() && listener.protocol == SecurityProtocol::ssl) {
@@ -216,7 +221,6 @@ Status Server::open_data(const BrokerConfig& config) {
       make_fetch_session_caches(config.max_incremental_fetch_session_cache_slots,
                                 session_partitions_max, shards_->count(), state.metrics.get());
   state.producer_ids = producer_ids_.get();
-  state.scram = scram_.get();
   state.meta_writer = meta_writer_.get();
   // Consumer groups: __consumer_offsets is replayed once the shards run.
   groups::CoordinatorOptions group_options{.config = *group_config, .progress = progress_};
@@ -227,13 +231,22 @@ Status Server::open_data(const BrokerConfig& config) {
   return Status();
 }
 
-// The SCRAM credentials (meta/scram.json), and the bootstrap user if one is configured and
-// has no credential for its mechanism yet (a later password change is not undone).
+// The SCRAM credentials (meta/scram.json), the ACLs (meta/acls.json), and the bootstrap user if
+// one is configured and has no credential for its mechanism yet (a later password change is
+// not undone).
 Status Server::open_users(const BrokerConfig& config, const std::filesystem::path& meta_dir,
                           storage::Io& io) {
   Result<std::unique_ptr<security::ScramStore>> scram = security::ScramStore::open(meta_dir, io);
   if (!scram.ok()) return scram.status();
   scram_ = std::move(scram).value();
+  security::Authorizer::Settings acl_settings{config.authorizer_enabled, config.super_users,
+                                              config.allow_everyone_if_no_acl_found};
+  Result<std::unique_ptr<security::Authorizer>> authorizer =
+      security::Authorizer::open(meta_dir, io, std::move(acl_settings));
+  if (!authorizer.ok()) return authorizer.status();
+  authorizer_ = std::move(authorizer).value();
+  state_->scram = scram_.get();
+  state_->authorizer = authorizer_.get();
   if (config.bootstrap_user.empty()) return Status();
   Result<security::BootstrapUser> user = security::parse_bootstrap_user(config.bootstrap_user);
   if (!user.ok()) return user.status();

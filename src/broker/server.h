@@ -21,6 +21,7 @@
 #include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
+#include "broker/security/authorizer.h"
 #include "broker/security/principal.h"
 #include "broker/security/scram_store.h"
 #include "broker/startup_progress.h"
@@ -87,6 +88,7 @@ class Server {
   std::unique_ptr<storage::Flusher> flusher_;
   std::unique_ptr<producers::ProducerIdAllocator> producer_ids_;
   std::unique_ptr<security::ScramStore> scram_;
+  std::unique_ptr<security::Authorizer> authorizer_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<BrokerState> state_;
   std::unique_ptr<net::ShardSet> shards_;

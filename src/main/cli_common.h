@@ -44,6 +44,7 @@ void add_consume_command(CLI::App& app);
 void add_group_commands(CLI::App& app);
 void add_txn_commands(CLI::App& app);
 void add_user_commands(CLI::App& app);
+void add_acl_commands(CLI::App& app);
 
 // "OK" or the status message: the STATUS column of per-item results ("OK (dry run)" when
 // nothing was changed).

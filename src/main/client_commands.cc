@@ -14,6 +14,7 @@ void add_client_commands(CLI::App& app) {
   add_group_commands(app);
   add_txn_commands(app);
   add_user_commands(app);
+  add_acl_commands(app);
 }
 
 }  // namespace cairn::cli

@@ -100,7 +100,7 @@ class Broker:
     written to the registry of a fresh broker, created with `cairn topic create` on an
     external one."""
 
-    def __init__(self, topics):
+    def __init__(self, topics, extra_args=()):
         self.local = None
         self.suffix = ""
         external = os.environ.get("CAIRN_TEST_BROKERS")
@@ -114,7 +114,7 @@ class Broker:
                           brokers=external, check=True)
             return
         os.environ.setdefault("CAIRN_BIN", cairn_binary())
-        self.local = harness.Broker(topics=topics).start()
+        self.local = harness.Broker(topics=topics, extra_args=extra_args).start()
         self.bootstrap = self.local.bootstrap
 
     def host_port(self):

@@ -147,7 +147,9 @@ class DocumentedCommands(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.broker = cli_support.Broker({})
+        # The authorizer is on (for `cairn acl`), open to everyone where no ACL says otherwise.
+        cls.broker = cli_support.Broker({}, extra_args=[
+            "--set", "authorizer.enabled=true", "--set", "allow.everyone.if.no.acl.found=true"])
         cls.bin_dir = tempfile.mkdtemp(prefix="cairn-doc-")
         os.symlink(os.path.abspath(cli_support.cairn_binary()),
                    os.path.join(cls.bin_dir, "cairn"))

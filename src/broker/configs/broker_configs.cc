@@ -142,6 +142,18 @@ Status finish_broker_config(BrokerConfig& config) {
     config.sasl_mechanisms.emplace_back(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   }
+  config.authorizer_enabled = parse_bool(value("authorizer.enabled"));
+  config.allow_everyone_if_no_acl_found = parse_bool(value("allow.everyone.if.no.acl.found"));
+  config.super_users.clear();
+  std::string super_users = value("super.users");
+  for (std::string_view rest = super_users; !rest.empty();) {
+    size_t semicolon = rest.find(';');
+    std::string_view item = rest.substr(0, semicolon);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) config.super_users.emplace_back(item);
+    rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
+  }
   RETURN_IF_ERROR(finish_listeners(config));
   return finish_tls(config);
 }

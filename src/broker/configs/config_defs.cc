@@ -63,6 +63,22 @@ std::string check_not_empty_text(std::string_view value) {
   return value.empty() ? "must not be empty" : "";
 }
 
+// super.users: principals separated by ';', each TYPE:NAME ("User:admin;User:ops").
+std::string check_super_users(std::string_view value) {
+  for (size_t start = 0; start < value.size();) {
+    size_t end = std::min(value.find(';', start), value.size());
+    std::string_view item = value.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    size_t colon = item.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == item.size()) {
+      return "must be principals TYPE:NAME separated by ';' (User:admin;User:ops)";
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
 // Sorted by name. Documentation is Cairn's own wording.
 // clang-format off
 constexpr ConfigDef kTopicConfigs[] = {
@@ -192,6 +208,14 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .documentation = "What Metadata and FindCoordinator tell a client, per listener name "
                       "(NAME://HOST:PORT,...); unset: each listener's own address "
                       "(docs/security.md)."},
+    {.name = "allow.everyone.if.no.acl.found", .type = boolean, .default_value = "false",
+     .support = kEnforced, .read_only = true,
+     .documentation = "With authorizer.enabled: whether a resource no ACL names is open to "
+                      "everyone (true) or to super users only (false)."},
+    {.name = "authorizer.enabled", .type = boolean, .default_value = "false",
+     .support = kEnforced, .read_only = true,
+     .documentation = "Check every request against the ACLs (docs/security.md); Kafka "
+                      "configures the same with authorizer.class.name."},
     {.name = "auto.create.topics.enable", .type = boolean, .default_value = "true",
      .support = kEnforced, .read_only = true,
      .documentation = "Create a topic when a client asks for an unknown one."},
@@ -426,6 +450,11 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "ssl.truststore.type", .type = string, .default_value = "PEM",
      .validator = {.allowed = kPem}, .support = kEnforced, .read_only = true,
      .documentation = "Only PEM (Cairn's default)."},
+    {.name = "super.users", .type = string, .default_value = "",
+     .validator = {.check = check_super_users},
+     .support = kEnforced, .read_only = true,
+     .documentation = "Principals every ACL check allows, separated by ';' "
+                      "(User:admin;User:ops)."},
     {.name = "transaction.abort.timed.out.transaction.cleanup.interval.ms", .type = int32,
      .default_value = "10000", .validator = between(1, kIntMax), .support = kEnforced,
      .read_only = true,

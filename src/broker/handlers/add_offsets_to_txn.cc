@@ -17,6 +17,16 @@ asio::awaitable<net::Reply> handle_add_offsets_to_txn(RequestContext ctx) {
   protocol::AddOffsetsToTxnRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   protocol::AddOffsetsToTxnResponse response;
+  // Kafka's checks: WRITE on the transactional id, READ on the group.
+  if (!ctx.allowed(AclOperation::write, AclResourceType::transactional_id,
+                   request.transactional_id)) {
+    response.error_code = wire(ErrorCode::transactional_id_authorization_failed);
+    co_return respond(ctx, response);
+  }
+  if (!ctx.allowed(AclOperation::read, AclResourceType::group, request.group_id)) {
+    response.error_code = wire(ErrorCode::group_authorization_failed);
+    co_return respond(ctx, response);
+  }
   if (ctx.broker->txn == nullptr || ctx.broker->groups == nullptr) {
     response.error_code = wire(ErrorCode::coordinator_not_available);
     co_return respond(ctx, response);

@@ -12,6 +12,10 @@
 // transaction INVALID_PRODUCER_ID_MAPPING (unknown id or another producer), PRODUCER_FENCED
 // (another epoch) or CONCURRENT_TRANSACTIONS (the transaction is completing), as Kafka's
 // coordinator answers. v5 only adds TRANSACTION_ABORTABLE.
+// Authorization: v0-3 need WRITE on the transactional id (else every partition answers
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and on each topic (TOPIC_AUTHORIZATION_FAILED, the
+// others OPERATION_NOT_ATTEMPTED); v4+ CLUSTER_ACTION on the cluster (top-level
+// CLUSTER_AUTHORIZATION_FAILED).
 #include <string>
 #include <vector>
 
@@ -67,18 +71,29 @@ asio::awaitable<TopicResults> add(const RequestContext& ctx, const TopicTable& t
   add.transactional_id = input.transactional_id;
   add.producer_id = input.producer_id;
   add.epoch = input.epoch;
-  bool unknown = false;
+  if (!ctx.allowed(AclOperation::write, AclResourceType::transactional_id,
+                   input.transactional_id)) {
+    co_return results_for(*input.topics, [](const std::string&, int32_t) {
+      return ErrorCode::transactional_id_authorization_failed;
+    });
+  }
+  auto may_write = [&ctx](const std::string& name) {
+    return ctx.allowed(AclOperation::write, AclResourceType::topic, name);
+  };
+  bool refused = false;
   for (const auto& topic : *input.topics) {
     const TopicInfo* info = topics.find(topic.name);
+    bool writable = may_write(topic.name);
     for (int32_t partition : topic.partitions) {
-      unknown = unknown || missing(info, partition);
+      refused = refused || !writable || missing(info, partition);
       add.partitions.push_back({topic.name, partition});
     }
   }
-  if (unknown) {
+  if (refused) {  // Kafka's order: not authorized, unknown, then the rest not attempted
     co_return results_for(*input.topics, [&](const std::string& name, int32_t partition) {
-      return missing(topics.find(name), partition) ? ErrorCode::unknown_topic_or_partition
-                                                   : ErrorCode::operation_not_attempted;
+      return !may_write(name)                        ? ErrorCode::topic_authorization_failed
+             : missing(topics.find(name), partition) ? ErrorCode::unknown_topic_or_partition
+                                                     : ErrorCode::operation_not_attempted;
     });
   }
   ErrorCode error = co_await txn::on_txn_shard(
@@ -116,10 +131,9 @@ asio::awaitable<TopicResults> verify(const RequestContext& ctx, const TxnInput& 
 std::vector<TxnInput> inputs_of(const Request& request, int16_t version) {
   std::vector<TxnInput> inputs;
   if (version < kBatchedFromVersion) {
-    inputs.push_back({request.v3_and_below_transactional_id,
-                      ProducerId(request.v3_and_below_producer_id),
-                      ProducerEpoch(request.v3_and_below_producer_epoch), false,
-                      &request.v3_and_below_topics});
+    inputs.push_back(
+        {request.v3_and_below_transactional_id, ProducerId(request.v3_and_below_producer_id),
+         ProducerEpoch(request.v3_and_below_producer_epoch), false, &request.v3_and_below_topics});
     return inputs;
   }
   for (const auto& txn : request.transactions) {
@@ -137,6 +151,11 @@ asio::awaitable<net::Reply> handle_add_partitions_to_txn(RequestContext ctx) {
   std::shared_ptr<const TopicTable> topics = ctx.broker->topics->snapshot();
   const int16_t version = ctx.api_version();
   Response response;
+  // v4+ come from brokers: CLUSTER_ACTION on the cluster (Kafka's rule).
+  if (version >= kBatchedFromVersion && !ctx.allowed_on_cluster(AclOperation::cluster_action)) {
+    response.error_code = wire(ErrorCode::cluster_authorization_failed);
+    co_return respond(ctx, response);
+  }
   for (const TxnInput& input : inputs_of(request, version)) {
     TopicResults results;
     if (ctx.broker->txn == nullptr) {

@@ -78,9 +78,8 @@ asio::awaitable<AlterAnswer> alter_resource(const BrokerState* broker, configs::
   bool committed = false;
   AlterAnswer answer;
   if (type == configs::ResourceType::topic) {
-    answer = co_await broker->meta_writer->run([&] {
-      return alter_topic(*broker, name, entries, incremental, validate_only, committed);
-    });
+    answer = co_await broker->meta_writer->run(
+        [&] { return alter_topic(*broker, name, entries, incremental, validate_only, committed); });
   } else if (type == configs::ResourceType::broker) {
     answer = co_await broker->meta_writer->run([&] {
       return alter_broker(*broker, name, entries, incremental, validate_only, committed);
@@ -114,6 +113,22 @@ asio::awaitable<Status> apply_all_topic_configs(const BrokerState* broker) {
     if (!applied.ok() && first.ok()) first = applied;
   }
   co_return first;
+}
+
+ErrorCode config_authorization(const RequestContext& ctx, int8_t resource_type,
+                               const std::string& name, AclOperation operation) {
+  switch (static_cast<configs::ResourceType>(resource_type)) {
+    case configs::ResourceType::topic:
+      return ctx.allowed(operation, AclResourceType::topic, name)
+                 ? ErrorCode::none
+                 : ErrorCode::topic_authorization_failed;
+    case configs::ResourceType::broker:
+    case configs::ResourceType::broker_logger:
+      return ctx.allowed_on_cluster(operation) ? ErrorCode::none
+                                               : ErrorCode::cluster_authorization_failed;
+    default:
+      return ErrorCode::none;
+  }
 }
 
 }  // namespace cairn::broker

@@ -15,6 +15,7 @@
 #include "broker/broker_state.h"
 #include "broker/configs/alter.h"
 #include "broker/error_code.h"
+#include "broker/request_context.h"
 
 namespace cairn::broker {
 
@@ -23,6 +24,12 @@ namespace cairn::broker {
 asio::awaitable<Status> apply_topic_config(const BrokerState* broker, std::string topic);
 // The same for every topic, after a broker-wide default changed. Returns the first error.
 asio::awaitable<Status> apply_all_topic_configs(const BrokerState* broker);
+
+// Kafka's check for a config resource: `operation` (DESCRIBE_CONFIGS or ALTER_CONFIGS) on the
+// topic, or on the cluster for BROKER and BROKER_LOGGER. The error to answer: none when
+// allowed, TOPIC_ / CLUSTER_AUTHORIZATION_FAILED otherwise (other types: none, they fail later).
+ErrorCode config_authorization(const RequestContext& ctx, int8_t resource_type,
+                               const std::string& name, AclOperation operation);
 
 struct AlterAnswer {
   ErrorCode error = ErrorCode::none;

@@ -12,11 +12,14 @@
 #include "protocol/generated/api_versions.h"
 #include "protocol/generated/consumer_group_describe.h"
 #include "protocol/generated/consumer_group_heartbeat.h"
+#include "protocol/generated/create_acls.h"
 #include "protocol/generated/create_partitions.h"
 #include "protocol/generated/create_topics.h"
+#include "protocol/generated/delete_acls.h"
 #include "protocol/generated/delete_groups.h"
 #include "protocol/generated/delete_records.h"
 #include "protocol/generated/delete_topics.h"
+#include "protocol/generated/describe_acls.h"
 #include "protocol/generated/describe_configs.h"
 #include "protocol/generated/describe_groups.h"
 #include "protocol/generated/describe_producers.h"
@@ -86,6 +89,9 @@ const ApiEntry kApiTable[] = {
     row(protocol::EndTxnRequest::kApiKey, handle_end_txn),
     row(protocol::WriteTxnMarkersRequest::kApiKey, handle_write_txn_markers),
     row(protocol::TxnOffsetCommitRequest::kApiKey, handle_txn_offset_commit),
+    row(protocol::DescribeAclsRequest::kApiKey, handle_describe_acls),
+    row(protocol::CreateAclsRequest::kApiKey, handle_create_acls),
+    row(protocol::DeleteAclsRequest::kApiKey, handle_delete_acls),
     row(protocol::DescribeConfigsRequest::kApiKey, handle_describe_configs),
     row(protocol::AlterConfigsRequest::kApiKey, handle_alter_configs),
     row(protocol::SaslAuthenticateRequest::kApiKey, handle_sasl_authenticate),

@@ -13,9 +13,6 @@ namespace {
 
 using Response = protocol::ConsumerGroupDescribeResponse;
 
-// Kafka's AclOperation codes as bits: READ = 3, DELETE = 6, DESCRIBE = 8.
-constexpr int32_t kGroupOperationsAll = (1 << 3) | (1 << 6) | (1 << 8);
-
 Response::Assignment to_assignment(const groups::TopicPartitions& partitions,
                                    const TopicTable& topics) {
   Response::Assignment assignment;
@@ -29,7 +26,8 @@ Response::Assignment to_assignment(const groups::TopicPartitions& partitions,
   return assignment;
 }
 
-Response::DescribedGroup to_described(groups::ConsumerGroupSummary summary,
+Response::DescribedGroup to_described(const RequestContext& ctx,
+                                      groups::ConsumerGroupSummary summary,
                                       const TopicTable& topics, bool with_operations) {
   Response::DescribedGroup out;
   out.error_code = wire(summary.error);
@@ -52,7 +50,9 @@ Response::DescribedGroup to_described(groups::ConsumerGroupSummary summary,
     m.target_assignment = to_assignment(member.target_assignment, topics);
     out.members.push_back(std::move(m));
   }
-  if (with_operations) out.authorized_operations = kGroupOperationsAll;
+  if (with_operations) {
+    out.authorized_operations = ctx.authorized_operations(AclResourceType::group, out.group_id);
+  }
   return out;
 }
 
@@ -68,6 +68,8 @@ asio::awaitable<net::Reply> handle_consumer_group_describe(RequestContext ctx) {
     summary.group_id = group_id;
     if (ctx.broker->groups == nullptr) {
       summary.error = ErrorCode::coordinator_not_available;
+    } else if (!ctx.allowed(AclOperation::describe, AclResourceType::group, group_id)) {
+      summary.error = ErrorCode::group_authorization_failed;
     } else if (group_id.empty()) {
       summary.error = ErrorCode::invalid_group_id;
     } else {
@@ -75,7 +77,7 @@ asio::awaitable<net::Reply> handle_consumer_group_describe(RequestContext ctx) {
           ctx, group_id, groups::describe_consumer_group(ctx.broker->groups, group_id));
     }
     response.groups.push_back(
-        to_described(std::move(summary), *topics, request.include_authorized_operations));
+        to_described(ctx, std::move(summary), *topics, request.include_authorized_operations));
   }
   co_return respond(ctx, response);
 }

@@ -59,6 +59,11 @@ groups::ConsumerHeartbeat from_wire(const RequestContext& ctx, Request request,
   return heartbeat;
 }
 
+const std::vector<std::string>& no_topics() {
+  static const std::vector<std::string> none;
+  return none;
+}
+
 }  // namespace
 
 asio::awaitable<net::Reply> handle_consumer_group_heartbeat(RequestContext ctx) {
@@ -68,6 +73,18 @@ asio::awaitable<net::Reply> handle_consumer_group_heartbeat(RequestContext ctx) 
   if (ctx.broker->groups == nullptr) {
     response.error_code = wire(ErrorCode::coordinator_not_available);
     co_return respond(ctx, response);
+  }
+  // Kafka's checks: READ on the group, DESCRIBE on every subscribed topic.
+  if (!ctx.allowed(AclOperation::read, AclResourceType::group, request.group_id)) {
+    response.error_code = wire(ErrorCode::group_authorization_failed);
+    co_return respond(ctx, response);
+  }
+  for (const std::string& topic : request.subscribed_topic_names.value_or(no_topics())) {
+    if (!ctx.allowed(AclOperation::describe, AclResourceType::topic, topic)) {
+      response.error_code = wire(ErrorCode::topic_authorization_failed);
+      response.error_message = "not authorized to describe subscribed topic " + topic;
+      co_return respond(ctx, response);
+    }
   }
   std::shared_ptr<const TopicTable> topics = ctx.broker->topics->snapshot();
   const std::string group_id = request.group_id;

@@ -5,8 +5,9 @@
 // a count that is not above the current one (or above the registry's limit):
 // INVALID_PARTITIONS; more than the broker admits (PartitionManager::admit_partitions):
 // POLICY_VIOLATION; assignments that are not one list per new partition, each exactly
-// [this broker]: INVALID_REPLICA_ASSIGNMENT. validate_only checks and changes nothing. The new
-// count is durable in the registry, then the new partitions' logs are created.
+// [this broker]: INVALID_REPLICA_ASSIGNMENT; no ALTER on the topic: TOPIC_AUTHORIZATION_FAILED.
+// validate_only checks and changes nothing. The new count is durable in the registry, then the new
+// partitions' logs are created.
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -94,7 +95,10 @@ asio::awaitable<net::Reply> handle_create_partitions(RequestContext ctx) {
   for (const CreatePartitionsRequest::CreatePartitionsTopic& topic : request.topics) {
     Check checked = counts[topic.name] > 1 ? refuse(ErrorCode::invalid_request,
                                                     "Duplicate topic in request: " + topic.name)
-                                           : check(*broker, topic);
+                    : !ctx.allowed(AclOperation::alter, AclResourceType::topic, topic.name)
+                        ? refuse(ErrorCode::topic_authorization_failed,
+                                 "not authorized to alter topic " + topic.name)
+                        : check(*broker, topic);
     if (checked.error == ErrorCode::none && !request.validate_only) {
       Result<TopicInfo> grown = co_await broker->meta_writer->run(
           [&] { return broker->topics->set_partition_count(topic.name, topic.count); });

@@ -15,6 +15,9 @@
 // 0..n-1 each on exactly this broker: INVALID_REPLICA_ASSIGNMENT. Unknown config name or bad
 // value: INVALID_CONFIG.
 //
+// Authorization: CREATE on the cluster or on the topic (else TOPIC_AUTHORIZATION_FAILED);
+// without DESCRIBE_CONFIGS on it, v5+ answers topic_config_error_code instead of its configs.
+//
 // validate_only (v1+) runs every check and answers as if created, creating nothing. v5+ also
 // returns the partition count, replication factor and every config of the (would-be) topic.
 // The topic is durable in the registry and its logs exist before the answer; timeout_ms is
@@ -166,6 +169,8 @@ asio::awaitable<net::Reply> handle_create_topics(RequestContext ctx) {
   std::map<std::string_view, int> counts;
   for (const auto& topic : request.topics) counts[topic.name]++;
 
+  // CREATE on the cluster allows every topic; else each topic needs its own (Kafka's rule).
+  const bool may_create_all = ctx.allowed_on_cluster(AclOperation::create);
   CreateTopicsResponse response;
   response.topics.reserve(request.topics.size());
   for (const CreateTopicsRequest::CreatableTopic& topic : request.topics) {
@@ -177,6 +182,9 @@ asio::awaitable<net::Reply> handle_create_topics(RequestContext ctx) {
         counts[topic.name] > 1
             ? refuse(ErrorCode::invalid_request,
                      "Create topics request contains multiple entries for topic " + topic.name)
+        : !may_create_all && !ctx.allowed(AclOperation::create, AclResourceType::topic, topic.name)
+            ? refuse(ErrorCode::topic_authorization_failed,
+                     "not authorized to create topic " + topic.name)
             : plan_topic(*broker, *broker->topics->snapshot(), topic);
     if (plan.error == ErrorCode::none && !validate_only) {
       Result<TopicInfo> created = co_await broker->partitions->create_topic(
@@ -192,6 +200,9 @@ asio::awaitable<net::Reply> handle_create_topics(RequestContext ctx) {
     result.error_code = wire(plan.error);
     if (plan.error != ErrorCode::none) {
       result.error_message = plan.message;
+    } else if (ctx.api_version() >= 5 &&
+               !ctx.allowed(AclOperation::describe_configs, AclResourceType::topic, topic.name)) {
+      result.topic_config_error_code = wire(ErrorCode::topic_authorization_failed);
     } else if (ctx.api_version() >= 5) {
       describe_created(layers, plan, result);
     }

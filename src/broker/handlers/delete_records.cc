@@ -1,6 +1,7 @@
 // DeleteRecords (key 21): moves partitions' log start offset (the low watermark) forward.
 //
-// Per partition: unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; an internal topic
+// Per partition: no DELETE on the topic: TOPIC_AUTHORIZATION_FAILED; unknown topic or
+// partition: UNKNOWN_TOPIC_OR_PARTITION; an internal topic
 // (__consumer_offsets): INVALID_TOPIC_EXCEPTION, as in Kafka; offset -1 means the
 // high watermark; an offset above the high watermark (or below -1): OFFSET_OUT_OF_RANGE; one
 // below the current start changes nothing. The answer carries the new low watermark and is
@@ -63,7 +64,16 @@ asio::awaitable<net::Reply> handle_delete_records(RequestContext ctx) {
     DeleteRecordsResponse::DeleteRecordsTopicResult result;
     result.name = topic.name;
     result.partitions.reserve(topic.partitions.size());
+    const bool may_delete = ctx.allowed(AclOperation::remove, AclResourceType::topic, topic.name);
     for (const DeleteRecordsRequest::DeleteRecordsPartition& partition : topic.partitions) {
+      if (!may_delete) {
+        DeleteRecordsResponse::DeleteRecordsPartitionResult refused;
+        refused.partition_index = partition.partition_index;
+        refused.low_watermark = -1;
+        refused.error_code = wire(ErrorCode::topic_authorization_failed);
+        result.partitions.push_back(refused);
+        continue;
+      }
       result.partitions.push_back(co_await delete_partition(
           ctx.broker, topics, topic.name, partition.partition_index, partition.offset));
     }

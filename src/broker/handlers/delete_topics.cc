@@ -4,7 +4,8 @@
 // UNKNOWN_TOPIC_ID; an id is otherwise read as its topic's name, and the answer carries both.
 // For each name: a name twice in the request: INVALID_REQUEST; delete.topic.enable=false:
 // TOPIC_DELETION_DISABLED; illegal name: INVALID_TOPIC_EXCEPTION; Cairn's internal names:
-// POLICY_VIOLATION; no such topic: UNKNOWN_TOPIC_OR_PARTITION. Otherwise the topic leaves the
+// POLICY_VIOLATION; no DELETE on the topic: TOPIC_AUTHORIZATION_FAILED; no such topic:
+// UNKNOWN_TOPIC_OR_PARTITION. Otherwise the topic leaves the
 // registry (durably) and then its logs are deleted. A crash between the two leaves directories
 // the PartitionManager recognizes as another incarnation (topic_id file) and wipes on reuse.
 // Every consumer group then forgets its committed offsets of the topic.
@@ -116,7 +117,10 @@ asio::awaitable<net::Reply> handle_delete_topics(RequestContext ctx) {
     ErrorCode code = target.error;
     if (code == ErrorCode::none) {
       const std::string& name = *target.name;
-      code = counts[name] > 1 ? ErrorCode::invalid_request : check(*broker, name);
+      code = counts[name] > 1 ? ErrorCode::invalid_request
+             : !ctx.allowed(AclOperation::remove, AclResourceType::topic, name)
+                 ? ErrorCode::topic_authorization_failed
+                 : check(*broker, name);
       if (code == ErrorCode::none && target.topic_id == protocol::Uuid{}) {
         target.topic_id = broker->topics->snapshot()->find(name)->topic_id;
       }

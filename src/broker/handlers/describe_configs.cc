@@ -18,6 +18,7 @@
 #include "broker/configs/alter.h"
 #include "broker/configs/resolve.h"
 #include "broker/error_code.h"
+#include "broker/handlers/admin_support.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/generated/describe_configs.h"
 
@@ -222,6 +223,13 @@ asio::awaitable<net::Reply> handle_describe_configs(RequestContext ctx) {
     Options options{ctx.api_version() >= 1 && request.include_synonyms,
                     ctx.api_version() >= 3 && request.include_documentation,
                     &resource.configuration_keys};
+    ErrorCode refused = config_authorization(ctx, resource.resource_type, resource.resource_name,
+                                             AclOperation::describe_configs);
+    if (refused != ErrorCode::none) {
+      fail(result, refused, "not authorized to describe the configs of this resource");
+      response.results.push_back(std::move(result));
+      continue;
+    }
     switch (static_cast<ResourceType>(resource.resource_type)) {
       case ResourceType::topic:
         describe_topic(layers, *topics, options, result);

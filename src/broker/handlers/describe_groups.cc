@@ -1,8 +1,9 @@
 // DescribeGroups (key 15, v0-5): state, protocol and members of each group asked for. A group
 // the coordinator does not have is described as "Dead" with no error, as Kafka does. Member
 // metadata and assignments are given only for Stable groups (in other states they are being
-// replaced). v3+ may ask for authorized operations: without ACLs every group operation is
-// allowed (READ, DELETE, DESCRIBE).
+// replaced). v3+ may ask for authorized operations (READ, DELETE, DESCRIBE: all of them while
+// authorizer.enabled is false). A group the principal may not DESCRIBE answers
+// GROUP_AUTHORIZATION_FAILED.
 #include "protocol/generated/describe_groups.h"
 #include "broker/error_code.h"
 #include "broker/groups/handler_support.h"
@@ -12,10 +13,8 @@ namespace cairn::broker {
 
 namespace {
 
-// Kafka's AclOperation codes as bits: READ = 3, DELETE = 6, DESCRIBE = 8.
-constexpr int32_t kGroupOperationsAll = (1 << 3) | (1 << 6) | (1 << 8);
-
-protocol::DescribeGroupsResponse::DescribedGroup to_described(groups::GroupSummary summary,
+protocol::DescribeGroupsResponse::DescribedGroup to_described(const RequestContext& ctx,
+                                                              groups::GroupSummary summary,
                                                               bool with_operations) {
   protocol::DescribeGroupsResponse::DescribedGroup out;
   out.error_code = wire(summary.error);
@@ -33,7 +32,9 @@ protocol::DescribeGroupsResponse::DescribedGroup to_described(groups::GroupSumma
     m.member_assignment = std::move(member.assignment);
     out.members.push_back(std::move(m));
   }
-  if (with_operations) out.authorized_operations = kGroupOperationsAll;
+  if (with_operations) {
+    out.authorized_operations = ctx.authorized_operations(AclResourceType::group, out.group_id);
+  }
   return out;
 }
 
@@ -47,13 +48,15 @@ asio::awaitable<net::Reply> handle_describe_groups(RequestContext ctx) {
   for (const std::string& group_id : request.groups) {
     groups::GroupSummary summary;
     summary.group_id = group_id;
-    if (ctx.broker->groups == nullptr) {
+    if (!ctx.allowed(AclOperation::describe, AclResourceType::group, group_id)) {
+      summary.error = ErrorCode::group_authorization_failed;
+    } else if (ctx.broker->groups == nullptr) {
       summary.error = ErrorCode::coordinator_not_available;
     } else {
       summary = co_await groups::on_group_shard(
           ctx, group_id, groups::describe_group(ctx.broker->groups, group_id));
     }
-    response.groups.push_back(to_described(std::move(summary), with_operations));
+    response.groups.push_back(to_described(ctx, std::move(summary), with_operations));
   }
   co_return respond(ctx, response);
 }

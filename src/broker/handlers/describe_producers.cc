@@ -6,6 +6,7 @@
 // UNKNOWN_TOPIC_OR_PARTITION for one that does not exist, KAFKA_STORAGE_ERROR for one whose
 // log cannot be read.
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,8 +91,13 @@ asio::awaitable<net::Reply> handle_describe_producers(RequestContext ctx) {
   std::shared_ptr<const TopicTable> topics = ctx.broker->topics->snapshot();
   // Every shard's partitions at once; the answers go back in request order.
   std::map<net::ShardId, std::vector<TopicPartition>> by_shard;
+  std::set<std::string> refused;  // topics the principal may not READ (Kafka's check)
   for (const auto& topic : request.topics) {
     const TopicInfo* info = topics->find(topic.name);
+    if (!ctx.allowed(AclOperation::read, AclResourceType::topic, topic.name)) {
+      refused.insert(topic.name);
+      continue;
+    }
     for (int32_t index : topic.partition_indexes) {
       if (info != nullptr && index >= 0 && index < info->partition_count) {
         by_shard[ctx.broker->shard_of(topic.name, PartitionId(index))].push_back(
@@ -122,7 +128,9 @@ asio::awaitable<net::Reply> handle_describe_producers(RequestContext ctx) {
       }
       DescribeProducersResponse::PartitionResponse missing;
       missing.partition_index = index;
-      missing.error_code = wire(ErrorCode::unknown_topic_or_partition);
+      missing.error_code =
+          wire(refused.contains(topic.name) ? ErrorCode::topic_authorization_failed
+                                            : ErrorCode::unknown_topic_or_partition);
       out.partitions.push_back(std::move(missing));
     }
     response.topics.push_back(std::move(out));

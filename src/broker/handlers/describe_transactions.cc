@@ -47,6 +47,8 @@ asio::awaitable<net::Reply> handle_describe_transactions(RequestContext ctx) {
     txn::DescribeResult result;
     if (id.empty()) {
       result.error = ErrorCode::invalid_request;
+    } else if (!ctx.allowed(AclOperation::describe, AclResourceType::transactional_id, id)) {
+      result.error = ErrorCode::transactional_id_authorization_failed;
     } else if (ctx.broker->txn == nullptr) {
       result.error = ErrorCode::coordinator_not_available;
     } else {

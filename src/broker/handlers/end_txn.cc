@@ -17,6 +17,11 @@ asio::awaitable<net::Reply> handle_end_txn(RequestContext ctx) {
   protocol::EndTxnRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   protocol::EndTxnResponse response;
+  if (!ctx.allowed(AclOperation::write, AclResourceType::transactional_id,
+                   request.transactional_id)) {
+    response.error_code = wire(ErrorCode::transactional_id_authorization_failed);
+    co_return respond(ctx, response);
+  }
   if (ctx.broker->txn == nullptr) {
     response.error_code = wire(ErrorCode::coordinator_not_available);
     co_return respond(ctx, response);

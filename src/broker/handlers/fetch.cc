@@ -17,6 +17,7 @@
 //   offset, first offset below the end of the returned batches), so the client can drop
 //   their records. Markers themselves are sent too; clients skip control batches.
 // - OFFSET_OUT_OF_RANGE for a fetch offset below the log start or above the log end.
+// - TOPIC_AUTHORIZATION_FAILED for the partitions of a topic the principal may not READ.
 // - Shutdown: PartitionManager::stop wakes every waiting Fetch, which then answers with what
 //   it has without reading again (a hop to a shard that already stopped would never return).
 // - Fetch v0-3 (clients from before Kafka 0.11) read message format v0 (Fetch v0-1) or v1
@@ -264,7 +265,7 @@ void fill_all(const BrokerState& broker, Pass& pass,
   for (size_t slot = 0; slot < slots.size(); slot++) {
     ReadOutput& read = pass.outputs[slot];
     if (slot_errors[slot] != ErrorCode::none) {
-      read.error = slot_errors[slot];  // not read: an unknown topic id
+      read.error = slot_errors[slot];  // not read: an unknown topic id, not authorized
     } else if (read.slot != slot ||
                (read.error == ErrorCode::none && read.high_watermark.value() < 0)) {
       read.error = ErrorCode::unknown_topic_or_partition;  // negative partition index
@@ -558,9 +559,12 @@ struct Reads {
   bool answer_now = false;                    // an unknown topic id: Kafka answers at once
 };
 
-Reads plan_reads(const BrokerState& broker, const Plan& plan, bool read_committed,
+Reads plan_reads(const RequestContext& ctx, const Plan& plan, bool read_committed,
                  int8_t legacy_magic) {
+  const BrokerState& broker = *ctx.broker;
   Reads reads;
+  std::vector<int8_t> may_read(plan.names.size(), -1);  // by topic: unknown yet, no, yes
+  bool refused = false;
   for (size_t slot = 0; slot < plan.wanted.size(); slot++) {
     const Wanted& wanted = plan.wanted[slot];
     const std::optional<std::string>& name = plan.names[wanted.topic];
@@ -568,6 +572,14 @@ Reads plan_reads(const BrokerState& broker, const Plan& plan, bool read_committe
     reads.slot_topics.push_back(named ? std::string_view(*name) : "");
     reads.slot_errors.push_back(named ? ErrorCode::none : ErrorCode::unknown_topic_id);
     reads.answer_now = reads.answer_now || !named;
+    if (named && may_read[wanted.topic] < 0) {
+      may_read[wanted.topic] = ctx.allowed(AclOperation::read, AclResourceType::topic, *name);
+    }
+    if (named && may_read[wanted.topic] == 0) {
+      reads.slot_errors.back() = ErrorCode::topic_authorization_failed;
+      refused = true;
+      continue;
+    }
     if (wanted.key.partition < 0 || !named) continue;  // answered by fill_all
     ReadInput input{slot,
                     *name,
@@ -578,6 +590,8 @@ Reads plan_reads(const BrokerState& broker, const Plan& plan, bool read_committe
                     legacy_magic};
     reads.per_shard[broker.shard_of(*name, input.partition)].push_back(std::move(input));
   }
+  // Nothing the principal may read: nothing to wait for (Kafka answers at once).
+  reads.answer_now = reads.answer_now || (refused && reads.per_shard.empty());
   return reads;
 }
 
@@ -606,7 +620,7 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   bool read_committed = request.isolation_level == 1;
   // Fetch v0-1 read message format v0, v2-3 format v1; later versions read batches as stored.
   int8_t legacy_magic = version < 2 ? 0 : version < 4 ? 1 : -1;
-  Reads reads = plan_reads(broker, plan, read_committed, legacy_magic);
+  Reads reads = plan_reads(ctx, plan, read_committed, legacy_magic);
   using Clock = FetchWakeup::Clock;
   Clock::time_point deadline =
       Clock::now() + std::chrono::milliseconds(std::max<int32_t>(request.max_wait_ms, 0));

@@ -5,6 +5,8 @@
 // share groups of KIP-932, which v6 may name) gets INVALID_REQUEST with node -1, port -1, as
 // Kafka answers while share groups are disabled — per key from v4. v5 only tells the broker
 // the client understands TRANSACTION_ABORTABLE (KIP-890), which FindCoordinator never returns.
+// Authorization: DESCRIBE on the group or transactional id (else GROUP_ /
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED), per key.
 #include "protocol/generated/find_coordinator.h"
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
@@ -24,11 +26,18 @@ struct Located {
   int32_t port = -1;
 };
 
-Located locate(const RequestContext& ctx, int8_t key_type) {
+Located locate(const RequestContext& ctx, int8_t key_type, const std::string& key) {
   Located out;
   if (key_type != kKeyTypeGroup && key_type != kKeyTypeTransaction) {
     out.error = ErrorCode::invalid_request;
     out.error_message = "unknown coordinator key type";
+    return out;
+  }
+  bool group = key_type == kKeyTypeGroup;
+  if (!ctx.allowed(AclOperation::describe,
+                   group ? AclResourceType::group : AclResourceType::transactional_id, key)) {
+    out.error = group ? ErrorCode::group_authorization_failed
+                      : ErrorCode::transactional_id_authorization_failed;
     return out;
   }
   out.node_id = ctx.broker->node_id.value();
@@ -44,10 +53,9 @@ asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx) {
   protocol::FindCoordinatorRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   protocol::FindCoordinatorResponse response;
-  // Every key of a request has the same type, so one answer serves them all.
-  Located located = locate(ctx, request.key_type);
   if (ctx.api_version() >= kFirstBatchedVersion) {
     for (std::string& key : request.coordinator_keys) {
+      Located located = locate(ctx, request.key_type, key);
       protocol::FindCoordinatorResponse::Coordinator out;
       out.key = std::move(key);
       out.node_id = located.node_id;
@@ -59,6 +67,7 @@ asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx) {
     }
     co_return respond(ctx, response);
   }
+  Located located = locate(ctx, request.key_type, request.key);
   response.error_code = wire(located.error);
   response.error_message = located.error_message;
   response.node_id = located.node_id;

@@ -88,6 +88,11 @@ asio::awaitable<net::Reply> handle_incremental_alter_configs(RequestContext ctx)
     auto type = static_cast<configs::ResourceType>(resource.resource_type);
     if (counts[{resource.resource_type, resource.resource_name}] > 1) {
       answer = {ErrorCode::invalid_request, "Duplicate resource in request"};
+    } else if (ErrorCode refused =
+                   config_authorization(ctx, resource.resource_type, resource.resource_name,
+                                        AclOperation::alter_configs);
+               refused != ErrorCode::none) {
+      answer = {refused, "not authorized to alter the configs of this resource"};
     } else if (type == configs::ResourceType::broker_logger) {
       answer = alter_loggers(*ctx.broker, resource, request.validate_only);
     } else {

@@ -45,6 +45,10 @@ asio::awaitable<net::Reply> handle_init_producer_id(RequestContext ctx) {
       response.error_code = wire(ErrorCode::invalid_request);
       co_return respond(ctx, response);
     }
+    if (!ctx.allowed(AclOperation::write, AclResourceType::transactional_id, id)) {
+      response.error_code = wire(ErrorCode::transactional_id_authorization_failed);
+      co_return respond(ctx, response);
+    }
     if (ctx.broker->txn == nullptr) {
       response.error_code = wire(ErrorCode::coordinator_not_available);
       co_return respond(ctx, response);
@@ -64,6 +68,12 @@ asio::awaitable<net::Reply> handle_init_producer_id(RequestContext ctx) {
       response.producer_id = result.producer_id.value();
       response.producer_epoch = result.epoch.value();
     }
+    co_return respond(ctx, response);
+  }
+  // An idempotent producer: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
+  if (!ctx.allowed_on_cluster(AclOperation::idempotent_write) &&
+      !ctx.allowed_on_some(AclOperation::write, AclResourceType::topic)) {
+    response.error_code = wire(ErrorCode::cluster_authorization_failed);
     co_return respond(ctx, response);
   }
   // Every thousandth id reserves a block with an fsync: off the shard.

@@ -22,6 +22,10 @@ asio::awaitable<net::Reply> handle_join_group(RequestContext ctx) {
   protocol::JoinGroupRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   protocol::JoinGroupResponse response;
+  if (!ctx.allowed(AclOperation::read, AclResourceType::group, request.group_id)) {
+    response.error_code = wire(ErrorCode::group_authorization_failed);
+    co_return respond(ctx, response);
+  }
   if (ctx.broker->groups == nullptr) {
     response.error_code = wire(ErrorCode::coordinator_not_available);
     co_return respond(ctx, response);

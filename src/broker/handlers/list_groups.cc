@@ -43,6 +43,8 @@ asio::awaitable<net::Reply> handle_list_groups(RequestContext ctx) {
     response.error_code = wire(ErrorCode::coordinator_not_available);
     co_return respond(ctx, response);
   }
+  // Without DESCRIBE on the cluster, only the groups the principal may DESCRIBE (Kafka's rule).
+  const bool all_groups = ctx.allowed_on_cluster(AclOperation::describe);
   const std::vector<std::string> no_filter;
   const auto& states = ctx.api_version() >= 4 ? request.states_filter : no_filter;
   const auto& types = ctx.api_version() >= 5 ? request.types_filter : no_filter;
@@ -52,6 +54,10 @@ asio::awaitable<net::Reply> handle_list_groups(RequestContext ctx) {
     if (local.error != ErrorCode::none) response.error_code = wire(local.error);
     for (groups::GroupListing& group : local.groups) {
       if (!admits(states, group.state) || !admits(types, group.group_type)) continue;
+      if (!all_groups &&
+          !ctx.allowed(AclOperation::describe, AclResourceType::group, group.group_id)) {
+        continue;
+      }
       protocol::ListGroupsResponse::ListedGroup out;
       out.group_id = std::move(group.group_id);
       out.protocol_type = std::move(group.protocol_type);

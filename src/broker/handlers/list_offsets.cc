@@ -13,7 +13,7 @@
 //                             storage)
 // v0 keeps Kafka 0.8's meaning, "offsets before the timestamp", in old_style_offsets: see
 // offsets_before. Each partition hops to its owning shard. Errors: UNKNOWN_TOPIC_OR_PARTITION,
-// KAFKA_STORAGE_ERROR.
+// KAFKA_STORAGE_ERROR, TOPIC_AUTHORIZATION_FAILED (no DESCRIBE on the topic).
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -181,11 +181,17 @@ asio::awaitable<net::Reply> handle_list_offsets(RequestContext ctx) {
   }
   for (size_t t = 0; t < request.topics.size(); t++) {
     const ListOffsetsRequest::ListOffsetsTopic& topic = request.topics[t];
+    const bool may_describe =
+        ctx.allowed(AclOperation::describe, AclResourceType::topic, topic.name);
     for (size_t p = 0; p < topic.partitions.size(); p++) {
       const ListOffsetsRequest::ListOffsetsPartition& partition = topic.partitions[p];
       ListOffsetsResponse::ListOffsetsPartitionResponse& out = response.topics[t].partitions[p];
       out.partition_index = partition.partition_index;
       slots.push_back(&out);
+      if (!may_describe) {
+        out.error_code = wire(ErrorCode::topic_authorization_failed);
+        continue;
+      }
       if (partition.partition_index < 0) {
         out.error_code = wire(ErrorCode::unknown_topic_or_partition);
         continue;

@@ -70,6 +70,11 @@ asio::awaitable<net::Reply> handle_list_transactions(RequestContext ctx) {
     if (local.error != ErrorCode::none) response.error_code = wire(local.error);
     for (const txn::TxnMetadata& metadata : local.txns) {
       if (!wanted(request, ctx.api_version(), metadata, now_ms)) continue;
+      // Only the ids the principal may DESCRIBE (Kafka's rule).
+      if (!ctx.allowed(AclOperation::describe, AclResourceType::transactional_id,
+                       metadata.transactional_id)) {
+        continue;
+      }
       protocol::ListTransactionsResponse::TransactionState out;
       out.transactional_id = metadata.transactional_id;
       out.producer_id = metadata.producer_id.value();

@@ -13,6 +13,10 @@
 // Topic ids (KIP-516): v10+ answers carry each topic's id. A v10+ request may name a topic by
 // id instead (a null name, as Kafka serves from v12): a known id answers that topic, an
 // unknown one UNKNOWN_TOPIC_ID with a null name; ids are never auto-created.
+//
+// Authorization (docs/security.md): "all topics" lists only those the principal may DESCRIBE;
+// a requested topic it may not DESCRIBE answers TOPIC_AUTHORIZATION_FAILED whether it exists or
+// not, and auto-creation needs CREATE on the cluster or the topic (else the same error).
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -57,11 +61,12 @@ MetadataResponse::MetadataResponseTopic missing_topic(const std::string& name) {
   return out;
 }
 
-MetadataResponse::MetadataResponseTopic unknown_topic_id(const protocol::Uuid& topic_id) {
+MetadataResponse::MetadataResponseTopic unknown_topic_id(const protocol::Uuid& topic_id,
+                                                         ErrorCode code) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = std::nullopt;
   out.topic_id = topic_id;
-  out.error_code = wire(ErrorCode::unknown_topic_id);
+  out.error_code = wire(code);
   return out;
 }
 
@@ -93,6 +98,62 @@ asio::awaitable<MetadataResponse::MetadataResponseTopic> auto_create(const Broke
   co_return out;
 }
 
+MetadataResponse::MetadataResponseTopic unauthorized_topic(const std::string& name) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = name;
+  out.is_internal = is_internal_topic(name);
+  out.error_code = wire(ErrorCode::topic_authorization_failed);
+  return out;
+}
+
+// Auto-creation needs CREATE on the cluster or on the topic (Kafka's rule).
+bool may_create(const RequestContext& ctx, const std::string& name) {
+  return ctx.allowed_on_cluster(AclOperation::create) ||
+         ctx.allowed(AclOperation::create, AclResourceType::topic, name);
+}
+
+// One requested topic (by name or id) as the principal may see it.
+asio::awaitable<MetadataResponse::MetadataResponseTopic> answer_requested(
+    const RequestContext& ctx, const TopicTable& topics,
+    const MetadataRequest::MetadataRequestTopic& requested, bool create) {
+  const BrokerState& broker = *ctx.broker;
+  if (!requested.name.has_value()) {  // by topic id
+    const TopicInfo* topic = topics.find_id(requested.topic_id);
+    if (topic == nullptr)
+      co_return unknown_topic_id(requested.topic_id, ErrorCode::unknown_topic_id);
+    if (!ctx.allowed(AclOperation::describe, AclResourceType::topic, topic->name)) {
+      co_return unknown_topic_id(requested.topic_id, ErrorCode::topic_authorization_failed);
+    }
+    co_return describe_topic(*topic, broker.node_id);
+  }
+  const std::string& name = *requested.name;
+  if (!ctx.allowed(AclOperation::describe, AclResourceType::topic, name)) {
+    co_return unauthorized_topic(name);
+  }
+  const TopicInfo* topic = topics.find(name);
+  if (topic != nullptr) co_return describe_topic(*topic, broker.node_id);
+  if (!create || !may_auto_create(name)) co_return missing_topic(name);
+  if (!may_create(ctx, name)) co_return unauthorized_topic(name);
+  co_return co_await auto_create(&broker, name);
+}
+
+// v8+: what the principal may do with each answered topic and (v8-10) with the cluster, when
+// asked; INT32_MIN otherwise (Kafka's "not requested").
+void add_authorized_operations(const RequestContext& ctx, const MetadataRequest& request,
+                               MetadataResponse& response) {
+  if (request.include_topic_authorized_operations) {
+    for (auto& topic : response.topics) {
+      if (topic.error_code != wire(ErrorCode::none) || !topic.name) continue;
+      topic.topic_authorized_operations =
+          ctx.authorized_operations(AclResourceType::topic, *topic.name);
+    }
+  }
+  if (request.include_cluster_authorized_operations) {
+    response.cluster_authorized_operations =
+        ctx.authorized_operations(AclResourceType::cluster, security::kClusterResourceName);
+  }
+}
+
 }  // namespace
 
 asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
@@ -110,8 +171,9 @@ asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
   std::shared_ptr<const TopicTable> topics = broker.topics->snapshot();
   bool all_topics =
       !request.topics.has_value() || (ctx.api_version() == 0 && request.topics->empty());
-  if (all_topics) {
+  if (all_topics) {  // only the topics the principal may describe
     for (const auto& [name, topic] : topics->topics()) {
+      if (!ctx.allowed(AclOperation::describe, AclResourceType::topic, name)) continue;
       response.topics.push_back(describe_topic(topic, broker.node_id));
     }
   } else {
@@ -120,25 +182,13 @@ asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
     std::set<std::string_view> seen;  // Kafka answers each requested topic once
     std::set<protocol::Uuid> seen_ids;
     for (const MetadataRequest::MetadataRequestTopic& requested : *request.topics) {
-      if (!requested.name.has_value()) {  // by topic id
-        if (!seen_ids.insert(requested.topic_id).second) continue;
-        const TopicInfo* topic = topics->find_id(requested.topic_id);
-        response.topics.push_back(topic != nullptr ? describe_topic(*topic, broker.node_id)
-                                                   : unknown_topic_id(requested.topic_id));
-        continue;
-      }
-      const std::string& name = *requested.name;
-      if (!seen.insert(name).second) continue;
-      const TopicInfo* topic = topics->find(name);
-      if (topic != nullptr) {
-        response.topics.push_back(describe_topic(*topic, broker.node_id));
-      } else if (create && may_auto_create(name)) {
-        response.topics.push_back(co_await auto_create(&broker, name));
-      } else {
-        response.topics.push_back(missing_topic(name));
-      }
+      bool first = requested.name.has_value() ? seen.insert(*requested.name).second
+                                              : seen_ids.insert(requested.topic_id).second;
+      if (!first) continue;
+      response.topics.push_back(co_await answer_requested(ctx, *topics, requested, create));
     }
   }
+  add_authorized_operations(ctx, request, response);
   co_return respond(ctx, response);
 }
 

@@ -8,6 +8,8 @@
 // flexible. v9 is v8 on the wire: KIP-848 lets its generation field carry a consumer-protocol
 // member epoch. A member of a consumer-protocol group must commit with v9+ (below: the
 // UNSUPPORTED_VERSION Kafka 4.0 answers); for classic groups it is the generation.
+// Authorization: READ on the group (else GROUP_AUTHORIZATION_FAILED everywhere) and on each
+// topic (else TOPIC_AUTHORIZATION_FAILED for its partitions).
 #include "protocol/generated/offset_commit.h"
 #include "broker/error_code.h"
 #include "broker/groups/handler_support.h"
@@ -35,11 +37,13 @@ groups::CommitRequest to_commit(const RequestContext& ctx, OffsetCommitRequest& 
   const int32_t metadata_max_bytes = ctx.broker->groups->config().offset_metadata_max_bytes;
   for (auto& topic : request.topics) {
     const TopicInfo* info = topics->find(topic.name);
+    const bool may_read = ctx.allowed(AclOperation::read, AclResourceType::topic, topic.name);
     for (auto& partition : topic.partitions) {
       commit.partitions.push_back(groups::commit_partition(
           info, topic.name, partition.partition_index, partition.committed_offset,
           version >= 6 ? partition.committed_leader_epoch : -1, partition.committed_metadata,
           metadata_max_bytes));
+      if (!may_read) commit.partitions.back().error = ErrorCode::topic_authorization_failed;
     }
   }
   return commit;
@@ -51,9 +55,15 @@ asio::awaitable<net::Reply> handle_offset_commit(RequestContext ctx) {
   OffsetCommitRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   std::vector<ErrorCode> errors;
-  if (ctx.broker->groups == nullptr) {
+  ErrorCode refused = ErrorCode::none;
+  if (!ctx.allowed(AclOperation::read, AclResourceType::group, request.group_id)) {
+    refused = ErrorCode::group_authorization_failed;
+  } else if (ctx.broker->groups == nullptr) {
+    refused = ErrorCode::coordinator_not_available;
+  }
+  if (refused != ErrorCode::none) {
     for (const auto& topic : request.topics) {
-      errors.insert(errors.end(), topic.partitions.size(), ErrorCode::coordinator_not_available);
+      errors.insert(errors.end(), topic.partitions.size(), refused);
     }
   } else {
     groups::CommitRequest commit = to_commit(ctx, request);

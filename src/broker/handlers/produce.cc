@@ -28,8 +28,10 @@
 //   plain one while its transaction here is open — unless the transaction coordinator says
 //   the producer is not the id's current one: then INVALID_PRODUCER_EPOCH (another epoch) or
 //   INVALID_PRODUCER_ID_MAPPING (another producer), as Kafka's verification answers
-// A transactional batch in a request without a transactional_id fails the whole request with
-// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, before anything is appended (Kafka's rule).
+// A transactional batch in a request without a transactional_id, or a transactional_id the
+// principal may not WRITE, fails the whole request with TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+// before anything is appended (Kafka's rule); a topic it may not WRITE answers
+// TOPIC_AUTHORIZATION_FAILED for each of its partitions.
 // Produce v0-2 carry legacy message sets (magic 0/1): each partition's set is converted to one
 // v2 batch (protocol/legacy_records.h; no producer id, the wrapper's codec), counted in
 // /metrics, and then takes the v2 path above. Bad sets answer CORRUPT_MESSAGE (framing, CRC,
@@ -431,10 +433,14 @@ ProducePlan plan_produce(const RequestContext& ctx, const ProduceRequest& reques
   const BrokerState& broker = *ctx.broker;
   ProducePlan plan;
   const bool refuse_transactional =
-      !request.transactional_id.has_value() && has_transactional_batch(request);
+      (!request.transactional_id.has_value() && has_transactional_batch(request)) ||
+      (request.transactional_id.has_value() &&
+       !ctx.allowed(AclOperation::write, AclResourceType::transactional_id,
+                    *request.transactional_id));
   response.responses.resize(request.topic_data.size());
   for (size_t t = 0; t < request.topic_data.size(); t++) {
     const ProduceRequest::TopicProduceData& topic = request.topic_data[t];
+    const bool may_write = ctx.allowed(AclOperation::write, AclResourceType::topic, topic.name);
     response.responses[t].name = topic.name;
     response.responses[t].partition_responses.resize(topic.partition_data.size());
     for (size_t p = 0; p < topic.partition_data.size(); p++) {
@@ -450,6 +456,10 @@ ProducePlan plan_produce(const RequestContext& ctx, const ProduceRequest& reques
       }
       if (!acks_valid) {
         out.error_code = wire(ErrorCode::invalid_required_acks);
+        continue;
+      }
+      if (!may_write) {
+        out.error_code = wire(ErrorCode::topic_authorization_failed);
         continue;
       }
       if (data.index < 0) {

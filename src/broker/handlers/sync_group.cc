@@ -16,6 +16,10 @@ asio::awaitable<net::Reply> handle_sync_group(RequestContext ctx) {
   protocol::SyncGroupRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   protocol::SyncGroupResponse response;
+  if (!ctx.allowed(AclOperation::read, AclResourceType::group, request.group_id)) {
+    response.error_code = wire(ErrorCode::group_authorization_failed);
+    co_return respond(ctx, response);
+  }
   if (ctx.broker->groups == nullptr) {
     response.error_code = wire(ErrorCode::coordinator_not_available);
     co_return respond(ctx, response);

@@ -41,10 +41,12 @@ groups::CommitRequest to_commit(const RequestContext& ctx, TxnOffsetCommitReques
   const int32_t metadata_max_bytes = ctx.broker->groups->config().offset_metadata_max_bytes;
   for (auto& topic : request.topics) {
     const TopicInfo* info = topics->find(topic.name);
+    const bool may_read = ctx.allowed(AclOperation::read, AclResourceType::topic, topic.name);
     for (auto& partition : topic.partitions) {
       commit.partitions.push_back(groups::commit_partition(
           info, topic.name, partition.partition_index, partition.committed_offset,
           partition.committed_leader_epoch, partition.committed_metadata, metadata_max_bytes));
+      if (!may_read) commit.partitions.back().error = ErrorCode::topic_authorization_failed;
     }
   }
   return commit;
@@ -57,7 +59,13 @@ asio::awaitable<net::Reply> handle_txn_offset_commit(RequestContext ctx) {
   if (!ctx.decode(request)) co_return net::Reply::close();
   std::vector<ErrorCode> errors;
   ErrorCode refused = ErrorCode::none;
-  if (ctx.broker->groups == nullptr || ctx.broker->txn == nullptr) {
+  // Kafka's checks: WRITE on the transactional id, READ on the group, READ on each topic.
+  if (!ctx.allowed(AclOperation::write, AclResourceType::transactional_id,
+                   request.transactional_id)) {
+    refused = ErrorCode::transactional_id_authorization_failed;
+  } else if (!ctx.allowed(AclOperation::read, AclResourceType::group, request.group_id)) {
+    refused = ErrorCode::group_authorization_failed;
+  } else if (ctx.broker->groups == nullptr || ctx.broker->txn == nullptr) {
     refused = ErrorCode::coordinator_not_available;
   } else {
     refused =

@@ -10,9 +10,9 @@
 // RESOURCE_NOT_FOUND; a user with any error gets none of its changes, the others are applied
 // together and made durable (MetaWriter, fsync) before the answer.
 //
-// Authorization: Kafka asks for DESCRIBE / ALTER on the CLUSTER; until ACLs exist every
-// client that reached the broker (and logged in, on SASL listeners) may do both, as on a Kafka
-// broker without an authorizer.
+// Authorization: DESCRIBE / ALTER on the CLUSTER, as Kafka asks (CLUSTER_AUTHORIZATION_FAILED:
+// top level for Describe, every user for Alter); with authorizer.enabled false every client
+// that reached the broker (and logged in, on SASL listeners) may do both.
 #include <map>
 #include <set>
 
@@ -144,6 +144,11 @@ asio::awaitable<net::Reply> handle_describe_user_scram_credentials(RequestContex
   if (!ctx.decode(request)) co_return net::Reply::close();
   DescribeUserScramCredentialsResponse response;
   response.error_message = std::nullopt;
+  if (!ctx.allowed_on_cluster(AclOperation::describe)) {
+    response.error_code = wire(ErrorCode::cluster_authorization_failed);
+    response.error_message = "not authorized to describe the cluster's users";
+    co_return respond(ctx, response);
+  }
   std::vector<ScramStore::UserCredentials> all = ctx.broker->scram->list();
   if (!request.users || request.users->empty()) {
     for (const auto& entry : all) response.results.push_back(describe_one(entry.user, all));
@@ -172,6 +177,12 @@ asio::awaitable<net::Reply> handle_alter_user_scram_credentials(RequestContext c
   if (!ctx.decode(request)) co_return net::Reply::close();
   ScramStore& store = *ctx.broker->scram;
   std::map<std::string, UserError> errors = check_alter(request, store);
+  if (!ctx.allowed_on_cluster(AclOperation::alter)) {  // every user refused, nothing changed
+    for (auto& [user, e] : errors) {
+      e = UserError{ErrorCode::cluster_authorization_failed,
+                    "not authorized to alter the cluster's users"};
+    }
+  }
   std::vector<ScramStore::Change> changes = changes_without_errors(request, errors);
   if (!changes.empty()) {
     Status applied = co_await ctx.broker->meta_writer->run([&] { return store.apply(changes); });

@@ -75,7 +75,8 @@ asio::awaitable<std::vector<ErrorCode>> write_on_shard(const BrokerState* broker
 }
 
 asio::awaitable<WriteTxnMarkersResponse::WritableTxnMarkerResult> write_marker(
-    const BrokerState* broker, const WriteTxnMarkersRequest::WritableTxnMarker& marker) {
+    const BrokerState* broker, const WriteTxnMarkersRequest::WritableTxnMarker& marker,
+    bool authorized) {
   std::shared_ptr<const TopicTable> topics = broker->topics->snapshot();
   MarkerJob job{ProducerId(marker.producer_id), ProducerEpoch(marker.producer_epoch),
                 marker.transaction_result, marker.coordinator_epoch};
@@ -85,7 +86,9 @@ asio::awaitable<WriteTxnMarkersResponse::WritableTxnMarkerResult> write_marker(
     const TopicInfo* info = topics->find(topic.name);
     for (int32_t index : topic.partition_indexes) {
       TopicPartition tp{topic.name, index};
-      if (info == nullptr || index < 0 || index >= info->partition_count) {
+      if (!authorized) {
+        codes[tp] = ErrorCode::cluster_authorization_failed;
+      } else if (info == nullptr || index < 0 || index >= info->partition_count) {
         codes[tp] = ErrorCode::unknown_topic_or_partition;
       } else {
         by_shard[broker->shard_of(topic.name, PartitionId(index))].push_back(tp);
@@ -116,8 +119,10 @@ asio::awaitable<net::Reply> handle_write_txn_markers(RequestContext ctx) {
   WriteTxnMarkersRequest request;
   if (!ctx.decode(request)) co_return net::Reply::close();
   WriteTxnMarkersResponse response;
+  // Only brokers send it: CLUSTER_ACTION on the cluster (Kafka's rule).
+  const bool authorized = ctx.allowed_on_cluster(AclOperation::cluster_action);
   for (const auto& marker : request.markers) {
-    response.markers.push_back(co_await write_marker(ctx.broker, marker));
+    response.markers.push_back(co_await write_marker(ctx.broker, marker, authorized));
   }
   co_return respond(ctx, response);
 }

@@ -2,8 +2,8 @@
 //
 // Principals follow Kafka: "User:<name>"; a connection that proved nothing (PLAINTEXT, or SSL
 // without a client certificate) is "User:ANONYMOUS". With a verified client certificate the
-// name comes from ssl.principal.mapping.rules (principal.h). SASL (a later slice) will replace
-// a session's identity once the client authenticates; ACLs will read it from the
+// name comes from ssl.principal.mapping.rules (principal.h). SASL replaces a session's identity
+// once the client authenticates; the authorizer (authorizer.h) reads it from the
 // RequestContext. Immutable once made; shared by a session's requests.
 #pragma once
 
@@ -20,6 +20,7 @@ struct SessionIdentity {
   std::string listener;  // the listener's name ("SSL")
   SecurityProtocol protocol = SecurityProtocol::plaintext;
   std::string principal = std::string(kAnonymous);  // "User:alice"
+  std::string host;  // the client's IP address as ACLs match it ("127.0.0.1", "::1")
 };
 
 }  // namespace cairn::broker::security
