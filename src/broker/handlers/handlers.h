@@ -32,6 +32,9 @@ asio::awaitable<net::Reply> handle_sasl_handshake(RequestContext ctx);
 asio::awaitable<net::Reply> handle_sasl_authenticate(RequestContext ctx);
 asio::awaitable<net::Reply> handle_describe_user_scram_credentials(RequestContext ctx);
 asio::awaitable<net::Reply> handle_alter_user_scram_credentials(RequestContext ctx);
+// Client quotas (quotas/).
+asio::awaitable<net::Reply> handle_describe_client_quotas(RequestContext ctx);
+asio::awaitable<net::Reply> handle_alter_client_quotas(RequestContext ctx);
 // Consumer groups (groups/).
 asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx);
 asio::awaitable<net::Reply> handle_join_group(RequestContext ctx);
