@@ -365,12 +365,12 @@ def consume_all(bootstrap, client_id, total, result):
     def on_throttle(event):
         result["throttle_ms_max"] = max(result["throttle_ms_max"], event.throttle_time * 1000)
 
+    start = time.monotonic()
     consumer = confluent_kafka.Consumer({
         "bootstrap.servers": bootstrap, "client.id": client_id, "group.id": client_id,
         "auto.offset.reset": "earliest", "enable.auto.commit": False,
         "throttle_cb": on_throttle})
     consumer.assign([confluent_kafka.TopicPartition(FETCH_TOPIC, 0, 0)])
-    start = time.monotonic()
     while result["bytes"] < total and time.monotonic() - start < 120:
         message = consumer.poll(0.2)
         if message is not None and message.error() is None:
