@@ -5,7 +5,7 @@ lack it), so the two requests are declared here with kafka-python's protocol typ
 float64) and sent with kafka_wire.Connection; Produce and Fetch come from confluent-kafka.
 
 1. Describe with each match type (EXACT, DEFAULT, SPECIFIED; strict and not), remove ops,
-   validate_only.
+   validate_only; v1 (flexible, what kafka-configs.sh sends) as well as v0.
 2. Bad input gets INVALID_REQUEST per entry (unknown key, request_percentage, negative, zero or
    fractional rate, unknown or `ip` entity type, empty entity, a type twice) while a good entry
    in the same request is applied; a bad Describe filter fails the whole request.
@@ -101,6 +101,58 @@ class AlterClientQuotasRequest_v0(Request):
         ('validate_only', Boolean))
 
 
+CS = kafka_wire.CompactString
+TAGS = ('tags', kafka_wire.TaggedFields)
+ENTITY_V1 = kafka_wire.CompactArray(('entity_type', CS), ('entity_name', CS), TAGS)
+
+
+class DescribeClientQuotasResponse_v1(Response):
+    API_KEY = 48
+    API_VERSION = 1
+    SCHEMA = Schema(
+        ('throttle_time_ms', Int32), ('error_code', Int16), ('error_message', CS),
+        ('entries', kafka_wire.CompactArray(
+            ('entity', ENTITY_V1),
+            ('values', kafka_wire.CompactArray(('key', CS), ('value', Float64), TAGS)),
+            TAGS)),
+        TAGS)
+
+
+class DescribeClientQuotasRequest_v1(Request):
+    API_KEY = 48
+    API_VERSION = 1
+    FLEXIBLE = True
+    RESPONSE_TYPE = DescribeClientQuotasResponse_v1
+    SCHEMA = Schema(
+        ('components', kafka_wire.CompactArray(
+            ('entity_type', CS), ('match_type', Int8), ('match', CS), TAGS)),
+        ('strict', Boolean), TAGS)
+
+
+class AlterClientQuotasResponse_v1(Response):
+    API_KEY = 49
+    API_VERSION = 1
+    SCHEMA = Schema(
+        ('throttle_time_ms', Int32),
+        ('entries', kafka_wire.CompactArray(
+            ('error_code', Int16), ('error_message', CS), ('entity', ENTITY_V1), TAGS)),
+        TAGS)
+
+
+class AlterClientQuotasRequest_v1(Request):
+    API_KEY = 49
+    API_VERSION = 1
+    FLEXIBLE = True
+    RESPONSE_TYPE = AlterClientQuotasResponse_v1
+    SCHEMA = Schema(
+        ('entries', kafka_wire.CompactArray(
+            ('entity', ENTITY_V1),
+            ('ops', kafka_wire.CompactArray(
+                ('key', CS), ('value', Float64), ('remove', Boolean), TAGS)),
+            TAGS)),
+        ('validate_only', Boolean), TAGS)
+
+
 class QuotaAdmin:
     """kafka-configs.sh's two requests on one connection. Entities are dicts
     {"user": "alice" | None, "client-id": ...} (None: the default)."""
@@ -191,6 +243,28 @@ class QuotaAdminTest(unittest.TestCase):
             self.assertEqual(names([("user", EXACT, "bob")]), set())
             self.assertEqual(admin.alter([(ALICE, {"consumer_byte_rate": None})]), [0])
             self.assertEqual(names([("user", EXACT, "alice")]), {k(ALICE_APP)})
+            admin.close()
+
+    def test_flexible_v1_as_kafka_configs_sends_it(self):
+        with Broker(shards=2) as broker:
+            admin = QuotaAdmin(broker.bootstrap)
+            response = admin._send(AlterClientQuotasRequest_v1(
+                [([("user", "carol", {}), ("client-id", None, {})],
+                  [("producer_byte_rate", 4096.0, False, {})], {})], False, {}))
+            self.assertEqual([e[0] for e in response.entries], [0])
+            self.assertEqual(sorted(e[:2] for e in response.entries[0][2]),
+                             [("client-id", None), ("user", "carol")])
+            response = admin._send(DescribeClientQuotasRequest_v1(
+                [("user", EXACT, "carol", {})], True, {}))
+            self.assertEqual(response.error_code, 0)
+            self.assertEqual(len(response.entries), 0)  # strict: carol has a client-id part
+            response = admin._send(DescribeClientQuotasRequest_v1(
+                [("user", EXACT, "carol", {}), ("client-id", DEFAULT, None, {})], True, {}))
+            self.assertEqual(len(response.entries), 1)
+            entity, values, _ = response.entries[0]
+            self.assertEqual(sorted(e[:2] for e in entity),
+                             [("client-id", None), ("user", "carol")])
+            self.assertEqual([v[:2] for v in values], [("producer_byte_rate", 4096.0)])
             admin.close()
 
     def test_bad_input_is_invalid_request(self):
