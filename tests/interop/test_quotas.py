@@ -13,6 +13,7 @@ float64) and sent with kafka_wire.Connection; Produce and Fetch come from conflu
    0, throughput near the quota) while a second producer at the same time is not slowed.
 4. Fetch: a consumer_byte_rate on one client-id slows that consumer, not another one.
 5. Quotas survive kill -9.
+6. A broker stopped while a throttled response waits exits promptly and cleanly.
 """
 import os
 import shutil
@@ -431,6 +432,28 @@ class ThrottleTest(unittest.TestCase):
             # Past the first window's 10.5 s of credit the rest comes at the quota.
             self.assertGreater(slow["elapsed_s"], (total - quota * 11) / quota * 0.7)
             self.assertLess(fast["elapsed_s"], slow["elapsed_s"] / 2)
+
+
+class StopTest(unittest.TestCase):
+    def test_stop_while_a_response_is_throttled(self):
+        """A throttled response waits on a timer; SIGTERM ends the wait instead of waiting for
+        it (up to 11 s), and the broker exits cleanly."""
+        broker = Broker(shards=2, topics={PRODUCE_TOPIC: 1}).start()
+        admin = QuotaAdmin(broker.bootstrap)
+        self.assertEqual(admin.alter([({"client-id": "tiny"}, {"producer_byte_rate": 1000})]),
+                         [0])
+        admin.close()
+        producer = confluent_kafka.Producer({"bootstrap.servers": broker.bootstrap,
+                                             "client.id": "tiny", "linger.ms": 0})
+        for _ in range(3):  # 60 KB at 1 KB/s: the second request already waits 11 s
+            producer.produce(PRODUCE_TOPIC, value=b"y" * 20000, partition=0)
+            producer.poll(0.5)
+        start = time.monotonic()
+        broker.stop()  # fails on a sanitizer report or a bad exit
+        stop_s = time.monotonic() - start
+        print("stopped %.1f s after SIGTERM with a throttled produce waiting" % stop_s)
+        self.assertLess(stop_s, 8)
+        producer.flush(0)
 
 
 def consume_all(bootstrap, client_id, total, result):
