@@ -44,6 +44,10 @@ class ProducerIdAllocator;
 namespace configs {
 class DynamicConfigStore;
 }
+namespace quotas {
+class QuotaStore;
+class ThrottleTracker;
+}  // namespace quotas
 
 // A listener as clients see it.
 struct ListenerEndpoint {
@@ -87,6 +91,10 @@ struct BrokerState {
   // its own shard; they count into `metrics`, so they come after it. Empty: every Fetch is
   // answered sessionless.
   std::vector<std::unique_ptr<FetchSessionCache>> fetch_sessions;
+  // Client quotas (quotas/quota_store.h): reads from any thread, changes on the MetaWriter;
+  // and the byte rates measured against them (quotas/throttle.h), internally synchronized.
+  quotas::QuotaStore* client_quotas = nullptr;
+  quotas::ThrottleTracker* quota_throttles = nullptr;
 
   // Where a client that came in on listener `listener` should connect: Kafka advertises, to
   // each connection, the broker's address on the listener that connection used.

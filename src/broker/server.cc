@@ -231,11 +231,22 @@ Status Server::open_data(const BrokerConfig& config) {
   return Status();
 }
 
-// The SCRAM credentials (meta/scram.json), the ACLs (meta/acls.json), and the bootstrap user if
-// one is configured and has no credential for its mechanism yet (a later password change is
-// not undone).
+Status Server::open_quotas(const std::filesystem::path& meta_dir, storage::Io& io) {
+  Result<std::unique_ptr<quotas::QuotaStore>> store = quotas::QuotaStore::open(meta_dir, io);
+  if (!store.ok()) return store.status();
+  quotas_ = std::move(store).value();
+  throttles_ = std::make_unique<quotas::ThrottleTracker>();
+  state_->client_quotas = quotas_.get();
+  state_->quota_throttles = throttles_.get();
+  return Status();
+}
+
+// The client quotas (meta/quotas.json), the SCRAM credentials (meta/scram.json), the ACLs
+// (meta/acls.json), and the bootstrap user if one is configured and has no credential for its
+// mechanism yet (a later password change is not undone).
 Status Server::open_users(const BrokerConfig& config, const std::filesystem::path& meta_dir,
                           storage::Io& io) {
+  RETURN_IF_ERROR(open_quotas(meta_dir, io));
   Result<std::unique_ptr<security::ScramStore>> scram = security::ScramStore::open(meta_dir, io);
   if (!scram.ok()) return scram.status();
   scram_ = std::move(scram).value();

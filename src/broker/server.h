@@ -22,6 +22,8 @@
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
 #include "broker/security/authorizer.h"
+#include "broker/quotas/quota_store.h"
+#include "broker/quotas/throttle.h"
 #include "broker/security/principal.h"
 #include "broker/security/scram_store.h"
 #include "broker/startup_progress.h"
@@ -70,6 +72,9 @@ class Server {
   Status open_data(const BrokerConfig& config);
   // Part of open_data: the transaction coordinator (its log is replayed once the shards run).
   void open_transactions(const TopicInfo& txn_topic, const txn::TxnConfig& txn_config);
+  // Part of open_users: the client quotas (meta/quotas.json) and the tracker that measures
+  // traffic against them.
+  Status open_quotas(const std::filesystem::path& meta_dir, storage::Io& io);
   Status open_users(const BrokerConfig& config, const std::filesystem::path& meta_dir,
                     storage::Io& io);
   // The session of a new connection on listener `index`, or null to refuse it (its client
@@ -89,6 +94,8 @@ class Server {
   std::unique_ptr<producers::ProducerIdAllocator> producer_ids_;
   std::unique_ptr<security::ScramStore> scram_;
   std::unique_ptr<security::Authorizer> authorizer_;
+  std::unique_ptr<quotas::QuotaStore> quotas_;
+  std::unique_ptr<quotas::ThrottleTracker> throttles_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<BrokerState> state_;
   std::unique_ptr<net::ShardSet> shards_;

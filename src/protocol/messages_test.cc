@@ -154,7 +154,9 @@ TEST(ApiCatalog, ServesTheRecommendedRanges) {
   EXPECT_EQ(find_api(1)->max_version, 17);
   EXPECT_EQ(find_api(18)->max_version, 4);  // ApiVersions
   EXPECT_EQ(find_api(3)->max_version, 12);  // Metadata
-  EXPECT_EQ(kApiCatalog.size(), 44u);
+  EXPECT_EQ(kApiCatalog.size(), 46u);
+  EXPECT_EQ(find_api(48)->max_version, 1);  // DescribeClientQuotas
+  EXPECT_EQ(find_api(49)->max_version, 1);  // AlterClientQuotas
   EXPECT_EQ(find_api(68)->max_version, 0);  // ConsumerGroupHeartbeat (KIP-848)
   EXPECT_EQ(find_api(69)->max_version, 0);  // ConsumerGroupDescribe
 }

@@ -17,7 +17,8 @@ requests for the error paths:
 - DENY beats ALLOW (a wildcard allow, a literal deny); an ACL for another host does not apply;
 - idempotent producers need WRITE on some topic (carol: CLUSTER_AUTHORIZATION_FAILED), a
   transactional id needs its own WRITE (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, then commits);
-- user management needs ALTER on the cluster; kcat refused a topic;
+- user management needs ALTER on the cluster, client quotas DESCRIBE_CONFIGS / ALTER_CONFIGS;
+  kcat refused a topic;
 - ACLs survive kill -9; a bad super.users refuses to start; without authorizer.enabled the ACL
   APIs answer SECURITY_DISABLED.
 """
@@ -38,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Broker, cairn_binary  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 import sasl_support as sasl  # noqa: E402
+import test_quotas as quotas  # noqa: E402  (its request types; its tests are not run here)
 import tls_support as tls  # noqa: E402
 
 import confluent_kafka  # noqa: E402
@@ -394,6 +396,20 @@ class AclTest(unittest.TestCase):
         self.admin().delete_acls([ACLFilter(
             "User:alice", None, ACLOperation.ALTER, ACLPermissionType.ALLOW,
             ResourcePatternFilter(ResourceType.CLUSTER, None, ACLResourcePatternType.ANY))])
+
+    def test_quotas_need_the_configs_operations_on_the_cluster(self):
+        alter = quotas.AlterClientQuotasRequest_v0(
+            [([("user", "x")], [("producer_byte_rate", 1000.0, False)])], False)
+        describe = quotas.DescribeClientQuotasRequest_v0([], False)
+        with kw.Connection(self.plain_bootstrap) as conn:  # anonymous
+            self.assertEqual(conn.request(describe, 31).error_code, CLUSTER_AUTHORIZATION_FAILED)
+            self.assertEqual(conn.request(alter, 32).entries[0][0], CLUSTER_AUTHORIZATION_FAILED)
+        with kw.Connection(self.sasl_bootstrap) as conn:
+            self.assertEqual(sasl.login(conn, "SCRAM-SHA-512", *ADMIN)[0], 0)
+            self.assertEqual(conn.request(alter, 33).entries[0][0], 0)
+            answer = conn.request(describe, 34)
+            self.assertEqual(answer.error_code, 0)
+            self.assertEqual(len(answer.entries), 1)
 
     def test_kcat_is_refused_a_topic_it_may_not_write(self):
         done = subprocess.run(

@@ -38,8 +38,8 @@ LAYERS = {
 # everything), `state` (what a request handler sees) or `session` (the server and the
 # connection that dispatch to the handlers), by name.
 BROKER_RANKS = {
-    "core": 0, "topics": 1, "producers": 1, "security": 1, "partitions": 2, "state": 3,
-    "configs": 4, "groups": 5, "txn": 6, "handlers": 7, "admin": 8, "session": 8,
+    "core": 0, "topics": 1, "producers": 1, "security": 1, "quotas": 1, "partitions": 2,
+    "state": 3, "configs": 4, "groups": 5, "txn": 6, "handlers": 7, "admin": 8, "session": 8,
 }
 BROKER_TOP_FILES = {
     "core": ("error_code", "meta_file", "meta_writer", "config", "shard_map", "cluster_id",

@@ -7,6 +7,7 @@
 #include "broker/handlers/handlers.h"
 #include "protocol/generated/add_offsets_to_txn.h"
 #include "protocol/generated/add_partitions_to_txn.h"
+#include "protocol/generated/alter_client_quotas.h"
 #include "protocol/generated/alter_configs.h"
 #include "protocol/generated/alter_user_scram_credentials.h"
 #include "protocol/generated/api_versions.h"
@@ -20,6 +21,7 @@
 #include "protocol/generated/delete_records.h"
 #include "protocol/generated/delete_topics.h"
 #include "protocol/generated/describe_acls.h"
+#include "protocol/generated/describe_client_quotas.h"
 #include "protocol/generated/describe_configs.h"
 #include "protocol/generated/describe_groups.h"
 #include "protocol/generated/describe_producers.h"
@@ -99,6 +101,8 @@ const ApiEntry kApiTable[] = {
     row(protocol::DeleteGroupsRequest::kApiKey, handle_delete_groups),
     row(protocol::IncrementalAlterConfigsRequest::kApiKey, handle_incremental_alter_configs),
     row(protocol::OffsetDeleteRequest::kApiKey, handle_offset_delete),
+    row(protocol::DescribeClientQuotasRequest::kApiKey, handle_describe_client_quotas),
+    row(protocol::AlterClientQuotasRequest::kApiKey, handle_alter_client_quotas),
     row(protocol::DescribeUserScramCredentialsRequest::kApiKey,
         handle_describe_user_scram_credentials),
     row(protocol::AlterUserScramCredentialsRequest::kApiKey, handle_alter_user_scram_credentials),

@@ -45,6 +45,7 @@
 
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/quota_throttle.h"
 #include "broker/partitions/fetch_sessions.h"
 #include "broker/partitions/fetch_wakeup.h"
 #include "broker/partitions/partition_manager.h"
@@ -625,6 +626,9 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   Clock::time_point deadline =
       Clock::now() + std::chrono::milliseconds(std::max<int32_t>(request.max_wait_ms, 0));
   int64_t max_bytes = response_bytes_max(request, version);
+  // Under a consumer_byte_rate, no response carries more than the quota's whole window.
+  std::optional<int64_t> quota_bytes_max = fetch_quota_bytes_max(ctx);
+  if (quota_bytes_max) max_bytes = std::min(max_bytes, *quota_bytes_max);
   // Only named values in co_await expressions: GCC 12 destroys some temporaries made there
   // twice (a conditional's shared_ptr was freed while a partition still held it).
   asio::any_io_executor executor = co_await asio::this_coro::executor;
@@ -650,6 +654,10 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
 
   fill_all(broker, pass, plan.slots, reads.slot_topics, reads.slot_errors, read_committed);
   finish_session(broker, session, plan, pass, version);
+  int32_t throttle_ms = record_quota_bytes(ctx, quotas::QuotaKey::consumer_byte_rate,
+                                           static_cast<int64_t>(pass.size_bytes));
+  co_await throttle_delay(ctx.broker, throttle_ms);
+  plan.response.throttle_time_ms = throttle_ms;
   co_return respond(ctx, plan.response);
 }
 

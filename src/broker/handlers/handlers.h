@@ -35,6 +35,9 @@ asio::awaitable<net::Reply> handle_alter_user_scram_credentials(RequestContext c
 asio::awaitable<net::Reply> handle_describe_acls(RequestContext ctx);
 asio::awaitable<net::Reply> handle_create_acls(RequestContext ctx);
 asio::awaitable<net::Reply> handle_delete_acls(RequestContext ctx);
+// Client quotas (quotas/).
+asio::awaitable<net::Reply> handle_describe_client_quotas(RequestContext ctx);
+asio::awaitable<net::Reply> handle_alter_client_quotas(RequestContext ctx);
 // Consumer groups (groups/).
 asio::awaitable<net::Reply> handle_find_coordinator(RequestContext ctx);
 asio::awaitable<net::Reply> handle_join_group(RequestContext ctx);

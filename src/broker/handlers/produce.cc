@@ -51,6 +51,7 @@
 
 #include "broker/error_code.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/quota_throttle.h"
 #include "broker/partitions/durability_barrier.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/txn/handler_support.h"
@@ -520,6 +521,11 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
       if (output.error == ErrorCode::none) appended_slots.push_back(output.slot);
     }
   }
+  // Over its producer_byte_rate, the client waits here, its connection muted as in Kafka.
+  int32_t throttle_ms = record_quota_bytes(ctx, quotas::QuotaKey::producer_byte_rate,
+                                           static_cast<int64_t>(ctx.frame->size()));
+  co_await throttle_delay(ctx.broker, throttle_ms);
+  response.throttle_time_ms = throttle_ms;
   ctx.ordering.release();  // later requests on this connection now append after ours
   co_await explain_txn_refusals(ctx, request, std::move(txn_refused), slots);
 

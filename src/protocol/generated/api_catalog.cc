@@ -78,22 +78,26 @@ const ApiInfo* find_api(int16_t api_key) {
       return &kApiCatalog[34];
     case 47:
       return &kApiCatalog[35];
-    case 50:
+    case 48:
       return &kApiCatalog[36];
-    case 51:
+    case 49:
       return &kApiCatalog[37];
-    case 60:
+    case 50:
       return &kApiCatalog[38];
-    case 61:
+    case 51:
       return &kApiCatalog[39];
-    case 65:
+    case 60:
       return &kApiCatalog[40];
-    case 66:
+    case 61:
       return &kApiCatalog[41];
-    case 68:
+    case 65:
       return &kApiCatalog[42];
-    case 69:
+    case 66:
       return &kApiCatalog[43];
+    case 68:
+      return &kApiCatalog[44];
+    case 69:
+      return &kApiCatalog[45];
     default:
       return nullptr;
   }

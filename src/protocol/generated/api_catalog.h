@@ -29,7 +29,7 @@ struct ApiInfo {
 };
 
 // Sorted by api_key.
-inline constexpr std::array<ApiInfo, 44> kApiCatalog = {{
+inline constexpr std::array<ApiInfo, 46> kApiCatalog = {{
     {0, "Produce", 0, 11, 9},
     {1, "Fetch", 0, 17, 12},
     {2, "ListOffsets", 0, 9, 6},
@@ -66,6 +66,8 @@ inline constexpr std::array<ApiInfo, 44> kApiCatalog = {{
     {42, "DeleteGroups", 0, 2, 2},
     {44, "IncrementalAlterConfigs", 0, 1, 1},
     {47, "OffsetDelete", 0, 0, -1},
+    {48, "DescribeClientQuotas", 0, 1, 1},
+    {49, "AlterClientQuotas", 0, 1, 1},
     {50, "DescribeUserScramCredentials", 0, 0, 0},
     {51, "AlterUserScramCredentials", 0, 0, 0},
     {60, "DescribeCluster", 0, 1, 0},

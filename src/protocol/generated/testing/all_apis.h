@@ -49,6 +49,8 @@
 #include "protocol/generated/consumer_group_heartbeat.h"
 #include "protocol/generated/consumer_group_describe.h"
 #include "protocol/generated/describe_cluster.h"
+#include "protocol/generated/describe_client_quotas.h"
+#include "protocol/generated/alter_client_quotas.h"
 
 // CAIRN_FOR_EACH_GENERATED_API(X) expands X(Name) for NameRequest / NameResponse.
 #define CAIRN_FOR_EACH_GENERATED_API(X) \
@@ -95,4 +97,6 @@
   X(AlterUserScramCredentials) \
   X(ConsumerGroupHeartbeat) \
   X(ConsumerGroupDescribe) \
-  X(DescribeCluster)
+  X(DescribeCluster) \
+  X(DescribeClientQuotas) \
+  X(AlterClientQuotas)

@@ -100,6 +100,10 @@ void fill_sample(ConsumerGroupDescribeRequest& m, SampleContext& c);
 void fill_sample(ConsumerGroupDescribeResponse& m, SampleContext& c);
 void fill_sample(DescribeClusterRequest& m, SampleContext& c);
 void fill_sample(DescribeClusterResponse& m, SampleContext& c);
+void fill_sample(DescribeClientQuotasRequest& m, SampleContext& c);
+void fill_sample(DescribeClientQuotasResponse& m, SampleContext& c);
+void fill_sample(AlterClientQuotasRequest& m, SampleContext& c);
+void fill_sample(AlterClientQuotasResponse& m, SampleContext& c);
 void fill_sample(CodecFeaturesRequest& m, SampleContext& c);
 void fill_sample(CodecFeaturesResponse& m, SampleContext& c);
 
