@@ -14,7 +14,7 @@ from kafka_wire import compact_string, uvarint
 
 CREATE_TOPICS = 19
 DESCRIBE_CONFIGS = 32
-TOPIC_CONFIG_COUNT = 31
+TOPIC_CONFIG_COUNT = 32
 LONG, INT, LIST = 5, 3, 7  # DescribeConfigs v3+ config_type
 
 

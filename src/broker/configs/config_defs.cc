@@ -82,6 +82,9 @@ std::string check_super_users(std::string_view value) {
 // Sorted by name. Documentation is Cairn's own wording.
 // clang-format off
 constexpr ConfigDef kTopicConfigs[] = {
+    {.name = "cairn.immutable", .type = boolean, .default_value = "false", .support = kEnforced,
+     .documentation = "Cairn: append-only for everyone, super users included, until its records "
+                      "age out (docs/immutable-topics.md)."},
     {.name = "cleanup.policy", .type = list, .default_value = "delete",
      .validator = {.allowed = kCleanupPolicies, .non_empty = true}, .support = kEnforced,
      .synonyms = {{{"log.cleanup.policy"}}},

@@ -44,6 +44,7 @@ AclFilter to_filter(const Filter& f) {
   filter.pattern_type = static_cast<security::AclPatternType>(f.pattern_type_filter);
   filter.principal = f.principal_filter;
   filter.host = f.host_filter;
+  if (filter.host) filter.host = security::normalize_acl_host(*filter.host);
   filter.operation = static_cast<AclOperation>(f.operation);
   filter.permission = static_cast<security::AclPermission>(f.permission_type);
   return filter;
@@ -55,7 +56,7 @@ AclBinding to_binding(const CreateAclsRequest::AclCreation& c) {
   b.resource_name = c.resource_name;
   b.pattern_type = static_cast<security::AclPatternType>(c.resource_pattern_type);
   b.principal = c.principal;
-  b.host = c.host;
+  b.host = security::normalize_acl_host(c.host);
   b.operation = static_cast<AclOperation>(c.operation);
   b.permission = static_cast<security::AclPermission>(c.permission_type);
   return b;

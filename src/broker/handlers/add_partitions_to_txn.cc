@@ -77,8 +77,10 @@ asio::awaitable<TopicResults> add(const RequestContext& ctx, const TopicTable& t
       return ErrorCode::transactional_id_authorization_failed;
     });
   }
+  // Internal topics are written by the broker alone: refused even to super users (Kafka).
   auto may_write = [&ctx](const std::string& name) {
-    return ctx.allowed(AclOperation::write, AclResourceType::topic, name);
+    return !is_internal_topic(name) &&
+           ctx.allowed(AclOperation::write, AclResourceType::topic, name);
   };
   bool refused = false;
   for (const auto& topic : *input.topics) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/configs/resolve.h"
+#include "broker/handlers/immutable.h"
 #include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 
@@ -20,7 +21,7 @@ configs::AlterOutcome compute(configs::Scope scope, const configs::ConfigMap& cu
 // atomic. `committed` tells whether anything changed.
 AlterAnswer alter_topic(const BrokerState& broker, const std::string& name,
                         const std::vector<configs::AlterEntry>& entries, bool incremental,
-                        bool validate_only, bool& committed) {
+                        bool validate_only, bool locked, bool& committed) {
   committed = false;
   Status legal = validate_topic_name(name);
   if (!legal.ok()) return {ErrorCode::invalid_topic_exception, legal.message()};
@@ -29,9 +30,12 @@ AlterAnswer alter_topic(const BrokerState& broker, const std::string& name,
   if (topic == nullptr) {
     return {ErrorCode::unknown_topic_or_partition, "Topic " + name + " does not exist"};
   }
-  configs::AlterOutcome outcome = compute(configs::Scope::topic, topic->configs, entries,
-                                          incremental, configs::layers_of(broker));
+  configs::Layers layers = configs::layers_of(broker);
+  configs::AlterOutcome outcome =
+      compute(configs::Scope::topic, topic->configs, entries, incremental, layers);
   if (!outcome.ok()) return {outcome.error, outcome.message};
+  std::string refused = check_immutable_change(layers, topic->configs, outcome.configs, locked);
+  if (!refused.empty()) return {ErrorCode::policy_violation, "Topic " + name + ": " + refused};
   if (validate_only || outcome.configs == topic->configs) return {};
   Result<TopicInfo> set = broker.topics->set_configs(name, std::move(outcome.configs));
   if (!set.ok()) return {kafka_error(set.status()), set.status().message()};
@@ -78,8 +82,15 @@ asio::awaitable<AlterAnswer> alter_resource(const BrokerState* broker, configs::
   bool committed = false;
   AlterAnswer answer;
   if (type == configs::ResourceType::topic) {
-    answer = co_await broker->meta_writer->run(
-        [&] { return alter_topic(*broker, name, entries, incremental, validate_only, committed); });
+    // An immutable topic's records lock some changes (immutable.h); found before the write.
+    bool locked = false;
+    std::shared_ptr<const TopicTable> topics = broker->topics->snapshot();
+    if (const TopicInfo* topic = topics->find(name); topic && is_immutable(topic->configs)) {
+      locked = still_locked(*broker, co_await immutable_lock_until(broker, *topic));
+    }
+    answer = co_await broker->meta_writer->run([&] {
+      return alter_topic(*broker, name, entries, incremental, validate_only, locked, committed);
+    });
   } else if (type == configs::ResourceType::broker) {
     answer = co_await broker->meta_writer->run([&] {
       return alter_broker(*broker, name, entries, incremental, validate_only, committed);

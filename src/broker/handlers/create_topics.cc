@@ -32,6 +32,7 @@
 #include "broker/error_code.h"
 #include "broker/handlers/admin_support.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/immutable.h"
 #include "broker/partitions/partition_manager.h"
 #include "protocol/generated/create_topics.h"
 
@@ -139,6 +140,9 @@ Plan plan_topic(const BrokerState& broker, const TopicTable& topics,
   configs::AlterOutcome outcome = configs::replace_configs(configs::Scope::topic, entries);
   if (!outcome.ok()) return refuse(outcome.error, outcome.message);
   plan.configs = std::move(outcome.configs);
+  std::string refused =
+      check_immutable_change(configs::layers_of(broker), {}, plan.configs, /*locked=*/false);
+  if (!refused.empty()) return refuse(ErrorCode::policy_violation, refused);
   return plan;
 }
 

@@ -1,6 +1,7 @@
 // DeleteRecords (key 21): moves partitions' log start offset (the low watermark) forward.
 //
-// Per partition: no DELETE on the topic: TOPIC_AUTHORIZATION_FAILED; unknown topic or
+// Per partition: no DELETE on the topic: TOPIC_AUTHORIZATION_FAILED; an immutable topic
+// (cairn.immutable, handlers/immutable.h): POLICY_VIOLATION; unknown topic or
 // partition: UNKNOWN_TOPIC_OR_PARTITION; an internal topic
 // (__consumer_offsets): INVALID_TOPIC_EXCEPTION, as in Kafka; offset -1 means the
 // high watermark; an offset above the high watermark (or below -1): OFFSET_OUT_OF_RANGE; one
@@ -12,6 +13,7 @@
 #include "broker/error_code.h"
 #include "broker/handlers/admin_support.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/immutable.h"
 #include "broker/partitions/partition_manager.h"
 #include "protocol/generated/delete_records.h"
 
@@ -65,12 +67,15 @@ asio::awaitable<net::Reply> handle_delete_records(RequestContext ctx) {
     result.name = topic.name;
     result.partitions.reserve(topic.partitions.size());
     const bool may_delete = ctx.allowed(AclOperation::remove, AclResourceType::topic, topic.name);
+    const TopicInfo* info = topics->find(topic.name);
+    const bool immutable = info != nullptr && is_immutable(info->configs);
     for (const DeleteRecordsRequest::DeleteRecordsPartition& partition : topic.partitions) {
-      if (!may_delete) {
+      if (!may_delete || immutable) {
         DeleteRecordsResponse::DeleteRecordsPartitionResult refused;
         refused.partition_index = partition.partition_index;
         refused.low_watermark = -1;
-        refused.error_code = wire(ErrorCode::topic_authorization_failed);
+        refused.error_code =
+            wire(!may_delete ? ErrorCode::topic_authorization_failed : ErrorCode::policy_violation);
         result.partitions.push_back(refused);
         continue;
       }

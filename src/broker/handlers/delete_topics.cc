@@ -4,7 +4,8 @@
 // UNKNOWN_TOPIC_ID; an id is otherwise read as its topic's name, and the answer carries both.
 // For each name: a name twice in the request: INVALID_REQUEST; delete.topic.enable=false:
 // TOPIC_DELETION_DISABLED; illegal name: INVALID_TOPIC_EXCEPTION; Cairn's internal names:
-// POLICY_VIOLATION; no DELETE on the topic: TOPIC_AUTHORIZATION_FAILED; no such topic:
+// POLICY_VIOLATION; no DELETE on the topic: TOPIC_AUTHORIZATION_FAILED; an immutable topic
+// whose records have not aged out (handlers/immutable.h): POLICY_VIOLATION; no such topic:
 // UNKNOWN_TOPIC_OR_PARTITION. Otherwise the topic leaves the
 // registry (durably) and then its logs are deleted. A crash between the two leaves directories
 // the PartitionManager recognizes as another incarnation (topic_id file) and wipes on reuse.
@@ -20,6 +21,7 @@
 #include "broker/groups/coordinator.h"
 #include "broker/handlers/admin_support.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/immutable.h"
 #include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "protocol/generated/delete_topics.h"
@@ -64,11 +66,25 @@ asio::awaitable<ErrorCode> delete_topic(const BrokerState* broker, std::string n
   co_return ErrorCode::none;
 }
 
+// An immutable topic (cairn.immutable) whose records have not aged out: POLICY_VIOLATION.
+asio::awaitable<ErrorCode> refuse_if_locked(const BrokerState* broker, const std::string& name,
+                                            std::string& message) {
+  std::shared_ptr<const TopicTable> topics = broker->topics->snapshot();
+  const TopicInfo* topic = topics->find(name);
+  if (topic == nullptr || !is_immutable(topic->configs)) co_return ErrorCode::none;
+  std::optional<int64_t> until = co_await immutable_lock_until(broker, *topic);
+  if (!still_locked(*broker, until)) co_return ErrorCode::none;
+  message = "Topic " + name + " is immutable (cairn.immutable=true) and holds records within " +
+            "its retention: it cannot be deleted before they age out";
+  co_return ErrorCode::policy_violation;
+}
+
 // One entry of the request: by name (every version), or by topic id (v6).
 struct Target {
   std::optional<std::string> name;
   protocol::Uuid topic_id{};
   ErrorCode error = ErrorCode::none;  // found before anything is deleted
+  bool by_id = false;                 // named by topic id (v6)
 };
 
 std::vector<Target> targets_of(const BrokerState& broker, const DeleteTopicsRequest& request,
@@ -82,6 +98,7 @@ std::vector<Target> targets_of(const BrokerState& broker, const DeleteTopicsRequ
   for (const DeleteTopicsRequest::DeleteTopicState& entry : request.topics) {
     Target target{entry.name, entry.topic_id, ErrorCode::none};
     bool by_id = entry.topic_id != protocol::Uuid{};
+    target.by_id = by_id;
     if (by_id && entry.name.has_value()) {
       target.error = ErrorCode::invalid_request;  // one or the other, as Kafka requires
     } else if (by_id) {
@@ -115,6 +132,13 @@ asio::awaitable<net::Reply> handle_delete_topics(RequestContext ctx) {
   response.responses.reserve(targets.size());
   for (Target& target : targets) {
     ErrorCode code = target.error;
+    std::string message;
+    // By id, a topic the principal may not DESCRIBE keeps its name hidden (Kafka's rule).
+    if (code == ErrorCode::none && target.by_id &&
+        !ctx.allowed(AclOperation::describe, AclResourceType::topic, *target.name)) {
+      code = ErrorCode::topic_authorization_failed;
+      target.name = std::nullopt;
+    }
     if (code == ErrorCode::none) {
       const std::string& name = *target.name;
       code = counts[name] > 1 ? ErrorCode::invalid_request
@@ -124,12 +148,14 @@ asio::awaitable<net::Reply> handle_delete_topics(RequestContext ctx) {
       if (code == ErrorCode::none && target.topic_id == protocol::Uuid{}) {
         target.topic_id = broker->topics->snapshot()->find(name)->topic_id;
       }
+      if (code == ErrorCode::none) code = co_await refuse_if_locked(broker, name, message);
       if (code == ErrorCode::none) code = co_await delete_topic(broker, name);
     }
     DeleteTopicsResponse::DeletableTopicResult result;
     result.name = target.name;
     result.topic_id = target.topic_id;
     result.error_code = wire(code);
+    if (!message.empty()) result.error_message = message;
     response.responses.push_back(std::move(result));
   }
   co_return respond(ctx, response);

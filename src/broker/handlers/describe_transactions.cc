@@ -16,7 +16,8 @@ namespace {
 
 using Described = protocol::DescribeTransactionsResponse::TransactionState;
 
-Described describe_one(const std::string& id, const txn::DescribeResult& result) {
+Described describe_one(const RequestContext& ctx, const std::string& id,
+                       const txn::DescribeResult& result) {
   Described out;
   out.transactional_id = id;
   out.error_code = wire(result.error);
@@ -31,6 +32,9 @@ Described describe_one(const std::string& id, const txn::DescribeResult& result)
   for (const txn::TxnPartition& tp : metadata.partitions) {
     topics[tp.topic].push_back(tp.partition);
   }
+  std::erase_if(topics, [&ctx](const auto& entry) {  // Kafka leaves out what it hides
+    return !ctx.allowed(AclOperation::describe, AclResourceType::topic, entry.first);
+  });
   for (auto& [topic, partitions] : topics) {
     out.topics.push_back({topic, std::move(partitions)});
   }
@@ -54,7 +58,7 @@ asio::awaitable<net::Reply> handle_describe_transactions(RequestContext ctx) {
     } else {
       result = co_await txn::on_txn_shard(ctx, id, txn::describe_txn(ctx.broker->txn, id));
     }
-    response.transaction_states.push_back(describe_one(id, result));
+    response.transaction_states.push_back(describe_one(ctx, id, result));
   }
   co_return respond(ctx, response);
 }

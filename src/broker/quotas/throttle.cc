@@ -1,5 +1,7 @@
 #include "broker/quotas/throttle.h"
 
+#include <functional>
+
 #include <algorithm>
 #include <cmath>
 
@@ -61,11 +63,27 @@ int64_t fetch_bytes_max(double bytes_per_second) {
   return std::max<int64_t>(1, static_cast<int64_t>(window_bytes));
 }
 
+namespace {
+
+// Client ids are up to 32 KiB: a long name is kept as its hash, so an account costs a bounded
+// number of bytes (names that share a hash share an account, which only throttles them more).
+constexpr size_t kNameBytesKept = 128;
+
+void bound_name(EntityPart& part) {
+  if (part.kind != EntityPart::Kind::named || part.name.size() <= kNameBytesKept) return;
+  part.name = "#" + std::to_string(std::hash<std::string>{}(part.name)) + "#" +
+              std::to_string(part.name.size());
+}
+
+}  // namespace
+
 int64_t ThrottleTracker::record(QuotaKey key, const EffectiveQuota& quota, int64_t bytes,
                                 int64_t now_ms) {
   std::lock_guard lock(mu_);
   if (now_ms - last_sweep_ms_ >= kSampleMs) forget_idle(now_ms);
   Account account{key, quota.account};
+  bound_name(account.second.user);
+  bound_name(account.second.client_id);
   auto it = windows_.find(account);
   if (it == windows_.end()) {
     if (windows_.size() >= kAccountsMax) {

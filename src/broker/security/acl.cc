@@ -1,5 +1,7 @@
 #include "broker/security/acl.h"
 
+#include <asio/ip/address.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -175,6 +177,24 @@ std::optional<AclOperation> parse_acl_operation(std::string_view name) {
 }
 std::optional<AclPermission> parse_acl_permission(std::string_view name) {
   return parse_name(kPermissions, name);
+}
+
+std::string normalize_acl_host(std::string_view host) {
+  if (host == kWildcard) return std::string(host);
+  std::string text(host);
+  if (size_t percent = text.find('%'); percent != std::string::npos) text.resize(percent);
+  asio::error_code error;
+  asio::ip::address address = asio::ip::make_address(text, error);
+  if (error) return std::string(host);
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  if (address.is_v6()) {
+    asio::ip::address_v6 v6 = address.to_v6();
+    v6.scope_id(0);
+    address = v6;
+  }
+  return address.to_string();
 }
 
 std::string describe_acl(const AclBinding& b) {

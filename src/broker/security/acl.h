@@ -109,6 +109,12 @@ std::optional<AclPatternType> parse_acl_pattern_type(std::string_view name);
 std::optional<AclOperation> parse_acl_operation(std::string_view name);
 std::optional<AclPermission> parse_acl_permission(std::string_view name);
 
+// The form ACL hosts are kept and compared in: an IP address in asio's canonical text (IPv6
+// compressed and lower case, "0:0:0:0:0:0:0:1" -> "::1", IPv4-mapped -> IPv4, no scope id),
+// so that every spelling of an address matches the session's host; "*" and anything that is
+// not an address (it then matches no client) unchanged.
+std::string normalize_acl_host(std::string_view host);
+
 // "TOPIC:orders (LITERAL) User:alice from * ALLOW READ", for logs and messages.
 std::string describe_acl(const AclBinding& binding);
 

@@ -166,19 +166,40 @@ bool Authorizer::allowed(const SessionIdentity& who, AclOperation operation, Acl
 
 bool Authorizer::allowed_on_some(const SessionIdentity& who, AclOperation operation,
                                  AclResourceType type) const {
-  if (!settings_.enabled || is_super_user(who.principal)) return true;
+  // A name no ACL is likely to mention: a super user, or an open world without ACLs for it.
+  if (allowed(who, operation, type, "hardcode")) return true;
   std::shared_ptr<const Index> index = index_.load(std::memory_order_acquire);
-  bool any_of_type = false;
+  std::set<std::string, std::less<>> deny_literal, deny_prefixed;
+  std::vector<const AclBinding*> allows;
+  bool wildcard_allow = false;
   for (const AclBinding& b : index->bindings) {
     if (b.resource_type != type) continue;
-    any_of_type = true;
-    if (b.permission == AclPermission::allow &&
-        (b.principal == who.principal || b.principal == kWildcardPrincipal) &&
-        (b.host == who.host || b.host == kWildcard) && implies(b.operation, operation)) {
-      return true;
+    if (b.host != who.host && b.host != kWildcard) continue;
+    if (b.principal != who.principal && b.principal != kWildcardPrincipal) continue;
+    if (b.operation != operation && b.operation != AclOperation::all) continue;
+    bool literal = b.pattern_type == AclPatternType::literal;
+    if (b.permission == AclPermission::deny) {
+      if (literal && b.resource_name == kWildcard) return false;
+      (literal ? deny_literal : deny_prefixed).insert(b.resource_name);
+    } else if (literal && b.resource_name == kWildcard) {
+      wildcard_allow = true;  // wins unless a wildcard DENY turns up (returned above)
+    } else {
+      allows.push_back(&b);
     }
   }
-  return !any_of_type && settings_.allow_everyone_if_no_acl_found;
+  if (wildcard_allow) return true;
+  // Some ALLOW no DENY covers: not the same literal, not a prefix of its name.
+  for (const AclBinding* b : allows) {
+    if (b->pattern_type == AclPatternType::literal && deny_literal.contains(b->resource_name)) {
+      continue;
+    }
+    bool covered = false;
+    for (size_t size = 1; size <= b->resource_name.size() && !covered; ++size) {
+      covered = deny_prefixed.contains(std::string_view(b->resource_name).substr(0, size));
+    }
+    if (!covered) return true;
+  }
+  return false;
 }
 
 int32_t Authorizer::authorized_operations(const SessionIdentity& who, AclResourceType type,
@@ -240,14 +261,17 @@ Result<std::vector<std::vector<AclBinding>>> Authorizer::remove(
   std::vector<AclBinding> kept;
   size_t removed_count = 0;
   for (const AclBinding& b : current->bindings) {
-    auto first = std::find_if(filters.begin(), filters.end(),
-                              [&](const AclFilter& f) { return acl_filter_matches(f, b); });
-    if (first == filters.end()) {
-      kept.push_back(b);
-      continue;
+    bool matched = false;
+    for (size_t i = 0; i < filters.size(); ++i) {
+      if (!acl_filter_matches(filters[i], b)) continue;
+      removed[i].push_back(b);
+      matched = true;
     }
-    removed[static_cast<size_t>(first - filters.begin())].push_back(b);
-    ++removed_count;
+    if (matched) {
+      ++removed_count;
+    } else {
+      kept.push_back(b);
+    }
   }
   if (removed_count > 0) RETURN_IF_ERROR(publish(std::move(kept)));
   return removed;
@@ -295,7 +319,7 @@ Result<std::vector<AclBinding>> decode_acls(std::string_view text) {
     b.resource_name = *name;
     b.pattern_type = parse_acl_pattern_type(*pattern).value_or(AclPatternType::unknown);
     b.principal = *principal;
-    b.host = *host;
+    b.host = normalize_acl_host(*host);
     b.operation = parse_acl_operation(*operation).value_or(AclOperation::unknown);
     b.permission = parse_acl_permission(*permission).value_or(AclPermission::unknown);
     if (std::string why = check_acl_binding(b); !why.empty()) return corrupt(why);

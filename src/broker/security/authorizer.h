@@ -57,10 +57,10 @@ class Authorizer {
   // The decision above for `who` (principal and host).
   bool allowed(const SessionIdentity& who, AclOperation operation, AclResourceType type,
                std::string_view name) const;
-  // Whether some resource of `type` allows `operation` to `who`: a super user; an ALLOW binding
-  // for the principal, host and operation (DENY bindings are not weighed, a simplification of
-  // Kafka's authorizeByResourceType); or no binding of the type at all and
-  // allow.everyone.if.no.acl.found.
+  // Whether some resource of `type` allows `operation` to `who` (Kafka's default
+  // authorizeByResourceType): allowed() on a made-up name first (super users, open worlds);
+  // then a matching wildcard DENY refuses, a wildcard ALLOW allows, and otherwise an ALLOW
+  // that no DENY of the same literal name or of a prefix of its name covers allows.
   bool allowed_on_some(const SessionIdentity& who, AclOperation operation,
                        AclResourceType type) const;
   // Kafka's authorized-operations bit field (bit N set: operation code N allowed) over the
@@ -76,8 +76,8 @@ class Authorizer {
   // persists the result; on an error nothing changes.
   Status add(const std::vector<AclBinding>& bindings);
   // Removes every binding a filter matches and persists the result; returns, per filter, what
-  // it removed (a binding two filters match is reported by the first). On an error nothing
-  // changes.
+  // it removed (a binding two filters match is reported by each, as Kafka does). On an error
+  // nothing changes.
   Result<std::vector<std::vector<AclBinding>>> remove(const std::vector<AclFilter>& filters);
 
  private:
