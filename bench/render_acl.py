@@ -38,14 +38,15 @@ def section_acl(results):
                       with_range(rate, mb), ratio(rate[0] if rate else None, off),
                       with_range(cpu, lambda v: f"{v:.2f}")])
     pairs = ", ".join(f"{p:.2f}" for p in figures.get("pair_ratios", []))
+    matching = figures["acls_matching_bench_topics"]
     return ("## Authorization\n\n"
             f"Max-rate produce ({figures['workload']}: 1 KiB messages, 16 partitions, acks=all) "
             "against two Cairn brokers started side by side, one with authorization off and "
             f"one with `authorizer.enabled: true` and {figures['acls']:,} ACLs loaded: literal "
             "and prefixed topic ACLs for about 200 principals, group and transactional-id ACLs, "
-            f"DENYs, and {figures['acls_matching_bench_topics']} topic ACLs that match the benchmark's "
-            "topics (the literal `*`, prefixes `b`, `bench`, `bench-`, among them the ALLOWs "
-            "its principal, `User:ANONYMOUS`, needs), so that each check weighs several. After an "
+            f"DENYs, and {matching} topic ACLs that match the benchmark's topics (the literal "
+            "`*`, prefixes `b`, `bench`, `bench-`, among them the ALLOWs its principal, "
+            "`User:ANONYMOUS`, needs), so that each check weighs several. After an "
             "uncounted run on each, runs alternate (off, on, on, off, off, on, ...) so that a "
             "busy machine slows both alike (`bench/acl_overhead.py`); they are measured in "
             "their own minute after the rest, so their MB/s need not match workload 1a's above. "
