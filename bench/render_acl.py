@@ -38,6 +38,13 @@ def section_acl(results):
                       with_range(rate, mb), ratio(rate[0] if rate else None, off),
                       with_range(cpu, lambda v: f"{v:.2f}")])
     pairs = ", ".join(f"{p:.2f}" for p in figures.get("pair_ratios", []))
+    notes = []
+    if pairs:
+        notes.append(f"The ratio of each pair of runs taken one after the other: {pairs}.")
+    if figures.get("load_average_before") is not None:
+        notes.append(f"The machine's 1-minute load average was "
+                     f"{figures['load_average_before']:.1f} on {figures['cpus']} CPUs when they "
+                     "started.")
     matching = figures["acls_matching_bench_topics"]
     return ("## Authorization\n\n"
             f"Max-rate produce ({figures['workload']}: 1 KiB messages, 16 partitions, acks=all) "
@@ -53,5 +60,4 @@ def section_acl(results):
             f"Goal: at least {figures['goal']} × the throughput without an authorizer "
             "(issue 15).\n\n"
             + table(["broker", "runs", "MB/s", "× authorizer off", "broker CPU s/GB"], lines)
-            + (f"\n\nThe ratio of each pair of runs taken one after the other: {pairs}." if pairs
-               else ""))
+            + ("\n\n" + " ".join(notes) if notes else ""))
