@@ -153,6 +153,7 @@ def summary(runs, key):
 def measure(args):
     cairn = args.cairn or find_binary(args.build_dir, ["cairn"])
     harness = args.harness or find_binary(args.build_dir, ["bench/harness/cairn-bench"])
+    measured_at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     load = os.getloadavg()[0]  # other work on the machine, for the reader of the figures
     work = tempfile.mkdtemp(prefix="cairn-acl-bench-", dir=args.data_root)
     bindings = bench_acls() + background_acls(args.acls - len(bench_acls()))
@@ -222,6 +223,7 @@ def measure(args):
         "acls_on": figures["acls"],
         "ratio": on["median"] / off["median"] if off and on else None,
         "pair_ratios": pairs,
+        "measured_at": measured_at,
         "wall_seconds": wall,
         "load_average_before": load,
         "cpus": os.cpu_count(),

@@ -55,8 +55,9 @@ def section_acl(results):
             "`*`, prefixes `b`, `bench`, `bench-`, among them the ALLOWs its principal, "
             "`User:ANONYMOUS`, needs), so that each check weighs several. After an "
             "uncounted run on each, runs alternate (off, on, on, off, off, on, ...) so that a "
-            "busy machine slows both alike (`bench/acl_overhead.py`); they are measured in "
-            "their own minute after the rest, so their MB/s need not match workload 1a's above. "
+            "busy machine slows both alike (`bench/acl_overhead.py`); measured in a minute of "
+            f"their own ({figures.get('measured_at', 'after the rest')}), so their MB/s need not "
+            "match workload 1a's above. "
             f"Goal: at least {figures['goal']} × the throughput without an authorizer "
             "(issue 15).\n\n"
             + table(["broker", "runs", "MB/s", "× authorizer off", "broker CPU s/GB"], lines)
