@@ -4,7 +4,9 @@
 #  1. the storage engine's own benchmarks (bench/storage/run.sh), when present
 #  2. bench/run.py: physical references, then each system started on loopback and driven
 #     through bench/workloads/*.yaml by the cairn-bench harness -> docs/bench/results.json
-#  3. bench/render.py: docs/benchmarks.md and the charts in docs/bench/
+#  3. bench/acl_overhead.py: produce with 1,000 ACLs beside no authorizer (about 80 s),
+#     added to the results JSON
+#  4. bench/render.py: docs/benchmarks.md and the charts in docs/bench/
 # BENCH_QUICK=1 makes a short development run that writes under build/bench-data/ instead of
 # docs/; BENCH_SKIP_STORAGE=1 leaves out step 1. Extra arguments go to bench/run.py (e.g.
 # --only nats,redis).
@@ -30,16 +32,24 @@ if [ -x bench/storage/run.sh ] && [ "${BENCH_SKIP_STORAGE:-0}" != "1" ]; then
 fi
 
 echo "== systems side by side (bench/run.py)"
-# What is left of the budget, less a minute for stopping systems and rendering.
-left=$((BUDGET_SECONDS - ($(date +%s) - start) - 60))
+# What is left of the budget, less a minute for stopping systems and rendering and
+# ACL_SECONDS for step 3.
+ACL_SECONDS=90
+left=$((BUDGET_SECONDS - ($(date +%s) - start) - 60 - ACL_SECONDS))
 if [ "$left" -lt 300 ]; then left=300; fi
 if [ "${BENCH_QUICK:-0}" = "1" ]; then
   "$PYTHON" bench/run.py --quick --budget-seconds "$left" --build-dir "$BUILD_DIR" \
     --out build/bench-data/quick-results.json "$@"
+  echo "== authorization overhead (bench/acl_overhead.py)"
+  "$PYTHON" bench/acl_overhead.py --quick --runs 2 --build-dir "$BUILD_DIR" \
+    --merge build/bench-data/quick-results.json || echo "bench: acl overhead failed; continuing"
   "$PYTHON" bench/render.py build/bench-data/quick-results.json \
     --doc build/bench-data/benchmarks-quick.md
 else
   "$PYTHON" bench/run.py --budget-seconds "$left" --build-dir "$BUILD_DIR" "$@"
+  echo "== authorization overhead (bench/acl_overhead.py)"
+  timeout 300 "$PYTHON" bench/acl_overhead.py --build-dir "$BUILD_DIR" \
+    --merge docs/bench/results.json || echo "bench: acl overhead failed; continuing"
   "$PYTHON" bench/render.py
 fi
 echo "== bench finished in $(( $(date +%s) - start )) s"
