@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "base/assert.h"
@@ -83,7 +84,9 @@ void check_request(const RequestHeader& header, std::span<const uint8_t> body) {
   Reader r2(first.buffer());
   ASSERT(again.decode(r2, header.api_version));
   ASSERT(r2.remaining() == 0);
-  ASSERT(again == request);
+  // AlterClientQuotas carries a float64, which may decode as NaN and then never equals itself:
+  // for it, the byte-for-byte re-encoding below is the check.
+  if constexpr (!std::is_same_v<T, AlterClientQuotasRequest>) ASSERT(again == request);
   Writer second;
   again.encode(second, header.api_version);
   ASSERT(second.buffer() == first.buffer());
