@@ -124,11 +124,7 @@ std::unique_ptr<net::Session> Server::make_session(uint32_t index, const net::Co
   auto identity = std::make_shared<security::SessionIdentity>();
   identity->listener = listener.name;
   identity->protocol = listener.protocol;
-  asio::ip::address address = info.peer.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  }
-  identity->host = security::normalize_acl_host(address.to_string());
+  identity->host = security::normalize_acl_host(info.peer.address().to_string());
   std::string peer_text = info.peer.address().to_string() + ":" + std::to_string(info.peer.port());
   // On SASL_SSL the principal comes from SASL, not from a client certificate (as in Kafka).
   if (peer.certificate_subject.has_value() && listener.protocol == SecurityProtocol::ssl) {

@@ -82,15 +82,29 @@ Result<std::vector<AclOperation>> operations_of(const std::vector<std::string>& 
   return out;
 }
 
-Result<std::unique_ptr<client::WireCluster>> connect(const ConnectionFlags& flags) {
-  auto options = client_options(flags);
-  if (!options.ok()) return options.status();
-  return client::WireCluster::connect(*options);
+// The wire form of a filter: DescribeAclsRequest and DeleteAclsRequest::DeleteAclsFilter name
+// their fields alike.
+template <typename Wire>
+void fill_filter(Wire& wire, const AclFilter& f) {
+  wire.resource_type_filter = static_cast<int8_t>(f.resource_type);
+  wire.resource_name_filter = f.resource_name;
+  wire.pattern_type_filter = static_cast<int8_t>(f.pattern_type);
+  wire.principal_filter = f.principal;
+  wire.host_filter = f.host;
+  wire.operation = static_cast<int8_t>(f.operation);
+  wire.permission_type = static_cast<int8_t>(f.permission);
 }
 
-Result<client::WireConnection*> any_broker(client::WireCluster& cluster) {
-  if (cluster.brokers().empty()) return error(StatusCode::not_found, "no broker in metadata");
-  return cluster.broker(cluster.brokers().front().node_id);
+AclBinding binding_of(int8_t type, const std::string& name, int8_t pattern,
+                      const std::string& principal, const std::string& host, int8_t operation,
+                      int8_t permission) {
+  return AclBinding{static_cast<AclResourceType>(type),
+                    name,
+                    static_cast<AclPatternType>(pattern),
+                    principal,
+                    host,
+                    static_cast<AclOperation>(operation),
+                    static_cast<AclPermission>(permission)};
 }
 
 std::vector<std::string> row_of(const AclBinding& b) {
@@ -171,10 +185,8 @@ Result<std::vector<AclBinding>> bindings_of(const CreateFlags& flags) {
 Status run_create(const CreateFlags& flags) {
   auto bindings = bindings_of(flags);
   if (!bindings.ok()) return bindings.status();
-  auto cluster = connect(flags.connection);
-  if (!cluster.ok()) return cluster.status();
-  auto connection = any_broker(**cluster);
-  if (!connection.ok()) return connection.status();
+  auto connected = connect_first_broker(flags.connection);
+  if (!connected.ok()) return connected.status();
   protocol::CreateAclsRequest request;
   for (const AclBinding& b : *bindings) {
     protocol::CreateAclsRequest::AclCreation c;
@@ -187,7 +199,7 @@ Status run_create(const CreateFlags& flags) {
     c.permission_type = static_cast<int8_t>(b.permission);
     request.creations.push_back(std::move(c));
   }
-  auto answer = (*connection)->call<protocol::CreateAclsResponse>(request);
+  auto answer = connected->connection->call<protocol::CreateAclsResponse>(request);
   if (!answer.ok()) return answer.status();
   std::vector<std::vector<std::string>> rows{
       {"TYPE", "NAME", "PATTERN", "PRINCIPAL", "HOST", "OPERATION", "PERMISSION", "STATUS"}};
@@ -243,13 +255,7 @@ Result<std::vector<AclFilter>> filters_of(const FilterFlags& flags) {
 
 Result<std::vector<AclBinding>> describe(client::WireConnection& connection, const AclFilter& f) {
   protocol::DescribeAclsRequest request;
-  request.resource_type_filter = static_cast<int8_t>(f.resource_type);
-  request.resource_name_filter = f.resource_name;
-  request.pattern_type_filter = static_cast<int8_t>(f.pattern_type);
-  request.principal_filter = f.principal;
-  request.host_filter = f.host;
-  request.operation = static_cast<int8_t>(f.operation);
-  request.permission_type = static_cast<int8_t>(f.permission);
+  fill_filter(request, f);
   auto answer = connection.call<protocol::DescribeAclsResponse>(request);
   if (!answer.ok()) return answer.status();
   RETURN_IF_ERROR(
@@ -257,11 +263,9 @@ Result<std::vector<AclBinding>> describe(client::WireConnection& connection, con
   std::vector<AclBinding> out;
   for (const auto& resource : answer->resources) {
     for (const auto& acl : resource.acls) {
-      out.push_back(AclBinding{static_cast<AclResourceType>(resource.resource_type),
-                               resource.resource_name,
-                               static_cast<AclPatternType>(resource.pattern_type), acl.principal,
-                               acl.host, static_cast<AclOperation>(acl.operation),
-                               static_cast<AclPermission>(acl.permission_type)});
+      out.push_back(binding_of(resource.resource_type, resource.resource_name,
+                               resource.pattern_type, acl.principal, acl.host, acl.operation,
+                               acl.permission_type));
     }
   }
   return out;
@@ -275,15 +279,14 @@ Status run_list(const FilterFlags& flags, bool deleting) {
     return error(StatusCode::invalid_argument,
                  "name what to delete (--topic, --principal, ...) or give --all");
   }
-  auto cluster = connect(flags.connection);
-  if (!cluster.ok()) return cluster.status();
-  auto connection = any_broker(**cluster);
-  if (!connection.ok()) return connection.status();
+  auto connected = connect_first_broker(flags.connection);
+  if (!connected.ok()) return connected.status();
+  client::WireConnection& connection = *connected->connection;
   if (!deleting || flags.dry_run) {
     if (flags.dry_run) print_dry_run_note();
     std::vector<AclBinding> found;
     for (const AclFilter& f : *filters) {
-      auto listed = describe(**connection, f);
+      auto listed = describe(connection, f);
       if (!listed.ok()) return listed.status();
       found.insert(found.end(), listed->begin(), listed->end());
     }
@@ -292,27 +295,17 @@ Status run_list(const FilterFlags& flags, bool deleting) {
   }
   protocol::DeleteAclsRequest request;
   for (const AclFilter& f : *filters) {
-    protocol::DeleteAclsRequest::DeleteAclsFilter wire;
-    wire.resource_type_filter = static_cast<int8_t>(f.resource_type);
-    wire.resource_name_filter = f.resource_name;
-    wire.pattern_type_filter = static_cast<int8_t>(f.pattern_type);
-    wire.principal_filter = f.principal;
-    wire.host_filter = f.host;
-    wire.operation = static_cast<int8_t>(f.operation);
-    wire.permission_type = static_cast<int8_t>(f.permission);
-    request.filters.push_back(std::move(wire));
+    fill_filter(request.filters.emplace_back(), f);
   }
-  auto answer = (*connection)->call<protocol::DeleteAclsResponse>(request);
+  auto answer = connection.call<protocol::DeleteAclsResponse>(request);
   if (!answer.ok()) return answer.status();
   std::vector<AclBinding> deleted;
   for (const auto& result : answer->filter_results) {
     RETURN_IF_ERROR(
         client::wire_error(result.error_code, result.error_message.value_or("deleting ACLs")));
     for (const auto& m : result.matching_acls) {
-      deleted.push_back(AclBinding{static_cast<AclResourceType>(m.resource_type), m.resource_name,
-                                   static_cast<AclPatternType>(m.pattern_type), m.principal, m.host,
-                                   static_cast<AclOperation>(m.operation),
-                                   static_cast<AclPermission>(m.permission_type)});
+      deleted.push_back(binding_of(m.resource_type, m.resource_name, m.pattern_type, m.principal,
+                                   m.host, m.operation, m.permission_type));
     }
   }
   print_bindings(deleted, flags.format);

@@ -72,4 +72,15 @@ std::string status_cell(const Status& status, bool dry_run) {
 
 void print_dry_run_note() { std::fputs("(dry run: nothing was changed)\n", stdout); }
 
+Result<FirstBroker> connect_first_broker(const ConnectionFlags& flags) {
+  auto options = client_options(flags);
+  if (!options.ok()) return options.status();
+  auto cluster = client::WireCluster::connect(*options);
+  if (!cluster.ok()) return cluster.status();
+  if ((*cluster)->brokers().empty()) return error(StatusCode::not_found, "no broker in metadata");
+  auto connection = (*cluster)->broker((*cluster)->brokers().front().node_id);
+  if (!connection.ok()) return connection.status();
+  return FirstBroker{std::move(cluster).value(), *connection};
+}
+
 }  // namespace cairn::cli

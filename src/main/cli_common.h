@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "client/kafka_handle.h"
+#include "client/wire.h"
 
 namespace CLI {
 class App;
@@ -28,6 +29,15 @@ struct ConnectionFlags {
 void add_connection_flags(CLI::App* command, ConnectionFlags& flags);
 
 Result<client::ClientOptions> client_options(const ConnectionFlags& flags);
+
+// A wire-client connection (client/wire.h) to the first broker of the cluster, for requests
+// any broker answers alike (users, ACLs: Kafka forwards them to its controller). The cluster
+// owns the connection.
+struct FirstBroker {
+  std::unique_ptr<client::WireCluster> cluster;
+  client::WireConnection* connection = nullptr;
+};
+Result<FirstBroker> connect_first_broker(const ConnectionFlags& flags);
 
 // Runs a command body: a failed status prints "error: <message>" on stderr and makes the
 // process exit 1. A body that printed its own per-item errors returns a status whose message

@@ -20,23 +20,8 @@ namespace cairn::cli {
 
 namespace {
 
-using client::WireCluster;
 using client::WireConnection;
 using scram::ScramMechanism;
-
-// One broker connection: users live on every broker of a cluster alike (Kafka forwards the
-// request to its controller), so the first one answers.
-Result<std::pair<std::unique_ptr<WireCluster>, WireConnection*>> connect(
-    const ConnectionFlags& flags) {
-  auto options = client_options(flags);
-  if (!options.ok()) return options.status();
-  auto cluster = WireCluster::connect(*options);
-  if (!cluster.ok()) return cluster.status();
-  if ((*cluster)->brokers().empty()) return error(StatusCode::not_found, "no broker in metadata");
-  auto connection = (*cluster)->broker((*cluster)->brokers().front().node_id);
-  if (!connection.ok()) return connection.status();
-  return std::make_pair(std::move(cluster).value(), *connection);
-}
 
 Result<ScramMechanism> mechanism_of(const std::string& name) {
   auto mechanism = scram::parse_scram_mechanism(name);
@@ -94,7 +79,7 @@ Status run_create(const CreateFlags& flags) {
     }
     password = env;
   }
-  auto connected = connect(flags.connection);
+  auto connected = connect_first_broker(flags.connection);
   if (!connected.ok()) return connected.status();
   protocol::AlterUserScramCredentialsRequest request;
   protocol::AlterUserScramCredentialsRequest::ScramCredentialUpsertion upsert;
@@ -105,7 +90,7 @@ Status run_create(const CreateFlags& flags) {
   upsert.salted_password =
       scram::scram_salted_password(*mechanism, password, upsert.salt, flags.iterations);
   request.upsertions.push_back(std::move(upsert));
-  RETURN_IF_ERROR(alter(*connected->second, request));
+  RETURN_IF_ERROR(alter(*connected->connection, request));
   fmt::print("user {} ({}, {} iterations) set\n", flags.user, flags.mechanism, flags.iterations);
   return Status::ok_status();
 }
@@ -117,7 +102,7 @@ struct DeleteFlags {
 };
 
 Status run_delete(const DeleteFlags& flags) {
-  auto connected = connect(flags.connection);
+  auto connected = connect_first_broker(flags.connection);
   if (!connected.ok()) return connected.status();
   protocol::AlterUserScramCredentialsRequest request;
   if (!flags.mechanism.empty()) {
@@ -125,7 +110,7 @@ Status run_delete(const DeleteFlags& flags) {
     if (!mechanism.ok()) return mechanism.status();
     request.deletions.push_back({flags.user, scram::scram_mechanism_type(*mechanism)});
   } else {
-    auto described = describe(*connected->second, flags.user);
+    auto described = describe(*connected->connection, flags.user);
     if (!described.ok()) return described.status();
     for (const auto& result : *described) {
       if (result.error_code != 0) {
@@ -136,7 +121,7 @@ Status run_delete(const DeleteFlags& flags) {
       }
     }
   }
-  RETURN_IF_ERROR(alter(*connected->second, request));
+  RETURN_IF_ERROR(alter(*connected->connection, request));
   fmt::print("user {} deleted\n", flags.user);
   return Status::ok_status();
 }
@@ -147,9 +132,9 @@ struct ListFlags {
 };
 
 Status run_list(const ListFlags& flags) {
-  auto connected = connect(flags.connection);
+  auto connected = connect_first_broker(flags.connection);
   if (!connected.ok()) return connected.status();
-  auto described = describe(*connected->second, std::nullopt);
+  auto described = describe(*connected->connection, std::nullopt);
   if (!described.ok()) return described.status();
   std::vector<std::vector<std::string>> rows{{"USER", "MECHANISM", "ITERATIONS"}};
   Document document = Document::array();
