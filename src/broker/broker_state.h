@@ -35,7 +35,9 @@ class PartitionManager;
 namespace security {
 class ScramStore;
 class Authorizer;
+class AuditLog;
 }  // namespace security
+
 class MetaWriter;
 namespace producers {
 class ProducerIdAllocator;
@@ -95,6 +97,11 @@ struct BrokerState {
   // and the byte rates measured against them (quotas/throttle.h), internally synchronized.
   quotas::QuotaStore* client_quotas = nullptr;
   quotas::ThrottleTracker* quota_throttles = nullptr;
+  // The access audit log (security/audit_log.h): events from any thread. Null while
+  // audit.log.enabled is false.
+  security::AuditLog* audit = nullptr;
+  // max.connections and max.connections.per.ip, shared by every listener; null: no caps.
+  std::shared_ptr<net::ConnectionQuota> connection_quota;
 
   // Where a client that came in on listener `listener` should connect: Kafka advertises, to
   // each connection, the broker's address on the listener that connection used.

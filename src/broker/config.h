@@ -11,6 +11,7 @@
 
 #include "base/types.h"
 #include "broker/lag_tiers.h"
+#include "net/connection_quota.h"
 #include "net/frame.h"
 #include "net/listener.h"
 #include "net/tls_settings.h"
@@ -60,6 +61,15 @@ struct BrokerConfig {
   bool authorizer_enabled = false;
   std::vector<std::string> super_users;
   bool allow_everyone_if_no_acl_found = false;
+  // The access audit log (docs/audit.md): audit.log.enabled; audit.log.file (empty:
+  // DATA_DIR/audit.log); audit.log.topic.enable writes each event to __cairn_audit too,
+  // created immutable with retention audit.log.topic.retention.ms.
+  bool audit_log_enabled = false;
+  std::filesystem::path audit_log_file;
+  bool audit_log_topic = false;
+  int64_t audit_log_topic_retention_ms = 7LL * 24 * 3600 * 1000;
+  // max.connections, max.connections.per.ip, max.connections.per.ip.overrides.
+  net::ConnectionQuotaLimits connection_quota;
   std::filesystem::path data_dir = "./data";
   NodeId node_id{0};
   uint32_t shard_count = 1;

@@ -31,9 +31,15 @@ class KafkaSession : public net::Session {
   // Kafka's sasl.server.max.receive.size: the largest frame before a SASL login.
   static constexpr uint32_t kPreAuthFrameBytes = 512 * 1024;
 
+  // `password_checks` (may be null: checked on the shard) runs PLAIN's password checks, which
+  // cost milliseconds of PBKDF2 each, off the shard; it outlives the session's coroutines.
   KafkaSession(const BrokerState* broker, net::ConnectionInfo info,
-               std::shared_ptr<const security::SessionIdentity> identity)
-      : broker_(broker), info_(std::move(info)), identity_(std::move(identity)) {
+               std::shared_ptr<const security::SessionIdentity> identity,
+               asio::thread_pool* password_checks = nullptr)
+      : broker_(broker),
+        info_(std::move(info)),
+        identity_(std::move(identity)),
+        password_checks_(password_checks) {
     broker_->metrics->connections.add(1);
     if (uses_sasl(identity_->protocol)) sasl_ = std::make_unique<Sasl>();
   }
@@ -61,7 +67,7 @@ class KafkaSession : public net::Session {
     Step step = Step::handshake;
     bool authenticated = false;  // a login succeeded (a re-login may be under way)
     bool failed = false;         // a login failed: every later frame closes the connection
-    std::unique_ptr<security::SaslExchange> exchange;
+    std::shared_ptr<security::SaslExchange> exchange;  // shared with a password check
     Clock::time_point expires = Clock::time_point::max();  // connections.max.reauth.ms
   };
 
@@ -73,14 +79,21 @@ class KafkaSession : public net::Session {
   asio::awaitable<net::Reply> sasl_authenticate(const protocol::RequestHeader& header,
                                                 std::span<const uint8_t> body);
   asio::awaitable<net::Reply> sasl_raw_token(std::span<const uint8_t> token);
-  // Runs one exchange step; on success swaps in the new identity.
-  security::SaslStep sasl_step(std::span<const uint8_t> token);
+  // Runs one exchange step (a PLAIN password check on password_checks_); on success swaps in
+  // the new identity.
+  asio::awaitable<security::SaslStep> sasl_step(std::vector<uint8_t> token);
+  // The bookkeeping after a step of `exchange`: the new identity, metrics, log, audit.
+  security::SaslStep settle_step(security::SaslStep step, const security::SaslExchange& exchange);
   asio::awaitable<void> delay_failure();
+  // An authentication event for the access audit log, when it is on; `user` may be empty.
+  void audit_login(bool succeeded, std::string_view mechanism, std::string_view user,
+                   std::string_view reason) const;
 
   const BrokerState* broker_;
   net::ConnectionInfo info_;
   std::shared_ptr<const security::SessionIdentity> identity_;
   std::unique_ptr<Sasl> sasl_;  // null on PLAINTEXT and SSL listeners
+  asio::thread_pool* password_checks_;
 };
 
 }  // namespace cairn::broker

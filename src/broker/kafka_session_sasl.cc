@@ -17,6 +17,8 @@
 
 #include "broker/error_code.h"
 #include "broker/kafka_session.h"
+#include "broker/security/audit_log.h"
+#include "net/await_callback.h"
 #include "broker/request_context.h"
 #include "protocol/generated/api_versions.h"
 #include "protocol/generated/sasl_authenticate.h"
@@ -90,10 +92,11 @@ net::Reply KafkaSession::sasl_handshake(const protocol::RequestHeader& header,
   if (!mechanism || std::find(enabled.begin(), enabled.end(), *mechanism) == enabled.end()) {
     spdlog::info("connection {}: SASL mechanism '{}' is not enabled; closing", info_.id,
                  request.mechanism);
+    audit_login(false, request.mechanism, "", "mechanism not enabled");
     response.error_code = wire(ErrorCode::unsupported_sasl_mechanism);
     return net::Reply::respond_then_close(encode(header, response));
   }
-  sasl_->exchange = std::make_unique<security::SaslExchange>(*mechanism, broker_->scram);
+  sasl_->exchange = std::make_shared<security::SaslExchange>(*mechanism, broker_->scram);
   sasl_->step = header.api_version == 0 ? Sasl::Step::raw_tokens : Sasl::Step::authenticate;
   return net::Reply::respond(encode(header, response));
 }
@@ -108,7 +111,7 @@ asio::awaitable<net::Reply> KafkaSession::sasl_authenticate(const protocol::Requ
     response.error_message = "SaslAuthenticate without a SaslHandshake v1 before it";
     co_return net::Reply::respond_then_close(encode(header, response));
   }
-  security::SaslStep step = sasl_step(request.auth_bytes);
+  security::SaslStep step = co_await sasl_step(std::move(request.auth_bytes));
   if (step.kind == security::SaslStep::Kind::failed) {
     co_await delay_failure();
     response.error_code = wire(ErrorCode::sasl_authentication_failed);
@@ -124,7 +127,8 @@ asio::awaitable<net::Reply> KafkaSession::sasl_authenticate(const protocol::Requ
 }
 
 asio::awaitable<net::Reply> KafkaSession::sasl_raw_token(std::span<const uint8_t> token) {
-  security::SaslStep step = sasl_step(token);
+  std::vector<uint8_t> bytes(token.begin(), token.end());
+  security::SaslStep step = co_await sasl_step(std::move(bytes));
   if (step.kind == security::SaslStep::Kind::failed) {
     co_await delay_failure();
     co_return net::Reply::close();
@@ -134,43 +138,84 @@ asio::awaitable<net::Reply> KafkaSession::sasl_raw_token(std::span<const uint8_t
   co_return net::Reply::respond(std::move(frame));
 }
 
-security::SaslStep KafkaSession::sasl_step(std::span<const uint8_t> token) {
+namespace {
+
+// One step of `exchange`; a PLAIN password check on `pool` when there is one (the coroutine
+// resumes on its shard).
+asio::awaitable<security::SaslStep> run_step(std::shared_ptr<security::SaslExchange> exchange,
+                                             std::vector<uint8_t> token,
+                                             asio::thread_pool* pool) {
+  if (pool == nullptr || exchange->mechanism() != security::SaslMechanism::plain) {
+    co_return exchange->step(token);
+  }
+  co_return co_await net::await_callback<security::SaslStep>(
+      [&](std::function<void(security::SaslStep)> done) {
+        asio::post(*pool, [exchange, token = std::move(token), done = std::move(done)] {
+          done(exchange->step(token));
+        });
+      });
+}
+
+}  // namespace
+
+asio::awaitable<security::SaslStep> KafkaSession::sasl_step(std::vector<uint8_t> token) {
   if (sasl_->exchange == nullptr) {  // defensive: a step needs a handshake first
     sasl_->failed = true;
-    return security::SaslStep{security::SaslStep::Kind::failed, {}, "no SASL handshake"};
+    co_return security::SaslStep{security::SaslStep::Kind::failed, {}, "no SASL handshake"};
   }
-  security::SaslStep step = sasl_->exchange->step(token);
-  std::string mechanism(security::sasl_mechanism_name(sasl_->exchange->mechanism()));
+  std::shared_ptr<security::SaslExchange> exchange = sasl_->exchange;
+  security::SaslStep step = co_await run_step(exchange, std::move(token), password_checks_);
+  co_return settle_step(std::move(step), *exchange);
+}
+
+security::SaslStep KafkaSession::settle_step(security::SaslStep step,
+                                             const security::SaslExchange& exchange) {
+  std::string mechanism(security::sasl_mechanism_name(exchange.mechanism()));
+  std::string user = exchange.user();
   std::string peer = info_.peer.address().to_string();
-  if (step.kind == security::SaslStep::Kind::done) {
-    std::string principal = "User:" + sasl_->exchange->user();
-    if (sasl_->authenticated && principal != identity_->principal) {
-      step = security::SaslStep{
-          security::SaslStep::Kind::failed, {}, "re-authentication may not change the principal"};
-    } else {
-      auto identity = std::make_shared<security::SessionIdentity>(*identity_);
-      identity->principal = principal;
-      identity_ = std::move(identity);
-      sasl_->authenticated = true;
-      sasl_->exchange.reset();
-      sasl_->step = Sasl::Step::handshake;
-      int64_t lifetime_ms = broker_->config.connections_max_reauth_ms;
-      sasl_->expires = lifetime_ms > 0 ? Clock::now() + std::chrono::milliseconds(lifetime_ms)
-                                       : Clock::time_point::max();
-      broker_->metrics->sasl_successes.add(1);
-      spdlog::info("connection {} from {} on listener {}: authenticated as {} ({})", info_.id, peer,
-                   identity_->listener, principal, mechanism);
-      return step;
-    }
+  std::string principal = "User:" + user;
+  if (step.kind == security::SaslStep::Kind::done && sasl_->authenticated &&
+      principal != identity_->principal) {
+    step = security::SaslStep{security::SaslStep::Kind::failed, {},
+                              "re-authentication may not change the principal"};
   }
-  if (step.kind == security::SaslStep::Kind::failed) {
+  if (step.kind == security::SaslStep::Kind::done) {
+    auto identity = std::make_shared<security::SessionIdentity>(*identity_);
+    identity->principal = principal;
+    identity_ = std::move(identity);
+    sasl_->authenticated = true;
+    sasl_->exchange.reset();
+    sasl_->step = Sasl::Step::handshake;
+    int64_t lifetime_ms = broker_->config.connections_max_reauth_ms;
+    sasl_->expires = lifetime_ms > 0 ? Clock::now() + std::chrono::milliseconds(lifetime_ms)
+                                     : Clock::time_point::max();
+    broker_->metrics->sasl_successes.add(1);
+    spdlog::info("connection {} from {} on listener {}: authenticated as {} ({})", info_.id, peer,
+                 identity_->listener, principal, mechanism);
+    audit_login(true, mechanism, user, "");
+  } else if (step.kind == security::SaslStep::Kind::failed) {
     broker_->metrics->sasl_failures.add(1);
     sasl_->exchange.reset();
     sasl_->failed = true;
     spdlog::info("connection {} from {} on listener {}: {} login failed: {}", info_.id, peer,
                  identity_->listener, mechanism, step.message);
+    audit_login(false, mechanism, user, step.message);
   }
   return step;
+}
+
+void KafkaSession::audit_login(bool succeeded, std::string_view mechanism, std::string_view user,
+                               std::string_view reason) const {
+  if (broker_->audit == nullptr) return;
+  security::AuditEvent event;
+  event.type = security::AuditEvent::Type::authentication;
+  event.allowed = succeeded;
+  if (!user.empty()) event.principal = "User:" + std::string(user);
+  event.listener = identity_->listener;
+  event.client = info_.peer.address().to_string() + ":" + std::to_string(info_.peer.port());
+  event.mechanism = mechanism;
+  event.reason = reason;
+  broker_->audit->record(std::move(event));
 }
 
 asio::awaitable<void> KafkaSession::delay_failure() {

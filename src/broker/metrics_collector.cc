@@ -14,6 +14,8 @@
 #include "broker/handlers/api_table.h"
 #include "broker/partitions/lag_times.h"
 #include "broker/partitions/partition_manager.h"
+#include "broker/security/audit_log.h"
+#include "net/connection_quota.h"
 
 namespace cairn::broker {
 namespace {
@@ -327,6 +329,26 @@ void collect_request_metrics(const BrokerMetrics& broker_metrics, Exposition& ou
              broker_metrics.sasl_successes.value());
   out.sample("cairn_authentication_total", {{"result", "failure"}},
              broker_metrics.sasl_failures.value());
+}
+
+void collect_security_metrics(const BrokerState& state, Exposition& out) {
+  if (const net::ConnectionQuota* quota = state.connection_quota.get()) {
+    out.family("cairn_connections_refused_total",
+               "Client connections closed as accepted: over max.connections or "
+               "max.connections.per.ip",
+               Type::counter);
+    out.sample("cairn_connections_refused_total", {{"reason", "max_connections"}},
+               quota->refused_total());
+    out.sample("cairn_connections_refused_total", {{"reason", "max_connections_per_ip"}},
+               quota->refused_per_ip());
+  }
+  if (const security::AuditLog* audit = state.audit) {
+    out.family("cairn_audit_events_total",
+               "Access audit events: written to the audit file, or dropped (queue full)",
+               Type::counter);
+    out.sample("cairn_audit_events_total", {{"result", "written"}}, audit->written());
+    out.sample("cairn_audit_events_total", {{"result", "dropped"}}, audit->dropped());
+  }
 }
 
 void collect_flush_metrics(const storage::FlushMetrics& flush, Exposition& out) {

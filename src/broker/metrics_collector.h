@@ -24,6 +24,8 @@ std::string request_label(std::string_view api_name);
 
 // Writes the request, topic and connection families from `metrics`.
 void collect_request_metrics(const BrokerMetrics& metrics, metrics::Exposition& out);
+// Writes the connection-limit and audit-log families (when those exist).
+void collect_security_metrics(const BrokerState& state, metrics::Exposition& out);
 // Writes the fsync families.
 void collect_flush_metrics(const storage::FlushMetrics& flush, metrics::Exposition& out);
 // Hops to every shard for its partitions' sizes and offsets and its groups' committed

@@ -62,8 +62,18 @@ struct RequestContext {
   // Whether the request's principal may do `operation` on the named resource, by the ACLs
   // (security/authorizer.h); always true while authorizer.enabled is false. Checks as Kafka's
   // table of operations per API says; the handler answers the matching *_AUTHORIZATION_FAILED.
+  // A denial goes to the access audit log (docs/audit.md) when it is on.
   bool allowed(security::AclOperation operation, security::AclResourceType type,
                std::string_view name) const;
+  // allowed() for deciding what a response lists (Metadata's every-topic answer, ListGroups):
+  // a denial there hides a resource rather than refusing a request, so it is not audited
+  // (Kafka's logIfDenied=false).
+  bool allowed_quietly(security::AclOperation operation, security::AclResourceType type,
+                       std::string_view name) const;
+  // Records an allowed READ or WRITE of `topic`'s `partitions` in the access audit log when
+  // the log is on and the topic has cairn.audit.access=true; otherwise does nothing.
+  void audit_access(security::AclOperation operation, std::string_view topic,
+                    std::vector<int32_t> partitions) const;
   // Whether the principal may do `operation` on at least one resource of `type` (Kafka's
   // authorizeByResourceType, for InitProducerId without a transactional id).
   bool allowed_on_some(security::AclOperation operation, security::AclResourceType type) const;
@@ -71,6 +81,10 @@ struct RequestContext {
   int32_t authorized_operations(security::AclResourceType type, std::string_view name) const;
   bool allowed_on_cluster(security::AclOperation operation) const {
     return allowed(operation, security::AclResourceType::cluster, security::kClusterResourceName);
+  }
+  bool allowed_on_cluster_quietly(security::AclOperation operation) const {
+    return allowed_quietly(operation, security::AclResourceType::cluster,
+                           security::kClusterResourceName);
   }
 
   protocol::Reader body() const {

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/audit_topic.h"
 #include "broker/cluster_id.h"
 #include "broker/configs/resolve.h"
 #include "broker/data_dir_lock.h"
@@ -11,6 +12,7 @@
 #include "broker/metrics_collector.h"
 #include "broker/security/listeners.h"
 #include "broker/security/sasl.h"
+#include "net/connection_quota.h"
 #include "net/tls.h"
 
 namespace cairn::broker {
@@ -94,10 +96,14 @@ Status Server::bind_listeners(const BrokerConfig& config) {
     if (!tls.ok()) return error(tls.status().code(), "TLS: " + tls.status().message());
     tls_ = std::move(tls).value();
   }
+  state_->connection_quota = std::make_shared<net::ConnectionQuota>(config.connection_quota);
+  // One thread: a flood of PLAIN logins then queues there instead of stalling the shards.
+  password_checks_ = std::make_unique<asio::thread_pool>(1);
   for (uint32_t index = 0; index < config.listeners.size(); index++) {
     const ListenerConfig& wanted = config.listeners[index];
     net::ListenerOptions options;
     options.index = index;
+    options.quota = state_->connection_quota;
     if (uses_tls(wanted.protocol)) options.tls = tls_;
     Result<std::unique_ptr<net::Listener>> listener = net::Listener::bind(
         *shards_, wanted.address, config.limits,
@@ -118,6 +124,21 @@ Status Server::bind_listeners(const BrokerConfig& config) {
   return Status::ok_status();
 }
 
+// An mTLS login (a client certificate mapped to a principal, or not) in the audit log.
+void Server::audit_certificate_login(const security::SessionIdentity& identity,
+                                     const std::string& client, const std::string& failure) const {
+  if (audit_ == nullptr) return;
+  security::AuditEvent event;
+  event.type = security::AuditEvent::Type::authentication;
+  event.allowed = failure.empty();
+  if (failure.empty()) event.principal = identity.principal;
+  event.listener = identity.listener;
+  event.client = client;
+  event.mechanism = "SSL";
+  event.reason = failure;
+  audit_->record(std::move(event));
+}
+
 std::unique_ptr<net::Session> Server::make_session(uint32_t index, const net::ConnectionInfo& info,
                                                    const net::PeerIdentity& peer) const {
   const ListenerEndpoint& listener = state_->listeners[index];
@@ -132,17 +153,23 @@ std::unique_ptr<net::Session> Server::make_session(uint32_t index, const net::Co
     if (!name.ok()) {
       spdlog::info("connection {} from {} on listener {}: {}; closing", info.id, peer_text,
                    listener.name, name.status().message());
+      audit_certificate_login(*identity, peer_text, name.status().message());
       return nullptr;
     }
     identity->principal = "User:" + *name;
+    audit_certificate_login(*identity, peer_text, "");
   }
-  // The one line per TLS connection that says who it is (docs/security.md), until the
-  // access audit log exists.
+  // The one line per TLS connection that says who it is (docs/security.md).
   if (peer.tls) {
     spdlog::info("connection {} from {} on listener {}: {}, principal {}", info.id, peer_text,
                  listener.name, peer.tls_version, identity->principal);
   }
-  return std::make_unique<KafkaSession>(state_.get(), info, std::move(identity));
+  return std::make_unique<KafkaSession>(state_.get(), info, std::move(identity),
+                                        password_checks_.get());
+}
+
+void Server::reopen_audit_log() {
+  if (audit_ != nullptr) audit_->reopen();
 }
 
 Status Server::reload_tls() {
@@ -186,6 +213,7 @@ Status Server::open_data(const BrokerConfig& config) {
   if (!producer_ids.ok()) return producer_ids.status();
   producer_ids_ = std::move(producer_ids).value();
   RETURN_IF_ERROR(open_users(config, meta_dir, io));
+  RETURN_IF_ERROR(open_audit(config, io));
   flusher_ = std::make_unique<storage::Flusher>();
   meta_writer_ = std::make_unique<MetaWriter>();
   PartitionManagerOptions partition_options;
@@ -266,6 +294,25 @@ Status Server::open_users(const BrokerConfig& config, const std::filesystem::pat
   return Status();
 }
 
+Status Server::open_audit(const BrokerConfig& config, storage::Io& io) {
+  if (!config.audit_log_enabled) return Status();
+  std::filesystem::path file = config.audit_log_file.empty() ? config.data_dir / "audit.log"
+                                                             : config.audit_log_file;
+  Result<std::unique_ptr<security::AuditLog>> audit = security::AuditLog::open(io, file);
+  if (!audit.ok()) return error(audit.status().code(), "audit log: " + audit.status().message());
+  audit_ = std::move(audit).value();
+  if (config.audit_log_topic) {
+    Result<TopicInfo> topic = ensure_audit_topic(io, *topics_, config.data_dir,
+                                                 config.audit_log_topic_retention_ms);
+    if (!topic.ok()) return topic.status();
+    audit_->set_sink(audit_topic_sink(state_.get()));
+  }
+  state_->audit = audit_.get();
+  spdlog::info("access audit log: {}{}", file.string(),
+               config.audit_log_topic ? " and " + std::string(kAuditTopic) : "");
+  return Status();
+}
+
 void Server::open_transactions(const TopicInfo& txn_topic, const txn::TxnConfig& txn_config) {
   txn::TxnCoordinatorDeps txn_deps;
   txn_deps.shards = shards_.get();
@@ -286,6 +333,7 @@ net::HostPort Server::bound_address() const {
 void Server::collect_metrics(metrics::Exposition& out) const {
   ASSERT(started_ && !stopped_);
   collect_request_metrics(*state_->metrics, out);
+  collect_security_metrics(*state_, out);
   collect_flush_metrics(flusher_->metrics(), out);
   collect_partition_metrics(*state_, std::chrono::seconds(2), out);
 }
@@ -304,6 +352,14 @@ void Server::stop(std::chrono::milliseconds grace) {
     shards_->stop_now();
   }
   shards_->join();
+  // A password check still running answers into a shard that is gone: its result is dropped.
+  if (password_checks_ != nullptr) password_checks_->join();
+  // No request records events now; write what is queued to the file only (the shards that
+  // would append it to __cairn_audit are gone).
+  if (audit_ != nullptr) {
+    audit_->set_sink({});
+    audit_->flush();
+  }
   // Finish the queued metadata writes now: their closures point into coroutine frames, which
   // live until the shards are destroyed. (After stop_now, nothing resumes them.)
   meta_writer_.reset();

@@ -21,6 +21,7 @@
 #include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
+#include "broker/security/audit_log.h"
 #include "broker/security/authorizer.h"
 #include "broker/quotas/quota_store.h"
 #include "broker/quotas/throttle.h"
@@ -59,6 +60,8 @@ class Server {
   Status reload_tls();
   // reload_tls() if one of the files changed since they were last read; false if none did.
   Result<bool> reload_tls_if_changed();
+  // Reopens audit.log.file (SIGHUP, after logrotate moved it); nothing when the log is off.
+  void reopen_audit_log();
   const BrokerState& state() const { return *state_; }
   // The broker's /metrics families (metrics_collector.h). Any thread but a shard's, while
   // the server runs (before stop()).
@@ -77,10 +80,15 @@ class Server {
   Status open_quotas(const std::filesystem::path& meta_dir, storage::Io& io);
   Status open_users(const BrokerConfig& config, const std::filesystem::path& meta_dir,
                     storage::Io& io);
+  // Part of open_data: the access audit log and __cairn_audit, when configured.
+  Status open_audit(const BrokerConfig& config, storage::Io& io);
   // The session of a new connection on listener `index`, or null to refuse it (its client
   // certificate maps to no principal).
   std::unique_ptr<net::Session> make_session(uint32_t index, const net::ConnectionInfo& info,
                                              const net::PeerIdentity& peer) const;
+  // An mTLS login in the audit log: `failure` empty when the certificate mapped to a principal.
+  void audit_certificate_login(const security::SessionIdentity& identity,
+                               const std::string& client, const std::string& failure) const;
 
   // Destruction order matters: the lock goes last, after every file is closed; the listener
   // and shards go before the state they point to; the partitions (their logs) go before the
@@ -102,6 +110,10 @@ class Server {
   // Destroyed after the listener (connections hop to it), before the shards (its timers).
   std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<txn::TxnCoordinator> txn_;
+  // Destroyed before the state and shards its topic sink uses; stop() flushes it.
+  std::unique_ptr<security::AuditLog> audit_;
+  // PLAIN's password checks (PBKDF2), off the shards; joined by stop() after the shards.
+  std::unique_ptr<asio::thread_pool> password_checks_;
   StartupProgress own_progress_;  // when start() was given none
   StartupProgress* progress_ = &own_progress_;
   // Shared by every SSL listener; null when none.

@@ -113,43 +113,6 @@ Result<std::pair<std::string, int>> split_host_port(std::string_view text) {
   return std::pair<std::string, int>(host, port);
 }
 
-// TLS and SASL are not spoken here yet: say so rather than fail obscurely.
-// PLAINTEXT (nullopt) or SASL_PLAINTEXT (the login) from the -X properties.
-Result<std::optional<WireSasl>> wire_security(const ClientOptions& options) {
-  std::map<std::string, std::string> settings;
-  for (const std::string& property : options.properties) {
-    Result<std::pair<std::string, std::string>> kv = split_key_value(property, "property");
-    if (!kv.ok()) return kv.status();
-    settings[kv->first] = kv->second;
-  }
-  std::string protocol =
-      settings.count("security.protocol") ? settings["security.protocol"] : "plaintext";
-  std::transform(protocol.begin(), protocol.end(), protocol.begin(), ::tolower);
-  if (protocol == "plaintext") return std::optional<WireSasl>();
-  if (protocol != "sasl_plaintext") {
-    return error(StatusCode::unsupported,
-                 fmt::format("security.protocol={} is not supported by this command yet "
-                             "(plaintext and sasl_plaintext only)",
-                             settings["security.protocol"]));
-  }
-  WireSasl sasl;
-  sasl.mechanism =
-      settings.count("sasl.mechanisms") ? settings["sasl.mechanisms"] : settings["sasl.mechanism"];
-  if (sasl.mechanism.empty()) sasl.mechanism = "PLAIN";  // librdkafka's default
-  sasl.user = settings["sasl.username"];
-  sasl.password = settings["sasl.password"];
-  if (sasl.user.empty() || sasl.password.empty()) {
-    return error(StatusCode::invalid_argument,
-                 "security.protocol=sasl_plaintext needs -X sasl.username and -X sasl.password");
-  }
-  if (sasl.mechanism != "PLAIN" && !scram::parse_scram_mechanism(sasl.mechanism)) {
-    return error(StatusCode::unsupported,
-                 "sasl.mechanisms=" + sasl.mechanism +
-                     " is not supported by this command (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)");
-  }
-  return std::optional<WireSasl>(std::move(sasl));
-}
-
 }  // namespace
 
 Status wire_error(int16_t code, std::string_view context) {
@@ -162,6 +125,77 @@ Status wire_error(int16_t code, std::string_view context) {
   return kafka_status(static_cast<rd_kafka_resp_err_t>(code), context);
 }
 
+namespace {
+
+bool enabled(const std::map<std::string, std::string>& settings, const std::string& name,
+             bool otherwise) {
+  auto it = settings.find(name);
+  if (it == settings.end()) return otherwise;
+  return it->second == "true" || it->second == "1";
+}
+
+Result<std::optional<WireSasl>> wire_sasl(std::map<std::string, std::string>& settings) {
+  WireSasl sasl;
+  sasl.mechanism =
+      settings.count("sasl.mechanisms") ? settings["sasl.mechanisms"] : settings["sasl.mechanism"];
+  if (sasl.mechanism.empty()) sasl.mechanism = "PLAIN";  // librdkafka's default
+  sasl.user = settings["sasl.username"];
+  sasl.password = settings["sasl.password"];
+  if (sasl.user.empty() || sasl.password.empty()) {
+    return error(StatusCode::invalid_argument,
+                 "security.protocol=" + settings["security.protocol"] +
+                     " needs -X sasl.username and -X sasl.password");
+  }
+  if (sasl.mechanism != "PLAIN" && !scram::parse_scram_mechanism(sasl.mechanism)) {
+    return error(StatusCode::unsupported,
+                 "sasl.mechanisms=" + sasl.mechanism +
+                     " is not supported by this command (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)");
+  }
+  return std::optional<WireSasl>(std::move(sasl));
+}
+
+}  // namespace
+
+Result<WireSecurity> wire_security(const ClientOptions& options) {
+  std::map<std::string, std::string> settings;
+  for (const std::string& property : options.properties) {
+    Result<std::pair<std::string, std::string>> kv = split_key_value(property, "property");
+    if (!kv.ok()) return kv.status();
+    settings[kv->first] = kv->second;
+  }
+  std::string protocol =
+      settings.count("security.protocol") ? settings["security.protocol"] : "plaintext";
+  std::transform(protocol.begin(), protocol.end(), protocol.begin(), ::tolower);
+  if (protocol != "plaintext" && protocol != "ssl" && protocol != "sasl_plaintext" &&
+      protocol != "sasl_ssl") {
+    return error(StatusCode::invalid_argument,
+                 "security.protocol=" + settings["security.protocol"] +
+                     " is not one of plaintext, ssl, sasl_plaintext, sasl_ssl");
+  }
+  WireSecurity security;
+  if (protocol.starts_with("sasl_")) {
+    Result<std::optional<WireSasl>> sasl = wire_sasl(settings);
+    if (!sasl.ok()) return sasl.status();
+    security.sasl = std::move(sasl).value();
+  }
+  if (protocol.ends_with("ssl")) {
+    WireTlsSettings tls;
+    tls.ca_location = settings["ssl.ca.location"];
+    tls.certificate_location = settings["ssl.certificate.location"];
+    tls.key_location = settings["ssl.key.location"];
+    tls.verify_certificate = enabled(settings, "enable.ssl.certificate.verification", true);
+    std::string algorithm = settings.count("ssl.endpoint.identification.algorithm")
+                                ? settings["ssl.endpoint.identification.algorithm"]
+                                : "https";
+    tls.verify_hostname = tls.verify_certificate && algorithm == "https";
+    Result<std::shared_ptr<ssl_ctx_st>> context = make_wire_tls_context(tls);
+    if (!context.ok()) return context.status();
+    security.tls = std::move(context).value();
+    security.verify_hostname = tls.verify_hostname;
+  }
+  return security;
+}
+
 // ---------------------------------------------------------------------------------------------
 // WireConnection
 
@@ -172,11 +206,14 @@ WireConnection::~WireConnection() { ::close(fd_); }
 
 Result<std::unique_ptr<WireConnection>> WireConnection::open(const std::string& host, int port,
                                                              int timeout_ms,
-                                                             const std::optional<WireSasl>& sasl) {
+                                                             const WireSecurity& security) {
   Result<int> fd = connect_to(host, port, timeout_ms);
   if (!fd.ok()) return fd.status();
   std::unique_ptr<WireConnection> connection(
       new WireConnection(*fd, fmt::format("{}:{}", host, port), timeout_ms));
+  if (security.tls != nullptr) {
+    RETURN_IF_ERROR(connection->start_tls(security.tls.get(), host, security.verify_hostname));
+  }
   // ApiVersions v0: every broker answers it, whatever it serves.
   connection->versions_[protocol::ApiVersionsRequest::kApiKey] = {0, 0};
   Result<protocol::ApiVersionsResponse> versions =
@@ -187,8 +224,23 @@ Result<std::unique_ptr<WireConnection>> WireConnection::open(const std::string& 
   for (const auto& api : versions->api_keys) {
     connection->versions_[api.api_key] = {api.min_version, api.max_version};
   }
-  if (sasl) RETURN_IF_ERROR(connection->login(*sasl));
+  if (security.sasl) RETURN_IF_ERROR(connection->login(*security.sasl));
   return connection;
+}
+
+Status WireConnection::start_tls(ssl_ctx_st* context, const std::string& host,
+                                 bool verify_hostname) {
+  const Deadline deadline = Clock::now() + std::chrono::milliseconds(timeout_ms_);
+  Result<std::unique_ptr<WireTlsSession>> session =
+      WireTlsSession::create(context, fd_, host, verify_hostname);
+  if (!session.ok()) return session.status();
+  tls_ = std::move(session).value();
+  while (true) {
+    Result<WireTlsSession::Step> step = tls_->handshake();
+    if (!step.ok()) return error(step.status().code(), address_ + ": " + step.status().message());
+    if (step->wait_events == 0) return Status::ok_status();
+    RETURN_IF_ERROR(wait_ready(fd_, step->wait_events, deadline, "TLS handshake with " + address_));
+  }
 }
 
 Result<std::vector<uint8_t>> WireConnection::sasl_round(std::span<const uint8_t> token) {
@@ -243,6 +295,14 @@ Result<int16_t> WireConnection::version_for(int16_t api_key, int16_t client_min,
 }
 
 Status WireConnection::send_all(std::span<const uint8_t> bytes, Deadline deadline) {
+  while (tls_ != nullptr && !bytes.empty()) {
+    Result<WireTlsSession::Step> step = tls_->write(bytes);
+    if (!step.ok()) return error(step.status().code(), address_ + ": " + step.status().message());
+    bytes = bytes.subspan(step->bytes);
+    if (step->bytes == 0) {
+      RETURN_IF_ERROR(wait_ready(fd_, step->wait_events, deadline, "sending to " + address_));
+    }
+  }
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -258,6 +318,17 @@ Status WireConnection::send_all(std::span<const uint8_t> bytes, Deadline deadlin
 }
 
 Status WireConnection::receive_all(std::span<uint8_t> bytes, Deadline deadline) {
+  while (tls_ != nullptr && !bytes.empty()) {
+    Result<WireTlsSession::Step> step = tls_->read(bytes);
+    if (!step.ok()) return error(step.status().code(), address_ + ": " + step.status().message());
+    if (step->bytes == 0 && step->wait_events == 0) {
+      return error(StatusCode::io_error, address_ + " closed the connection");
+    }
+    bytes = bytes.subspan(step->bytes);
+    if (step->bytes == 0) {
+      RETURN_IF_ERROR(wait_ready(fd_, step->wait_events, deadline, "waiting for " + address_));
+    }
+  }
   while (!bytes.empty()) {
     ssize_t n = ::recv(fd_, bytes.data(), bytes.size(), 0);
     if (n > 0) {
@@ -325,9 +396,9 @@ Status WireConnection::malformed(int16_t api_key) const {
 // WireCluster
 
 Result<std::unique_ptr<WireCluster>> WireCluster::connect(const ClientOptions& options) {
-  Result<std::optional<WireSasl>> sasl = wire_security(options);
-  if (!sasl.ok()) return sasl.status();
-  std::unique_ptr<WireCluster> cluster(new WireCluster(options.timeout_ms, *sasl));
+  Result<WireSecurity> security = wire_security(options);
+  if (!security.ok()) return security.status();
+  std::unique_ptr<WireCluster> cluster(new WireCluster(options.timeout_ms, *security));
   Status last = error(StatusCode::invalid_argument, "no bootstrap broker given");
   for (std::string_view rest = options.brokers; !rest.empty();) {
     size_t comma = rest.find(',');
@@ -340,7 +411,7 @@ Result<std::unique_ptr<WireCluster>> WireCluster::connect(const ClientOptions& o
       continue;
     }
     Result<std::unique_ptr<WireConnection>> connection =
-        WireConnection::open(address->first, address->second, options.timeout_ms, *sasl);
+        WireConnection::open(address->first, address->second, options.timeout_ms, *security);
     if (connection.ok()) last = cluster->load_metadata(**connection);
     if (!connection.ok()) last = connection.status();
     if (last.ok()) return cluster;
@@ -382,7 +453,7 @@ Result<WireConnection*> WireCluster::broker(int32_t node_id) {
     return error(StatusCode::not_found, fmt::format("broker {} is not in the cluster", node_id));
   }
   Result<std::unique_ptr<WireConnection>> connection =
-      WireConnection::open(it->host, it->port, timeout_ms_, sasl_);
+      WireConnection::open(it->host, it->port, timeout_ms_, security_);
   if (!connection.ok()) return connection.status();
   WireConnection* raw = connection->get();
   connections_[node_id] = std::move(connection).value();

@@ -8,8 +8,9 @@
 //   Result<protocol::ListTransactionsResponse> listed =
 //       (*cluster)->broker(id)->call<protocol::ListTransactionsResponse>(request);
 //
-// PLAINTEXT and SASL_PLAINTEXT (PLAIN, SCRAM-SHA-256/512 from the -X sasl.* properties, as
-// librdkafka names them); options that ask for TLS are refused with a clear message.
+// Every security.protocol: PLAINTEXT, SSL (with a client certificate for mTLS), SASL_PLAINTEXT
+// and SASL_SSL (PLAIN, SCRAM-SHA-256/512), from the -X ssl.* and sasl.* properties as
+// librdkafka names them (client/wire_tls.h).
 // Each call blocks for at most the options' timeout. One thread at a time per object.
 #pragma once
 
@@ -24,6 +25,7 @@
 
 #include "base/status.h"
 #include "client/kafka_handle.h"
+#include "client/wire_tls.h"
 #include "protocol/reader.h"
 #include "protocol/writer.h"
 
@@ -36,14 +38,26 @@ struct WireSasl {
   std::string password;
 };
 
+// How to reach the brokers: TLS (a context, null for none) and the SASL login, if any.
+struct WireSecurity {
+  std::shared_ptr<ssl_ctx_st> tls;
+  bool verify_hostname = true;
+  std::optional<WireSasl> sasl;
+};
+
+// The -X properties' security.protocol, ssl.* and sasl.* as a WireSecurity. invalid_argument
+// for an incomplete or unknown setting, or TLS files that do not load.
+Result<WireSecurity> wire_security(const ClientOptions& options);
+
 class WireConnection {
  public:
-  // Connects to host:port, negotiates versions (ApiVersions v0) and logs in with `sasl` if
-  // given (SaslHandshake v1, SaslAuthenticate). io_error when the broker cannot be reached
-  // within `timeout_ms`; invalid_argument when the login fails.
+  // Connects to host:port, runs the TLS handshake if `security` asks for TLS, negotiates
+  // versions (ApiVersions v0) and logs in if it asks for SASL (SaslHandshake v1,
+  // SaslAuthenticate). io_error when the broker cannot be reached within `timeout_ms` or the
+  // TLS handshake fails; invalid_argument when the login fails.
   static Result<std::unique_ptr<WireConnection>> open(const std::string& host, int port,
                                                       int timeout_ms,
-                                                      const std::optional<WireSasl>& sasl = {});
+                                                      const WireSecurity& security = {});
   ~WireConnection();
   WireConnection(const WireConnection&) = delete;
   WireConnection& operator=(const WireConnection&) = delete;
@@ -80,6 +94,7 @@ class WireConnection {
 
  private:
   WireConnection(int fd, std::string address, int timeout_ms);
+  Status start_tls(ssl_ctx_st* context, const std::string& host, bool verify_hostname);
   Status login(const WireSasl& sasl);
   Result<std::vector<uint8_t>> sasl_round(std::span<const uint8_t> token);
   Result<std::vector<uint8_t>> round_trip(int16_t api_key, int16_t version,
@@ -92,6 +107,7 @@ class WireConnection {
   Status receive_all(std::span<uint8_t> bytes, Deadline deadline);
 
   int fd_;
+  std::unique_ptr<WireTlsSession> tls_;  // null without TLS
   std::string address_;
   int timeout_ms_;
   int32_t next_correlation_id_ = 1;
@@ -116,8 +132,7 @@ struct WirePartition {
 // and a connection per broker, opened on first use.
 class WireCluster {
  public:
-  // REQUIRES nothing; unsupported for -X properties asking for TLS, invalid_argument for an
-  // incomplete SASL setting.
+  // invalid_argument for -X security settings wire_security() refuses.
   static Result<std::unique_ptr<WireCluster>> connect(const ClientOptions& options);
 
   const std::vector<WireBroker>& brokers() const { return brokers_; }
@@ -130,12 +145,12 @@ class WireCluster {
   Result<int32_t> transaction_coordinator(const std::string& transactional_id);
 
  private:
-  WireCluster(int timeout_ms, std::optional<WireSasl> sasl)
-      : timeout_ms_(timeout_ms), sasl_(std::move(sasl)) {}
+  WireCluster(int timeout_ms, WireSecurity security)
+      : timeout_ms_(timeout_ms), security_(std::move(security)) {}
   Status load_metadata(WireConnection& connection);
 
   int timeout_ms_;
-  std::optional<WireSasl> sasl_;
+  WireSecurity security_;
   std::vector<WireBroker> brokers_;
   std::vector<WirePartition> partitions_;
   std::map<int32_t, std::unique_ptr<WireConnection>> connections_;

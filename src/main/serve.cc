@@ -4,7 +4,7 @@
 // listener actually bound (tests pass --listen 127.0.0.1:0 and read it), and writes it to
 // --port-file if given; each listener also gets a line "listener NAME (PROTOCOL) on HOST:PORT,
 // advertising HOST:PORT". SIGHUP reloads the TLS certificate files (Server::reload_tls), and so
-// does a change to one of them (looked for every 2 s).
+// does a change to one of them (looked for every 2 s); SIGHUP also reopens the audit log file.
 //
 // Configuration (docs/configuration.md), lowest precedence first: built-in defaults, the YAML
 // file of --config (top-level keys named like the flags, Kafka broker configs under `kafka:`),
@@ -153,6 +153,7 @@ int wait_for_stop(broker::Server& server, const sigset_t& signals) {
     int signal_number = sigtimedwait(&signals, nullptr, &poll_interval);
     if (signal_number == SIGINT || signal_number == SIGTERM) return signal_number;
     if (signal_number == SIGHUP) {
+      server.reopen_audit_log();  // after logrotate moved it (docs/audit.md)
       Status reloaded = server.reload_tls();
       if (reloaded.ok()) {
         spdlog::info("received SIGHUP; TLS certificates reloaded (new connections use them)");

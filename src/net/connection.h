@@ -135,6 +135,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close();
   bool closed() const { return closed_; }
   const ConnectionInfo& info() const { return info_; }
+  // Keeps `resource` alive as long as the connection object (e.g. its max.connections slot).
+  void hold(std::shared_ptr<void> resource) { held_ = std::move(resource); }
 
  private:
   struct Slot {
@@ -177,6 +179,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_gate_released(uint64_t sequence);
   friend class OrderingToken;
 
+  std::shared_ptr<void> held_;  // see hold(); declared first, so released last
   asio::ip::tcp::socket socket_;
   ConnectionInfo info_;
   ConnectionLimits limits_;

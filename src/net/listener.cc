@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/assert.h"
+#include "net/connection_quota.h"
 #include "net/tls.h"
 
 namespace cairn::net {
@@ -102,13 +103,24 @@ asio::awaitable<void> Listener::accept_loop(Listener* self) {
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    self->shards_.post(target, [self, target, s = std::move(socket)]() mutable {
-      self->adopt(target, std::move(s));
+    std::shared_ptr<void> slot;
+    if (self->options_.quota != nullptr) {
+      asio::ip::tcp::endpoint peer = socket.remote_endpoint(ec);
+      if (!ec) slot = self->options_.quota->try_acquire(peer.address());
+      if (slot == nullptr) {  // over max.connections(.per.ip), or the peer is gone: close now
+        spdlog::debug("refusing a connection from {}: connection limit",
+                      ec ? std::string("?") : peer.address().to_string());
+        continue;
+      }
+    }
+    self->shards_.post(target, [self, target, s = std::move(socket),
+                                slot = std::move(slot)]() mutable {
+      self->adopt(target, std::move(s), std::move(slot));
     });
   }
 }
 
-void Listener::adopt(ShardId shard, asio::ip::tcp::socket socket) {
+void Listener::adopt(ShardId shard, asio::ip::tcp::socket socket, std::shared_ptr<void> slot) {
   ASSERT(ShardSet::current() == shard);
   if (stopping_.load()) return;  // the socket closes as it goes out of scope
   asio::error_code ec;
@@ -126,6 +138,7 @@ void Listener::adopt(ShardId shard, asio::ip::tcp::socket socket) {
   if (options_.tls != nullptr) tls = options_.tls->current();
   auto connection = Connection::create(std::move(socket), info, limits_, &factory_,
                                        registries_[shard.value()].get(), std::move(tls));
+  connection->hold(std::move(slot));
   connection->start();
 }
 

@@ -23,6 +23,7 @@
 namespace cairn::net {
 
 class TlsContextSource;  // net/tls.h
+class ConnectionQuota;   // net/connection_quota.h
 
 struct HostPort {
   std::string host;
@@ -34,6 +35,7 @@ Result<HostPort> parse_host_port(const std::string& text);
 struct ListenerOptions {
   uint32_t index = 0;                     // given to each connection as ConnectionInfo::listener
   std::shared_ptr<TlsContextSource> tls;  // null: plaintext; else each connection runs TLS
+  std::shared_ptr<ConnectionQuota> quota;  // null: no connection caps; shared by listeners
 };
 
 class Listener {
@@ -54,7 +56,8 @@ class Listener {
   Listener(ShardSet& shards, ConnectionLimits limits, SessionFactory factory,
            ListenerOptions options);
   static asio::awaitable<void> accept_loop(Listener* self);
-  void adopt(ShardId shard, asio::ip::tcp::socket socket);
+  // `slot`: the connection's max.connections slot (null without a quota), held for its life.
+  void adopt(ShardId shard, asio::ip::tcp::socket socket, std::shared_ptr<void> slot);
 
   ShardSet& shards_;
   ConnectionLimits limits_;

@@ -45,6 +45,19 @@ Status load_identity(SSL_CTX* ctx, const TlsSettings& settings) {
   return Status::ok_status();
 }
 
+// The revocation lists of `settings.crl_path` (PEM, one or more), checked for each client
+// certificate (its issuer's list; X509_V_FLAG_CRL_CHECK).
+Status load_revocation_lists(SSL_CTX* ctx, const std::string& path) {
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+  if (lookup == nullptr) return failed("cannot read the revocation lists", path);
+  if (X509_load_crl_file(lookup, path.c_str(), X509_FILETYPE_PEM) <= 0) {
+    return failed("no certificate revocation list in", path);
+  }
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  return Status::ok_status();
+}
+
 Status load_client_verification(SSL_CTX* ctx, const TlsSettings& settings) {
   if (settings.client_auth == ClientAuth::none) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
@@ -62,6 +75,7 @@ Status load_client_verification(SSL_CTX* ctx, const TlsSettings& settings) {
   STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca.c_str());
   if (names == nullptr) return failed("no CA certificate in", ca);
   SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
+  if (!settings.crl_path.empty()) RETURN_IF_ERROR(load_revocation_lists(ctx, settings.crl_path));
   int mode = SSL_VERIFY_PEER;
   if (settings.client_auth == ClientAuth::required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   SSL_CTX_set_verify(ctx, mode, nullptr);
@@ -101,7 +115,8 @@ Result<std::shared_ptr<TlsContextSource>> TlsContextSource::create(TlsSettings s
 std::string TlsContextSource::files_stamp() const {
   std::string stamp;
   for (const std::string* path :
-       {&settings_.certificate_chain_path, &settings_.private_key_path, &settings_.ca_path}) {
+       {&settings_.certificate_chain_path, &settings_.private_key_path, &settings_.ca_path,
+        &settings_.crl_path}) {
     struct stat status {};
     if (path->empty() || ::stat(path->c_str(), &status) != 0) {
       stamp += "-;";

@@ -25,6 +25,10 @@ struct TlsSettings {
   // PEM: the CA certificates that client certificates must chain to. Required unless
   // client_auth is none.
   std::string ca_path;
+  // PEM: certificate revocation lists (ssl.crl.location); a client certificate they list is
+  // refused, and so is every client certificate once a list is past its nextUpdate. Empty: not
+  // checked. Needs ca_path.
+  std::string crl_path;
   ClientAuth client_auth = ClientAuth::none;
   bool tls12_enabled = true;  // at least one of the two
   bool tls13_enabled = true;

@@ -182,6 +182,33 @@ class SaslTest(unittest.TestCase):
         self.assertEqual(denied.returncode, 1)
         self.assertIn("SASL login", denied.stderr)
 
+    def test_cairn_user_commands_over_sasl_ssl(self):
+        def run(*args, bootstrap=self.sasl_ssl_bootstrap, ca=self.ca):
+            command = [cairn_binary()] + list(args) + [
+                "-b", bootstrap, "-X", "security.protocol=SASL_SSL",
+                "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.username=" + ADMIN[0],
+                "-X", "sasl.password=" + ADMIN[1]]
+            if ca:
+                command += ["-X", "ssl.ca.location=" + ca]
+            return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+        done = run("user", "create", "hank", "--password", "hank-secret", "--mechanism",
+                   "SCRAM-SHA-256")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        # By host name too: the broker's certificate names localhost and 127.0.0.1.
+        done = run("user", "list", "--format", "json",
+                   bootstrap=self.sasl_ssl_bootstrap.replace("127.0.0.1", "localhost"))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn({"user": "hank", "mechanism": "SCRAM-SHA-256", "iterations": 4096},
+                      json.loads(done.stdout))
+        with kw.Connection(self.sasl_bootstrap) as conn:
+            self.assertEqual(sasl.login(conn, "SCRAM-SHA-256", "hank", "hank-secret")[0], 0)
+        # Without our CA the broker's certificate does not verify (the system CAs do not know
+        # it), and the command says so.
+        untrusted = run("user", "list", ca=None)
+        self.assertEqual(untrusted.returncode, 1)
+        self.assertIn("certificate verify failed", untrusted.stderr)
+        self.assertEqual(run("user", "delete", "hank").returncode, 0)
+
     # ----- clients
 
     def test_kcat_scram_sha_256(self):

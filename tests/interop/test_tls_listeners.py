@@ -17,7 +17,8 @@ listener.security.protocol.map) with ssl.client.auth=requested:
 A second broker has only an SSL listener with ssl.client.auth=required (mTLS): no client
 certificate is refused, a good one is mapped; SIGHUP swaps the server certificate for new
 connections while a connection opened before keeps producing, and so does replacing the files
-without a signal; a reload from a broken file keeps the old certificate; a certificate no mapping rule applies to is refused.
+without a signal; a reload from a broken file keeps the old certificate; a certificate no mapping rule applies to is refused;
+`cairn user` and `cairn txn` (the CLI's own protocol client) connect with a client certificate.
 
 StartupErrorsTest: bad listener and TLS settings stop `cairn serve` with a message naming the
 problem (a missing certificate file, a key that does not match, bad mapping rules, a SASL_SSL
@@ -39,7 +40,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Broker  # noqa: E402
+from harness import Broker, cairn_binary  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 import produce_support as ps  # noqa: E402
 import tls_support as tls  # noqa: E402
@@ -175,7 +176,6 @@ class TlsListenersTest(unittest.TestCase):
         self.assertEqual(out.splitlines(), lines)
 
     def test_cairn_cli_lists_topics_over_ssl(self):
-        from harness import cairn_binary
         out = subprocess.run([cairn_binary(), "topic", "list", "-b", self.ssl_bootstrap,
                               "-X", "security.protocol=ssl",
                               "-X", "ssl.ca.location=" + self.certs.ca],
@@ -345,6 +345,23 @@ class MutualTlsTest(unittest.TestCase):
         confluent_produce(config, "mtls", values)
         self.assertEqual(confluent_consume(config, "mtls", 20), values)
         wait_for_line(self.broker, r"on listener SSL: TLSv1\.3, principal User:alice\n")
+
+    def test_wire_client_commands_with_a_client_certificate(self):
+        """`cairn user` / `cairn txn` (Cairn's own protocol client) over mTLS."""
+        def run(*args, cert=True):
+            command = [cairn_binary()] + list(args) + [
+                "-b", self.bootstrap, "-X", "security.protocol=ssl",
+                "-X", "ssl.ca.location=" + self.certs.ca]
+            if cert:
+                command += ["-X", "ssl.certificate.location=" + self.certs.client_cert,
+                            "-X", "ssl.key.location=" + self.certs.client_key]
+            return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+        listed = run("txn", "list")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertEqual(run("user", "list").returncode, 0)
+        refused = run("user", "list", cert=False)  # ssl.client.auth=required
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("127.0.0.1:%d" % self.port, refused.stderr)
 
     def server_certificate(self, context):
         with tls.tls_socket(self.port, context) as sock:

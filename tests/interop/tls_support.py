@@ -3,7 +3,7 @@ small helpers to reach a TLS listener from Python.
 
 Pki(directory) makes a CA ("Cairn Test CA"); issue() signs a server or client certificate with
 it (an EC P-256 key, subjectAltName for servers), expired=True makes one whose validity ended
-before it began. A second Pki is "another CA" whose certificates the broker must refuse.
+before it began; crl() writes its revocation list. A second Pki is "another CA" whose certificates the broker must refuse.
 Standard library only (plus the openssl binary).
 """
 import os
@@ -53,6 +53,25 @@ class Pki:
                 "-CAcreateserial", "-out", cert, "-days", "-1" if expired else "30",
                 "-extfile", extensions)
         return cert, key
+
+
+    def crl(self, revoked=(), name="crl.pem"):
+        """Writes this CA's certificate revocation list naming the `revoked` certificate files
+        (valid for 30 days) to `name` in its directory; returns the path."""
+        database, number = self.path("index.txt"), self.path("crlnumber")
+        config = self.path("ca.cnf")
+        open(database, "w").close()
+        with open(number, "w") as f:
+            f.write("1000\n")
+        with open(config, "w") as f:
+            f.write("[ca]\ndefault_ca = test\n[test]\ndatabase = %s\ncrlnumber = %s\n"
+                    "certificate = %s\nprivate_key = %s\ndefault_md = sha256\n"
+                    "default_crl_days = 30\n" % (database, number, self.ca_cert, self.ca_key))
+        for cert in revoked:
+            openssl("ca", "-config", config, "-revoke", cert)
+        out = self.path(name)
+        openssl("ca", "-config", config, "-gencrl", "-out", out)
+        return out
 
 
 def listeners(stderr):

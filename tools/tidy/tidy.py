@@ -45,7 +45,8 @@ BROKER_TOP_FILES = {
     "core": ("error_code", "meta_file", "meta_writer", "config", "shard_map", "cluster_id",
              "data_dir_lock", "broker_metrics", "startup_progress", "lag_tiers"),
     "state": ("broker_state", "request_context"),
-    "session": ("kafka_session", "kafka_session_sasl", "server", "metrics_collector"),
+    "session": ("kafka_session", "kafka_session_sasl", "server", "metrics_collector",
+                "audit_topic"),
 }
 RATCHET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ratchet.txt")
 SOURCE_DIRS = ["src", "tools", "bench", "tests", "connectors", "streams"]

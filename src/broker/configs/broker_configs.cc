@@ -75,6 +75,7 @@ Status finish_tls(BrokerConfig& config) {
   tls.certificate_chain_path = optional_value(configs, "ssl.keystore.location");
   tls.private_key_path = optional_value(configs, "ssl.key.location");
   tls.ca_path = optional_value(configs, "ssl.truststore.location");
+  tls.crl_path = optional_value(configs, "ssl.crl.location");
   std::string client_auth = broker_config_value(configs, "ssl.client.auth");
   tls.client_auth = client_auth == "required"    ? net::ClientAuth::required
                     : client_auth == "requested" ? net::ClientAuth::requested
@@ -95,6 +96,10 @@ Status finish_tls(BrokerConfig& config) {
     if (tls.client_auth != net::ClientAuth::none && tls.ca_path.empty()) {
       return error(StatusCode::invalid_argument,
                    "ssl.client.auth=" + client_auth + " needs ssl.truststore.location");
+    }
+    if (!tls.crl_path.empty() && tls.client_auth == net::ClientAuth::none) {
+      return error(StatusCode::invalid_argument,
+                   "ssl.crl.location needs ssl.client.auth=requested or required");
     }
   }
   return Status::ok_status();
@@ -154,6 +159,16 @@ Status finish_broker_config(BrokerConfig& config) {
     if (!item.empty()) config.super_users.emplace_back(item);
     rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
   }
+  config.audit_log_enabled = parse_bool(value("audit.log.enabled"));
+  config.audit_log_file = value("audit.log.file");
+  config.audit_log_topic = parse_bool(value("audit.log.topic.enable"));
+  config.audit_log_topic_retention_ms = parse_long(value("audit.log.topic.retention.ms"));
+  config.connection_quota.total_max = static_cast<uint32_t>(parse_long(value("max.connections")));
+  config.connection_quota.per_ip_max =
+      static_cast<uint32_t>(parse_long(value("max.connections.per.ip")));
+  auto overrides = net::parse_per_ip_overrides(value("max.connections.per.ip.overrides"));
+  RETURN_IF_ERROR(overrides.status());
+  config.connection_quota.per_ip_overrides = std::move(overrides).value();
   RETURN_IF_ERROR(finish_listeners(config));
   return finish_tls(config);
 }

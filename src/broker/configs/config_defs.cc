@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "net/connection_quota.h"
+
 namespace cairn::broker::configs {
 namespace {
 
@@ -63,6 +65,11 @@ std::string check_not_empty_text(std::string_view value) {
   return value.empty() ? "must not be empty" : "";
 }
 
+std::string check_per_ip_overrides(std::string_view value) {
+  auto parsed = net::parse_per_ip_overrides(std::string(value));
+  return parsed.ok() ? "" : parsed.status().message();
+}
+
 // super.users: principals separated by ';', each TYPE:NAME ("User:admin;User:ops").
 std::string check_super_users(std::string_view value) {
   for (size_t start = 0; start < value.size();) {
@@ -85,6 +92,10 @@ constexpr ConfigDef kTopicConfigs[] = {
     {.name = "cairn.immutable", .type = boolean, .default_value = "false", .support = kEnforced,
      .documentation = "Cairn: append-only for everyone, super users included, until its records "
                       "age out (docs/immutable-topics.md)."},
+    {.name = "cairn.audit.access", .type = boolean, .default_value = "false",
+     .support = kEnforced,
+     .documentation = "Cairn: record every allowed read and write of this topic in the access "
+                      "audit log (docs/audit.md)."},
     {.name = "cleanup.policy", .type = list, .default_value = "delete",
      .validator = {.allowed = kCleanupPolicies, .non_empty = true}, .support = kEnforced,
      .synonyms = {{{"log.cleanup.policy"}}},
@@ -215,6 +226,22 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .support = kEnforced, .read_only = true,
      .documentation = "With authorizer.enabled: whether a resource no ACL names is open to "
                       "everyone (true) or to super users only (false)."},
+    {.name = "audit.log.enabled", .type = boolean, .default_value = "false",
+     .support = kEnforced, .read_only = true,
+     .documentation = "Cairn: write the access audit log: logins, authorization denials and "
+                      "reads/writes of topics with cairn.audit.access (docs/audit.md)."},
+    {.name = "audit.log.file", .type = string, .default_value = "", .support = kEnforced,
+     .read_only = true,
+     .documentation = "Cairn: the audit log's file, appended to; empty: audit.log in the data "
+                      "directory."},
+    {.name = "audit.log.topic.enable", .type = boolean, .default_value = "false",
+     .support = kEnforced, .read_only = true,
+     .documentation = "Cairn: also write each audit event to the internal, immutable topic "
+                      "__cairn_audit."},
+    {.name = "audit.log.topic.retention.ms", .type = int64, .default_value = "604800000",
+     .validator = at_least(-1), .support = kEnforced, .read_only = true,
+     .documentation = "Cairn: retention.ms of __cairn_audit when the broker creates it; "
+                      "afterwards it may only be raised (AlterConfigs)."},
     {.name = "authorizer.enabled", .type = boolean, .default_value = "false",
      .support = kEnforced, .read_only = true,
      .documentation = "Check every request against the ACLs (docs/security.md); Kafka "
@@ -374,6 +401,16 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .documentation = "Default of segment.bytes."},
     {.name = "log.segment.delete.delay.ms", .type = int64, .default_value = "60000",
      .validator = at_least(0), .documentation = "Default of file.delete.delay.ms."},
+    {.name = "max.connections", .type = int32, .default_value = "2147483647",
+     .validator = between(0, kIntMax), .support = kEnforced, .read_only = true,
+     .documentation = "Client connections open at once, over all listeners; more are closed "
+                      "as they are accepted."},
+    {.name = "max.connections.per.ip", .type = int32, .default_value = "2147483647",
+     .validator = between(0, kIntMax), .support = kEnforced, .read_only = true,
+     .documentation = "Client connections open at once from one IP address."},
+    {.name = "max.connections.per.ip.overrides", .type = string, .default_value = "",
+     .validator = {.check = check_per_ip_overrides}, .support = kEnforced, .read_only = true,
+     .documentation = "Per-address exceptions to max.connections.per.ip: IP:COUNT,IP:COUNT."},
     {.name = "max.incremental.fetch.session.cache.slots", .type = int32, .default_value = "1000",
      .validator = between(0, kIntMax), .support = kEnforced, .read_only = true,
      .documentation = "Incremental fetch sessions (KIP-227) the broker keeps, split evenly "
@@ -431,6 +468,9 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = {.allowed = kClientAuth}, .support = kEnforced, .read_only = true,
      .documentation = "Client certificates on SSL listeners: none, requested (verified if "
                       "sent) or required (mTLS)."},
+    {.name = "ssl.crl.location", .type = string, .support = kEnforced, .read_only = true,
+     .documentation = "Cairn (librdkafka's name): PEM certificate revocation lists; a client "
+                      "certificate they revoke is refused. Read again when changed."},
     {.name = "ssl.enabled.protocols", .type = list, .default_value = "TLSv1.2,TLSv1.3",
      .validator = {.allowed = kTlsVersions, .non_empty = true}, .support = kEnforced,
      .read_only = true, .documentation = "TLS versions SSL listeners accept."},

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/groups/coordinator.h"
 #include "broker/request_context.h"
@@ -42,6 +43,29 @@ inline CommitPartition commit_partition(const TopicInfo* topic, const std::strin
     p.error = ErrorCode::offset_metadata_too_large;
   }
   return p;
+}
+
+// Commits `commit` on its group's shard; one error per partition, in order. A partition the
+// handler refused before the group saw it (TOPIC_AUTHORIZATION_FAILED, or a topic or
+// partition that does not exist) keeps that error even when the group answers every
+// partition with one of its own (ILLEGAL_GENERATION, ...): Kafka answers those partitions
+// itself and merges the group's answer for the rest. REQUIRES: broker->groups set.
+inline asio::awaitable<std::vector<ErrorCode>> commit_keeping_refusals(const BrokerState* broker,
+                                                                       CommitRequest commit) {
+  std::vector<ErrorCode> early;
+  early.reserve(commit.partitions.size());
+  for (const CommitPartition& p : commit.partitions) early.push_back(p.error);
+  net::ShardId shard = broker->groups->shard_for(commit.group_id);
+  std::vector<ErrorCode> errors =
+      co_await broker->shards->run_on(shard, commit_offsets(broker->groups, std::move(commit)));
+  ASSERT(errors.size() == early.size());
+  for (size_t i = 0; i < errors.size(); i++) {
+    if (early[i] == ErrorCode::topic_authorization_failed ||
+        early[i] == ErrorCode::unknown_topic_or_partition) {
+      errors[i] = early[i];
+    }
+  }
+  co_return errors;
 }
 
 // Kafka reports a member's host as the peer address with a leading slash ("/127.0.0.1").

@@ -174,7 +174,7 @@ asio::awaitable<net::Reply> handle_create_topics(RequestContext ctx) {
   for (const auto& topic : request.topics) counts[topic.name]++;
 
   // CREATE on the cluster allows every topic; else each topic needs its own (Kafka's rule).
-  const bool may_create_all = ctx.allowed_on_cluster(AclOperation::create);
+  const bool may_create_all = ctx.allowed_on_cluster_quietly(AclOperation::create);
   CreateTopicsResponse response;
   response.topics.reserve(request.topics.size());
   for (const CreateTopicsRequest::CreatableTopic& topic : request.topics) {

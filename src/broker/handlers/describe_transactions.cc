@@ -33,7 +33,7 @@ Described describe_one(const RequestContext& ctx, const std::string& id,
     topics[tp.topic].push_back(tp.partition);
   }
   std::erase_if(topics, [&ctx](const auto& entry) {  // Kafka leaves out what it hides
-    return !ctx.allowed(AclOperation::describe, AclResourceType::topic, entry.first);
+    return !ctx.allowed_quietly(AclOperation::describe, AclResourceType::topic, entry.first);
   });
   for (auto& [topic, partitions] : topics) {
     out.topics.push_back({topic, std::move(partitions)});

@@ -596,6 +596,24 @@ Reads plan_reads(const RequestContext& ctx, const Plan& plan, bool read_committe
   return reads;
 }
 
+// Allowed reads of audited topics (docs/audit.md): the partitions that returned records.
+void audit_reads(const RequestContext& ctx, const Plan& plan, const Reads& reads,
+                 const Pass& pass) {
+  if (ctx.broker->audit == nullptr) return;
+  std::map<std::string_view, std::vector<int32_t>> read;
+  for (size_t slot = 0; slot < plan.wanted.size(); slot++) {
+    const ReadOutput& output = pass.outputs[slot];
+    if (reads.slot_errors[slot] != ErrorCode::none || output.slot != slot ||
+        output.error != ErrorCode::none || output.size_bytes == 0) {
+      continue;
+    }
+    read[reads.slot_topics[slot]].push_back(plan.wanted[slot].key.partition);
+  }
+  for (auto& [topic, partitions] : read) {
+    ctx.audit_access(AclOperation::read, topic, std::move(partitions));
+  }
+}
+
 }  // namespace
 
 asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
@@ -606,7 +624,11 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   // The session step runs before anything is awaited and before the next request may start,
   // so a client's requests reach its session in order.
   FetchSessionContext session = begin_session(broker, request, version);
-  ctx.ordering.release();  // a Fetch changes nothing else: later requests need not wait for it
+  // Under a consumer_byte_rate, no response carries more than the quota's whole window.
+  std::optional<int64_t> quota_bytes_max = fetch_quota_bytes_max(ctx);
+  // A Fetch changes nothing else: later requests need not wait for it. Unless a quota applies:
+  // then the token mutes the connection while the client is throttled (quota_throttle.h).
+  if (!quota_bytes_max) ctx.ordering.release();
   Plan plan;
   if (session.kind == FetchSessionKind::error) {
     plan.response.error_code = wire(session.error);
@@ -626,8 +648,6 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   Clock::time_point deadline =
       Clock::now() + std::chrono::milliseconds(std::max<int32_t>(request.max_wait_ms, 0));
   int64_t max_bytes = response_bytes_max(request, version);
-  // Under a consumer_byte_rate, no response carries more than the quota's whole window.
-  std::optional<int64_t> quota_bytes_max = fetch_quota_bytes_max(ctx);
   if (quota_bytes_max) max_bytes = std::min(max_bytes, *quota_bytes_max);
   // Only named values in co_await expressions: GCC 12 destroys some temporaries made there
   // twice (a conditional's shared_ptr was freed while a partition still held it).
@@ -652,12 +672,17 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   }
   wakeup->finish();
 
+  audit_reads(ctx, plan, reads, pass);
   fill_all(broker, pass, plan.slots, reads.slot_topics, reads.slot_errors, read_committed);
   finish_session(broker, session, plan, pass, version);
   int32_t throttle_ms = record_quota_bytes(ctx, quotas::QuotaKey::consumer_byte_rate,
                                            static_cast<int64_t>(pass.size_bytes));
-  co_await throttle_delay(ctx.broker, throttle_ms);
   plan.response.throttle_time_ms = throttle_ms;
+  if (version >= kFetchClientThrottleVersion) {
+    mute_connection(executor, ctx.broker, std::move(ctx.ordering), throttle_ms);
+  } else {
+    co_await throttle_delay(ctx.broker, throttle_ms);
+  }
   co_return respond(ctx, plan.response);
 }
 

@@ -71,8 +71,10 @@ asio::awaitable<net::Reply> handle_init_producer_id(RequestContext ctx) {
     co_return respond(ctx, response);
   }
   // An idempotent producer: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
-  if (!ctx.allowed_on_cluster(AclOperation::idempotent_write) &&
-      !ctx.allowed_on_some(AclOperation::write, AclResourceType::topic)) {
+  // Audited only when both fail (the cluster check then records the denial).
+  if (!ctx.allowed_on_cluster_quietly(AclOperation::idempotent_write) &&
+      !ctx.allowed_on_some(AclOperation::write, AclResourceType::topic) &&
+      !ctx.allowed_on_cluster(AclOperation::idempotent_write)) {
     response.error_code = wire(ErrorCode::cluster_authorization_failed);
     co_return respond(ctx, response);
   }

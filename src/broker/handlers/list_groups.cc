@@ -44,7 +44,7 @@ asio::awaitable<net::Reply> handle_list_groups(RequestContext ctx) {
     co_return respond(ctx, response);
   }
   // Without DESCRIBE on the cluster, only the groups the principal may DESCRIBE (Kafka's rule).
-  const bool all_groups = ctx.allowed_on_cluster(AclOperation::describe);
+  const bool all_groups = ctx.allowed_on_cluster_quietly(AclOperation::describe);
   const std::vector<std::string> no_filter;
   const auto& states = ctx.api_version() >= 4 ? request.states_filter : no_filter;
   const auto& types = ctx.api_version() >= 5 ? request.types_filter : no_filter;
@@ -55,7 +55,7 @@ asio::awaitable<net::Reply> handle_list_groups(RequestContext ctx) {
     for (groups::GroupListing& group : local.groups) {
       if (!admits(states, group.state) || !admits(types, group.group_type)) continue;
       if (!all_groups &&
-          !ctx.allowed(AclOperation::describe, AclResourceType::group, group.group_id)) {
+          !ctx.allowed_quietly(AclOperation::describe, AclResourceType::group, group.group_id)) {
         continue;
       }
       protocol::ListGroupsResponse::ListedGroup out;

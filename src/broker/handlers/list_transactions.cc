@@ -71,8 +71,8 @@ asio::awaitable<net::Reply> handle_list_transactions(RequestContext ctx) {
     for (const txn::TxnMetadata& metadata : local.txns) {
       if (!wanted(request, ctx.api_version(), metadata, now_ms)) continue;
       // Only the ids the principal may DESCRIBE (Kafka's rule).
-      if (!ctx.allowed(AclOperation::describe, AclResourceType::transactional_id,
-                       metadata.transactional_id)) {
+      if (!ctx.allowed_quietly(AclOperation::describe, AclResourceType::transactional_id,
+                               metadata.transactional_id)) {
         continue;
       }
       protocol::ListTransactionsResponse::TransactionState out;

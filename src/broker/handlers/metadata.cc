@@ -108,7 +108,7 @@ MetadataResponse::MetadataResponseTopic unauthorized_topic(const std::string& na
 
 // Auto-creation needs CREATE on the cluster or on the topic (Kafka's rule).
 bool may_create(const RequestContext& ctx, const std::string& name) {
-  return ctx.allowed_on_cluster(AclOperation::create) ||
+  return ctx.allowed_on_cluster_quietly(AclOperation::create) ||
          ctx.allowed(AclOperation::create, AclResourceType::topic, name);
 }
 
@@ -173,7 +173,7 @@ asio::awaitable<net::Reply> handle_metadata(RequestContext ctx) {
       !request.topics.has_value() || (ctx.api_version() == 0 && request.topics->empty());
   if (all_topics) {  // only the topics the principal may describe
     for (const auto& [name, topic] : topics->topics()) {
-      if (!ctx.allowed(AclOperation::describe, AclResourceType::topic, name)) continue;
+      if (!ctx.allowed_quietly(AclOperation::describe, AclResourceType::topic, name)) continue;
       response.topics.push_back(describe_topic(topic, broker.node_id));
     }
   } else {

@@ -67,9 +67,7 @@ asio::awaitable<net::Reply> handle_offset_commit(RequestContext ctx) {
     }
   } else {
     groups::CommitRequest commit = to_commit(ctx, request);
-    const std::string group_id = commit.group_id;
-    errors = co_await groups::on_group_shard(
-        ctx, group_id, groups::commit_offsets(ctx.broker->groups, std::move(commit)));
+    errors = co_await groups::commit_keeping_refusals(ctx.broker, std::move(commit));
   }
   OffsetCommitResponse response;
   size_t next = 0;

@@ -485,6 +485,19 @@ ProducePlan plan_produce(const RequestContext& ctx, const ProduceRequest& reques
   return plan;
 }
 
+// Allowed writes to audited topics (docs/audit.md): the partitions that took the records.
+void audit_writes(const RequestContext& ctx, const ProduceResponse& response) {
+  if (ctx.broker->audit == nullptr) return;
+  for (const ProduceResponse::TopicProduceResponse& topic : response.responses) {
+    std::vector<int32_t> partitions;
+    for (const ProduceResponse::PartitionProduceResponse& out : topic.partition_responses) {
+      if (out.error_code == 0) partitions.push_back(out.index);
+    }
+    if (partitions.empty()) continue;
+    ctx.audit_access(AclOperation::write, topic.name, std::move(partitions));
+  }
+}
+
 }  // namespace
 
 asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
@@ -521,11 +534,16 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
       if (output.error == ErrorCode::none) appended_slots.push_back(output.slot);
     }
   }
-  // Over its producer_byte_rate, the client waits here, its connection muted as in Kafka.
+  // Over its producer_byte_rate: the connection is muted for the throttle time, and a client
+  // from before KIP-219 gets its response only then (quota_throttle.h).
   int32_t throttle_ms = record_quota_bytes(ctx, quotas::QuotaKey::producer_byte_rate,
                                            static_cast<int64_t>(ctx.frame->size()));
-  co_await throttle_delay(ctx.broker, throttle_ms);
   response.throttle_time_ms = throttle_ms;
+  if (version >= kProduceClientThrottleVersion) {
+    mute_connection(executor, ctx.broker, std::move(ctx.ordering), throttle_ms);
+  } else {
+    co_await throttle_delay(ctx.broker, throttle_ms);
+  }
   ctx.ordering.release();  // later requests on this connection now append after ours
   co_await explain_txn_refusals(ctx, request, std::move(txn_refused), slots);
 
@@ -542,6 +560,7 @@ asio::awaitable<net::Reply> handle_produce(RequestContext ctx) {
   for (const ProduceResponse::PartitionProduceResponse* slot : slots) {
     broker.metrics->count_error_code(ProduceRequest::kApiKey, slot->error_code);
   }
+  audit_writes(ctx, response);
   if (acks == 0) co_return net::Reply::none();
   co_return respond(ctx, response);
 }

@@ -67,4 +67,20 @@ asio::awaitable<void> throttle_delay(const BrokerState* broker, int32_t throttle
   }
 }
 
+namespace {
+
+asio::awaitable<void> hold_muted(const BrokerState* broker, net::OrderingToken ordering,
+                                 int32_t throttle_ms) {
+  co_await throttle_delay(broker, throttle_ms);
+  ordering.release();
+}
+
+}  // namespace
+
+void mute_connection(const asio::any_io_executor& executor, const BrokerState* broker,
+                     net::OrderingToken ordering, int32_t throttle_ms) {
+  if (throttle_ms <= 0) return;  // `ordering` goes now
+  asio::co_spawn(executor, hold_muted(broker, std::move(ordering), throttle_ms), asio::detached);
+}
+
 }  // namespace cairn::broker

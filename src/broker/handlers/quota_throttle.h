@@ -2,10 +2,13 @@
 // the quota that applies (quotas/quota_store.h) and to delay a throttled response
 // (quotas/throttle.h). Each is a no-op costing one atomic load while no quota exists.
 //
-// Cairn throttles as Kafka did before KIP-219: the response waits for the throttle time (on a
-// timer; the shard keeps serving others) and carries it in throttle_time_ms. Produce holds the
-// connection's ordering token while it waits, so a pipelining producer's next request is not
-// read meanwhile (Kafka mutes the channel the same way). Runs on the request's shard.
+// Throttling follows Kafka. For clients that know KIP-219 (Produce v6+, Fetch v8+) the
+// response goes out at once with throttle_time_ms, the client waits that long before its next
+// request to this broker, and the broker mutes the connection meanwhile: mute_connection()
+// keeps the request's ordering token, so the connection hands no later request to the session
+// until the time is up. Older versions get what Kafka did before KIP-219: the response itself
+// waits (throttle_delay, on a timer; the shard keeps serving others) while the token is held.
+// Runs on the request's shard.
 #pragma once
 
 #include <asio.hpp>
@@ -31,5 +34,14 @@ std::optional<int64_t> fetch_quota_bytes_max(const RequestContext& ctx);
 
 // Waits `throttle_ms` without blocking the shard; returns early once the broker stops.
 asio::awaitable<void> throttle_delay(const BrokerState* broker, int32_t throttle_ms);
+
+// The first versions whose clients wait out throttle_time_ms themselves (KIP-219).
+inline constexpr int16_t kProduceClientThrottleVersion = 6;
+inline constexpr int16_t kFetchClientThrottleVersion = 8;
+
+// Holds `ordering` for `throttle_ms` on `executor` (the request's shard) and then releases it:
+// the connection reads on but starts no later request until then. Returns at once.
+void mute_connection(const asio::any_io_executor& executor, const BrokerState* broker,
+                     net::OrderingToken ordering, int32_t throttle_ms);
 
 }  // namespace cairn::broker

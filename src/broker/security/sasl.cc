@@ -93,6 +93,7 @@ SaslStep SaslExchange::step(std::span<const uint8_t> token) {
   if (step == 0) {
     Result<std::string> first = scram_->first(text);
     if (!first.ok()) return failed(first.status().message());
+    user_ = scram_->user();  // named, not yet proven
     return SaslStep{SaslStep::Kind::challenge, std::move(first).value(), {}};
   }
   if (step == 1) {
@@ -115,6 +116,7 @@ SaslStep SaslExchange::plain(std::string_view token) {
   std::string user(token.substr(first_nul + 1, second_nul - first_nul - 1));
   std::string_view password = token.substr(second_nul + 1);
   if (user.empty() || password.empty()) return failed("PLAIN: empty user name or password");
+  user_ = user;  // named, not yet proven
   if (!authzid.empty() && authzid != user) {
     return failed("PLAIN: authorization id differs from the user name");
   }
@@ -128,7 +130,6 @@ SaslStep SaslExchange::plain(std::string_view token) {
   if (!credential || !scram_password_matches(*credential, password)) {
     return failed("Authentication failed: invalid username or password");
   }
-  user_ = std::move(user);
   return SaslStep{SaslStep::Kind::done, {}, {}};
 }
 

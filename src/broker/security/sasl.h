@@ -48,7 +48,9 @@ class SaslExchange {
  public:
   // `store` outlives the exchange.
   SaslExchange(SaslMechanism mechanism, const ScramStore* store);
-  // One client token in, the server's answer out. After `done`, user() is who logged in.
+  // One client token in, the server's answer out. user() is the user the client named once
+  // its first message parsed (a failed login's audit event shows it); after `done`, the user
+  // who logged in.
   SaslStep step(std::span<const uint8_t> token);
   const std::string& user() const { return user_; }
   SaslMechanism mechanism() const { return mechanism_; }

@@ -78,12 +78,14 @@ inline constexpr size_t kTopicCountMax = 100'000;
 // Internal topics: logs the broker writes itself, kept in the registry and opened by the
 // PartitionManager like any other topic, so they share its recovery, retention, fsync batching
 // and Fetch. Clients may read them; Produce, DeleteTopics, CreatePartitions and DeleteRecords
-// refuse them. __consumer_offsets holds consumer groups (broker/groups); __transaction_state is
-// reserved for transactions.
+// refuse them. __consumer_offsets holds consumer groups (broker/groups); __transaction_state
+// holds transactions (broker/txn); __cairn_audit holds the access audit log
+// (security/audit_log.h), when audit.log.topic.enable is set.
 inline constexpr std::string_view kConsumerOffsetsTopic = "__consumer_offsets";
 inline constexpr std::string_view kTransactionStateTopic = "__transaction_state";
+inline constexpr std::string_view kAuditTopic = "__cairn_audit";
 constexpr bool is_internal_topic(std::string_view name) {
-  return name == kConsumerOffsetsTopic || name == kTransactionStateTopic;
+  return name == kConsumerOffsetsTopic || name == kTransactionStateTopic || name == kAuditTopic;
 }
 
 // Kafka's rule: 1..249 characters from [a-zA-Z0-9._-], and not "." or "..".
