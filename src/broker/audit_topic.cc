@@ -34,8 +34,7 @@ namespace {
 void append_events(const BrokerState* broker, const std::vector<std::string>& lines) {
   std::shared_ptr<Partition> partition = broker->partitions->find(kAuditTopic, PartitionId(0));
   if (partition == nullptr || !partition->usable()) {
-    spdlog::warn("{}: not open; {} audit event(s) are in the file only", kAuditTopic,
-                 lines.size());
+    spdlog::warn("{}: not open; {} audit event(s) are in the file only", kAuditTopic, lines.size());
     return;
   }
   std::vector<InternalRecord> records;

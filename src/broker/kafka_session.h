@@ -67,7 +67,7 @@ class KafkaSession : public net::Session {
     Step step = Step::handshake;
     bool authenticated = false;  // a login succeeded (a re-login may be under way)
     bool failed = false;         // a login failed: every later frame closes the connection
-    std::shared_ptr<security::SaslExchange> exchange;  // shared with a password check
+    std::shared_ptr<security::SaslExchange> exchange;      // shared with a password check
     Clock::time_point expires = Clock::time_point::max();  // connections.max.reauth.ms
   };
 

@@ -17,9 +17,9 @@
 
 #include "broker/error_code.h"
 #include "broker/kafka_session.h"
+#include "broker/request_context.h"
 #include "broker/security/audit_log.h"
 #include "net/await_callback.h"
-#include "broker/request_context.h"
 #include "protocol/generated/api_versions.h"
 #include "protocol/generated/sasl_authenticate.h"
 #include "protocol/generated/sasl_handshake.h"
@@ -143,8 +143,7 @@ namespace {
 // One step of `exchange`; a PLAIN password check on `pool` when there is one (the coroutine
 // resumes on its shard).
 asio::awaitable<security::SaslStep> run_step(std::shared_ptr<security::SaslExchange> exchange,
-                                             std::vector<uint8_t> token,
-                                             asio::thread_pool* pool) {
+                                             std::vector<uint8_t> token, asio::thread_pool* pool) {
   if (pool == nullptr || exchange->mechanism() != security::SaslMechanism::plain) {
     co_return exchange->step(token);
   }
@@ -176,8 +175,8 @@ security::SaslStep KafkaSession::settle_step(security::SaslStep step,
   std::string principal = "User:" + user;
   if (step.kind == security::SaslStep::Kind::done && sasl_->authenticated &&
       principal != identity_->principal) {
-    step = security::SaslStep{security::SaslStep::Kind::failed, {},
-                              "re-authentication may not change the principal"};
+    step = security::SaslStep{
+        security::SaslStep::Kind::failed, {}, "re-authentication may not change the principal"};
   }
   if (step.kind == security::SaslStep::Kind::done) {
     auto identity = std::make_shared<security::SessionIdentity>(*identity_);

@@ -57,8 +57,7 @@ bool RequestContext::allowed(security::AclOperation operation, security::AclReso
 }
 
 bool RequestContext::allowed_quietly(security::AclOperation operation,
-                                     security::AclResourceType type,
-                                     std::string_view name) const {
+                                     security::AclResourceType type, std::string_view name) const {
   return broker->authorizer == nullptr || identity == nullptr ||
          broker->authorizer->allowed(*identity, operation, type, name);
 }

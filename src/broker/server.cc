@@ -296,14 +296,14 @@ Status Server::open_users(const BrokerConfig& config, const std::filesystem::pat
 
 Status Server::open_audit(const BrokerConfig& config, storage::Io& io) {
   if (!config.audit_log_enabled) return Status();
-  std::filesystem::path file = config.audit_log_file.empty() ? config.data_dir / "audit.log"
-                                                             : config.audit_log_file;
+  std::filesystem::path file =
+      config.audit_log_file.empty() ? config.data_dir / "audit.log" : config.audit_log_file;
   Result<std::unique_ptr<security::AuditLog>> audit = security::AuditLog::open(io, file);
   if (!audit.ok()) return error(audit.status().code(), "audit log: " + audit.status().message());
   audit_ = std::move(audit).value();
   if (config.audit_log_topic) {
-    Result<TopicInfo> topic = ensure_audit_topic(io, *topics_, config.data_dir,
-                                                 config.audit_log_topic_retention_ms);
+    Result<TopicInfo> topic =
+        ensure_audit_topic(io, *topics_, config.data_dir, config.audit_log_topic_retention_ms);
     if (!topic.ok()) return topic.status();
     audit_->set_sink(audit_topic_sink(state_.get()));
   }

@@ -21,10 +21,10 @@
 #include "broker/meta_writer.h"
 #include "broker/partitions/partition_manager.h"
 #include "broker/producers/producer_id_allocator.h"
-#include "broker/security/audit_log.h"
-#include "broker/security/authorizer.h"
 #include "broker/quotas/quota_store.h"
 #include "broker/quotas/throttle.h"
+#include "broker/security/audit_log.h"
+#include "broker/security/authorizer.h"
 #include "broker/security/principal.h"
 #include "broker/security/scram_store.h"
 #include "broker/startup_progress.h"
@@ -87,8 +87,8 @@ class Server {
   std::unique_ptr<net::Session> make_session(uint32_t index, const net::ConnectionInfo& info,
                                              const net::PeerIdentity& peer) const;
   // An mTLS login in the audit log: `failure` empty when the certificate mapped to a principal.
-  void audit_certificate_login(const security::SessionIdentity& identity,
-                               const std::string& client, const std::string& failure) const;
+  void audit_certificate_login(const security::SessionIdentity& identity, const std::string& client,
+                               const std::string& failure) const;
 
   // Destruction order matters: the lock goes last, after every file is closed; the listener
   // and shards go before the state they point to; the partitions (their logs) go before the

@@ -22,8 +22,8 @@ std::string openssl_reason() {
 }
 
 Status failed(const std::string& what, const std::string& path) {
-  return error(StatusCode::invalid_argument, fmt::format("{} {}: {}", what, path,
-                                                         openssl_reason()));
+  return error(StatusCode::invalid_argument,
+               fmt::format("{} {}: {}", what, path, openssl_reason()));
 }
 
 bool is_ip_address(const std::string& host) {
@@ -55,8 +55,7 @@ Result<std::shared_ptr<ssl_ctx_st>> make_wire_tls_context(const WireTlsSettings&
       return failed("cannot load the client key", key);
     }
   }
-  SSL_CTX_set_verify(ctx, settings.verify_certificate ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
-                     nullptr);
+  SSL_CTX_set_verify(ctx, settings.verify_certificate ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
   return context;
 }
 
@@ -100,12 +99,14 @@ Result<WireTlsSession::Step> WireTlsSession::handshake() {
 
 Result<WireTlsSession::Step> WireTlsSession::write(std::span<const uint8_t> bytes) {
   size_t written = 0;
-  return outcome(SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written), written, "write");
+  int rc = SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written);
+  return outcome(rc, written, "write");
 }
 
 Result<WireTlsSession::Step> WireTlsSession::read(std::span<uint8_t> bytes) {
   size_t got = 0;
-  return outcome(SSL_read_ex(ssl_, bytes.data(), bytes.size(), &got), got, "read");
+  int rc = SSL_read_ex(ssl_, bytes.data(), bytes.size(), &got);
+  return outcome(rc, got, "read");
 }
 
 }  // namespace cairn::client

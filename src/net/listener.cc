@@ -113,10 +113,10 @@ asio::awaitable<void> Listener::accept_loop(Listener* self) {
         continue;
       }
     }
-    self->shards_.post(target, [self, target, s = std::move(socket),
-                                slot = std::move(slot)]() mutable {
-      self->adopt(target, std::move(s), std::move(slot));
-    });
+    self->shards_.post(target,
+                       [self, target, s = std::move(socket), slot = std::move(slot)]() mutable {
+                         self->adopt(target, std::move(s), std::move(slot));
+                       });
   }
 }
 

@@ -33,8 +33,8 @@ struct HostPort {
 Result<HostPort> parse_host_port(const std::string& text);
 
 struct ListenerOptions {
-  uint32_t index = 0;                     // given to each connection as ConnectionInfo::listener
-  std::shared_ptr<TlsContextSource> tls;  // null: plaintext; else each connection runs TLS
+  uint32_t index = 0;                      // given to each connection as ConnectionInfo::listener
+  std::shared_ptr<TlsContextSource> tls;   // null: plaintext; else each connection runs TLS
   std::shared_ptr<ConnectionQuota> quota;  // null: no connection caps; shared by listeners
 };
 

@@ -114,9 +114,8 @@ Result<std::shared_ptr<TlsContextSource>> TlsContextSource::create(TlsSettings s
 
 std::string TlsContextSource::files_stamp() const {
   std::string stamp;
-  for (const std::string* path :
-       {&settings_.certificate_chain_path, &settings_.private_key_path, &settings_.ca_path,
-        &settings_.crl_path}) {
+  for (const std::string* path : {&settings_.certificate_chain_path, &settings_.private_key_path,
+                                  &settings_.ca_path, &settings_.crl_path}) {
     struct stat status {};
     if (path->empty() || ::stat(path->c_str(), &status) != 0) {
       stamp += "-;";

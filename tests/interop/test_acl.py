@@ -19,6 +19,14 @@ requests for the error paths:
   transactional id needs its own WRITE (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, then commits);
 - user management needs ALTER on the cluster, client quotas DESCRIBE_CONFIGS / ALTER_CONFIGS;
   kcat refused a topic;
+- what a principal may not DESCRIBE stays hidden: DeleteTopics v6 by topic id answers a null
+  name (TOPIC_AUTHORIZATION_FAILED) without DESCRIBE, the name with DESCRIBE but no DELETE;
+  DescribeTransactions leaves out the transaction's topics it may not DESCRIBE;
+  ConsumerGroupDescribe refuses a group holding such a topic (TOPIC_AUTHORIZATION_FAILED);
+- AddPartitionsToTxn refuses internal topics even to a super user (TOPIC_AUTHORIZATION_FAILED,
+  the other partitions OPERATION_NOT_ATTEMPTED);
+- OffsetCommit: a partition of a topic the principal may not read keeps
+  TOPIC_AUTHORIZATION_FAILED when the group answers the others with an error of its own;
 - ACLs survive kill -9; a bad super.users refuses to start; without authorizer.enabled the ACL
   APIs answer SECURITY_DISABLED.
 """
@@ -41,6 +49,11 @@ import kafka_wire as kw  # noqa: E402
 import sasl_support as sasl  # noqa: E402
 import test_quotas as quotas  # noqa: E402  (its request types; its tests are not run here)
 import tls_support as tls  # noqa: E402
+import txn_wire  # noqa: E402
+from kafka_wire import compact_string  # noqa: E402
+from test_groups_kip848 import Kip848Client  # noqa: E402
+from test_groups_versions import NO_TAGS, compact_array  # noqa: E402
+from test_topic_ids import Wire  # noqa: E402  (DeleteTopics v6, Metadata v12, CreateTopics v7)
 
 import confluent_kafka  # noqa: E402
 from confluent_kafka import KafkaError  # noqa: E402
@@ -49,6 +62,7 @@ from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType,  # noq
                          ACLResourcePatternType, KafkaAdminClient, ResourcePattern,
                          ResourcePatternFilter, ResourceType)
 import kafka.errors as kafka_errors  # noqa: E402
+from kafka.protocol.commit import OffsetCommitRequest_v2  # noqa: E402
 
 TIMEOUT_S = 60
 ADMIN = ("admin", "admin-secret")
@@ -56,12 +70,15 @@ ALICE = ("alice", "alice-secret")
 BOB = ("bob", "bob-secret")
 CAROL = ("carol", "carol-secret")
 TOPICS = {"orders-eu": 1, "orders-us": 1, "payments": 1, "secret": 1, "public-news": 1,
-          "hosted": 1, "tx-out": 1}
+          "hosted": 1, "tx-out": 1, "txn-seen": 1, "txn-hidden": 1, "cgd-seen": 1,
+          "cgd-hidden": 1}
 
 CREATE_ACLS, DELETE_ACLS, DESCRIBE_ACLS = 30, 31, 29
 INVALID_REQUEST = 42
 CLUSTER_AUTHORIZATION_FAILED = 31
 SECURITY_DISABLED = 54
+TOPIC_AUTHORIZATION_FAILED = 29
+DESCRIBE_TRANSACTIONS = 65
 
 
 def wire_string(text):
@@ -94,6 +111,21 @@ def describe_acls_v1_error(conn, correlation_id=22):
     assert r.int32() == correlation_id
     r.int32()
     return r.int16()
+
+
+def describe_transactions(client, ids):
+    """DescribeTransactions v0 (flexible) on a test_groups_versions.Client; [state dict]."""
+    r = client.call(DESCRIBE_TRANSACTIONS, 0,
+                    compact_array([compact_string(i) for i in ids]) + NO_TAGS)
+    r.int32()  # throttle
+    out = r.compact_array(lambda: r.item(
+        error="int16", transactional_id="compact_string", state="compact_string",
+        timeout_ms="int32", start_ms="int64", producer_id="int64", producer_epoch="int16",
+        topics=lambda: r.compact_array(lambda: r.item(
+            topic="compact_string", partitions=lambda: r.compact_array(r.int32)))))
+    r.tags()
+    assert r.done()
+    return out
 
 
 class AclTest(unittest.TestCase):
@@ -184,6 +216,27 @@ class AclTest(unittest.TestCase):
         finally:
             consumer.close()
         return got, errors
+
+    def new_user(self, name):
+        """A fresh SCRAM-SHA-512 user with no ACLs (ACLs granted by earlier tests to alice, bob
+        and carol stay in place)."""
+        user = (name, name + "-secret")
+        with kw.Connection(self.sasl_bootstrap) as conn:
+            self.assertEqual(sasl.login(conn, "SCRAM-SHA-512", *ADMIN)[0], 0)
+            answer = sasl.alter_users(conn, upsert=[(name, "SCRAM-SHA-512", user[1], 4096)])
+            self.assertEqual(answer[name], (0, None))
+        return user
+
+    def logged_in(self, user, make=Wire):
+        """A raw-wire client (a test_groups_versions.Client) logged in over SCRAM-SHA-512."""
+        client = make(self.sasl_bootstrap)
+        self.addCleanup(client.close)
+        self.assertEqual(sasl.login(client.conn, "SCRAM-SHA-512", *user)[0], 0)
+        return client
+
+    def topic_ids(self):
+        """{name: topic id bytes} of every topic, from Metadata v12 as the super user."""
+        return {t["name"]: t["topic_id"] for t in self.logged_in(ADMIN).metadata(None)}
 
     def topics_seen(self, config):
         admin = AdminClient(config)
@@ -418,6 +471,130 @@ class AclTest(unittest.TestCase):
              "-X", "sasl.password=" + CAROL[1], "-P", "-t", "payments"],
             input=b"x\n", capture_output=True, timeout=TIMEOUT_S)
         self.assertIn(b"authoriz", (done.stderr + done.stdout).lower())
+
+    # ----- what a principal may not DESCRIBE stays hidden
+
+    def test_delete_topics_by_id_hides_the_name_without_describe(self):
+        admin = self.logged_in(ADMIN)
+        error, topic_id = admin.create_topic("ids-acl-doomed", 1)
+        self.assertEqual(error, 0)
+        vera = self.new_user("vera")
+        wire = self.logged_in(vera)
+        # Proves a principal without DESCRIBE cannot learn a topic's name from its id.
+        hidden, = wire.delete([(None, topic_id)])
+        self.assertEqual((hidden["error"], hidden["name"], hidden["topic_id"]),
+                         (TOPIC_AUTHORIZATION_FAILED, None, topic_id))
+        self.assertNotIn("ids-acl-doomed", hidden["message"] or "")
+        # Proves DESCRIBE alone shows the name but DELETE is still needed to delete.
+        self.grant(ACL("User:vera", "*", ACLOperation.DESCRIBE, ACLPermissionType.ALLOW,
+                       ResourcePattern(ResourceType.TOPIC, "ids-acl-doomed")))
+        shown, = wire.delete([(None, topic_id)])
+        self.assertEqual((shown["error"], shown["name"], shown["topic_id"]),
+                         (TOPIC_AUTHORIZATION_FAILED, "ids-acl-doomed", topic_id))
+        self.assertIn("ids-acl-doomed", self.topic_ids())
+        # Control: with DELETE the same request deletes the topic.
+        self.grant(ACL("User:vera", "*", ACLOperation.DELETE, ACLPermissionType.ALLOW,
+                       ResourcePattern(ResourceType.TOPIC, "ids-acl-doomed")))
+        deleted, = wire.delete([(None, topic_id)])
+        self.assertEqual((deleted["error"], deleted["name"]), (0, "ids-acl-doomed"))
+        self.assertNotIn("ids-acl-doomed", self.topic_ids())
+
+    def test_describe_transactions_leaves_out_topics_it_may_not_describe(self):
+        transactional_id = "acl-described-tx"
+        producer = confluent_kafka.Producer(dict(self.client_config(ADMIN, "SCRAM-SHA-512"),
+                                                 **{"transactional.id": transactional_id}))
+        producer.init_transactions(TIMEOUT_S)
+        producer.begin_transaction()
+        producer.produce("txn-seen", b"a", partition=0)
+        producer.produce("txn-hidden", b"b", partition=0)
+        self.assertEqual(producer.flush(TIMEOUT_S), 0)  # both partitions are in the transaction
+        try:
+            walt = self.new_user("walt")
+            self.grant(ACL("User:walt", "*", ACLOperation.DESCRIBE, ACLPermissionType.ALLOW,
+                           ResourcePattern(ResourceType.TRANSACTIONAL_ID, transactional_id)),
+                       ACL("User:walt", "*", ACLOperation.DESCRIBE, ACLPermissionType.ALLOW,
+                           ResourcePattern(ResourceType.TOPIC, "txn-seen")))
+            # Control: the super user sees both topics of the open transaction.
+            full, = describe_transactions(self.logged_in(ADMIN), [transactional_id])
+            self.assertEqual((full["error"], full["state"]), (0, "Ongoing"))
+            self.assertEqual(sorted((t["topic"], t["partitions"]) for t in full["topics"]),
+                             [("txn-hidden", [0]), ("txn-seen", [0])])
+            # Proves the topic walt may not DESCRIBE is left out (the rest of the answer kept).
+            seen, = describe_transactions(self.logged_in(walt), [transactional_id])
+            self.assertEqual((seen["error"], seen["state"], seen["producer_id"]),
+                             (0, "Ongoing", full["producer_id"]))
+            self.assertEqual([(t["topic"], t["partitions"]) for t in seen["topics"]],
+                             [("txn-seen", [0])])
+        finally:
+            producer.abort_transaction(TIMEOUT_S)
+
+    def test_consumer_group_describe_refuses_a_group_with_hidden_topics(self):
+        group, member = "acl-cgd-group", "acl-cgd-member"
+        ids = self.topic_ids()
+        member_client = self.logged_in(ADMIN, lambda b: Kip848Client(b, ids))
+        joined = member_client.consumer_heartbeat(
+            group, member, 0, rebalance_timeout=30000, topics=["cgd-seen", "cgd-hidden"],
+            owned={})
+        self.assertEqual(joined["error"], 0, joined)
+        self.assertEqual(joined["assignment"], {"cgd-seen": [0], "cgd-hidden": [0]})
+        try:
+            xena = self.new_user("xena")
+            self.grant(ACL("User:xena", "*", ACLOperation.DESCRIBE, ACLPermissionType.ALLOW,
+                           ResourcePattern(ResourceType.GROUP, group)),
+                       ACL("User:xena", "*", ACLOperation.DESCRIBE, ACLPermissionType.ALLOW,
+                           ResourcePattern(ResourceType.TOPIC, "cgd-seen")))
+            # Control: the super user gets the group and its member's assignment.
+            full, = member_client.consumer_describe([group])
+            self.assertEqual(full["error"], 0)
+            self.assertEqual(full["members"][0]["assignment"],
+                             {"cgd-seen": [0], "cgd-hidden": [0]})
+            # Proves a group assigned a topic xena may not DESCRIBE is refused whole, members
+            # (and so the hidden topic's name) left out.
+            refused, = self.logged_in(xena, lambda b: Kip848Client(b, ids)).consumer_describe(
+                [group])
+            self.assertEqual((refused["group_id"], refused["error"], refused["members"]),
+                             (group, TOPIC_AUTHORIZATION_FAILED, []))
+            self.assertNotIn("cgd-hidden", refused["message"] or "")
+        finally:
+            left = member_client.consumer_heartbeat(group, member, -1)
+            self.assertEqual(left["error"], 0, left)
+
+    def test_add_partitions_to_txn_refuses_internal_topics_even_to_super_users(self):
+        client = txn_wire.TxnClient(self.sasl_bootstrap)
+        self.addCleanup(client.close)
+        self.assertEqual(sasl.login(client.connection, "SCRAM-SHA-512", *ADMIN)[0], 0)
+        transactional_id = "acl-internal-tx"
+        producer_id, epoch = client.init_settled(transactional_id)
+        # Proves internal topics are refused even to the super user, before anything is added.
+        errors = client.add_partitions(transactional_id, producer_id, epoch, {
+            "__consumer_offsets": [0], "__transaction_state": [0], "tx-out": [0]})
+        self.assertEqual(errors, {("__consumer_offsets", 0): TOPIC_AUTHORIZATION_FAILED,
+                                  ("__transaction_state", 0): TOPIC_AUTHORIZATION_FAILED,
+                                  ("tx-out", 0): txn_wire.OPERATION_NOT_ATTEMPTED})
+        # Control: the same producer may add an ordinary topic.
+        errors = client.add_partitions(transactional_id, producer_id, epoch, {"tx-out": [0]})
+        self.assertEqual(errors, {("tx-out", 0): txn_wire.NONE})
+        self.assertEqual(client.end_txn(transactional_id, producer_id, epoch, False),
+                         txn_wire.NONE)
+
+    def test_offset_commit_keeps_topic_refusals_beside_group_errors(self):
+        """A group error (here: a generation the group never had) answers the partitions alice
+        may read; the topic she may not read keeps TOPIC_AUTHORIZATION_FAILED (Kafka merges
+        the two answers, it does not let the group's error overwrite the refusal)."""
+        self.grant(ACL("User:alice", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
+                       ResourcePattern(ResourceType.GROUP, "acl-commit",
+                                       ACLResourcePatternType.LITERAL)),
+                   ACL("User:alice", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
+                       ResourcePattern(ResourceType.TOPIC, "public-news",
+                                       ACLResourcePatternType.LITERAL)))
+        with kw.Connection(self.sasl_bootstrap) as conn:
+            self.assertEqual(sasl.login(conn, "SCRAM-SHA-256", *ALICE)[0], 0)
+            response = conn.request(OffsetCommitRequest_v2(
+                "acl-commit", 5, "ghost", -1,
+                [("public-news", [(0, 1, "")]), ("secret", [(0, 1, "")])]), 31)
+        errors = {topic: partitions[0][1] for topic, partitions in response.topics}
+        self.assertEqual(errors["secret"], 29)  # TOPIC_AUTHORIZATION_FAILED
+        self.assertNotIn(errors["public-news"], (0, 29))  # the group's own error
 
     # ----- durability (last: restarts the broker)
 

@@ -54,7 +54,7 @@ class ConfluentAdmin(harness.BrokerTestCase):
         self.assertEqual(3, self.partitions("ck-orders"))
         resource = ConfigResource("topic", "ck-orders")
         configs = self.client.describe_configs([resource])[resource].result(timeout=TIMEOUT_S)
-        self.assertEqual(32, len(configs))
+        self.assertEqual(33, len(configs))
         self.assertEqual("3600000", configs["retention.ms"].value)
         self.assertEqual(ConfigSource.DYNAMIC_TOPIC_CONFIG.value, configs["retention.ms"].source)
         self.assertEqual(ConfigSource.DEFAULT_CONFIG.value, configs["segment.bytes"].source)
@@ -126,7 +126,7 @@ class KafkaPythonAdmin(harness.BrokerTestCase):
         described = self.client.describe_configs(
             [KPConfigResource(ConfigResourceType.TOPIC, "kp-orders")])
         entries = {e[0]: e[1] for e in described[0].resources[0][4]}
-        self.assertEqual(32, len(entries))
+        self.assertEqual(33, len(entries))
         self.assertEqual("1048576", entries["segment.bytes"])
 
         self.client.alter_configs([KPConfigResource(ConfigResourceType.TOPIC, "kp-orders",

@@ -18,7 +18,7 @@ import admin_wire as aw
 import harness
 
 # Every topic config Cairn knows (src/broker/configs/config_defs.cc).
-TOPIC_CONFIG_COUNT = 32
+TOPIC_CONFIG_COUNT = 33
 PRODUCE = 0
 
 

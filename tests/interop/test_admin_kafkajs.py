@@ -49,7 +49,7 @@ class KafkajsAdmin(unittest.TestCase):
                          out["topics"])
 
         before = out["configsBefore"]
-        self.assertEqual(32, len(before))
+        self.assertEqual(33, len(before))
         self.assertEqual({"value": "3600000", "isDefault": False, "source": 1,
                           "readOnly": False}, before["retention.ms"])
         self.assertEqual({"value": "delete", "isDefault": True, "source": 5,

@@ -8,12 +8,13 @@ cairn.audit.access=true) and `news` (which has not), and nothing else. Checked:
 
 - logins: a success, a wrong password and an unknown user (SCRAM), a wrong PLAIN password, each
   one line with its principal, mechanism, listener and client address;
-- denials: alice producing to a topic she may not write is one authorization event (api
-  Produce, WRITE, TOPIC, her client.id); listing every topic (Metadata) records no denial;
+- denials: alice producing to a topic she may see but not write is one authorization event
+  (api Produce, WRITE, TOPIC, her client.id); listing every topic (Metadata), which hides the
+  ones she may not see, records no denial;
 - access: her reads and writes of `patients` are recorded with their partitions, those of
   `news` are not;
 - __cairn_audit holds the same events as the file, is immutable (DeleteRecords, DeleteTopics,
-  lowering retention.ms refused) and clients cannot produce to it;
+  lowering retention.ms refused; raising it allowed) and clients cannot produce to it;
 - SIGHUP after moving the file starts a new one; events survive kill -9, and a restart
   appends to the file rather than replacing it;
 - a file the broker cannot create stops the start with a clear message.
@@ -38,6 +39,7 @@ import tls_support as tls  # noqa: E402
 
 import confluent_kafka  # noqa: E402
 from confluent_kafka import KafkaError, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient  # noqa: E402
 from kafka.admin import (ACL, ACLOperation, ACLPermissionType,  # noqa: E402
                          ACLResourcePatternType, KafkaAdminClient, ResourcePattern,
                          ResourceType)
@@ -69,14 +71,20 @@ class AuditTest(unittest.TestCase):
             results = sasl.alter_users(conn, upsert=[("alice", "SCRAM-SHA-256", ALICE[1], 4096)])
             assert all(e == (0, None) for e in results.values()), results
         with aw.Admin(cls.plain_bootstrap) as admin:
-            assert admin.create_topic("patients", partitions=2,
-                                      configs={"cairn.audit.access": "true"}) == (0, None)
+            created = admin.create_topic("patients", partitions=2,
+                                         configs={"cairn.audit.access": "true"})
+            assert created[0] == 0, created
             assert admin.create_topic("news", partitions=1)[0] == 0
             assert admin.create_topic("secret", partitions=1)[0] == 0
+            assert admin.create_topic("hidden", partitions=1)[0] == 0
         acls = [ACL("User:alice", "*", operation, ACLPermissionType.ALLOW,
                     ResourcePattern(ResourceType.TOPIC, topic, ACLResourcePatternType.LITERAL))
                 for topic in ("patients", "news")
                 for operation in (ACLOperation.WRITE, ACLOperation.READ, ACLOperation.DESCRIBE)]
+        # `secret`: alice may see it (DESCRIBE) but not write it; `hidden`: nothing at all.
+        acls.append(ACL("User:alice", "*", ACLOperation.DESCRIBE, ACLPermissionType.ALLOW,
+                        ResourcePattern(ResourceType.TOPIC, "secret",
+                                        ACLResourcePatternType.LITERAL)))
         acls.append(ACL("User:alice", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
                         ResourcePattern(ResourceType.GROUP, "audit-",
                                         ACLResourcePatternType.PREFIXED)))
@@ -194,10 +202,11 @@ class AuditTest(unittest.TestCase):
         self.assertEqual(denied[0]["resource_type"], "TOPIC")
         self.assertEqual(denied[0]["resource"], "secret")
 
-        # Listing every topic hides `secret` from alice without a denial event.
-        admin = confluent_kafka.admin.AdminClient(self.client_config(client_id="lister"))
+        # Listing every topic hides `hidden` from alice without a denial event.
+        admin = AdminClient(self.client_config(client_id="lister"))
         seen = set(admin.list_topics(timeout=TIMEOUT_S).topics)
-        self.assertNotIn("secret", seen)
+        self.assertNotIn("hidden", seen)
+        self.assertIn("secret", seen)
         self.assertIn("patients", seen)
         self.login("SCRAM-SHA-256", *ALICE)  # a later event: the listing's would be before it
         self.matching(type="authentication", principal="User:alice", want_count=2)
@@ -243,7 +252,7 @@ class AuditTest(unittest.TestCase):
             self.assertEqual(configs["cairn.immutable"][0], "true")
             self.assertEqual(configs["retention.ms"][0], "86400000")
             self.assertEqual(admin.delete_records(AUDIT_TOPIC, {0: -1})[0][1],
-                             aw.INVALID_TOPIC_EXCEPTION)
+                             aw.POLICY_VIOLATION)
             self.assertEqual(admin.delete_topics([AUDIT_TOPIC])[0][1], aw.POLICY_VIOLATION)
             lowered = admin.incremental_alter_configs(
                 [(aw.TOPIC, AUDIT_TOPIC, [("retention.ms", 0, "1000")])])[0][0]

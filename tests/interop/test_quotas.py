@@ -12,6 +12,8 @@ float64) and sent with kafka_wire.Connection; Produce and Fetch come from conflu
 3. Produce: a producer_byte_rate on one client-id throttles that producer (throttle_time_ms >
    0, throughput near the quota) while a second producer at the same time is not slowed.
 4. Fetch: a consumer_byte_rate on one client-id slows that consumer, not another one.
+   Client-ids over 128 bytes (kept as a hash in the throttle accounts) are still throttled,
+   each on its own account: two long ids that differ only past byte 128 do not share one.
 5. Quotas survive kill -9.
 6. A broker stopped while a throttled response waits exits promptly and cleanly.
 """
@@ -32,7 +34,9 @@ from kafka.protocol.api import Request, Response  # noqa: E402
 from kafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, String  # noqa: E402
 
 import kafka_wire  # noqa: E402
+import produce_support  # noqa: E402
 from harness import Broker  # noqa: E402
+from kafka.protocol.produce import ProduceRequest  # noqa: E402
 
 INVALID_REQUEST = 42
 EXACT, DEFAULT, SPECIFIED = 0, 1, 2
@@ -432,6 +436,45 @@ class ThrottleTest(unittest.TestCase):
             # Past the first window's 10.5 s of credit the rest comes at the quota.
             self.assertGreater(slow["elapsed_s"], (total - quota * 11) / quota * 0.7)
             self.assertLess(fast["elapsed_s"], slow["elapsed_s"] / 2)
+
+
+def produce_as(bootstrap, client_id, value):
+    """One Produce v7 of `value` to PRODUCE_TOPIC partition 0 on a new connection, sent with
+    `client_id` in the request header; (error_code, throttle_time_ms)."""
+    request = ProduceRequest[7](
+        transactional_id=None, required_acks=1, timeout=30000,
+        topics=[(PRODUCE_TOPIC, [(0, produce_support.build_batch([(None, value, [])]))])])
+    with kafka_wire.Connection(bootstrap) as conn:
+        conn.send(kafka_wire.encode_request(request, 7, client_id=client_id))
+        response = kafka_wire.decode_response(request, conn.read_frame(), 7)
+    return response.topics[0][1][0][1], response.throttle_time_ms
+
+
+class LongClientIdTest(unittest.TestCase):
+    def test_long_client_ids_are_throttled_each_on_its_own_account(self):
+        quota = 10_000
+        prefix = "long-client-" + "x" * 200  # well past the 128 bytes kept as they are
+        heavy, light = prefix + "-heavy", prefix + "-light"  # same length, differ at the end
+        with Broker(shards=2, topics={PRODUCE_TOPIC: 1}) as broker:
+            admin = QuotaAdmin(broker.bootstrap)
+            self.assertEqual(admin.alter([(DEFAULT_CLIENT, {"producer_byte_rate": quota})]),
+                             [0])
+            admin.close()
+            # 11.5 s of quota at once: over the 10-11 s window by 0.5-1.5 s.
+            error, throttle_ms = produce_as(broker.bootstrap, heavy, b"h" * int(quota * 11.5))
+            # Proves a client-id over 128 bytes is still counted against its quota.
+            self.assertEqual(error, 0)
+            self.assertGreater(throttle_ms, 0)
+            self.assertLessEqual(throttle_ms, 2000)
+            # Proves the account is the whole name's (a hash), not its first 128 bytes: a
+            # client-id sharing those is not throttled for the other's bytes.
+            self.assertEqual(produce_as(broker.bootstrap, light, b"l" * 100), (0, 0))
+            # Proves the long name maps to the same account from a new connection.
+            error, again_ms = produce_as(broker.bootstrap, heavy, b"h" * 100)
+            self.assertEqual(error, 0)
+            self.assertGreater(again_ms, 0)
+            self.assertTrue(broker.alive())
+        # Leaving the `with` stopped the broker and checked its exit and stderr (sanitizers).
 
 
 class StopTest(unittest.TestCase):

@@ -89,13 +89,13 @@ std::string check_super_users(std::string_view value) {
 // Sorted by name. Documentation is Cairn's own wording.
 // clang-format off
 constexpr ConfigDef kTopicConfigs[] = {
-    {.name = "cairn.immutable", .type = boolean, .default_value = "false", .support = kEnforced,
-     .documentation = "Cairn: append-only for everyone, super users included, until its records "
-                      "age out (docs/immutable-topics.md)."},
     {.name = "cairn.audit.access", .type = boolean, .default_value = "false",
      .support = kEnforced,
      .documentation = "Cairn: record every allowed read and write of this topic in the access "
                       "audit log (docs/audit.md)."},
+    {.name = "cairn.immutable", .type = boolean, .default_value = "false", .support = kEnforced,
+     .documentation = "Cairn: append-only for everyone, super users included, until its records "
+                      "age out (docs/immutable-topics.md)."},
     {.name = "cleanup.policy", .type = list, .default_value = "delete",
      .validator = {.allowed = kCleanupPolicies, .non_empty = true}, .support = kEnforced,
      .synonyms = {{{"log.cleanup.policy"}}},

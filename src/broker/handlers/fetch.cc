@@ -551,6 +551,19 @@ void finish_session(const BrokerState& broker, const FetchSessionContext& contex
   }
 }
 
+// A throttled KIP-219 Fetch: no partitions at all. An incremental session keeps its id (its
+// epoch moved on as for any Fetch) and what it last sent; a full Fetch creates no session.
+void answer_empty(const FetchSessionContext& context, FetchResponse& response) {
+  response.responses.clear();
+  response.session_id = 0;
+  if (context.kind != FetchSessionKind::incremental) return;
+  const FetchSession& session = *context.session;
+  response.session_id = session.id();
+  if (session.epoch() != context.answer_epoch) {
+    response.error_code = wire(ErrorCode::invalid_fetch_session_epoch);
+  }
+}
+
 // Where each wanted partition is read, by owning shard; nothing for a partition with no
 // topic (an unknown topic id: answered at once, without a read) or a negative index.
 struct Reads {
@@ -614,6 +627,28 @@ void audit_reads(const RequestContext& ctx, const Plan& plan, const Reads& reads
   }
 }
 
+// Fills the response from the last pass and counts it against the client's quota, if any;
+// returns the throttle time. A client that waits out throttle_time_ms itself (KIP-219) gets
+// nothing from a Fetch that would take it over its quota, as from Kafka: the records stay for
+// a later Fetch.
+int32_t answer(const RequestContext& ctx, const FetchSessionContext& session, Plan& plan,
+               const Reads& reads, Pass& pass, bool read_committed) {
+  const int16_t version = ctx.api_version();
+  const bool client_throttles = version >= kFetchClientThrottleVersion;
+  int32_t throttle_ms =
+      record_quota_bytes(ctx, quotas::QuotaKey::consumer_byte_rate,
+                         static_cast<int64_t>(pass.size_bytes), !client_throttles);
+  if (client_throttles && throttle_ms > 0) {
+    answer_empty(session, plan.response);
+  } else {
+    audit_reads(ctx, plan, reads, pass);
+    fill_all(*ctx.broker, pass, plan.slots, reads.slot_topics, reads.slot_errors, read_committed);
+    finish_session(*ctx.broker, session, plan, pass, version);
+  }
+  plan.response.throttle_time_ms = throttle_ms;
+  return throttle_ms;
+}
+
 }  // namespace
 
 asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
@@ -672,12 +707,7 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   }
   wakeup->finish();
 
-  audit_reads(ctx, plan, reads, pass);
-  fill_all(broker, pass, plan.slots, reads.slot_topics, reads.slot_errors, read_committed);
-  finish_session(broker, session, plan, pass, version);
-  int32_t throttle_ms = record_quota_bytes(ctx, quotas::QuotaKey::consumer_byte_rate,
-                                           static_cast<int64_t>(pass.size_bytes));
-  plan.response.throttle_time_ms = throttle_ms;
+  int32_t throttle_ms = answer(ctx, session, plan, reads, pass, read_committed);
   if (version >= kFetchClientThrottleVersion) {
     mute_connection(executor, ctx.broker, std::move(ctx.ordering), throttle_ms);
   } else {

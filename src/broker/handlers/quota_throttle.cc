@@ -35,13 +35,15 @@ std::string_view quota_user(const RequestContext& ctx) {
   return principal;
 }
 
-int32_t record_quota_bytes(const RequestContext& ctx, quotas::QuotaKey key, int64_t bytes) {
+int32_t record_quota_bytes(const RequestContext& ctx, quotas::QuotaKey key, int64_t bytes,
+                           bool keep_if_throttled) {
   const BrokerState& broker = *ctx.broker;
   if (broker.client_quotas == nullptr || broker.client_quotas->empty()) return 0;
   std::optional<quotas::EffectiveQuota> quota =
       broker.client_quotas->resolve(key, quota_user(ctx), client_id_of(ctx));
   if (!quota) return 0;
-  int64_t throttle = broker.quota_throttles->record(key, *quota, bytes, steady_now_ms());
+  int64_t throttle =
+      broker.quota_throttles->record(key, *quota, bytes, steady_now_ms(), keep_if_throttled);
   ASSERT(throttle >= 0 && throttle <= quotas::kThrottleMsMax);
   return static_cast<int32_t>(throttle);
 }

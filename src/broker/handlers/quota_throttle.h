@@ -6,9 +6,10 @@
 // response goes out at once with throttle_time_ms, the client waits that long before its next
 // request to this broker, and the broker mutes the connection meanwhile: mute_connection()
 // keeps the request's ordering token, so the connection hands no later request to the session
-// until the time is up. Older versions get what Kafka did before KIP-219: the response itself
-// waits (throttle_delay, on a timer; the shard keeps serving others) while the token is held.
-// Runs on the request's shard.
+// until the time is up. A Fetch that would throttle such a client answers empty instead (its
+// records are not sent, nor counted). Older versions get what Kafka did before KIP-219: the
+// response itself waits (throttle_delay, on a timer; the shard keeps serving others) while the
+// token is held. Runs on the request's shard.
 #pragma once
 
 #include <asio.hpp>
@@ -26,8 +27,10 @@ namespace cairn::broker {
 std::string_view quota_user(const RequestContext& ctx);
 
 // Counts `bytes` against the quota for `key` that applies to `ctx`'s user and client-id and
-// returns the throttle time in ms (0: no quota, or within it).
-int32_t record_quota_bytes(const RequestContext& ctx, quotas::QuotaKey key, int64_t bytes);
+// returns the throttle time in ms (0: no quota, or within it). `keep_if_throttled` false: bytes
+// that throttle are not counted (a KIP-219 Fetch then answers without them).
+int32_t record_quota_bytes(const RequestContext& ctx, quotas::QuotaKey key, int64_t bytes,
+                           bool keep_if_throttled = true);
 
 // The most bytes a Fetch response may carry under the client's consumer_byte_rate, if any.
 std::optional<int64_t> fetch_quota_bytes_max(const RequestContext& ctx);

@@ -98,7 +98,7 @@ TEST(ThrottleMath, OverQuotaWaitsUntilTheRateFallsBack) {
 
 TEST(ThrottleMath, CappedAtTheWholeWindow) {
   EXPECT_EQ(throttle_ms(int64_t{1} << 40, 10000, 1), kThrottleMsMax);
-  EXPECT_EQ(fetch_bytes_max(1000), 11000);
+  EXPECT_EQ(fetch_bytes_max(1000), 10000);  // 10 s worth: one response alone never throttles
   EXPECT_EQ(fetch_bytes_max(1e300), INT32_MAX);
 }
 
@@ -129,6 +129,20 @@ TEST(ThrottleTracker, SustainedOverQuotaIsThrottledAndIdleAccountsAreForgotten) 
   EffectiveQuota third{1000, entity(none(), named("c"))};
   EXPECT_EQ(tracker.record(kProduce, third, 10, 62500), 0);
   EXPECT_EQ(tracker.account_count(), 1u);
+}
+
+// A KIP-219 Fetch that would throttle sends nothing, so its bytes are not counted (Kafka's
+// unrecord); one within the quota is counted as usual.
+TEST(ThrottleTracker, BytesThatThrottleCanBeTakenBack) {
+  ThrottleTracker tracker;
+  EffectiveQuota quota{1000, entity(none(), named("reader"))};
+  EXPECT_EQ(tracker.record(kProduce, quota, 10000, 50000, /*keep_if_throttled=*/false), 0);
+  // 10,000 more would double the rate: throttled, and not counted.
+  EXPECT_EQ(tracker.record(kProduce, quota, 10000, 50000, false), 10000);
+  EXPECT_EQ(tracker.record(kProduce, quota, 10000, 50000, false), 10000);
+  // So 1 byte more is only just over: had they been kept, this would be 30 s (capped 11 s).
+  EXPECT_EQ(tracker.record(kProduce, quota, 1000, 50000, true), 1000);
+  EXPECT_EQ(tracker.record(kProduce, quota, 1, 50000, true), 1001);
 }
 
 TEST(ThrottleTracker, ManyAccountsShareTheOverflow) {

@@ -56,9 +56,16 @@ int64_t throttle_ms(int64_t bytes, int64_t span_ms, double bytes_per_second) {
   return std::max<int64_t>(1, std::llround(over_ms));
 }
 
+void ByteRateWindow::take_back(int64_t bytes) {
+  ASSERT(bytes >= 0);
+  size_t slot = static_cast<size_t>(second_of(last_record_ms_) % kWindowCount);
+  ASSERT(slot_second_[slot] == second_of(last_record_ms_));
+  slot_bytes_[slot] = std::max<int64_t>(0, slot_bytes_[slot] - bytes);
+}
+
 int64_t fetch_bytes_max(double bytes_per_second) {
   ASSERT(bytes_per_second >= 1);
-  double window_bytes = bytes_per_second * kWindowCount * (kSampleMs / 1000.0);
+  double window_bytes = bytes_per_second * (kWindowCount - 1) * (kSampleMs / 1000.0);
   if (window_bytes >= static_cast<double>(INT32_MAX)) return INT32_MAX;
   return std::max<int64_t>(1, static_cast<int64_t>(window_bytes));
 }
@@ -78,7 +85,7 @@ void bound_name(EntityPart& part) {
 }  // namespace
 
 int64_t ThrottleTracker::record(QuotaKey key, const EffectiveQuota& quota, int64_t bytes,
-                                int64_t now_ms) {
+                                int64_t now_ms, bool keep_if_throttled) {
   std::lock_guard lock(mu_);
   if (now_ms - last_sweep_ms_ >= kSampleMs) forget_idle(now_ms);
   Account account{key, quota.account};
@@ -95,7 +102,9 @@ int64_t ThrottleTracker::record(QuotaKey key, const EffectiveQuota& quota, int64
   ByteRateWindow& window = it->second;
   window.record(bytes, now_ms);
   int64_t now = window.last_record_ms();
-  return throttle_ms(window.bytes(now), window.span_ms(now), quota.bytes_per_second);
+  int64_t throttle = throttle_ms(window.bytes(now), window.span_ms(now), quota.bytes_per_second);
+  if (throttle > 0 && !keep_if_throttled) window.take_back(bytes);
+  return throttle;
 }
 
 size_t ThrottleTracker::account_count() const {

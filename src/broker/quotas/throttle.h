@@ -42,6 +42,9 @@ class ByteRateWindow {
   explicit ByteRateWindow(int64_t now_ms);
 
   void record(int64_t bytes, int64_t now_ms);
+  // Takes back `bytes` of the last record() (Kafka's unrecord, for a Fetch answered empty).
+  // REQUIRES: no record() since the one that added them.
+  void take_back(int64_t bytes);
   // Bytes in the live samples at `now_ms`.
   int64_t bytes(int64_t now_ms) const;
   // The measured span at `now_ms` (see above).
@@ -60,15 +63,18 @@ class ByteRateWindow {
 // REQUIRES: bytes_per_second >= 1, span_ms > 0.
 int64_t throttle_ms(int64_t bytes, int64_t span_ms, double bytes_per_second);
 
-// The most bytes one Fetch response may carry under `bytes_per_second`: the quota over a whole
-// window (Kafka caps a throttled client's fetch size the same way).
+// The most bytes one Fetch response may carry under `bytes_per_second`: the quota over the
+// window's span of 10 samples (Kafka's getMaxValueInQuotaWindow), so that one response alone
+// never throttles a client that sent nothing else in the window.
 int64_t fetch_bytes_max(double bytes_per_second);
 
 class ThrottleTracker {
  public:
   // Counts `bytes` against `quota.account` for `key` at `now_ms` and returns the throttle time
-  // in milliseconds (0: within the quota).
-  int64_t record(QuotaKey key, const EffectiveQuota& quota, int64_t bytes, int64_t now_ms);
+  // in milliseconds (0: within the quota). With `keep_if_throttled` false, bytes that throttle
+  // are not counted after all (a KIP-219 Fetch then sends nothing, as in Kafka).
+  int64_t record(QuotaKey key, const EffectiveQuota& quota, int64_t bytes, int64_t now_ms,
+                 bool keep_if_throttled = true);
   size_t account_count() const;
 
  private:

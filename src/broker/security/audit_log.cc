@@ -1,9 +1,9 @@
 #include "broker/security/audit_log.h"
 
-#include <chrono>
-#include <span>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <span>
 
 #include "base/assert.h"
 
@@ -97,7 +97,7 @@ std::string audit_event_json(const AuditEvent& event) {
 }
 
 Result<AuditLog::Appender> AuditLog::open_appender(storage::Io& io,
-                                                  const std::filesystem::path& file) {
+                                                   const std::filesystem::path& file) {
   auto fail = [&file](const Status& status) {
     return error(status.code(), "cannot open " + file.string() + ": " + status.message());
   };

@@ -43,15 +43,15 @@ struct AuditEvent {
   // authentication: the login succeeded; authorization: always false (only denials are
   // recorded); access: always true.
   bool allowed = false;
-  int64_t time_ms = 0;    // Unix ms; record() stamps it when 0
-  std::string principal;  // "User:alice"; a failed login: the user it claimed, if any
-  std::string listener;   // "SASL_SSL"
-  std::string client;     // the client's address and port, "127.0.0.1:53122"
-  std::string client_id;  // the request header's client id (authorization, access)
-  std::string mechanism;  // authentication: "SCRAM-SHA-256", "PLAIN"
-  std::string reason;     // authentication failure: why
-  std::string api;        // authorization, access: the request's API ("Produce")
-  std::string operation;  // authorization, access: Kafka's ACL operation ("WRITE")
+  int64_t time_ms = 0;              // Unix ms; record() stamps it when 0
+  std::string principal;            // "User:alice"; a failed login: the user it claimed, if any
+  std::string listener;             // "SASL_SSL"
+  std::string client;               // the client's address and port, "127.0.0.1:53122"
+  std::string client_id;            // the request header's client id (authorization, access)
+  std::string mechanism;            // authentication: "SCRAM-SHA-256", "PLAIN"
+  std::string reason;               // authentication failure: why
+  std::string api;                  // authorization, access: the request's API ("Produce")
+  std::string operation;            // authorization, access: Kafka's ACL operation ("WRITE")
   std::string resource_type;        // "TOPIC", "GROUP", "CLUSTER", "TRANSACTIONAL_ID"
   std::string resource;             // the resource's name ("kafka-cluster" for CLUSTER)
   std::vector<int32_t> partitions;  // access: the topic's partitions the request touched
@@ -68,8 +68,7 @@ class AuditLog {
 
   // Opens (creating it and its directory) `file` for appending, through `io` (which outlives
   // the log), and starts the log's thread.
-  static Result<std::unique_ptr<AuditLog>> open(storage::Io& io,
-                                                const std::filesystem::path& file);
+  static Result<std::unique_ptr<AuditLog>> open(storage::Io& io, const std::filesystem::path& file);
   // Writes what is queued, then stops the thread.
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;

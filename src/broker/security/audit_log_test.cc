@@ -16,7 +16,6 @@
 
 #include "testing/fault_io.h"
 
-
 namespace cairn::broker::security {
 namespace {
 
@@ -58,7 +57,7 @@ AuditEvent denial(std::string topic) {
 
 TEST(AuditEventJson, FieldsPerType) {
   nlohmann::json denied = nlohmann::json::parse(audit_event_json(denial("orders")));
-  EXPECT_EQ(denied["time"], "2026-11-30T01:33:20.123Z");
+  EXPECT_EQ(denied["time"], "2026-11-30T00:53:20.123Z");
   EXPECT_EQ(denied["type"], "authorization");
   EXPECT_EQ(denied["result"], "denied");
   EXPECT_EQ(denied["principal"], "User:bob");
@@ -142,7 +141,8 @@ TEST(AuditLog, ReopenStartsANewFileAfterAMove) {
 TEST(AuditLog, OpenFailsClearlyOnAnUnwritablePath) {
   TempDir dir;
   std::ofstream(dir.path() / "file") << "x";
-  auto log = AuditLog::open(storage::posix_io(), dir.path() / "file" / "audit.log");  // a file as a directory
+  auto log = AuditLog::open(storage::posix_io(),
+                            dir.path() / "file" / "audit.log");  // a file as a directory
   ASSERT_FALSE(log.ok());
   EXPECT_NE(log.status().message().find("cannot"), std::string::npos);
 }
@@ -224,7 +224,9 @@ TEST(AuditLogFaults, WrittenEventsSurvivePowerLoss) {
 // back to the last whole line before them, so the next event starts a line of its own.
 TEST(AuditLogFaults, OpenCutsATornTail) {
   testing::FaultIo io;
-  const std::string file = "/audit.log";
+  const std::string file = "/audit/audit.log";
+  ASSERT_TRUE(io.make_dirs("/audit").ok());
+  ASSERT_TRUE(io.open(file, storage::OpenMode::create_read_write).ok());
   std::string whole = audit_event_json(denial("kept")) + "\n";
   for (std::string torn : {std::string("{\"time\":\"20"), std::string("\0\0\0\0{\"x\":1}\n", 12)}) {
     std::vector<uint8_t> bytes(whole.begin(), whole.end());
@@ -245,7 +247,7 @@ TEST(AuditLogFaults, OpenCutsATornTail) {
 // carries on with the next one.
 TEST(AuditLogFaults, AFailedSyncCountsAsDropped) {
   testing::FaultIo io;
-  auto log = AuditLog::open(io, "/audit.log");
+  auto log = AuditLog::open(io, "/audit/audit.log");
   ASSERT_TRUE(log.ok());
   io.fail_syncs_after(0);
   (*log)->record(denial("lost"));
@@ -256,7 +258,7 @@ TEST(AuditLogFaults, AFailedSyncCountsAsDropped) {
   (*log)->record(denial("kept"));
   (*log)->flush();
   EXPECT_EQ((*log)->written(), 1u);
-  std::vector<nlohmann::json> lines = parse_lines(io.contents("/audit.log"));
+  std::vector<nlohmann::json> lines = parse_lines(io.contents("/audit/audit.log"));
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0]["resource"], "kept");
 }
