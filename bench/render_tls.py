@@ -26,14 +26,12 @@ def held_back(held):
     """What limited one listener's reads, in words."""
     if not held:
         return "–"
-    busiest = (f"busiest threads: broker `{held['broker_busiest_thread']}` "
-               f"{held['broker_busiest_thread_cpus']:.2f}, client "
-               f"`{held['client_busiest_thread']}` {held['client_busiest_thread_cpus']:.2f}")
     what = {"machine": "both CPUs (broker + client)",
-            "client thread": "one client thread",
-            "broker thread": "one broker thread"}.get(held["limit"], held["limit"])
-    return (f"{what}: CPUs used, broker {held['broker_cpus']:.2f} + client "
-            f"{held['client_cpus']:.2f}; {busiest}")
+            "client": "the client's CPU",
+            "broker thread": "one broker thread",
+            "neither CPU-bound": "neither side's CPU"}.get(held["limit"], held["limit"])
+    return (f"{what}: CPUs used, broker {held['broker_cpus']:.2f} (busiest thread "
+            f"{held['broker_busiest_thread_cpus']:.2f}) + client {held['client_cpus']:.2f}")
 
 
 def section_tls(results):
@@ -54,6 +52,21 @@ def section_tls(results):
     pairs = ", ".join(f"{p:.2f}" for p in figures.get("pair_ratios", []))
     if pairs:
         notes.append(f"The ratio of each pair of reads taken one after the other: {pairs}.")
+    default = figures.get("tls_default_client") or {}
+    if default.get("bytes_per_second"):
+        notes.append(
+            "The consumer runs with `socket.nagle.disable=true`. With librdkafka's default "
+            f"(Nagle on) one read over TLS ran at {mb(default['bytes_per_second'])} MB/s "
+            f"({ratio(default['bytes_per_second'], plain)} of plaintext): over TLS librdkafka "
+            "writes each request as several TLS records, so several small TCP segments, and "
+            "Nagle holds the second until the broker ACKs the first, which the broker delays "
+            "since it has no whole request to answer yet, so every Fetch waits for a delayed "
+            "ACK (with 4 MiB Fetch responses, reads were 20 times slower). Plaintext requests "
+            "leave in one write and do not wait.")
+    notes.append("The consumer also runs with glibc's malloc keeping blocks up to 32 MiB in its "
+                 "heap (`GLIBC_TUNABLES`): by default librdkafka's Fetch response buffers are "
+                 "mmap()ed and unmapped each time, and on this VM the page faults on fresh "
+                 "memory held either listener to about 150 MB/s.")
     ktls = figures.get("kernel_tls") or {}
     ulps = " ".join(ktls.get("ulps") or []) or "none"
     notes.append("Kernel TLS: " + ("available" if ktls.get("available") else "not available")
@@ -76,15 +89,17 @@ def section_tls(results):
             f"({figures['tls']}, {figures['openssl']}, a server certificate made with the "
             "`openssl` command; no client certificates). The backlog is produced once, through "
             "the plaintext listener; then a fresh consumer "
-            f"({figures['client']}) reads all of it from the start, and read MB/s runs from "
-            "its first record to its last. Both listeners read the same files from the page "
+            f"({figures['client']}, 1 MiB per partition and 16 MiB per Fetch) reads all of it "
+            "from the start and exits; read MB/s runs from its start to its exit (connecting "
+            "and the TLS handshake take a few ms of that). Both listeners read the same files from the page "
             "cache: the plaintext listener hands them to `sendfile()`, the SSL listener reads "
             "them into a buffer and encrypts them. After an uncounted read on each, reads "
             "alternate (plaintext, SSL, SSL, plaintext, ...) so that a busy machine slows both "
             "alike (`bench/tls_overhead.py`); measured in a minute of their own "
             f"({figures.get('measured_at', 'after the rest')}), so their MB/s need not match "
             "workload 4's above. CPU figures are per GB read; *held back by* gives the CPUs "
-            "(cores) each side used during the reads and its busiest thread. "
+            "(cores) each side used during the reads (medians), and names a limit when one "
+            "side's busiest thread or both sides together use about all they can. "
             f"Goal: at least {figures['goal']} × the plaintext throughput.\n\n"
             + table(["listener", "reads", "read MB/s", "× plaintext", "broker CPU s/GB",
                      "client CPU s/GB", "held back by"], lines)

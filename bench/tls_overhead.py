@@ -17,7 +17,7 @@ Each read is timed from its first record to its last. Beside the rate, the CPU t
 broker and of the client (this process: librdkafka's threads and Python's) over the same
 window, and the busiest thread of each, to tell which side limits. Kernel TLS (the `tls`
 upper-layer protocol in /proc/sys/net/ipv4/tcp_available_ulp) is recorded as available or not;
-the broker does not use it.
+the broker does not use it. Each read runs in a process of its own (see CLIENT_MALLOC).
 
 Prints one line per read and the medians; --out writes the figures as JSON, --merge adds them
 to a results file of bench/run.py (key "tls_overhead") for bench/render.py.
@@ -38,7 +38,7 @@ import tempfile
 import time
 
 import confluent_kafka
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from run import ROOT, Server, find_binary, free_port, log, port_open
@@ -50,6 +50,25 @@ GOAL = 0.7  # fetch over TLS at least 0.7 x plaintext
 MIB = 1024 * 1024
 PARTITIONS = 16
 RECORD_BYTES = 1024
+# Workload 4's consumer settings (bench/workloads/4-catch-up-2gib.yaml): large fetches, a deep
+# local queue, so that the consumer asks for the next bytes before it has parsed the last.
+# Fetch responses of at most 16 MiB, though, not 50: see CLIENT_MALLOC.
+CONSUMER_SETTINGS = {"fetch.wait.max.ms": 100, "max.partition.fetch.bytes": 1048576,
+                     "fetch.max.bytes": 16777216, "queued.max.messages.kbytes": 262144}
+# librdkafka receives each Fetch response into a buffer of its own size. glibc serves such big
+# blocks with mmap() and hands them back with munmap(), so every response lands in pages never
+# touched before, and on this VM (a PVM guest) a page fault costs so much that the consumer
+# then reads about 150 MB/s over either listener. The reading process therefore runs with
+# malloc keeping blocks up to 32 MiB in its heap and not trimming it: after the first few
+# responses the buffers are reused, warm.
+# Nagle's algorithm off in the client (librdkafka's default is on). Over TLS librdkafka writes
+# a request as several TLS records, so several small TCP segments: with Nagle on, the second
+# waits for the ACK of the first, which the broker delays (it has no whole request to answer
+# yet), and every Fetch stalls for that delayed ACK; with 4 MiB Fetch responses this made a
+# read 20 times slower. Plaintext requests leave in one sendmsg() and do not stall. One extra
+# read over TLS with librdkafka's default is taken to show it (tls_default_client).
+CLIENT_NO_NAGLE = {"socket.nagle.disable": "true"}
+CLIENT_MALLOC = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"
 TICKS = os.sysconf("SC_CLK_TCK")
 ULP_PATH = "/proc/sys/net/ipv4/tcp_available_ulp"
 
@@ -137,52 +156,54 @@ def produce_backlog(bootstrap, topic, total_bytes):
 
 
 def read_backlog(settings, topic, expected, broker_pid, timeout_s):
-    """One fresh consumer reads the topic from the start; figures from first to last record."""
-    consumer = Consumer(dict(settings, **{
-        "group.id": f"tls-bench-{time.monotonic_ns()}", "enable.auto.commit": False,
-        "enable.auto.offset.store": False, "enable.partition.eof": False}))
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(PARTITIONS)])
+    """One fresh kcat (librdkafka's simple consumer, every partition from the start, exit at
+    the end) reads the topic, with CLIENT_MALLOC; timed from its start to its exit, so the
+    connection, TLS handshake and Metadata are in (a few ms)."""
+    argv = ["kcat", "-C", "-b", settings["bootstrap.servers"], "-t", topic, "-o", "beginning",
+            "-e", "-q", "-c", str(expected), "-f", "."]
+    for key, value in list(CONSUMER_SETTINGS.items()) + list(settings.items()):
+        if key != "bootstrap.servers":
+            argv += ["-X", f"{key}={value}"]
+    env = dict(os.environ, GLIBC_TUNABLES=CLIENT_MALLOC)
+    broker_threads0, broker0 = thread_ticks(broker_pid), process_seconds(broker_pid)
     started = time.monotonic()
-    records = payload = 0
-    first = None
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
-        while records < expected:
-            if time.monotonic() - started > timeout_s:
-                return {"error": f"read {records} of {expected} records in {timeout_s} s"}
-            batch = consumer.consume(num_messages=10000, timeout=1.0)
-            if not batch:
-                continue
-            if first is None:
-                # The window starts at the first record: connecting, the TLS handshake and
-                # the first Metadata and Fetch are left out, as in the catch-up workload.
-                first = time.monotonic()
-                cpu0, broker0 = time.process_time(), process_seconds(broker_pid)
-                client_threads0, broker_threads0 = thread_ticks(os.getpid()), thread_ticks(
-                    broker_pid)
-                records, payload = len(batch), sum(map(len, batch))
-                first_batch = len(batch)
-            else:
-                records += len(batch)
-                payload += sum(map(len, batch))
-            if payload != records * RECORD_BYTES:
-                errors = [m.error() for m in batch if m.error() is not None]
-                return {"error": f"consumer: {errors[:3] or 'records of unexpected size'}"}
-        last = time.monotonic()
-        cpu1, broker1 = time.process_time(), process_seconds(broker_pid)
-        client_threads1, broker_threads1 = thread_ticks(os.getpid()), thread_ticks(broker_pid)
-    finally:
-        consumer.close()
-    seconds = last - first
-    # The first batch arrived at `first`: its bytes are not part of the timed window.
-    timed = (records - first_batch) * RECORD_BYTES
-    client_thread, client_share = busiest(client_threads0, client_threads1, seconds)
-    broker_thread, broker_share = busiest(broker_threads0, broker_threads1, seconds)
-    return {"bytes_per_second": timed / seconds, "seconds": seconds, "records": records,
-            "bytes": records * RECORD_BYTES,
-            "client_cpu_seconds_per_gb": (cpu1 - cpu0) / (timed / 1e9),
-            "broker_cpu_seconds_per_gb": (broker1 - broker0) / (timed / 1e9),
-            "client_cpus": (cpu1 - cpu0) / seconds, "broker_cpus": (broker1 - broker0) / seconds,
-            "client_busiest_thread": client_thread, "client_busiest_thread_cpus": client_share,
+        out, err = child.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        return {"error": f"kcat did not finish in {timeout_s} s"}
+    seconds = time.monotonic() - started
+    broker_threads1, broker1 = thread_ticks(broker_pid), process_seconds(broker_pid)
+    # The child's CPU time: wait() collected it into this process's RUSAGE_CHILDREN.
+    usage = child.rusage if hasattr(child, "rusage") else None
+    records = out.count(b".")
+    if child.returncode != 0 or records != expected:
+        return {"error": f"kcat exited with status {child.returncode} after {records} of "
+                         f"{expected} records: {err.decode(errors='replace')[-500:]}"}
+    return {"seconds": seconds, "records": records, "usage": usage,
+            "broker_seconds": broker1 - broker0,
+            "broker_threads": busiest(broker_threads0, broker_threads1, seconds)}
+
+
+def timed_read(settings, topic, expected, broker_pid, timeout_s):
+    """read_backlog with the reader's CPU time (from RUSAGE_CHILDREN) and rates per GB."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = read_backlog(settings, topic, expected, broker_pid, timeout_s)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if "error" in result:
+        return result
+    client = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    seconds, size = result["seconds"], expected * RECORD_BYTES
+    broker_thread, broker_share = result["broker_threads"]
+    return {"bytes_per_second": size / seconds, "seconds": seconds, "records": expected,
+            "bytes": size, "client_cpu_seconds_per_gb": client / (size / 1e9),
+            "broker_cpu_seconds_per_gb": result["broker_seconds"] / (size / 1e9),
+            "client_cpus": client / seconds, "broker_cpus": result["broker_seconds"] / seconds,
+            "client_user_seconds": after.ru_utime - before.ru_utime,
+            "client_system_seconds": after.ru_stime - before.ru_stime,
             "broker_busiest_thread": broker_thread, "broker_busiest_thread_cpus": broker_share}
 
 
@@ -201,19 +222,18 @@ def limit_of(runs, cpus):
         return statistics.median(values) if values else 0
 
     client, broker = med("client_cpus"), med("broker_cpus")
-    client_thread, broker_thread = med("client_busiest_thread_cpus"), med(
-        "broker_busiest_thread_cpus")
-    names = {side: statistics.mode([r[f"{side}_busiest_thread"] for r in runs]) if runs else "-"
-             for side in ("client", "broker")}
+    broker_thread = med("broker_busiest_thread_cpus")
+    name = statistics.mode([r["broker_busiest_thread"] for r in runs]) if runs else "-"
     if client + broker >= 0.9 * cpus:
         what = "machine"  # both CPUs busy: client and broker share them
-    elif max(client_thread, broker_thread) >= 0.9:
-        what = "client thread" if client_thread >= broker_thread else "broker thread"
+    elif broker_thread >= 0.9:
+        what = "broker thread"
+    elif client >= 0.9:
+        what = "client"  # kcat: its threads together use a CPU
     else:
         what = "neither CPU-bound"
     return {"limit": what, "client_cpus": client, "broker_cpus": broker,
-            "client_busiest_thread": names["client"], "client_busiest_thread_cpus": client_thread,
-            "broker_busiest_thread": names["broker"], "broker_busiest_thread_cpus": broker_thread}
+            "broker_busiest_thread": name, "broker_busiest_thread_cpus": broker_thread}
 
 
 def tls_version(port, ca):
@@ -250,10 +270,11 @@ def measure(args):
         if error or not port_open(tls_port):
             raise RuntimeError(f"cairn {error or 'did not listen on its SSL port'}")
         negotiated = tls_version(tls_port, pki.ca_cert)
+        tls_settings = {"bootstrap.servers": f"127.0.0.1:{tls_port}", "security.protocol": "ssl",
+                        "ssl.ca.location": pki.ca_cert}
         listeners = {
-            "plain": {"bootstrap.servers": f"127.0.0.1:{plain_port}"},
-            "tls": {"bootstrap.servers": f"127.0.0.1:{tls_port}", "security.protocol": "ssl",
-                    "ssl.ca.location": pki.ca_cert},
+            "plain": dict(CLIENT_NO_NAGLE, **{"bootstrap.servers": f"127.0.0.1:{plain_port}"}),
+            "tls": dict(CLIENT_NO_NAGLE, **tls_settings),
         }
         topic = "tls-bench"
         log(f"tls overhead: producing {args.backlog_mib} MiB of {RECORD_BYTES}-byte records "
@@ -265,14 +286,14 @@ def measure(args):
         log(f"tls overhead: backlog written in {produce_seconds:.1f} s; TLS is {negotiated}; "
             f"{args.runs} reads each, alternating")
         for mode in ("plain", "tls"):  # uncounted: the first read of the files, each listener
-            result = read_backlog(listeners[mode], topic, expected, server.pid, args.timeout)
+            result = timed_read(listeners[mode], topic, expected, server.pid, args.timeout)
             if "error" in result:
                 raise RuntimeError(f"{mode} warm-up read: {result['error']}")
         runs = {"plain": [], "tls": []}
         started = time.monotonic()
         for run in range(args.runs):
             for mode in ("plain", "tls") if run % 2 == 0 else ("tls", "plain"):
-                result = read_backlog(listeners[mode], topic, expected, server.pid, args.timeout)
+                result = timed_read(listeners[mode], topic, expected, server.pid, args.timeout)
                 runs[mode].append(result)
                 if "error" in result:
                     log(f"  {mode} run {run + 1}: {result['error']}")
@@ -281,10 +302,13 @@ def measure(args):
                         f"in {result['seconds']:.2f} s; CPUs used: broker "
                         f"{result['broker_cpus']:.2f} (busiest thread "
                         f"{result['broker_busiest_thread_cpus']:.2f}), client "
-                        f"{result['client_cpus']:.2f} (busiest thread "
-                        f"{result['client_busiest_thread']} "
-                        f"{result['client_busiest_thread_cpus']:.2f})")
+                        f"{result['client_cpus']:.2f}")
         wall = time.monotonic() - started
+        # librdkafka's default (Nagle on), once: see CLIENT_NO_NAGLE.
+        default_client = timed_read(tls_settings, topic, expected, server.pid, args.timeout)
+        if "error" not in default_client:
+            log(f"  tls with Nagle on in the client: "
+                f"{default_client['bytes_per_second'] / 1e6:.0f} MB/s")
     finally:
         if server is not None:
             server.stop()
@@ -307,8 +331,7 @@ def measure(args):
         "record_bytes": RECORD_BYTES,
         "partitions": PARTITIONS,
         "backlog_produce_seconds": produce_seconds,
-        "client": f"confluent-kafka-python {confluent_kafka.version()[0]}, "
-                  f"librdkafka {confluent_kafka.libversion()[0]}",
+        "client": f"kcat, librdkafka {confluent_kafka.libversion()[0]}",
         "tls": negotiated,
         "openssl": ssl.OPENSSL_VERSION,
         "kernel_tls": kernel_tls(),
@@ -319,6 +342,9 @@ def measure(args):
         "tls_listener": figures["tls"],
         "ratio": tls["median"] / plain["median"] if plain and tls else None,
         "pair_ratios": pairs,
+        "tls_default_client": default_client,
+        "client_settings": dict(CONSUMER_SETTINGS, **CLIENT_NO_NAGLE),
+        "client_malloc": CLIENT_MALLOC,
         "measured_at": measured_at,
         "wall_seconds": wall,
         "load_average_before": load,
