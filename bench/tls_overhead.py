@@ -5,19 +5,19 @@ PLAINTEXT listener of the same broker (the goal: TLS at least 0.7 x plaintext).
 Makes a CA and a server certificate with the `openssl` command in a temporary directory
 (tests/interop/tls_support.py's Pki), starts one `cairn serve` with two listeners,
 PLAINTEXT and SSL (TLS 1.3, no client certificates), and produces a backlog of 1 KiB records
-over 16 partitions through the plaintext listener. Then one consumer at a time
-(confluent-kafka-python, librdkafka; a fresh consumer per run that assigns every partition
-from the beginning) reads the whole backlog: an uncounted read on each listener, then reads
-alternating plain, tls, tls, plain, plain, tls, ... so that a machine busy with something
-else for a while slows both alike. Both read the same files from the page cache; only the
-listener differs, so the ratio is what TLS costs a Fetch: the plaintext listener sends file
-ranges with sendfile(), the TLS listener reads them into a buffer and encrypts them.
+over 16 partitions through the plaintext listener (confluent-kafka-python). Then one consumer at
+a time (kcat: librdkafka, every partition from the start, exit at the end; a fresh one per
+read) reads the whole backlog: an uncounted read on each listener, then reads alternating
+plain, tls, tls, plain, plain, tls, ... so that a machine busy with something else for a while
+slows both alike, and one more over TLS with librdkafka's default Nagle setting
+(CLIENT_NO_NAGLE). Both read the same files from the page cache; only the listener differs,
+so the ratio is what TLS costs a Fetch: the plaintext listener sends file ranges with
+sendfile(), the TLS listener reads them into a buffer and encrypts them.
 
-Each read is timed from its first record to its last. Beside the rate, the CPU time of the
-broker and of the client (this process: librdkafka's threads and Python's) over the same
-window, and the busiest thread of each, to tell which side limits. Kernel TLS (the `tls`
-upper-layer protocol in /proc/sys/net/ipv4/tcp_available_ulp) is recorded as available or not;
-the broker does not use it. Each read runs in a process of its own (see CLIENT_MALLOC).
+Each read is timed from kcat's start to its exit. Beside the rate, the CPU time of the broker
+(and of its busiest thread) and of kcat over the same window, to tell which side limits.
+Kernel TLS (the `tls` upper-layer protocol in /proc/sys/net/ipv4/tcp_available_ulp) is
+recorded as available or not; the broker does not use it.
 
 Prints one line per read and the medians; --out writes the figures as JSON, --merge adds them
 to a results file of bench/run.py (key "tls_overhead") for bench/render.py.
