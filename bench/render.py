@@ -14,6 +14,7 @@ from render_support import (MIB, check, count, median_of, mib, missing_line, mb,
                             ratio, rows_for, sentence, stats, system_row, table, with_range)
 from render_acl import acl_goal_rows, section_acl
 from render_formats import formats_goal_rows, section_formats
+from render_tls import section_tls, tls_goal_rows
 from render_transactions import (compared_names, section_transactions, transactions_chart_rows,
                                  transactions_goal_rows, transactions_held_back)
 
@@ -253,7 +254,7 @@ def section_goals(results):
          f"{mib(per_1000)} MiB" if per_1000 is not None else "–", "",
          check(per_1000, 2 * MIB, at_most=True)],
     ] + transactions_goal_rows(results) + formats_goal_rows(results)
-    rows += acl_goal_rows(results)
+    rows += acl_goal_rows(results) + tls_goal_rows(results)
     cairn_system = next((s for s in results["systems"] if s["id"] == "cairn"), None)
     text = "## Cairn's goals\n\n"
     if cairn_system is None or cairn_system.get("status") != "ok":
@@ -581,6 +582,9 @@ def render(results, chart_dir, doc_path):
     acl = section_acl(results)
     if acl:
         parts.append(acl)
+    tls = section_tls(results)
+    if tls:
+        parts.append(tls)
     w5 = find_workload(results, "many_partitions")
     if w5:
         parts.append(section_partitions(results, w5, charts.get("partitions")))

@@ -6,7 +6,9 @@
 #     through bench/workloads/*.yaml by the cairn-bench harness -> docs/bench/results.json
 #  3. bench/acl_overhead.py: produce with 1,000 ACLs beside no authorizer (about 80 s),
 #     added to the results JSON
-#  4. bench/render.py: docs/benchmarks.md and the charts in docs/bench/
+#  4. bench/tls_overhead.py: catch-up reads over an SSL listener beside a PLAINTEXT one of the
+#     same broker (about 60 s), added to the results JSON
+#  5. bench/render.py: docs/benchmarks.md and the charts in docs/bench/
 # BENCH_QUICK=1 makes a short development run that writes under build/bench-data/ instead of
 # docs/; BENCH_SKIP_STORAGE=1 leaves out step 1. Extra arguments go to bench/run.py (e.g.
 # --only nats,redis).
@@ -33,9 +35,10 @@ fi
 
 echo "== systems side by side (bench/run.py)"
 # What is left of the budget, less a minute for stopping systems and rendering and
-# ACL_SECONDS for step 3.
+# ACL_SECONDS and TLS_SECONDS for steps 3 and 4.
 ACL_SECONDS=90
-left=$((BUDGET_SECONDS - ($(date +%s) - start) - 60 - ACL_SECONDS))
+TLS_SECONDS=75
+left=$((BUDGET_SECONDS - ($(date +%s) - start) - 60 - ACL_SECONDS - TLS_SECONDS))
 if [ "$left" -lt 300 ]; then left=300; fi
 if [ "${BENCH_QUICK:-0}" = "1" ]; then
   "$PYTHON" bench/run.py --quick --budget-seconds "$left" --build-dir "$BUILD_DIR" \
@@ -43,6 +46,9 @@ if [ "${BENCH_QUICK:-0}" = "1" ]; then
   echo "== authorization overhead (bench/acl_overhead.py)"
   "$PYTHON" bench/acl_overhead.py --quick --runs 2 --build-dir "$BUILD_DIR" \
     --merge build/bench-data/quick-results.json || echo "bench: acl overhead failed; continuing"
+  echo "== TLS overhead (bench/tls_overhead.py)"
+  "$PYTHON" bench/tls_overhead.py --quick --build-dir "$BUILD_DIR" \
+    --merge build/bench-data/quick-results.json || echo "bench: tls overhead failed; continuing"
   "$PYTHON" bench/render.py build/bench-data/quick-results.json \
     --doc build/bench-data/benchmarks-quick.md
 else
@@ -50,6 +56,9 @@ else
   echo "== authorization overhead (bench/acl_overhead.py)"
   timeout 300 "$PYTHON" bench/acl_overhead.py --build-dir "$BUILD_DIR" \
     --merge docs/bench/results.json || echo "bench: acl overhead failed; continuing"
+  echo "== TLS overhead (bench/tls_overhead.py)"
+  timeout 300 "$PYTHON" bench/tls_overhead.py --build-dir "$BUILD_DIR" \
+    --merge docs/bench/results.json || echo "bench: tls overhead failed; continuing"
   "$PYTHON" bench/render.py
 fi
 echo "== bench finished in $(( $(date +%s) - start )) s"
