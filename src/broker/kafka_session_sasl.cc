@@ -15,6 +15,8 @@
 //   connection.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 #include "broker/error_code.h"
 #include "broker/kafka_session.h"
 #include "broker/request_context.h"
@@ -140,6 +142,11 @@ asio::awaitable<net::Reply> KafkaSession::sasl_raw_token(std::span<const uint8_t
 
 namespace {
 
+// PLAIN checks waiting for or on the password thread, broker-wide. Past the cap a login fails
+// at once rather than queue behind a flood of others.
+constexpr int kPendingPasswordChecksMax = 256;
+std::atomic<int> pending_password_checks{0};
+
 // One step of `exchange`; a PLAIN password check on `pool` when there is one (the coroutine
 // resumes on its shard).
 asio::awaitable<security::SaslStep> run_step(std::shared_ptr<security::SaslExchange> exchange,
@@ -147,10 +154,17 @@ asio::awaitable<security::SaslStep> run_step(std::shared_ptr<security::SaslExcha
   if (pool == nullptr || exchange->mechanism() != security::SaslMechanism::plain) {
     co_return exchange->step(token);
   }
+  if (pending_password_checks.fetch_add(1) >= kPendingPasswordChecksMax) {
+    pending_password_checks.fetch_sub(1);
+    co_return security::SaslStep{
+        security::SaslStep::Kind::failed, {}, "too many PLAIN logins in progress; try again"};
+  }
   co_return co_await net::await_callback<security::SaslStep>(
       [&](std::function<void(security::SaslStep)> done) {
         asio::post(*pool, [exchange, token = std::move(token), done = std::move(done)] {
-          done(exchange->step(token));
+          security::SaslStep step = exchange->step(token);
+          pending_password_checks.fetch_sub(1);
+          done(std::move(step));
         });
       });
 }

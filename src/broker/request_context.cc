@@ -64,7 +64,8 @@ bool RequestContext::allowed_quietly(security::AclOperation operation,
 
 void RequestContext::audit_access(security::AclOperation operation, std::string_view topic,
                                   std::vector<int32_t> partitions) const {
-  if (broker->audit == nullptr || identity == nullptr) return;
+  // Never the internal topics: reading __cairn_audit would otherwise feed itself.
+  if (broker->audit == nullptr || identity == nullptr || is_internal_topic(topic)) return;
   std::shared_ptr<const TopicTable> topics = broker->topics->snapshot();
   const TopicInfo* info = topics->find(topic);
   if (info == nullptr) return;

@@ -295,7 +295,12 @@ Status Server::open_users(const BrokerConfig& config, const std::filesystem::pat
 }
 
 Status Server::open_audit(const BrokerConfig& config, storage::Io& io) {
-  if (!config.audit_log_enabled) return Status();
+  if (!config.audit_log_enabled) {
+    if (config.audit_log_topic) {
+      spdlog::warn("audit.log.topic.enable is set but audit.log.enabled is not: no audit log");
+    }
+    return Status();
+  }
   std::filesystem::path file =
       config.audit_log_file.empty() ? config.data_dir / "audit.log" : config.audit_log_file;
   Result<std::unique_ptr<security::AuditLog>> audit = security::AuditLog::open(io, file);
@@ -353,7 +358,10 @@ void Server::stop(std::chrono::milliseconds grace) {
   }
   shards_->join();
   // A password check still running answers into a shard that is gone: its result is dropped.
-  if (password_checks_ != nullptr) password_checks_->join();
+  if (password_checks_ != nullptr) {  // checks not started yet are dropped
+    password_checks_->stop();
+    password_checks_->join();
+  }
   // No request records events now; write what is queued to the file only (the shards that
   // would append it to __cairn_audit are gone).
   if (audit_ != nullptr) {

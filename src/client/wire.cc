@@ -127,11 +127,20 @@ Status wire_error(int16_t code, std::string_view context) {
 
 namespace {
 
-bool enabled(const std::map<std::string, std::string>& settings, const std::string& name,
-             bool otherwise) {
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), ::tolower);
+  return text;
+}
+
+// A boolean property as librdkafka spells it; anything else is refused, never read as false.
+Result<bool> enabled(const std::map<std::string, std::string>& settings, const std::string& name,
+                     bool otherwise) {
   auto it = settings.find(name);
   if (it == settings.end()) return otherwise;
-  return it->second == "true" || it->second == "1";
+  std::string value = lower(it->second);
+  if (value == "true" || value == "1") return true;
+  if (value == "false" || value == "0") return false;
+  return error(StatusCode::invalid_argument, name + "=" + it->second + " is not true or false");
 }
 
 Result<std::optional<WireSasl>> wire_sasl(std::map<std::string, std::string>& settings) {
@@ -183,10 +192,20 @@ Result<WireSecurity> wire_security(const ClientOptions& options) {
     tls.ca_location = settings["ssl.ca.location"];
     tls.certificate_location = settings["ssl.certificate.location"];
     tls.key_location = settings["ssl.key.location"];
-    tls.verify_certificate = enabled(settings, "enable.ssl.certificate.verification", true);
+    Result<bool> verify = enabled(settings, "enable.ssl.certificate.verification", true);
+    if (!verify.ok()) return verify.status();
+    tls.verify_certificate = *verify;
     std::string algorithm = settings.count("ssl.endpoint.identification.algorithm")
-                                ? settings["ssl.endpoint.identification.algorithm"]
+                                ? lower(settings["ssl.endpoint.identification.algorithm"])
                                 : "https";
+    if (algorithm != "https" && algorithm != "none") {
+      return error(StatusCode::invalid_argument,
+                   "ssl.endpoint.identification.algorithm must be https or none");
+    }
+    if (settings.count("ssl.key.password")) {
+      return error(StatusCode::unsupported,
+                   "ssl.key.password: encrypted keys are not supported by this command");
+    }
     tls.verify_hostname = tls.verify_certificate && algorithm == "https";
     Result<std::shared_ptr<ssl_ctx_st>> context = make_wire_tls_context(tls);
     if (!context.ok()) return context.status();

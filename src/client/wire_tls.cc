@@ -4,6 +4,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <arpa/inet.h>
 
@@ -94,12 +96,31 @@ Result<WireTlsSession::Step> WireTlsSession::outcome(int rc, size_t moved, const
 }
 
 Result<WireTlsSession::Step> WireTlsSession::handshake() {
-  return outcome(SSL_do_handshake(ssl_), 0, "handshake");
+  Result<Step> step = outcome(SSL_do_handshake(ssl_), 0, "handshake");
+  if (step.ok() && step->wait_events == 0 && SSL_is_init_finished(ssl_) != 1) {
+    return error(StatusCode::io_error, "TLS handshake: the broker closed the connection");
+  }
+  return step;
 }
 
 Result<WireTlsSession::Step> WireTlsSession::write(std::span<const uint8_t> bytes) {
+  // OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a broker that already closed the
+  // connection would kill the CLI with SIGPIPE. Block it for the call and take back one it
+  // raised, so the write fails with EPIPE instead (the CLI keeps SIGPIPE for its stdout).
+  sigset_t pipe_only;
+  sigset_t before;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
   size_t written = 0;
   int rc = SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written);
+  sigset_t pending;
+  sigpending(&pending);
+  if (sigismember(&pending, SIGPIPE) == 1 && sigismember(&before, SIGPIPE) == 0) {
+    timespec no_wait{0, 0};
+    sigtimedwait(&pipe_only, nullptr, &no_wait);
+  }
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   return outcome(rc, written, "write");
 }
 

@@ -146,6 +146,7 @@ void Connection::close() {
   reader_wakeup_.notify();
   writer_wakeup_.notify();
   if (registry_ != nullptr) registry_->remove(info_.id);
+  held_.reset();  // a max.connections slot frees with the socket, not with the last handler
   spdlog::debug("connection {} from {}:{} closed", info_.id, info_.peer.address().to_string(),
                 info_.peer.port());
 }

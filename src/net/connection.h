@@ -135,7 +135,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close();
   bool closed() const { return closed_; }
   const ConnectionInfo& info() const { return info_; }
-  // Keeps `resource` alive as long as the connection object (e.g. its max.connections slot).
+  // Keeps `resource` alive until the connection closes (e.g. its max.connections slot).
   void hold(std::shared_ptr<void> resource) { held_ = std::move(resource); }
 
  private:
@@ -179,7 +179,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_gate_released(uint64_t sequence);
   friend class OrderingToken;
 
-  std::shared_ptr<void> held_;  // see hold(); declared first, so released last
+  std::shared_ptr<void> held_;  // see hold(); reset by close()
   asio::ip::tcp::socket socket_;
   ConnectionInfo info_;
   ConnectionLimits limits_;

@@ -13,7 +13,7 @@ import kafka_wire as kw
 from kafka_wire import compact_string, uvarint
 
 CREATE_TOPICS = 19
-DESCRIBE_CONFIGS = 33
+DESCRIBE_CONFIGS = 32
 TOPIC_CONFIG_COUNT = 33
 LONG, INT, LIST = 5, 3, 7  # DescribeConfigs v3+ config_type
 

@@ -4,7 +4,8 @@ Produce and Fetch requests under a producer_byte_rate / consumer_byte_rate:
 
 - Produce v7 and Fetch v11 (KIP-219 clients): the response comes at once with
   throttle_time_ms, and the broker mutes the connection for that long: a request sent right
-  after it is answered only once the throttle time is over;
+  after it is answered only once the throttle time is over; the throttled Fetch is empty and
+  the records come with a later one, once the window allows them;
 - Produce v5 and Fetch v4 (older clients): the response itself waits for the throttle time;
 - a connection of another client is neither muted nor delayed meanwhile.
 """
@@ -146,7 +147,19 @@ class Kip219Test(unittest.TestCase):
             print("Fetch v%d: answered in %.2f s with throttle_time_ms %d"
                   % (version, elapsed_s, response.throttle_time_ms))
             if version == 11:
+                # Answered empty (the records stay), as Kafka answers a throttled KIP-219
+                # Fetch; the next Fetch after the throttle time gets them.
+                self.assertEqual(response.topics, [])
                 self.check_muted(connection, response, elapsed_s)
+                # Fetches keep coming back empty, each after its mute, until the window lets
+                # the records through: they were not lost.
+                deadline = time.monotonic() + 30
+                while True:
+                    again, _ = connection.timed(fetch_request(version))
+                    if again.topics:
+                        break
+                    self.assertLess(time.monotonic(), deadline, "the records never came")
+                self.assertGreater(len(again.topics[0][1][0][-1]), 0)  # the records
             else:
                 self.check_delayed(response, elapsed_s)
 

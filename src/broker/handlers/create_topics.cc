@@ -204,8 +204,8 @@ asio::awaitable<net::Reply> handle_create_topics(RequestContext ctx) {
     result.error_code = wire(plan.error);
     if (plan.error != ErrorCode::none) {
       result.error_message = plan.message;
-    } else if (ctx.api_version() >= 5 &&
-               !ctx.allowed(AclOperation::describe_configs, AclResourceType::topic, topic.name)) {
+    } else if (ctx.api_version() >= 5 && !ctx.allowed_quietly(AclOperation::describe_configs,
+                                                              AclResourceType::topic, topic.name)) {
       result.topic_config_error_code = wire(ErrorCode::topic_authorization_failed);
     } else if (ctx.api_version() >= 5) {
       describe_created(layers, plan, result);

@@ -632,13 +632,18 @@ void audit_reads(const RequestContext& ctx, const Plan& plan, const Reads& reads
 // nothing from a Fetch that would take it over its quota, as from Kafka: the records stay for
 // a later Fetch.
 int32_t answer(const RequestContext& ctx, const FetchSessionContext& session, Plan& plan,
-               const Reads& reads, Pass& pass, bool read_committed) {
+               const Reads& reads, Pass& pass, bool read_committed,
+               std::optional<int64_t> quota_bytes_max) {
   const int16_t version = ctx.api_version();
-  const bool client_throttles = version >= kFetchClientThrottleVersion;
+  // A first batch larger than the quota's cap (a Fetch always returns one) would be refused
+  // forever: it goes out, throttled, as to an older client.
+  const bool oversize =
+      quota_bytes_max && pass.size_bytes > static_cast<uint64_t>(*quota_bytes_max);
+  const bool answer_empty_if_throttled = version >= kFetchClientThrottleVersion && !oversize;
   int32_t throttle_ms =
       record_quota_bytes(ctx, quotas::QuotaKey::consumer_byte_rate,
-                         static_cast<int64_t>(pass.size_bytes), !client_throttles);
-  if (client_throttles && throttle_ms > 0) {
+                         static_cast<int64_t>(pass.size_bytes), !answer_empty_if_throttled);
+  if (answer_empty_if_throttled && throttle_ms > 0) {
     answer_empty(session, plan.response);
   } else {
     audit_reads(ctx, plan, reads, pass);
@@ -707,7 +712,7 @@ asio::awaitable<net::Reply> handle_fetch(RequestContext ctx) {
   }
   wakeup->finish();
 
-  int32_t throttle_ms = answer(ctx, session, plan, reads, pass, read_committed);
+  int32_t throttle_ms = answer(ctx, session, plan, reads, pass, read_committed, quota_bytes_max);
   if (version >= kFetchClientThrottleVersion) {
     mute_connection(executor, ctx.broker, std::move(ctx.ordering), throttle_ms);
   } else {

@@ -152,6 +152,14 @@ AuditLog::~AuditLog() {
 
 void AuditLog::record(AuditEvent event) {
   if (event.time_ms == 0) event.time_ms = now_ms();
+  for (std::string* field : {&event.principal, &event.listener, &event.client, &event.client_id,
+                             &event.mechanism, &event.reason, &event.resource}) {
+    if (field->size() > kFieldBytesMax) {
+      field->resize(kFieldBytesMax);
+      *field += "...";  // marks the cut (a cut UTF-8 sequence is replaced when written)
+    }
+  }
+  if (event.partitions.size() > kFieldBytesMax) event.partitions.resize(kFieldBytesMax);
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= kQueueMax) {
@@ -216,7 +224,13 @@ void AuditLog::run() {
       continue;
     }
     std::deque<AuditEvent> batch;
-    batch.swap(queue_);
+    if (queue_.size() <= kBatchMax) {
+      batch.swap(queue_);
+    } else {
+      auto end = queue_.begin() + static_cast<std::ptrdiff_t>(kBatchMax);
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+      queue_.erase(queue_.begin(), end);
+    }
     lock.unlock();
     write_batch(batch);
     lock.lock();
@@ -250,7 +264,7 @@ void AuditLog::write_batch(std::deque<AuditEvent>& batch) {
     (ok ? written_count_ : dropped_) += batch.size();
     sink = sink_;
   }
-  if (sink) sink(std::move(lines));
+  if (ok && sink) sink(std::move(lines));  // the file first: a refused batch stays out
 }
 
 }  // namespace cairn::broker::security

@@ -5,9 +5,9 @@
 // Any thread records events; the log's own thread writes them, in order, at the end of
 // audit.log.file (through storage::Io, synced after each batch) and then hands each batch to
 // the topic sink when one is set (__cairn_audit, see audit_topic.h). The queue is bounded
-// (kQueueMax events): past it events are dropped and counted, so a flood of denied requests
-// never blocks a shard or grows memory. The file is only appended to, except that open()
-// cuts a torn tail a crash left (a last line without its newline, or a page of zeros in
+// (kQueueMax events of bounded size): past it events are dropped and counted, so a flood of
+// denied requests never blocks a shard or grows memory. The file is only appended to, except that
+// open() cuts a torn tail a crash left (a last line without its newline, or a page of zeros in
 // lines that were never synced). reopen() starts writing to a new file at the same path
 // after an operator has moved the old one away (SIGHUP).
 //
@@ -63,6 +63,12 @@ std::string audit_event_json(const AuditEvent& event);
 class AuditLog {
  public:
   static constexpr size_t kQueueMax = 100'000;
+  // Each text field an event takes from a client (names, client id, reason) is cut to this
+  // many bytes, so an event stays under ~2 KiB and the queue under ~200 MiB.
+  static constexpr size_t kFieldBytesMax = 256;
+  // Events written and synced as one batch: at most ~2 MiB, well inside the tail that open()
+  // scans for a torn write.
+  static constexpr size_t kBatchMax = 1000;
   // Receives each batch of lines (no newlines) on the log's thread after they are in the file.
   using Sink = std::function<void(std::vector<std::string> lines)>;
 
