@@ -1,6 +1,9 @@
 #include "net/connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -213,6 +216,14 @@ asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
     size_t read_bytes = 0;
     if (self->tls_ != nullptr) {
       read_bytes = co_await self->tls_->async_read_some(asio::buffer(chunk), with_error(ec));
+      // ACK what came in at once rather than after the delayed-ACK timer: a TLS client writes
+      // a request as several records, and with Nagle on it sends the next one only once the
+      // last is ACKed (librdkafka's default: ~60 ms per Fetch round otherwise). Linux leaves
+      // quick-ACK mode on its own, so it is set again after every read.
+      int one = 1;
+      if (!ec) {
+        ::setsockopt(self->socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+      }
     } else {
       read_bytes = co_await self->socket_.async_read_some(asio::buffer(chunk), with_error(ec));
     }
